@@ -1,0 +1,1 @@
+"""Activities: all I/O (event store, notifications, projections)."""

@@ -1,0 +1,278 @@
+"""The PostgreSQL event store: the system of record for every case and member.
+
+Guarantees (each has a contract test in tests/activities/test_eventstore.py):
+- optimistic concurrency per stream: a stale expected version raises ConcurrencyConflict
+  and writes nothing;
+- idempotent by event id: re-appending the same batch returns the stored positions; the
+  same id with other content raises EventIdConflict;
+- a gapless global order: ``read_all(after)`` never skips a committed event even with
+  many concurrent writers, without a table lock (see migration 0001);
+- a per-stream hash chain over the stored bytes (see activities/verify.py);
+- personal data encrypted per data subject; erasure destroys the key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from ..domain.encoding import NO_UPCASTERS, Upcasters, canonical_json
+from ..domain.envelope import AppendResult, NewEvent, Position, RecordedEvent
+from . import crypto
+
+_READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
+
+
+class EventStoreError(Exception):
+    error_type = "EventStoreError"
+
+
+class ConcurrencyConflict(EventStoreError):
+    """Someone else appended to the stream first; reload and decide again."""
+
+    error_type = "ConcurrencyConflict"
+
+    def __init__(self, stream_id: str, expected_version: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is no longer at the expected version {expected_version}: "
+            "another writer appended first; nothing was written"
+        )
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+class EventIdConflict(EventStoreError):
+    """An event id was reused for different content: never a retry, always a bug."""
+
+    error_type = "EventIdConflict"
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def envelope_document(
+    stream_id: str, version: int, event: NewEvent, sealed_payload: dict[str, Any]
+) -> dict[str, Any]:
+    """The stored form of one event: everything that is hashed."""
+    return {
+        "stream_id": stream_id,
+        "stream_version": version,
+        "event_id": str(event.event_id),
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "payload": sealed_payload,
+        "actor": event.actor.model_dump(mode="json"),
+        "authority": event.authority,
+        "recorded_at": _utc(event.recorded_at),
+        "effective_at": _utc(event.effective_at),
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+        "workflow_id": event.workflow_id,
+        "run_id": event.run_id,
+    }
+
+
+class EventStore:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        upcasters: Upcasters = NO_UPCASTERS,
+        key_cache_seconds: float = 30.0,
+    ) -> None:
+        self._pool = pool
+        self._upcasters = upcasters
+        self._key_cache_seconds = key_cache_seconds
+        # Write keys only: reads always fetch keys so an erased subject is never decrypted
+        # from a stale cache.
+        self._write_keys: dict[str, tuple[float, crypto.KeyRef]] = {}
+
+    # -- writing -----------------------------------------------------------------------
+
+    async def append(
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    ) -> AppendResult:
+        if expected_version < 0:
+            raise ValueError("expected_version: must be >= 0 (0 means a new stream)")
+        keys = await self._keys_for_write(
+            set().union(*(crypto.subjects_in(e.payload) for e in events)) if events else set()
+        )
+        docs = [
+            canonical_json(
+                envelope_document(
+                    stream_id,
+                    expected_version + i + 1,
+                    e,
+                    crypto.seal(e.payload, str(e.event_id), keys),
+                )
+            )
+            for i, e in enumerate(events)
+        ]
+        try:
+            rows = await self._pool.fetch(
+                "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7)",
+                stream_id,
+                expected_version,
+                [e.event_id for e in events],
+                [e.event_type for e in events],
+                [e.recorded_at for e in events],
+                [e.effective_at for e in events],
+                docs,
+            )
+        except asyncpg.UniqueViolationError as err:
+            raise self._map_violation(err, stream_id, expected_version) from err
+        version = rows[-1]["stream_version"] if rows else expected_version
+        return AppendResult(
+            stream_id=stream_id, version=version,
+            global_positions=[r["global_position"] for r in rows],
+        )
+
+    @staticmethod
+    def _map_violation(
+        err: asyncpg.UniqueViolationError, stream_id: str, expected: int
+    ) -> EventStoreError:
+        constraint = err.constraint_name
+        if constraint == "events_event_id_key":
+            return EventIdConflict(
+                f"an event id in this batch is already stored with different content or at "
+                f"another position in stream {stream_id!r}; nothing was written"
+            )
+        if constraint in ("events_stream_version_key", "streams_pkey"):
+            return ConcurrencyConflict(stream_id, expected)
+        return EventStoreError(f"unexpected unique violation on {constraint}: {err}")
+
+    async def _keys_for_write(self, subjects: set[str]) -> dict[str, crypto.KeyRef]:
+        now = time.monotonic()
+        found: dict[str, crypto.KeyRef] = {}
+        missing: list[str] = []
+        for subject in sorted(subjects):
+            cached = self._write_keys.get(subject)
+            if cached and now - cached[0] < self._key_cache_seconds:
+                found[subject] = cached[1]
+            else:
+                missing.append(subject)
+        if missing:
+            rows = await self._pool.fetch(
+                """
+                WITH fresh AS (
+                    INSERT INTO subject_keys (subject_id, key_material)
+                    SELECT s, k FROM unnest($1::text[], $2::bytea[]) AS u(s, k)
+                    ON CONFLICT (subject_id) WHERE destroyed_at IS NULL DO NOTHING
+                    RETURNING subject_id, key_id, key_material)
+                SELECT subject_id, key_id, key_material FROM fresh
+                UNION ALL
+                SELECT subject_id, key_id, key_material FROM subject_keys
+                 WHERE subject_id = ANY($1) AND destroyed_at IS NULL
+                """,
+                missing,
+                [crypto.new_key() for _ in missing],
+            )
+            for row in rows:
+                ref = (row["key_id"], bytes(row["key_material"]))
+                found[row["subject_id"]] = ref
+                self._write_keys[row["subject_id"]] = (now, ref)
+        return found
+
+    async def erase_subject(self, subject_id: str) -> int:
+        """Destroy the subject's key(s); returns how many were destroyed."""
+        self._write_keys.pop(subject_id, None)
+        result = await self._pool.execute(
+            """UPDATE subject_keys SET key_material = NULL, destroyed_at = now()
+                WHERE subject_id = $1 AND destroyed_at IS NULL""",
+            subject_id,
+        )
+        return int(result.split()[-1])
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def version(self, stream_id: str) -> int:
+        value = await self._pool.fetchval(
+            "SELECT version FROM streams WHERE stream_id = $1", stream_id
+        )
+        return int(value or 0)
+
+    async def read_stream(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        rows = await self._pool.fetch(
+            f"""SELECT {_READ_COLUMNS} FROM events
+                 WHERE stream_id = $1 AND stream_version >= $2
+                   AND ($3::bigint IS NULL OR stream_version <= $3)
+                 ORDER BY stream_version""",
+            stream_id, from_version, to_version,
+        )
+        return await self._decode(rows)
+
+    async def read_streams(self, stream_ids: Sequence[str]) -> list[RecordedEvent]:
+        """Events of several streams, in global order (for cross-stream folds)."""
+        rows = await self._pool.fetch(
+            f"""SELECT {_READ_COLUMNS} FROM events WHERE stream_id = ANY($1)
+                 ORDER BY tx_id, global_position""",
+            list(stream_ids),
+        )
+        return await self._decode(rows)
+
+    async def read_all(
+        self, after: Position | None = None, *, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """The next committed events in global order, strictly after ``after``.
+
+        Only rows written by transactions older than every transaction still running are
+        returned, so a transaction that commits later can never land behind the reader.
+        """
+        after = after or Position()
+        rows = await self._pool.fetch(
+            f"""SELECT {_READ_COLUMNS} FROM events
+                 WHERE (tx_id, global_position) > ($1::text::xid8, $2)
+                   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                 ORDER BY tx_id, global_position
+                 LIMIT $3""",
+            str(after.tx_id), after.global_position, limit,
+        )
+        return await self._decode(rows)
+
+    async def _decode(self, rows: Iterable[asyncpg.Record]) -> list[RecordedEvent]:
+        parsed = [(row, json.loads(row["data"])) for row in rows]
+        key_ids = set().union(*(crypto.key_ids_in(doc["payload"]) for _, doc in parsed)) \
+            if parsed else set()
+        keys: dict[int, bytes | None] = {}
+        if key_ids:
+            for k in await self._pool.fetch(
+                "SELECT key_id, key_material FROM subject_keys WHERE key_id = ANY($1)",
+                list(key_ids),
+            ):
+                material = k["key_material"]
+                keys[k["key_id"]] = bytes(material) if material is not None else None
+        return [self._to_recorded(row, doc, keys) for row, doc in parsed]
+
+    def _to_recorded(
+        self, row: asyncpg.Record, doc: dict[str, Any], keys: dict[int, bytes | None]
+    ) -> RecordedEvent:
+        payload = crypto.unseal(doc["payload"], doc["event_id"], keys)
+        version, payload = self._upcasters.upcast(
+            doc["event_type"], doc["schema_version"], payload
+        )
+        return RecordedEvent(
+            event_id=doc["event_id"],
+            event_type=doc["event_type"],
+            schema_version=version,
+            payload=payload,
+            actor=doc["actor"],
+            authority=doc["authority"],
+            recorded_at=doc["recorded_at"],
+            effective_at=doc["effective_at"],
+            correlation_id=doc["correlation_id"],
+            causation_id=doc["causation_id"],
+            workflow_id=doc["workflow_id"],
+            run_id=doc["run_id"],
+            stream_id=row["stream_id"],
+            stream_version=row["stream_version"],
+            position=Position(tx_id=int(row["tx"]), global_position=row["global_position"]),
+            hash=bytes(row["hash"]).hex(),
+        )

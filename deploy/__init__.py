@@ -1,0 +1,1 @@
+"""SQL migrations and deployment files (shipped as package data)."""

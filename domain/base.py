@@ -1,0 +1,156 @@
+"""Building blocks shared by every decider: actors, personal data, errors.
+
+Everything here is pure so it can be imported inside the Temporal workflow sandbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class Model(BaseModel):
+    """Frozen, strict-about-unknown-fields base for commands, events and values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ActorKind(StrEnum):
+    PERSON = "person"
+    SYSTEM = "system"
+    AUTOMATED = "automated"  # an automated detector: never enough on its own for an adverse step
+
+
+class Actor(Model):
+    """Who did something, in which role. Roles are checked by the deciders."""
+
+    id: str
+    role: str
+    kind: ActorKind = ActorKind.PERSON
+
+    @field_validator("id", "role")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+SYSTEM_ACTOR = Actor(id="dueprocess", role="system", kind=ActorKind.SYSTEM)
+
+
+class Personal(Model):
+    """A piece of personal data about one data subject.
+
+    The event store encrypts ``value`` under the subject's own key when it writes and
+    decrypts it when it reads. After the subject is erased (key destroyed) it reads
+    back with ``value=None`` and ``erased=True``: the redaction marker.
+    """
+
+    pii: Literal[True] = True
+    subject_id: str
+    value: str | None
+    erased: bool = False
+
+    def text(self) -> str:
+        return "[erased]" if self.value is None else self.value
+
+
+def personal(subject_id: str, value: str) -> Personal:
+    return Personal(subject_id=subject_id, value=value)
+
+
+class DomainError(Exception):
+    """A business rejection. ``error_type`` is the stable name clients match on.
+
+    ``rule`` names the rule broken (a due-process rule id, a policy rule id or a
+    field rule); ``field`` names the input field when one is at fault.
+    """
+
+    error_type: ClassVar[str] = "DomainError"
+
+    def __init__(self, message: str, *, rule: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.rule = rule
+        self.field = field
+
+    def details(self) -> dict[str, Any]:
+        return {"type": self.error_type, "rule": self.rule, "field": self.field,
+                "message": self.message}
+
+    def __str__(self) -> str:
+        where = f" [field: {self.field}]" if self.field else ""
+        return f"{self.error_type}({self.rule}): {self.message}{where}"
+
+
+class InvalidCommand(DomainError):
+    """The command is malformed or does not fit the case (wrong stage, unknown id)."""
+
+    error_type = "InvalidCommand"
+
+
+class DueProcessViolation(DomainError):
+    """The command would break a due-process rule (notice before hearing, ...)."""
+
+    error_type = "DueProcessViolation"
+
+
+class NotPermitted(DomainError):
+    """The actor's role may not issue this command."""
+
+    error_type = "NotPermitted"
+
+
+class PolicyViolation(DomainError):
+    """The command contradicts the pinned policy (rule not in force, sanction not allowed)."""
+
+    error_type = "PolicyViolation"
+
+
+class CaseClosed(DomainError):
+    error_type = "CaseClosed"
+
+
+DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
+    DomainError, InvalidCommand, DueProcessViolation, NotPermitted, PolicyViolation, CaseClosed,
+)
+
+
+class EventBase(Model):
+    """Base of every domain event: a past-tense fact.
+
+    ``type`` is the discriminator and storage name; ``schema_version`` is bumped when
+    the shape changes (old shapes are upcast on read, never edited). ``actor`` and
+    ``authority`` say who did it on whose authority; ``effective_at`` is when it took
+    effect in the world (the store adds ``recorded_at``).
+    """
+
+    schema_version: ClassVar[int] = 1
+    type: str
+    actor: Actor
+    authority: str
+    effective_at: datetime
+
+
+class CommandBase(Model):
+    """Base of every command: an imperative request from an actor under an authority.
+
+    ``effective_at`` lets staff record something that happened earlier (a hearing held
+    yesterday); when omitted the decider uses the time it is given (workflow time).
+    """
+
+    type: str
+    actor: Actor
+    authority: str
+    effective_at: datetime | None = None
+
+    @field_validator("authority")
+    @classmethod
+    def _authority_named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name the rule or delegation the act relies on")
+        return value

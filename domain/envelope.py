@@ -1,0 +1,64 @@
+"""The stored envelope of an event: what every event in the log carries.
+
+Pure models so workflows can build envelopes and pass them to the append activity.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import Field, field_validator
+
+from .base import Actor, Model
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{field} must carry a time zone (UTC recommended)")
+    return value
+
+
+class NewEvent(Model):
+    """An event to append. ``payload`` is the event's JSON form, personal data in clear
+    (``{"pii": true, "subject_id": ..., "value": ...}`` objects); the store encrypts it."""
+
+    event_id: UUID
+    event_type: str = Field(min_length=1)
+    schema_version: int = Field(default=1, ge=1)
+    payload: dict[str, Any]
+    actor: Actor
+    authority: str = Field(min_length=1)
+    recorded_at: datetime
+    effective_at: datetime
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    workflow_id: str | None = None
+    run_id: str | None = None
+
+    @field_validator("recorded_at", "effective_at")
+    @classmethod
+    def _tz(cls, value: datetime, info: Any) -> datetime:
+        return _aware(value, info.field_name)
+
+
+class Position(Model):
+    """A point in the global order: (writing transaction, position). Readers resume
+    strictly after it. The zero position is before every event."""
+
+    tx_id: int = 0
+    global_position: int = 0
+
+
+class RecordedEvent(NewEvent):
+    stream_id: str
+    stream_version: int
+    position: Position
+    hash: str  # hex SHA-256 chain value after this event
+
+
+class AppendResult(Model):
+    stream_id: str
+    version: int  # stream version after the append
+    global_positions: list[int]

@@ -1,0 +1,322 @@
+"""Contract suite for the event store, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from dueprocess.activities.eventstore import ConcurrencyConflict, EventIdConflict, EventStore
+from dueprocess.activities.verify import verify_store
+from dueprocess.domain.base import Actor, ActorKind
+from dueprocess.domain.encoding import Upcasters
+from dueprocess.domain.envelope import NewEvent, Position
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+OFFICER = Actor(id="staff-7", role="case_officer")
+
+
+def ev(kind: str = "Noted", payload: dict[str, Any] | None = None, **kw: Any) -> NewEvent:
+    return NewEvent(
+        event_id=kw.pop("event_id", uuid.uuid4()),
+        event_type=kind,
+        payload=payload if payload is not None else {"n": 1},
+        actor=kw.pop("actor", OFFICER),
+        authority=kw.pop("authority", "policy:2023.1#s4"),
+        recorded_at=kw.pop("recorded_at", T0),
+        effective_at=kw.pop("effective_at", T0),
+        **kw,
+    )
+
+
+def pii(subject: str, value: str) -> dict[str, Any]:
+    return {"pii": True, "subject_id": subject, "value": value}
+
+
+# -- append, versions, metadata ----------------------------------------------------------
+
+
+async def test_append_and_read_back_with_full_envelope(store: EventStore) -> None:
+    detector = Actor(id="detector-1", role="detector", kind=ActorKind.AUTOMATED)
+    first = ev("ReportFiled", {"rule": "R2"}, actor=detector, correlation_id="corr-1",
+               causation_id="cmd-1", workflow_id="case-abc", run_id="run-1",
+               effective_at=datetime(2026, 2, 20, tzinfo=UTC))
+    result = await store.append("case-abc", 0, [first, ev()])
+    assert result.version == 2 and len(result.global_positions) == 2
+
+    events = await store.read_stream("case-abc")
+    assert [e.stream_version for e in events] == [1, 2]
+    got = events[0]
+    assert got.event_id == first.event_id and got.event_type == "ReportFiled"
+    assert got.actor == detector and got.authority == "policy:2023.1#s4"
+    assert (got.correlation_id, got.causation_id) == ("corr-1", "cmd-1")
+    assert (got.workflow_id, got.run_id) == ("case-abc", "run-1")
+    assert got.recorded_at == T0 and got.effective_at == datetime(2026, 2, 20, tzinfo=UTC)
+    assert got.payload == {"rule": "R2"}
+    assert await store.version("case-abc") == 2
+
+
+async def test_stale_expected_version_conflicts_and_writes_nothing(store: EventStore) -> None:
+    await store.append("s", 0, [ev()])
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append("s", 0, [ev(), ev()])
+    assert caught.value.stream_id == "s" and "expected version 0" in str(caught.value)
+    assert len(await store.read_stream("s")) == 1
+
+
+async def test_two_appends_at_one_version_exactly_one_wins(store: EventStore) -> None:
+    await store.append("race", 0, [ev()])
+    for _ in range(5):
+        version = await store.version("race")
+        outcomes = await asyncio.gather(
+            *(store.append("race", version, [ev(payload={"w": w})]) for w in range(6)),
+            return_exceptions=True,
+        )
+        winners = [o for o in outcomes if not isinstance(o, BaseException)]
+        losers = [o for o in outcomes if isinstance(o, BaseException)]
+        assert len(winners) == 1
+        assert all(isinstance(o, ConcurrencyConflict) for o in losers)
+    assert await store.version("race") == 6
+
+
+async def test_two_first_appends_to_a_new_stream_exactly_one_wins(store: EventStore) -> None:
+    outcomes = await asyncio.gather(
+        *(store.append("fresh", 0, [ev()]) for _ in range(6)), return_exceptions=True
+    )
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+    assert all(isinstance(o, ConcurrencyConflict) for o in outcomes if isinstance(o, Exception))
+
+
+# -- idempotency -------------------------------------------------------------------------
+
+
+async def test_retried_batch_is_idempotent(store: EventStore) -> None:
+    batch = [ev(payload={"who": pii("p-1", "Ada Lovelace")}), ev()]
+    first = await store.append("s", 0, batch)
+    await store.append("s", 2, [ev()])  # the stream moves on before the retry arrives
+    retry = await store.append("s", 0, batch)
+    assert retry.global_positions == first.global_positions
+    assert len(await store.read_stream("s")) == 3
+
+
+async def test_same_event_id_with_other_content_is_refused(store: EventStore) -> None:
+    original = ev(payload={"n": 1})
+    await store.append("s", 0, [original])
+    tampered = original.model_copy(update={"payload": {"n": 2}})
+    with pytest.raises(EventIdConflict):
+        await store.append("s", 0, [tampered])
+    with pytest.raises(EventIdConflict):
+        await store.append("s", 1, [tampered])
+    with pytest.raises(EventIdConflict):
+        await store.append("other", 0, [original])
+    assert [e.payload for e in await store.read_stream("s")] == [{"n": 1}]
+
+
+async def test_bad_input_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="recorded_at"):
+        ev(recorded_at=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="authority"):
+        ev(authority="")
+
+
+# -- gapless global order ----------------------------------------------------------------
+
+
+async def test_tailing_reader_sees_every_event_once_under_8_writers(store: EventStore) -> None:
+    writers, batches, per_batch = 8, 75, 10  # 6,000 events
+    done = asyncio.Event()
+    seen: list[uuid.UUID] = []
+
+    async def write(w: int) -> None:
+        for b in range(batches):
+            await store.append(f"w{w}", b * per_batch, [ev() for _ in range(per_batch)])
+
+    async def tail() -> None:
+        position = Position()
+        while True:
+            finished = done.is_set()
+            page = await store.read_all(position, limit=500)
+            seen.extend(e.event_id for e in page)
+            if page:
+                position = page[-1].position
+            elif finished:
+                return
+            else:
+                await asyncio.sleep(0.001)
+
+    reader = asyncio.create_task(tail())
+    await asyncio.gather(*(write(w) for w in range(writers)))
+    done.set()
+    await reader
+    assert len(seen) == writers * batches * per_batch
+    assert len(set(seen)) == len(seen)
+
+
+async def test_read_all_waits_for_an_older_open_transaction(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    async with pool.acquire() as slow:
+        tx = slow.transaction()
+        await tx.start()
+        await slow.execute("SELECT pg_current_xact_id()")  # takes a transaction id first
+        await store.append("fast", 0, [ev()])
+        # The fast writer committed, but an older transaction is open: not yet readable.
+        assert await store.read_all() == []
+        await tx.rollback()
+    assert len(await store.read_all()) == 1
+
+
+# -- append-only -------------------------------------------------------------------------
+
+
+async def test_update_delete_truncate_are_refused(store: EventStore, pool: asyncpg.Pool) -> None:
+    await store.append("s", 0, [ev()])
+    for sql in ("UPDATE events SET event_type = 'X'", "DELETE FROM events",
+                "TRUNCATE events"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await pool.execute(sql)
+    assert len(await store.read_stream("s")) == 1
+
+
+async def test_application_role_may_only_insert_and_select(
+    store: EventStore, pool: asyncpg.Pool, db_dsn: str
+) -> None:
+    await store.append("s", 0, [ev()])
+    login = f"app_{uuid.uuid4().hex[:8]}"
+    await pool.execute(f"CREATE ROLE {login} LOGIN IN ROLE dueprocess_app")
+    try:
+        conn = await asyncpg.connect(db_dsn, user=login)
+        try:
+            app_store_pool = await asyncpg.create_pool(db_dsn, user=login, min_size=1, max_size=2)
+            assert app_store_pool is not None
+            app_store = EventStore(app_store_pool)
+            await app_store.append("s", 1, [ev(payload={"who": pii("p-2", "Bo")})])
+            assert len(await app_store.read_stream("s")) == 2
+            await app_store_pool.close()
+            for sql in ("UPDATE events SET event_type = 'X'", "DELETE FROM events"):
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.execute(sql)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("DROP TABLE events")
+        finally:
+            await conn.close()
+    finally:
+        await pool.execute(f"DROP OWNED BY {login}")
+        await pool.execute(f"DROP ROLE {login}")
+
+
+# -- tamper evidence ---------------------------------------------------------------------
+
+
+async def _tamper(pool: asyncpg.Pool, *statements: str) -> None:
+    """Simulate an attacker with owner rights who disables the guard triggers."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER USER")
+        for sql in statements:
+            await conn.execute(sql)
+        await conn.execute("ALTER TABLE events ENABLE TRIGGER USER")
+
+
+async def _three_streams(store: EventStore) -> None:
+    for s in ("a", "b", "c"):
+        await store.append(s, 0, [ev(payload={"n": n}) for n in range(1, 6)])
+
+
+async def test_verify_passes_on_an_intact_store(store: EventStore, pool: asyncpg.Pool) -> None:
+    await _three_streams(store)
+    async with pool.acquire() as conn:
+        report = await verify_store(conn)
+    assert report.ok and (report.streams, report.events) == (3, 15)
+
+
+async def test_verify_names_an_edited_event(store: EventStore, pool: asyncpg.Pool) -> None:
+    await _three_streams(store)
+    await _tamper(pool, """UPDATE events SET data = convert_to(
+        replace(convert_from(data, 'UTF8'), '"n":3', '"n":9'), 'UTF8')
+        WHERE stream_id = 'b' AND stream_version = 3""")
+    async with pool.acquire() as conn:
+        report = await verify_store(conn)
+    assert [(p.stream_id, p.stream_version, p.kind) for p in report.problems] == [
+        ("b", 3, "altered")]
+
+
+async def test_verify_names_a_deleted_event(store: EventStore, pool: asyncpg.Pool) -> None:
+    await _three_streams(store)
+    await _tamper(pool, "DELETE FROM events WHERE stream_id = 'a' AND stream_version = 2",
+                  "DELETE FROM events WHERE stream_id = 'c' AND stream_version = 5")
+    async with pool.acquire() as conn:
+        report = await verify_store(conn)
+    assert [(p.stream_id, p.stream_version, p.kind) for p in report.problems] == [
+        ("a", 3, "removed"), ("c", 5, "removed")]
+    assert "2 missing" in report.problems[0].detail
+
+
+async def test_verify_names_swapped_events(store: EventStore, pool: asyncpg.Pool) -> None:
+    await _three_streams(store)
+    await _tamper(pool, """UPDATE events SET stream_version = CASE stream_version
+        WHEN 2 THEN 1004 WHEN 4 THEN 1002 END WHERE stream_id = 'b' AND stream_version IN (2, 4)""",
+        "UPDATE events SET stream_version = stream_version - 1000 WHERE stream_version > 1000")
+    async with pool.acquire() as conn:
+        report = await verify_store(conn)
+    flagged = {(p.stream_id, p.stream_version, p.kind) for p in report.problems}
+    assert {("b", 2, "reordered"), ("b", 4, "reordered")} <= flagged
+    assert all(p.stream_id == "b" for p in report.problems)
+
+
+# -- personal data and erasure -----------------------------------------------------------
+
+
+async def test_personal_data_is_encrypted_at_rest(store: EventStore, pool: asyncpg.Pool) -> None:
+    await store.append("s", 0, [ev(payload={"name": pii("p-1", "Jane Marple")})])
+    raw = await pool.fetchval("SELECT convert_from(data, 'UTF8') FROM events")
+    assert "Jane Marple" not in raw
+    [got] = await store.read_stream("s")
+    assert got.payload["name"] == {"pii": True, "subject_id": "p-1", "value": "Jane Marple",
+                                   "erased": False}
+
+
+async def test_erasure_redacts_and_the_chain_still_verifies(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await store.append("s", 0, [
+        ev(payload={"name": pii("p-1", "Jane"), "witness": pii("p-2", "Hercule")}),
+        ev(payload={"posts": [pii("p-1", "post text")]}),
+    ])
+    assert await store.erase_subject("p-1") == 1
+    first, second = await store.read_stream("s")
+    assert first.payload["name"] == {"pii": True, "subject_id": "p-1", "value": None,
+                                     "erased": True}
+    assert first.payload["witness"]["value"] == "Hercule"
+    assert second.payload["posts"][0]["erased"] is True
+    async with pool.acquire() as conn:
+        assert (await verify_store(conn)).ok
+    # A later event about the same person gets a fresh key id; the old one is never reused.
+    await store.append("s", 2, [ev(payload={"name": pii("p-1", "Jane again")})])
+    key_ids = await pool.fetch("SELECT key_id FROM subject_keys WHERE subject_id = 'p-1'")
+    assert len({r["key_id"] for r in key_ids}) == 2
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await pool.execute("DELETE FROM subject_keys")
+
+
+# -- upcasting ---------------------------------------------------------------------------
+
+
+async def test_old_shape_reads_back_as_current_shape(pool: asyncpg.Pool) -> None:
+    upcasters = Upcasters()
+
+    @upcasters.register("HearingScheduled", 1)
+    def _v1_to_v2(p: dict[str, Any]) -> dict[str, Any]:
+        return {"at": p["when"], "venue": "unknown"}
+
+    @upcasters.register("HearingScheduled", 2)
+    def _v2_to_v3(p: dict[str, Any]) -> dict[str, Any]:
+        return {**p, "remote": False}
+
+    await EventStore(pool).append("s", 0, [ev("HearingScheduled", {"when": "2026-04-01"})])
+    [got] = await EventStore(pool, upcasters=upcasters).read_stream("s")
+    assert got.schema_version == 3
+    assert got.payload == {"at": "2026-04-01", "venue": "unknown", "remote": False}

@@ -1,0 +1,91 @@
+"""Shared fixtures: one real PostgreSQL per test session, a fresh database per test.
+
+Set DUEPROCESS_TEST_DATABASE_URL to run against an existing server instead of the
+embedded one (the URL's user must be allowed to CREATE DATABASE).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from dueprocess.activities.eventstore import EventStore
+from dueprocess.activities.migrations import migrate
+
+TEMPLATE = "dueprocess_test_template"
+
+
+def with_database(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    explicit = os.environ.get("DUEPROCESS_TEST_DATABASE_URL")
+    if explicit:
+        yield explicit
+        return
+    from dueprocess.stack import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def template_dsn(pg_dsn: str) -> str:
+    admin = await asyncpg.connect(pg_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}"')
+        await admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
+    finally:
+        await admin.close()
+    dsn = with_database(pg_dsn, TEMPLATE)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return dsn
+
+
+async def _fresh_database(pg_dsn: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = await asyncpg.connect(pg_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+    finally:
+        await admin.close()
+    return with_database(pg_dsn, name)
+
+
+@pytest.fixture
+async def db_dsn(pg_dsn: str, template_dsn: str) -> AsyncIterator[str]:
+    dsn = await _fresh_database(pg_dsn)
+    yield dsn
+    admin = await asyncpg.connect(pg_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(dsn).path[1:]}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await asyncpg.create_pool(db_dsn, min_size=1, max_size=10)
+    assert p is not None
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def store(pool: asyncpg.Pool) -> EventStore:
+    return EventStore(pool)
