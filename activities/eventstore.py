@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -126,12 +127,29 @@ class EventStore:
                 docs,
             )
         except asyncpg.UniqueViolationError as err:
-            raise self._map_violation(err, stream_id, expected_version) from err
+            stored = await self._already_stored(stream_id, events, docs)
+            if stored is None:
+                raise self._map_violation(err, stream_id, expected_version) from err
+            rows = stored
         version = rows[-1]["stream_version"] if rows else expected_version
         return AppendResult(
             stream_id=stream_id, version=version,
             global_positions=[r["global_position"] for r in rows],
         )
+
+    async def _already_stored(
+        self, stream_id: str, events: Sequence[NewEvent], docs: list[bytes]
+    ) -> list[asyncpg.Record] | None:
+        """The stored rows when this exact batch is already in the stream (a retry that
+        raced ahead of, or arrived at, the head); None when anything differs."""
+        rows = await self._pool.fetch(
+            """SELECT e.global_position, e.stream_version
+                 FROM unnest($2::uuid[], $3::bytea[]) AS u(id, d)
+                 JOIN events e ON e.event_id = u.id AND e.data = u.d AND e.stream_id = $1
+                ORDER BY e.stream_version""",
+            stream_id, [e.event_id for e in events], docs,
+        )
+        return list(rows) if events and len(rows) == len(events) else None
 
     @staticmethod
     def _map_violation(
@@ -190,6 +208,12 @@ class EventStore:
         return int(result.split()[-1])
 
     # -- reading -----------------------------------------------------------------------
+
+    async def contains(self, stream_id: str, event_id: UUID) -> bool:
+        return bool(await self._pool.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND event_id = $2)",
+            stream_id, event_id,
+        ))
 
     async def version(self, stream_id: str) -> int:
         value = await self._pool.fetchval(

@@ -13,7 +13,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-
 from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.migrations import migrate
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-
 from dueprocess.activities.eventstore import ConcurrencyConflict, EventIdConflict, EventStore
 from dueprocess.activities.verify import verify_store
 from dueprocess.domain.base import Actor, ActorKind

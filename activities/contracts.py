@@ -1,0 +1,48 @@
+"""Activity inputs and outputs: pure models, safe to import inside the workflow sandbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from ..domain.base import Model
+from ..domain.envelope import NewEvent
+
+APPEND_EVENTS = "append_events"
+DISPATCH_NOTIFICATIONS = "dispatch_notifications"
+
+# Business rejections and store conflicts are final: retrying cannot make them succeed.
+NON_RETRYABLE = ["ConcurrencyConflict", "EventIdConflict"]
+
+
+class AppendInput(Model):
+    stream_id: str
+    expected_version: int
+    events: list[NewEvent]
+
+
+class OutgoingNotification(Model):
+    """One message to one recipient. Personal fields are in clear here (they travel only
+    inside the worker); the dispatch event stores them encrypted."""
+
+    notification_id: str
+    recipient_role: str
+    recipient_subject_id: str
+    recipient_name: str | None
+    address: str | None
+    subject: str
+    body: str
+
+
+class DispatchInput(Model):
+    case_id: str
+    caused_by: UUID  # the case event that called for these notifications
+    notifications: list[OutgoingNotification]
+    requested_at: datetime
+    workflow_id: str | None = None
+    run_id: str | None = None
+
+
+class DispatchResult(Model):
+    dispatched: list[str]
+    already_sent: list[str]

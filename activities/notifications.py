@@ -1,0 +1,154 @@
+"""Notification dispatch: outbox row, delivery (SMTP or a file sink), dispatch event.
+
+Every step is idempotent by notification id, so a retried activity neither sends twice
+after a recorded success nor records the dispatch twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import asyncpg
+from temporalio import activity
+
+from ..domain.base import SYSTEM_ACTOR
+from ..domain.envelope import NewEvent
+from .contracts import DISPATCH_NOTIFICATIONS, DispatchInput, DispatchResult, OutgoingNotification
+from .eventstore import ConcurrencyConflict, EventStore
+
+_NOTIFICATION_NS = uuid.UUID("6f1d1c9e-5a51-4a55-9a3e-2c54a1e0d6b1")
+
+
+def notification_stream(case_id: str) -> str:
+    return f"notifications-{case_id}"
+
+
+class Sink(Protocol):
+    channel: str
+
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+class FileSink:
+    """Default sink: one .eml file per notification in a directory (a local mailbox)."""
+
+    channel = "file"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def send(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = str(message["X-Notification-Id"]).replace(":", "_").replace("/", "_")
+        await asyncio.to_thread((self.directory / f"{name}.eml").write_bytes, bytes(message))
+
+
+class SmtpSink:
+    channel = "smtp"
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.tls = parts.scheme == "smtps"
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (465 if self.tls else 25)
+        self.user, self.password = parts.username, parts.password
+
+    def _send(self, message: EmailMessage) -> None:
+        cls = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
+        with cls(self.host, self.port, timeout=30) as smtp:
+            if self.user and self.password:
+                smtp.login(self.user, self.password)
+            smtp.send_message(message)
+
+    async def send(self, message: EmailMessage) -> None:
+        await asyncio.to_thread(self._send, message)
+
+
+def compose(note: OutgoingNotification, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = note.address or f"{note.recipient_subject_id}@members.invalid"
+    message["Subject"] = note.subject
+    message["X-Notification-Id"] = note.notification_id
+    message.set_content(note.body)
+    return message
+
+
+class NotificationActivities:
+    def __init__(self, pool: asyncpg.Pool, store: EventStore, sink: Sink, sender: str) -> None:
+        self._pool = pool
+        self._store = store
+        self._sink = sink
+        self._sender = sender
+
+    @activity.defn(name=DISPATCH_NOTIFICATIONS)
+    async def dispatch_notifications(self, request: DispatchInput) -> DispatchResult:
+        result = DispatchResult(dispatched=[], already_sent=[])
+        for note in request.notifications:
+            if await self._claim(request, note):
+                await self._sink.send(compose(note, self._sender))
+                await self._record(request, note)
+                await self._pool.execute(
+                    "UPDATE outbox SET sent_at = now() WHERE notification_id = $1",
+                    note.notification_id,
+                )
+                result.dispatched.append(note.notification_id)
+            else:
+                await self._record(request, note)  # sent before a crash: make sure it's recorded
+                result.already_sent.append(note.notification_id)
+        return result
+
+    async def _claim(self, request: DispatchInput, note: OutgoingNotification) -> bool:
+        """True when the notification still has to be sent."""
+        sent_at = await self._pool.fetchval(
+            """INSERT INTO outbox (notification_id, case_id, caused_by, recipient_role, channel)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (notification_id) DO UPDATE SET attempts = outbox.attempts + 1
+               RETURNING sent_at""",
+            note.notification_id, request.case_id, request.caused_by, note.recipient_role,
+            self._sink.channel,
+        )
+        return sent_at is None
+
+    async def _record(self, request: DispatchInput, note: OutgoingNotification) -> None:
+        subject = note.recipient_subject_id
+        event = NewEvent(
+            event_id=uuid.uuid5(_NOTIFICATION_NS, note.notification_id),
+            event_type="NotificationDispatched",
+            payload={
+                "notification_id": note.notification_id,
+                "recipient_role": note.recipient_role,
+                "recipient_subject_id": subject,
+                "address": {"pii": True, "subject_id": subject, "value": note.address}
+                if note.address else None,
+                "subject": note.subject,
+                "channel": self._sink.channel,
+                "caused_by": str(request.caused_by),
+            },
+            actor=SYSTEM_ACTOR,
+            authority="policy:notifications",
+            recorded_at=request.requested_at,
+            effective_at=request.requested_at,
+            correlation_id=request.case_id,
+            causation_id=str(request.caused_by),
+            workflow_id=request.workflow_id,
+            run_id=request.run_id,
+        )
+        stream = notification_stream(request.case_id)
+        # Several dispatches of one case may race for this stream: append at its current
+        # version and retry on conflict (the event id keeps it exactly-once).
+        for _ in range(20):
+            if await self._store.contains(stream, event.event_id):
+                return
+            try:
+                await self._store.append(stream, await self._store.version(stream), [event])
+                return
+            except ConcurrencyConflict:
+                await asyncio.sleep(0.01)
+        raise ConcurrencyConflict(stream, -1)

@@ -1,0 +1,25 @@
+"""The event-store activity: the workflows' one way to record events."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ..domain.envelope import AppendResult
+from .contracts import APPEND_EVENTS, AppendInput
+from .eventstore import ConcurrencyConflict, EventIdConflict, EventStore
+
+
+class EventStoreActivities:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    @activity.defn(name=APPEND_EVENTS)
+    async def append_events(self, request: AppendInput) -> AppendResult:
+        """Idempotent by event id, so Temporal's retries never duplicate an event."""
+        try:
+            return await self._store.append(
+                request.stream_id, request.expected_version, request.events
+            )
+        except (ConcurrencyConflict, EventIdConflict) as err:
+            raise ApplicationError(str(err), type=err.error_type, non_retryable=True) from err

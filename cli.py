@@ -1,0 +1,196 @@
+"""The `dueprocess` command. Every subcommand takes --json for machine-readable output.
+
+Exit status: 0 success, 1 a check failed (verify/audit) or a business rejection,
+2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from .settings import ConfigError, Settings
+
+Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+_COMMANDS: dict[str, Handler] = {}
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def emit(args: argparse.Namespace, document: Any, text: str) -> None:
+    if args.json:
+        print(json.dumps(document, indent=2, default=str, ensure_ascii=False))
+    else:
+        print(text)
+
+
+def _stop_event() -> asyncio.Event:
+    """Set on Ctrl-C or SIGTERM so services shut down in order instead of dying mid-step."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+# -- issue: foundation -------------------------------------------------------------------
+
+
+@command("dev")
+async def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    from .worker import open_runtime, run_worker
+
+    stop = _stop_event()
+    async with open_runtime(settings, ui=not args.headless) as runtime:
+        info = {
+            "database": "embedded" if runtime.embedded_database else "external",
+            "database_url": runtime.dsn,
+            "temporal_address": runtime.temporal_address,
+            "temporal_ui": runtime.ui_url,
+            "namespace": settings.temporal_namespace,
+            "task_queue": settings.task_queue,
+            "data_dir": str(settings.data_dir.resolve()),
+        }
+        lines = ["dueprocess dev: stack and worker running (Ctrl-C to stop)"]
+        lines += [f"  {k:17} {v}" for k, v in info.items() if v is not None]
+        emit(args, info, "\n".join(lines))
+        sys.stdout.flush()
+        await run_worker(runtime, stop)
+    if not args.json:
+        print("dueprocess dev: stopped cleanly")
+    return 0
+
+
+@command("worker")
+async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from .worker import open_runtime, run_worker
+
+    stop = _stop_event()
+    async with open_runtime(settings) as runtime:
+        emit(args, {"temporal_address": runtime.temporal_address,
+                    "task_queue": settings.task_queue},
+             f"worker polling {settings.task_queue!r} on {runtime.temporal_address}")
+        await run_worker(runtime, stop)
+    return 0
+
+
+@command("migrate")
+async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncpg
+
+    from .activities.migrations import migrate
+    from .stack import EmbeddedPostgres
+
+    server = None
+    dsn = settings.database_url
+    if dsn is None:
+        server = EmbeddedPostgres(settings.data_dir.resolve())
+        dsn = await asyncio.to_thread(server.start)
+    try:
+        conn = await asyncpg.connect(dsn)
+        try:
+            applied = await migrate(conn)
+        finally:
+            await conn.close()
+    finally:
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+    emit(args, {"applied": applied},
+         "applied: " + ", ".join(applied) if applied else "schema is up to date")
+    return 0
+
+
+@command("verify")
+async def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncpg
+
+    from .activities.verify import verify_store
+    from .stack import EmbeddedPostgres
+
+    server = None
+    dsn = settings.database_url
+    if dsn is None:
+        server = EmbeddedPostgres(settings.data_dir.resolve())
+        dsn = await asyncio.to_thread(server.start)
+    try:
+        conn = await asyncpg.connect(dsn)
+        try:
+            report = await verify_store(conn)
+        finally:
+            await conn.close()
+    finally:
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+    lines = [f"verified {report.events} events in {report.streams} streams: "
+             + ("OK" if report.ok else f"{len(report.problems)} problem(s)")]
+    lines += [f"  {p.kind:9} {p.stream_id} v{p.stream_version}"
+              f"{' event ' + p.event_id if p.event_id else ''}: {p.detail}"
+              for p in report.problems]
+    emit(args, {"ok": report.ok, **report.model_dump()}, "\n".join(lines))
+    return 0 if report.ok else 1
+
+
+# -- parsing -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dueprocess",
+        description="Event-sourced disciplinary workflow engine. Configure with DUEPROCESS_* "
+        "environment variables; with none set, an embedded PostgreSQL and Temporal dev "
+        "server run from the data dir (DUEPROCESS_DATA_DIR, default ./.dueprocess).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        return p
+
+    dev = add("dev", "run the embedded stack plus a worker in the foreground")
+    dev.add_argument("--headless", action="store_true", help="do not serve the Temporal UI")
+    add("worker", "run a worker against the configured services")
+    add("migrate", "apply pending SQL migrations (idempotent)")
+    add("verify", "re-check every stream's hash chain; non-zero exit on any problem")
+    for extend in _EXTENSIONS:
+        extend(sub, add)
+    return parser
+
+
+_EXTENSIONS: list[Callable[[Any, Callable[[str, str], argparse.ArgumentParser]], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from . import cli_cases  # noqa: F401  (registers the case, demo and audit commands)
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as err:
+        print(f"dueprocess: {err}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_COMMANDS[args.command](args, settings))
+    except KeyboardInterrupt:
+        return 130
+    except ConfigError as err:
+        print(f"dueprocess: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Configuration from the environment, validated once at start-up.
+
+Only worker.py and the CLI call ``Settings.from_env``; everything else is handed values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+PREFIX = "DUEPROCESS_"
+_FIELDS = {
+    "database_url": "DATABASE_URL",
+    "temporal_address": "TEMPORAL_ADDRESS",
+    "temporal_namespace": "TEMPORAL_NAMESPACE",
+    "task_queue": "TASK_QUEUE",
+    "data_dir": "DATA_DIR",
+    "smtp_url": "SMTP_URL",
+    "notify_from": "NOTIFY_FROM",
+}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+class ConfigError(ValueError):
+    """Raised with one line per bad variable: its name, the rule and what was given."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str | None = None  # None: start the embedded PostgreSQL in data_dir
+    temporal_address: str | None = None  # None: start `temporal server start-dev` in data_dir
+    temporal_namespace: str = "default"
+    task_queue: str = "dueprocess"
+    data_dir: Path = Path(".dueprocess")
+    smtp_url: str | None = None  # None: notifications go to files in data_dir/outbox
+    notify_from: str = "dueprocess@localhost"
+
+    @field_validator("database_url")
+    @classmethod
+    def _dsn(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^postgres(ql)?://", value):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port with a port from 1 to 65535")
+        return value
+
+    @field_validator("temporal_namespace", "task_queue")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be 1-200 characters of letters, digits, '.', '_' or '-'")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _dir(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError("must be a directory (a file is in the way)")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^smtps?://[^/]+", value):
+            raise ValueError("must be smtp://host[:port] or smtps://host[:port]")
+        return value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        given = {
+            field: env[PREFIX + suffix]
+            for field, suffix in _FIELDS.items()
+            if env.get(PREFIX + suffix, "").strip() != ""
+        }
+        try:
+            return cls.model_validate(given)
+        except ValidationError as err:
+            lines = []
+            for problem in err.errors():
+                field = str(problem["loc"][0])
+                name = PREFIX + _FIELDS.get(field, field.upper())
+                message = problem["msg"].removeprefix("Value error, ")
+                lines.append(f"{name}: {message} (got {given.get(field)!r})")
+            raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,148 @@
+"""Composition root: the only place (with the CLI) that reads settings and creates resources.
+
+``open_runtime`` brings up what the settings ask for: an explicit database URL and
+Temporal address are used as they are; when absent, the embedded PostgreSQL and the
+Temporal dev server are started in the data dir and stopped again on exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from .activities.eventstore import EventStore
+from .activities.migrations import migrate
+from .settings import Settings
+
+log = logging.getLogger("dueprocess")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    dsn: str
+    temporal_address: str
+    client: Client
+    pool: asyncpg.Pool
+    store: EventStore
+    ui_url: str | None = None
+    embedded_database: bool = False
+    embedded_temporal: bool = False
+
+
+class SchemaNotReady(RuntimeError):
+    pass
+
+
+def _setup_tracing() -> None:
+    # A real provider so spans from the TracingInterceptor exist; exporters are the
+    # deployment's choice (OTEL_* environment variables with an exporter package).
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider())
+
+
+async def _start_database(settings: Settings, stack: AsyncExitStack) -> str:
+    from .stack import EmbeddedPostgres
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server = EmbeddedPostgres(settings.data_dir.resolve())
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1) as pool:
+        dsn = await loop.run_in_executor(pool, server.start)
+    stack.callback(server.stop)
+    return dsn
+
+
+async def _start_temporal(
+    settings: Settings, stack: AsyncExitStack, ui: bool
+) -> tuple[str, str | None]:
+    from .stack import DevTemporal
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    server = DevTemporal(settings.data_dir.resolve(), namespace=settings.temporal_namespace, ui=ui)
+    address = await server.start()
+    stack.push_async_callback(server.stop)
+    return address, server.ui_url
+
+
+async def ensure_schema(pool: asyncpg.Pool, *, apply: bool) -> None:
+    async with pool.acquire() as conn:
+        if apply:
+            await migrate(conn)
+            return
+        from .activities.migrations import bundled_migrations
+
+        exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        applied = set() if not exists else {
+            r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")
+        }
+        pending = [m.name for m in bundled_migrations() if m.version not in applied]
+        if pending:
+            raise SchemaNotReady(
+                f"database schema is not up to date (pending: {', '.join(pending)}); "
+                "run `dueprocess migrate` first"
+            )
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, *, ui: bool = False, auto_migrate: bool | None = None
+) -> AsyncIterator[Runtime]:
+    """Connect to (or start) PostgreSQL and Temporal. Embedded databases are migrated
+    automatically; an explicit one only when ``auto_migrate`` is true."""
+    _setup_tracing()
+    async with AsyncExitStack() as stack:
+        embedded_db = settings.database_url is None
+        dsn = settings.database_url or await _start_database(settings, stack)
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10)
+        assert pool is not None
+        stack.push_async_callback(pool.close)
+        await ensure_schema(pool, apply=embedded_db if auto_migrate is None else auto_migrate)
+
+        ui_url = None
+        embedded_temporal = settings.temporal_address is None
+        if settings.temporal_address is None:
+            address, ui_url = await _start_temporal(settings, stack, ui)
+        else:
+            address = settings.temporal_address
+        client = await Client.connect(
+            address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+            interceptors=[TracingInterceptor()],
+        )
+        yield Runtime(
+            settings=settings, dsn=dsn, temporal_address=address, client=client, pool=pool,
+            store=EventStore(pool), ui_url=ui_url, embedded_database=embedded_db,
+            embedded_temporal=embedded_temporal,
+        )
+
+
+def build_worker(runtime: Runtime) -> Worker:
+    """Register every workflow and activity on the configured task queue."""
+    from .registration import activities_for, workflow_classes
+
+    return Worker(
+        runtime.client,
+        task_queue=runtime.settings.task_queue,
+        workflows=workflow_classes(),
+        activities=activities_for(runtime),
+    )
+
+
+async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
+    worker = build_worker(runtime)
+    async with worker:
+        await stop.wait()
