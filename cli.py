@@ -68,7 +68,13 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
         lines += [f"  {k:17} {v}" for k, v in info.items() if v is not None]
         emit(args, info, "\n".join(lines))
         sys.stdout.flush()
-        await run_worker(runtime, stop)
+        # Client commands (`dueprocess case ...`) find this stack through the data dir.
+        dev_file = settings.data_dir / "dev.json"
+        dev_file.write_text(json.dumps(info))
+        try:
+            await run_worker(runtime, stop)
+        finally:
+            dev_file.unlink(missing_ok=True)
     if not args.json:
         print("dueprocess dev: stopped cleanly")
     return 0

@@ -143,6 +143,13 @@ def build_worker(runtime: Runtime) -> Worker:
 
 
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Serve the task queue and keep the read models current until ``stop`` is set."""
+    from .registration import projection_runner
+
     worker = build_worker(runtime)
     async with worker:
-        await stop.wait()
+        projections = asyncio.create_task(projection_runner(runtime).run(stop))
+        try:
+            await stop.wait()
+        finally:
+            await projections

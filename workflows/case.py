@@ -1,0 +1,235 @@
+"""One durable workflow per case: a thin shell over the case decider.
+
+- Staff decisions arrive as the ``decide`` Update. Its validator runs the decider, so an
+  invalid step is rejected synchronously and leaves no trace in history.
+- The handler decides again (state may have moved while it queued), appends all the
+  resulting events in ONE activity, then folds them with the same ``evolve`` that audit
+  and projections use.
+- Deadlines come from the domain (``pending_deadlines``) and are waited on as durable
+  timers; when one fires, its system command goes through the same path.
+- Notifications are handed to a dispatch activity in the background, so a decision
+  costs one activity round trip.
+- History stays bounded: the workflow continues as new with its folded state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from ..activities.contracts import (
+        APPEND_EVENTS,
+        DISPATCH_NOTIFICATIONS,
+        NON_RETRYABLE,
+        AppendInput,
+        DispatchInput,
+        OutgoingNotification,
+    )
+    from ..domain import case as dc
+    from ..domain.base import DomainError, Model
+    from ..domain.envelope import AppendResult, NewEvent
+
+CASE_WORKFLOW = "CaseWorkflow"
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=10),
+    non_retryable_error_types=NON_RETRYABLE,
+)
+
+
+def case_stream(case_id: str) -> str:
+    return f"case-{case_id}"
+
+
+class CaseInput(Model):
+    case_id: str
+    state: dc.CaseState | None = None  # carried over by continue-as-new
+    version: int = 0
+    fired: list[str] = []  # deadlines already acted on (kind@due), carried over too
+
+
+class CommandRequest(Model):
+    command: dc.CaseCommand
+    correlation_id: str | None = None
+    causation_id: str | None = None  # e.g. the back-office request id
+
+
+class DecisionResult(Model):
+    case_id: str
+    version: int
+    event_ids: list[UUID]
+    events: list[dc.CaseEvent]
+
+
+def rejection(err: DomainError) -> ApplicationError:
+    """A business rejection as Temporal carries it: stable type name, details for clients."""
+    return ApplicationError(err.message, err.details(), type=err.error_type, non_retryable=True)
+
+
+@workflow.defn(name=CASE_WORKFLOW)
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, start: CaseInput) -> None:
+        self._case_id = start.case_id
+        self._state = start.state or dc.CaseState.empty(start.case_id)
+        self._version = start.version
+        self._fired = set(start.fired)
+        self._lock = asyncio.Lock()
+        self._changed = False
+        self._dispatches: set[asyncio.Task[Any]] = set()
+
+    @workflow.run
+    async def run(self, start: CaseInput) -> dc.CaseState:
+        while True:
+            deadline = self._next_deadline()
+            self._changed = False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changed or self._closed(),
+                    timeout=self._seconds_until(deadline.due_at) if deadline else None,
+                )
+            except TimeoutError:
+                assert deadline is not None
+                await self._fire(deadline)
+            if self._closed():
+                await self._drain()
+                return self._state
+            if workflow.info().is_continue_as_new_suggested():
+                await self._drain()
+                workflow.continue_as_new(CaseInput(
+                    case_id=self._case_id, state=self._state, version=self._version,
+                    fired=sorted(self._fired),
+                ))
+
+    # -- staff decisions -----------------------------------------------------------------
+
+    @workflow.update(name="decide")
+    async def decide(self, request: CommandRequest) -> DecisionResult:
+        async with self._lock:
+            return await self._execute(request)
+
+    @decide.validator
+    def _validate(self, request: CommandRequest) -> None:
+        try:
+            dc.decide(self._state, request.command, workflow.now())
+        except DomainError as err:
+            raise rejection(err) from None
+
+    @workflow.query(name="state")
+    def state(self) -> dc.CaseState:
+        return self._state
+
+    @workflow.query(name="deadlines")
+    def deadlines(self) -> list[dc.Deadline]:
+        return dc.pending_deadlines(self._state)
+
+    # -- mechanics -----------------------------------------------------------------------
+
+    async def _execute(self, request: CommandRequest) -> DecisionResult:
+        now = workflow.now()
+        try:
+            events = dc.decide(self._state, request.command, now)
+        except DomainError as err:
+            raise rejection(err) from None
+        if not events:
+            return DecisionResult(case_id=self._case_id, version=self._version, event_ids=[],
+                                  events=[])
+        ids = [workflow.uuid4() for _ in events]
+        envelopes = [self._envelope(i, e, now, request) for i, e in zip(ids, events, strict=True)]
+        result: AppendResult = await workflow.execute_activity(
+            APPEND_EVENTS,
+            AppendInput(stream_id=case_stream(self._case_id), expected_version=self._version,
+                        events=envelopes),
+            result_type=AppendResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=STORE_RETRY,
+        )
+        self._version = result.version
+        for event_id, event in zip(ids, events, strict=True):
+            self._state = dc.evolve(self._state, event)
+            self._notify(event_id, event, now)
+        self._changed = True
+        return DecisionResult(case_id=self._case_id, version=self._version, event_ids=ids,
+                              events=events)
+
+    def _envelope(
+        self, event_id: UUID, event: dc.CaseEvent, now: datetime, request: CommandRequest
+    ) -> NewEvent:
+        info = workflow.info()
+        return NewEvent(
+            event_id=event_id,
+            event_type=event.type,
+            schema_version=type(event).schema_version,
+            payload=event.model_dump(mode="json"),
+            actor=event.actor,
+            authority=event.authority,
+            recorded_at=now,
+            effective_at=event.effective_at,
+            correlation_id=request.correlation_id or self._case_id,
+            causation_id=request.causation_id,
+            workflow_id=info.workflow_id,
+            run_id=info.run_id,
+        )
+
+    def _notify(self, event_id: UUID, event: dc.CaseEvent, now: datetime) -> None:
+        notes = dc.notifications_for(self._state, event, str(event_id))
+        if not notes:
+            return
+        info = workflow.info()
+        request = DispatchInput(
+            case_id=self._case_id, caused_by=event_id, requested_at=now,
+            workflow_id=info.workflow_id, run_id=info.run_id,
+            notifications=[
+                OutgoingNotification(
+                    notification_id=n.notification_id, recipient_role=n.recipient_role,
+                    recipient_subject_id=n.recipient.subject_id, recipient_name=n.recipient.value,
+                    address=n.address.value if n.address else None,
+                    subject=n.subject, body=n.body,
+                )
+                for n in notes
+            ],
+        )
+        task = asyncio.ensure_future(workflow.execute_activity(
+            DISPATCH_NOTIFICATIONS, request,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+        ))
+        self._dispatches.add(task)
+        task.add_done_callback(self._dispatches.discard)
+
+    def _next_deadline(self) -> dc.Deadline | None:
+        pending = [d for d in dc.pending_deadlines(self._state)
+                   if self._deadline_key(d) not in self._fired]
+        return min(pending, key=lambda d: d.due_at, default=None)
+
+    @staticmethod
+    def _deadline_key(deadline: dc.Deadline) -> str:
+        return f"{deadline.kind}@{deadline.due_at.isoformat()}"
+
+    def _seconds_until(self, due_at: datetime) -> float:
+        return max((due_at - workflow.now()).total_seconds(), 0.001)
+
+    async def _fire(self, deadline: dc.Deadline) -> None:
+        # Remembered before acting so a deadline the decider declines cannot spin the loop.
+        self._fired.add(self._deadline_key(deadline))
+        async with self._lock:
+            try:
+                await self._execute(CommandRequest(command=deadline.command,
+                                                   causation_id=f"deadline:{deadline.kind}"))
+            except ApplicationError as err:
+                workflow.logger.warning("deadline %s not acted on: %s", deadline.kind, err)
+
+    def _closed(self) -> bool:
+        return self._state.stage == dc.CaseStage.CLOSED
+
+    async def _drain(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._dispatches:
+            await asyncio.gather(*self._dispatches, return_exceptions=True)
