@@ -197,6 +197,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dueprocess: {err}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

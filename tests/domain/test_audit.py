@@ -65,6 +65,8 @@ from dueprocess.domain.policy import (
     SanctionKind,
     SourceKind,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CASE = "c-1"
@@ -392,7 +394,7 @@ def test_charges_in_force_pass_and_no_report_is_not_applicable() -> None:
 
 
 def automated_case() -> list[CaseEvent]:
-    return [report(automated=True), ReportAcknowledged(**meta(SYSTEM_ACTOR, day(1)))]
+    return [report(automated=True), ReportAcknowledged(**meta(OFFICER, day(1)))]
 
 
 def test_automated_report_with_adverse_step_before_human_triage_fails() -> None:
@@ -794,3 +796,28 @@ def test_automated_detector_has_no_complainant_to_inform() -> None:
 ])
 def test_every_named_check_is_reported(check_id: str) -> None:
     assert check(audit(record(fair_case())), check_id).check_id == check_id
+
+
+# -- any history at all ----------------------------------------------------------------------------
+
+ALL_EVENTS = [*fair_case(), *allowed_appeal()[-4:], interim(), InterimSuspensionLapsed(
+    **meta(SYSTEM_ACTOR, day(30)), review_by=day(30), rights_restored=ALL_RIGHTS),
+    DeadlineMissed(**meta(SYSTEM_ACTOR, day(7)), kind="respond", due_at=day(17))]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(ALL_EVENTS), max_size=20),
+       st.none() | st.integers(min_value=0, max_value=90))
+def test_audit_is_total_over_arbitrary_histories(events: list[CaseEvent], at: int | None) -> None:
+    # Deleted, repeated and reordered steps are exactly what a tampered store looks like.
+    result = audit(record(events), now=None if at is None else day(at))
+    assert len(result.checks) == len({c.check_id for c in result.checks}) == 16
+    assert result.ok == all(c.status is not CheckStatus.FAIL for c in result.checks)
+    for found in result.checks:
+        assert (found.status is CheckStatus.FAIL) == bool(found.offending)
+        assert found.explanation
+
+
+def test_naive_now_is_refused() -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        audit_case(record(fair_case()), now=datetime(2026, 5, 1))

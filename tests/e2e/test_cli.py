@@ -1,0 +1,84 @@
+"""The installed `dueprocess` command against the real embedded stack (dev server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+EXE = [sys.executable, "-m", "dueprocess"]
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUEPROCESS_")}
+    return {**env, "DUEPROCESS_DATA_DIR": str(data_dir), **extra}
+
+
+def _run(data_dir: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*EXE, *args], env=_env(data_dir, **extra), capture_output=True,
+                          text=True, timeout=240)
+
+
+def _servers_for(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if str(data_dir) in cmdline and ("temporal" in cmdline or "postgres" in cmdline):
+            found.append(proc)
+    return found
+
+
+def test_demo_runs_a_case_end_to_end_then_verifies(tmp_path: Path) -> None:
+    demo = _run(tmp_path, "demo", "--json")
+    assert demo.returncode == 0, demo.stderr
+    doc = json.loads(demo.stdout)
+    types = [e["type"] for e in doc["timeline"]]
+    for expected in ("ReportFiled", "InterimSuspensionImposed", "EvidenceDisclosed",
+                     "HearingHeld", "DecisionRecorded", "AppealDecided", "MemberReinstated",
+                     "CaseClosed", "NotificationDispatched"):
+        assert expected in types
+    assert doc["case_id"] and doc["people"]["respondent"]
+    assert not _servers_for(tmp_path), "demo left servers running"
+
+    verify = _run(tmp_path, "verify", "--json")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    report = json.loads(verify.stdout)
+    assert report["ok"] and report["events"] == len(doc["timeline"])
+
+
+def test_dev_runs_in_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    proc = subprocess.Popen([*EXE, "dev", "--headless"], env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(5)]
+        assert "running" in lines[0], lines
+        assert any("temporal_address" in line for line in lines)
+        deadline = time.time() + 30
+        while not (tmp_path / "dev.json").exists() and time.time() < deadline:
+            time.sleep(0.2)
+        assert _servers_for(tmp_path)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped cleanly" in out
+    time.sleep(0.5)
+    assert not _servers_for(tmp_path), "orphan server processes after Ctrl-C"
+    assert not (tmp_path / "dev.json").exists()
+
+
+def test_bad_configuration_is_named_and_exits_2(tmp_path: Path) -> None:
+    result = _run(tmp_path, "verify", DUEPROCESS_TEMPORAL_ADDRESS="localhost",
+                  DUEPROCESS_DATABASE_URL="mysql://x")
+    assert result.returncode == 2
+    assert "DUEPROCESS_TEMPORAL_ADDRESS: must be host:port" in result.stderr
+    assert "DUEPROCESS_DATABASE_URL: must be a postgresql:// URL" in result.stderr

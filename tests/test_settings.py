@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dueprocess.settings import ConfigError, Settings
+
+
+def test_defaults_mean_embedded_services() -> None:
+    s = Settings.from_env({})
+    assert s.database_url is None and s.temporal_address is None
+    assert (s.temporal_namespace, s.task_queue) == ("default", "dueprocess")
+
+
+def test_explicit_values_override_the_embedded_default(tmp_path: Path) -> None:
+    s = Settings.from_env({
+        "DUEPROCESS_DATABASE_URL": "postgresql://app@db.internal/dueprocess",
+        "DUEPROCESS_TEMPORAL_ADDRESS": "temporal.internal:7233",
+        "DUEPROCESS_TEMPORAL_NAMESPACE": "discipline",
+        "DUEPROCESS_TASK_QUEUE": "cases",
+        "DUEPROCESS_DATA_DIR": str(tmp_path),
+    })
+    assert s.database_url == "postgresql://app@db.internal/dueprocess"
+    assert s.temporal_address == "temporal.internal:7233"
+    assert s.data_dir == tmp_path
+
+
+@pytest.mark.parametrize(("name", "value", "rule"), [
+    ("DUEPROCESS_DATABASE_URL", "mysql://x", "must be a postgresql:// URL"),
+    ("DUEPROCESS_TEMPORAL_ADDRESS", "temporal", "must be host:port"),
+    ("DUEPROCESS_TEMPORAL_ADDRESS", "temporal:99999", "must be host:port"),
+    ("DUEPROCESS_TEMPORAL_NAMESPACE", "bad name!", "letters, digits"),
+    ("DUEPROCESS_TASK_QUEUE", "a b", "letters, digits"),
+    ("DUEPROCESS_SMTP_URL", "mail.example.org", "smtp://"),
+])
+def test_each_bad_variable_is_named_with_its_rule(name: str, value: str, rule: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({name: value})
+    assert f"{name}: " in str(caught.value) and rule in str(caught.value)
+    assert repr(value) in str(caught.value)
+
+
+def test_data_dir_must_not_be_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match="DUEPROCESS_DATA_DIR: must be a directory"):
+        Settings.from_env({"DUEPROCESS_DATA_DIR": str(blocker)})
+
+
+def test_blank_values_count_as_unset() -> None:
+    assert Settings.from_env({"DUEPROCESS_DATABASE_URL": "  "}).database_url is None
