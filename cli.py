@@ -95,25 +95,11 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("migrate")
 async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncpg
-
     from .activities.migrations import migrate
-    from .stack import EmbeddedPostgres
+    from .cli_cases import connect_pool
 
-    server = None
-    dsn = settings.database_url
-    if dsn is None:
-        server = EmbeddedPostgres(settings.data_dir.resolve())
-        dsn = await asyncio.to_thread(server.start)
-    try:
-        conn = await asyncpg.connect(dsn)
-        try:
-            applied = await migrate(conn)
-        finally:
-            await conn.close()
-    finally:
-        if server is not None:
-            await asyncio.to_thread(server.stop)
+    async with connect_pool(settings, migrate_embedded=False) as pool, pool.acquire() as conn:
+        applied = await migrate(conn)
     emit(args, {"applied": applied},
          "applied: " + ", ".join(applied) if applied else "schema is up to date")
     return 0
@@ -121,25 +107,11 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("verify")
 async def _verify(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncpg
-
     from .activities.verify import verify_store
-    from .stack import EmbeddedPostgres
+    from .cli_cases import connect_pool
 
-    server = None
-    dsn = settings.database_url
-    if dsn is None:
-        server = EmbeddedPostgres(settings.data_dir.resolve())
-        dsn = await asyncio.to_thread(server.start)
-    try:
-        conn = await asyncpg.connect(dsn)
-        try:
-            report = await verify_store(conn)
-        finally:
-            await conn.close()
-    finally:
-        if server is not None:
-            await asyncio.to_thread(server.stop)
+    async with connect_pool(settings) as pool, pool.acquire() as conn:
+        report = await verify_store(conn)
     lines = [f"verified {report.events} events in {report.streams} streams: "
              + ("OK" if report.ok else f"{len(report.problems)} problem(s)")]
     lines += [f"  {p.kind:9} {p.stream_id} v{p.stream_version}"
@@ -180,7 +152,7 @@ _EXTENSIONS: list[Callable[[Any, Callable[[str, str], argparse.ArgumentParser]],
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from . import cli_cases  # noqa: F401  (registers the case, demo and audit commands)
+    from . import cli_audit, cli_cases  # noqa: F401  (register their subcommands)
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -16,23 +17,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from .cli import _EXTENSIONS, command, emit
+from .policyfile import load_policy_file
 from .settings import ConfigError, Settings
 
 DEV_FILE = "dev.json"
-
-
-def sample_policy_path() -> Path:
-    from . import deploy
-
-    return Path(deploy.__file__).parent / "policies" / "sample.yaml"
-
-
-def load_policy_file(path: Path | None) -> Any:
-    from .domain.policy import load_policy
-
-    path = path or sample_policy_path()
-    fmt = "json" if path.suffix == ".json" else "yaml"
-    return load_policy(path.read_text("utf-8"), fmt)
 
 
 def _read_json(source: str) -> Any:
@@ -61,17 +49,32 @@ async def connect_client(settings: Settings) -> AsyncIterator[Client]:
 
 
 @asynccontextmanager
-async def connect_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+async def connect_pool(
+    settings: Settings, *, migrate_embedded: bool = True
+) -> AsyncIterator[asyncpg.Pool]:
+    """The configured database, else the one a running `dueprocess dev` uses, else the
+    embedded server in the data dir, started for this command and stopped after it."""
+    from .stack import EmbeddedPostgres
+
+    server = None
     dsn = settings.database_url or _dev_info(settings).get("database_url")
     if not dsn:
-        raise ConfigError("DUEPROCESS_DATABASE_URL: not set and no `dueprocess dev` is "
-                          f"running with data dir {settings.data_dir}")
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
-    assert pool is not None
+        server = EmbeddedPostgres(settings.data_dir.resolve())
+        dsn = await asyncio.to_thread(server.start)
     try:
-        yield pool
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+        assert pool is not None
+        try:
+            if server is not None and migrate_embedded:
+                from .worker import ensure_schema
+
+                await ensure_schema(pool, apply=True)
+            yield pool
+        finally:
+            await pool.close()
     finally:
-        await pool.close()
+        if server is not None:
+            await asyncio.to_thread(server.stop)
 
 
 def _rejection_exit(args: argparse.Namespace, err: Exception) -> int:
@@ -110,7 +113,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from .demo import render_timeline, run_demo
     from .worker import build_worker, open_runtime
 
-    policy = load_policy_file(args.policy)
+    policy = load_policy_file(args.policy or settings.policy_file)
     async with open_runtime(settings) as runtime:
         async with build_worker(runtime):
             client = DueProcessClient(runtime.client, settings.task_queue)
@@ -143,7 +146,8 @@ async def _case(args: argparse.Namespace, settings: Settings) -> int:
                 raw = _read_json(args.file)
                 raw.setdefault("type", "FileReport")
                 if "policy" not in raw:
-                    raw["policy"] = load_policy_file(args.policy).model_dump(mode="json")
+                    policy = load_policy_file(args.policy or settings.policy_file)
+                    raw["policy"] = policy.model_dump(mode="json")
                 report = dc.FileReport.model_validate(raw)
                 result = await client.file_report(report, idempotency_key=args.key)
             elif args.action == "send":

@@ -6,8 +6,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .activities.notifications import FileSink, NotificationActivities, Sink, SmtpSink
-from .activities.projections import CaseListProjection, Projection, ProjectionRunner
+from .activities.projections import (
+    CaseListProjection,
+    MemberStandingProjection,
+    Projection,
+    ProjectionRunner,
+)
 from .activities.store_activities import EventStoreActivities
+from .domain.policy import PolicyDocument
+from .policyfile import load_policy_file
 from .workflows.case import CaseWorkflow
 
 if TYPE_CHECKING:
@@ -33,9 +40,10 @@ def activities_for(runtime: Runtime) -> list[Callable[..., Any]]:
     return [store.append_events, notifications.dispatch_notifications]
 
 
-def projections() -> list[Projection]:
-    return [CaseListProjection()]
+def projections(policy: PolicyDocument) -> list[Projection]:
+    return [CaseListProjection(), MemberStandingProjection(policy)]
 
 
 def projection_runner(runtime: Runtime) -> ProjectionRunner:
-    return ProjectionRunner(runtime.pool, runtime.store, projections())
+    policy = load_policy_file(runtime.settings.policy_file)
+    return ProjectionRunner(runtime.pool, runtime.store, projections(policy))

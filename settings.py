@@ -20,6 +20,7 @@ _FIELDS = {
     "data_dir": "DATA_DIR",
     "smtp_url": "SMTP_URL",
     "notify_from": "NOTIFY_FROM",
+    "policy_file": "POLICY_FILE",
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -38,6 +39,14 @@ class Settings(BaseModel):
     data_dir: Path = Path(".dueprocess")
     smtp_url: str | None = None  # None: notifications go to files in data_dir/outbox
     notify_from: str = "dueprocess@localhost"
+    policy_file: Path | None = None  # None: the shipped sample rulebook
+
+    @field_validator("policy_file")
+    @classmethod
+    def _policy(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("must be an existing YAML or JSON policy file")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -123,7 +123,9 @@ def _member_events(records: Sequence[RecordedEvent]) -> list[MemberEvent]:
             for r in records if r.event_type in MEMBER_EVENT_TYPES]
 
 
-async def case_streams_for(pool: asyncpg.Pool, member_id: str) -> list[str]:
+async def case_streams_for(
+    pool: asyncpg.Pool | asyncpg.Connection, member_id: str
+) -> list[str]:
     """Case streams in which ``member_id`` is the respondent.
 
     Reads the respondent id straight from the stored JSON: it is a plain id, never

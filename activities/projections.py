@@ -20,7 +20,11 @@ import asyncpg
 
 from ..domain import case as dc
 from ..domain.envelope import Position, RecordedEvent
+from ..domain.member import MEMBER_STREAM_PREFIX, member_stream
+from ..domain.policy import PolicyDocument
+from ..domain.standing import standing
 from .eventstore import EventStore
+from .members import case_streams_for
 
 log = logging.getLogger("dueprocess.projections")
 CASE_PREFIX = "case-"
@@ -95,6 +99,55 @@ class CaseListProjection:
             history[-1].recorded_at,
             history[-1].stream_version,
             people_in(state),
+        )
+
+
+class MemberStandingProjection:
+    """One row per member: status, rights and continuity as of their latest fact.
+
+    "As of the latest fact" (not "now") keeps a rebuild identical to the live table;
+    time-driven changes arrive as events anyway (a suspension's end is recorded by its
+    timer). Questions about other dates go to the standing fold directly (`audit member`).
+    """
+
+    name = "member_standing"
+    tables = ("member_standing",)
+
+    def __init__(self, policy: PolicyDocument) -> None:
+        self._policy = policy
+
+    async def apply(
+        self, conn: asyncpg.Connection, store: EventStore, events: Sequence[RecordedEvent]
+    ) -> None:
+        members = {e.stream_id.removeprefix(MEMBER_STREAM_PREFIX) for e in events
+                   if e.stream_id.startswith(MEMBER_STREAM_PREFIX)}
+        for stream_id in {e.stream_id for e in events if e.stream_id.startswith(CASE_PREFIX)}:
+            [first] = await store.read_stream(stream_id, to_version=1) or [None]
+            respondent = (first.payload.get("respondent") or {}).get("person_id") \
+                if first is not None and first.event_type == "ReportFiled" else None
+            if respondent:
+                members.add(respondent)
+        for member_id in sorted(members):
+            await self._upsert(conn, store, member_id)
+
+    async def _upsert(self, conn: asyncpg.Connection, store: EventStore, member_id: str) -> None:
+        cases = await case_streams_for(conn, member_id)
+        history = await store.read_streams([member_stream(member_id), *cases])
+        if not history:
+            return
+        as_of = max(e.effective_at for e in history)
+        result = standing(member_id, history, self._policy, as_of)
+        await conn.execute(
+            """INSERT INTO member_standing AS m (member_id, status, rights, membership_number,
+                   continuous_since, case_ids, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (member_id) DO UPDATE SET status = excluded.status,
+                   rights = excluded.rights, membership_number = excluded.membership_number,
+                   continuous_since = excluded.continuous_since,
+                   case_ids = excluded.case_ids, updated_at = excluded.updated_at""",
+            member_id, str(result.status), sorted(str(r) for r in result.rights),
+            result.membership_number, result.continuous_since,
+            [c.removeprefix(CASE_PREFIX) for c in cases], as_of,
         )
 
 

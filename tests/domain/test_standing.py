@@ -60,6 +60,9 @@ def t(year: int, month: int, day: int, hour: int = 10) -> datetime:
     return datetime(year, month, day, hour, tzinfo=UTC)
 
 
+RECORDING_NOW = t(2026, 1, 1)
+
+
 class Log:
     """Builds RecordedEvents stream by stream, as the store would return them."""
 
@@ -82,7 +85,7 @@ class Log:
         return record
 
     def member(self, *commands: RecordJoined | RecordResigned | RecordRejoined,
-               now: datetime = t(2026, 1, 1)) -> None:
+               now: datetime = RECORDING_NOW) -> None:
         state = MemberState.empty(MEMBER)
         for command in commands:
             for event in decide_member(state, command, now, POLICY):
@@ -240,7 +243,8 @@ def test_protest_rejoin_within_window_keeps_number_and_join_date() -> None:
     assert (back.status, back.membership_number, back.continuous_since) == (
         "member", "M-1", JOINED)
     rejoin = next(r for r in back.reasons if r.event_type == "MemberRejoined")
-    assert "continuity kept" in rejoin.explanation and "90-day window" in rejoin.explanation
+    assert "within the 90-day window of policy 2023.1" in rejoin.explanation
+    assert "membership number and continuity since 2019-03-01 kept" in rejoin.explanation
 
 
 def test_protest_rejoin_outside_window_restarts_continuity_for_the_same_member() -> None:
@@ -250,7 +254,8 @@ def test_protest_rejoin_outside_window_restarts_continuity_for_the_same_member()
     assert back.continuous_since == date(2024, 6, 29)
     assert {e.stream_id for e in log.events} == {member_stream(MEMBER)}  # no new member
     rejoin = next(r for r in back.reasons if r.event_type == "MemberRejoined")
-    assert "continuity restarts" in rejoin.explanation
+    assert "outside the 90-day window" in rejoin.explanation
+    assert "continuity restarts on 2024-06-29" in rejoin.explanation
 
 
 # -- scenario 3: suspensions do not break continuity ------------------------------------
@@ -314,6 +319,7 @@ def test_expulsion_voided_on_appeal_never_happened_for_continuity() -> None:
     assert (during.status, during.rights, during.continuous_since) == ("member", ALL, JOINED)
     later = log.standing(as_of=t(2025, 1, 1))
     assert (later.status, later.continuous_since) == ("member", JOINED)
+    assert "MemberReinstated" in cited(later) and "MemberReinstated" not in cited(during)
     believed = log.standing(as_of=t(2024, 8, 1), as_known_on=t(2024, 8, 15))
     assert (believed.status, believed.rights, believed.continuous_since) == (
         "expelled", [], None)
@@ -325,6 +331,23 @@ def test_expulsion_voided_on_appeal_never_happened_for_continuity() -> None:
 def test_an_expulsion_that_stands_ends_membership() -> None:
     answer = expelled(appealed=False).standing(as_of=t(2025, 1, 1))
     assert (answer.status, answer.rights, answer.continuous_since) == ("expelled", [], None)
+    applied_reason = next(r for r in answer.reasons if r.event_type == "SanctionApplied")
+    assert applied_reason.explanation.endswith("in effect; ends membership and continuity")
+
+
+def test_readmission_after_a_standing_expulsion_restarts_continuity() -> None:
+    log = Log()
+    log.member(joined(),
+               RecordResigned(actor=ADMIN, authority="bylaws", in_protest=True,
+                              effective_at=t(2024, 6, 11)),
+               RecordRejoined(actor=ADMIN, authority="bylaws", effective_at=t(2024, 7, 1)))
+    log.add("case-c1", report("c1"))
+    log.add("case-c1", applied(t(2024, 6, 10), EXPULSION))
+    assert log.standing(t(2024, 6, 20)).status == "expelled"
+    back = log.standing(t(2024, 8, 1))
+    # the member fold alone would keep 2019 (protest rejoin within the window), but the
+    # expulsion in between stands and broke continuity
+    assert (back.status, back.rights, back.continuous_since) == ("member", ALL, date(2024, 7, 1))
 
 
 # -- appeal outcomes -------------------------------------------------------------------------
@@ -341,6 +364,17 @@ def test_a_varied_sanction_replaces_the_original_from_its_original_date() -> Non
     assert "varied on appeal on 2024-07-01 from expulsion" in applied_reason.explanation
     assert log.standing(t(2024, 7, 9)).status == "member"  # 2024-06-10 + 4 weeks
     assert log.standing(t(2024, 6, 20), as_known_on=t(2024, 6, 30)).status == "expelled"
+
+
+def test_a_sanction_varied_to_a_longer_term_runs_the_new_term() -> None:
+    log = Log()
+    log.member(joined())
+    log.add("case-c1", report("c1"))
+    log.add("case-c1", applied(t(2024, 6, 10), EIGHT_WEEKS))
+    twelve = Sanction(kind=SanctionKind.SUSPENSION, term=timedelta(weeks=12))
+    log.add("case-c1", appeal(t(2024, 6, 20), AppealOutcome.SANCTION_VARIED, twelve))
+    assert log.standing(t(2024, 8, 20)).status == "suspended"  # week 10
+    assert log.standing(t(2024, 9, 2)).status == "member"  # 2024-06-10 + 12 weeks
 
 
 def test_a_dismissed_appeal_leaves_the_sanction_standing_and_is_cited() -> None:

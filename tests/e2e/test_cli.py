@@ -58,7 +58,9 @@ def test_dev_runs_in_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(5)]
-        assert "running" in lines[0], lines
+        if "running" not in lines[0]:
+            proc.kill()
+            raise AssertionError(f"dev did not come up: {lines} {proc.communicate()[1][-3000:]}")
         assert any("temporal_address" in line for line in lines)
         deadline = time.time() + 30
         while not (tmp_path / "dev.json").exists() and time.time() < deadline:

@@ -11,21 +11,20 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.api.enums.v1 import EventType
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
-
 from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.notifications import FileSink, NotificationActivities
 from dueprocess.activities.store_activities import EventStoreActivities
-from dueprocess.cli_cases import load_policy_file
 from dueprocess.client import CommandRejected, DueProcessClient
 from dueprocess.demo import Story
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import Personal
+from dueprocess.policyfile import load_policy_file
 from dueprocess.stack import find_test_server
 from dueprocess.workflows.case import CaseWorkflow, case_stream
+from temporalio.api.enums.v1 import EventType
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 QUEUE = "case-tests"
 

@@ -1,0 +1,219 @@
+"""Auditor and data-protection commands: audit, records, projections, cases.
+
+All read the event log directly (no Temporal needed) and take --json.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from .cli import _EXTENSIONS, command, emit
+from .cli_cases import connect_pool
+from .settings import ConfigError, Settings
+
+
+def parse_actor(text: str, field: str = "--as") -> Any:
+    """`role:id` -> Actor, e.g. `auditor:aud-3`."""
+    from .domain.base import Actor
+
+    role, sep, actor_id = text.partition(":")
+    if not sep or not role or not actor_id:
+        raise ConfigError(f"{field}: must be ROLE:ID, e.g. auditor:aud-3 (got {text!r})")
+    return Actor(id=actor_id, role=role)
+
+
+def parse_when(text: str | None, field: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{field}: must be an ISO date or date-time (got {text!r})") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _check_line(check: Any) -> str:
+    mark = {"pass": "PASS", "fail": "FAIL", "not_applicable": "n/a "}[str(check.status)]
+    line = f"  {mark}  {check.check_id:40} {check.explanation}"
+    for ref in check.offending:
+        line += f"\n          offending: v{ref.stream_version} {ref.event_type} {ref.event_id}"
+    return line
+
+
+@command("audit")
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from .activities.eventstore import EventStore
+    from .activities.notifications import notification_stream
+    from .domain.audit import audit_case
+    from .records import RecordsClient
+    from .workflows.case import case_stream
+
+    async with connect_pool(settings) as pool:
+        store = EventStore(pool)
+        if args.subject == "case":
+            events = await store.read_stream(case_stream(args.id))
+            if not events:
+                raise ConfigError(f"case {args.id!r}: no such case in this store")
+            notes = await store.read_stream(notification_stream(args.id))
+            audit = audit_case(events, notes, now=datetime.now(UTC))
+            text = [f"case {args.id}: " + ("all checks pass" if audit.ok else
+                                           f"{len(audit.failures())} check(s) FAIL")]
+            text += [f"  {t.effective_at:%Y-%m-%d %H:%M} (recorded "
+                     f"{t.recorded_at:%Y-%m-%d %H:%M}) {t.event_type:24} "
+                     f"{t.actor_role}:{t.actor_id} [{t.authority}] {t.summary}"
+                     for t in audit.timeline]
+            text += ["checks:"] + [_check_line(c) for c in audit.checks]
+            emit(args, audit.model_dump(mode="json"), "\n".join(text))
+            return 0 if audit.ok else 1
+        if args.subject == "access":
+            log = await RecordsClient(store, pool).access_log(args.id)
+            emit(args, [e.model_dump(mode="json") for e in log], "\n".join(
+                f"{e.at:%Y-%m-%d %H:%M:%S} {e.reader.role}:{e.reader.id} purpose={e.purpose!r} "
+                f"evidence={','.join(e.evidence_ids) or '-'} [{e.authority}]" for e in log)
+                or "no recorded access")
+            return 0
+        return await _audit_member(args, settings, store, pool)
+
+
+async def _audit_member(
+    args: argparse.Namespace, settings: Settings, store: Any, pool: Any
+) -> int:
+    from .activities.members import MemberService, case_streams_for
+    from .policyfile import load_policy_file
+
+    as_of = parse_when(args.as_of, "--as-of") or datetime.now(UTC)
+    known = parse_when(args.as_known_on, "--as-known-on")
+    policy = load_policy_file(args.policy or settings.policy_file)
+    standing = await MemberService(store, policy).standing(
+        args.id, policy, as_of, known, case_streams=await case_streams_for(pool, args.id))
+    text = [f"member {standing.member_id} as of {as_of:%Y-%m-%d}"
+            + (f", as known on {known:%Y-%m-%d}" if known else "")
+            + f": {standing.status}",
+            f"  rights held: {', '.join(str(r) for r in standing.rights) or 'none'}",
+            f"  membership number: {standing.membership_number or '-'}; continuous since "
+            f"{standing.continuous_since or '-'}", "because:"]
+    text += [f"  {r.effective_at:%Y-%m-%d} (recorded {r.recorded_at:%Y-%m-%d}) "
+             f"{r.event_type}: {r.explanation}" for r in standing.reasons]
+    emit(args, standing.model_dump(mode="json"), "\n".join(text))
+    return 0
+
+
+@command("member")
+async def _member(args: argparse.Namespace, settings: Settings) -> int:
+    """Record a membership fact from a back-office system (JSON command)."""
+    from .activities.eventstore import EventStore
+    from .activities.members import MemberService
+    from .cli_cases import _read_json
+    from .domain.base import DomainError
+    from .domain.member import MEMBER_COMMAND_ADAPTER
+    from .policyfile import load_policy_file
+
+    command_ = MEMBER_COMMAND_ADAPTER.validate_python(_read_json(args.file))
+    async with connect_pool(settings) as pool:
+        policy = load_policy_file(args.policy or settings.policy_file)
+        service = MemberService(EventStore(pool), policy)
+        try:
+            events = await service.record(args.id, command_, datetime.now(UTC))
+        except DomainError as err:
+            emit(args, {"rejected": True, **err.details()}, f"rejected: {err}")
+            return 1
+    emit(args, [e.model_dump(mode="json") for e in events],
+         f"member {args.id}: " + (", ".join(e.event_type for e in events)
+                                  or "no change (already recorded)"))
+    return 0
+
+
+@command("records")
+async def _records(args: argparse.Namespace, settings: Settings) -> int:
+    from .activities.eventstore import EventStore
+    from .domain.base import DomainError
+    from .records import RecordsClient
+
+    actor = parse_actor(args.as_actor)
+    async with connect_pool(settings) as pool:
+        records = RecordsClient(EventStore(pool), pool)
+        try:
+            if args.action == "read":
+                file = await records.read_case_file(args.id, actor, purpose=args.purpose or "",
+                                                    authority=args.authority)
+                doc: Any = file.model_dump(mode="json")
+                text = (f"case {args.id}: {len(file.events)} events, stage {file.state.stage}; "
+                        "this access has been recorded")
+            elif args.action == "export":
+                doc = await records.export_subject(args.id, actor, authority=args.authority)
+                text = (f"subject access export for {args.id}: {len(doc['events'])} events "
+                        "(use --json for the document)")
+            else:
+                result = await records.erase_subject(args.id, actor, reason=args.reason or "",
+                                                     authority=args.authority)
+                doc = result.model_dump(mode="json")
+                text = (f"erased {args.id}: {result.keys_destroyed} key(s) destroyed; store "
+                        f"verifies: {result.store_verifies}")
+        except DomainError as err:
+            emit(args, {"rejected": True, **err.details()}, f"rejected: {err}")
+            return 1
+    emit(args, doc, text)
+    return 0
+
+
+@command("projections")
+async def _projections(args: argparse.Namespace, settings: Settings) -> int:
+    from .activities.eventstore import EventStore
+    from .activities.projections import ProjectionRunner
+    from .policyfile import load_policy_file
+    from .registration import projections
+
+    policy = load_policy_file(settings.policy_file)
+    async with connect_pool(settings) as pool:
+        runner = ProjectionRunner(pool, EventStore(pool), projections(policy))
+        count = await (runner.rebuild() if args.action == "rebuild" else runner.catch_up())
+    emit(args, {"events_applied": count}, f"{args.action}: {count} events applied")
+    return 0
+
+
+@command("cases")
+async def _cases(args: argparse.Namespace, settings: Settings) -> int:
+    async with connect_pool(settings) as pool:
+        rows = await pool.fetch(
+            """SELECT case_id, stage, respondent_id, next_deadline_kind, next_deadline_at,
+                      opened_at, version FROM case_list
+                WHERE ($1::text IS NULL OR stage = $1) ORDER BY opened_at DESC NULLS LAST""",
+            args.stage,
+        )
+    docs = [dict(r) for r in rows]
+    emit(args, docs, "\n".join(
+        f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
+        f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}" for r in rows)
+        or "no cases (is a worker running? `dueprocess projections catch-up` fills this)")
+    return 0
+
+
+def _extend(sub: Any, add: Any) -> None:
+    audit = add("audit", "audit a case (due-process checks), a member's standing, or access")
+    audit.add_argument("subject", choices=["case", "member", "access"])
+    audit.add_argument("id", help="case id or member id")
+    audit.add_argument("--as-of", help="valid time for member standing (ISO date)")
+    audit.add_argument("--as-known-on", help="knowledge time: what was recorded by then")
+    audit.add_argument("--policy", help="policy file (default: the shipped sample)")
+    records = add("records", "read a case file (recorded), export or erase a data subject")
+    records.add_argument("action", choices=["read", "export", "erase"])
+    records.add_argument("id", help="case id (read) or person id (export, erase)")
+    records.add_argument("--as", dest="as_actor", required=True, help="ROLE:ID of the reader")
+    records.add_argument("--purpose", help="why the case file is read (required for read)")
+    records.add_argument("--reason", help="why the subject is erased (required for erase)")
+    records.add_argument("--authority", default="data-protection policy",
+                         help="rule or delegation relied on")
+    member = add("member", "record a membership fact (joined, renewed, lapsed, resigned, "
+                 "rejoined) from a JSON command")
+    member.add_argument("id", help="member id")
+    member.add_argument("--file", default="-", help="JSON command file, '-' for stdin")
+    member.add_argument("--policy", help="policy file (default: the shipped sample)")
+    proj = add("projections", "bring read models up to date, or drop and rebuild them")
+    proj.add_argument("action", choices=["catch-up", "rebuild"])
+    cases = add("cases", "list cases with their stage and next deadline")
+    cases.add_argument("--stage", help="only cases at this stage")
+
+
+_EXTENSIONS.append(_extend)
