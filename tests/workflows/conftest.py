@@ -3,9 +3,11 @@ real activities on a fresh real PostgreSQL database."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -22,6 +24,20 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 QUEUE = "case-tests"
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def _record_history(env: WorkflowEnvironment, workflow_id: str, name: str) -> None:
+    """With DUEPROCESS_RECORD_HISTORIES=1, save the workflow's history for replay tests.
+
+    Re-record only when a deliberate change (guarded by workflow.patched) is made; the
+    replay test exists to catch accidental non-determinism against the old histories.
+    """
+    if not os.environ.get("DUEPROCESS_RECORD_HISTORIES"):
+        return
+    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
 @pytest.fixture
@@ -56,3 +72,8 @@ def story(env: WorkflowEnvironment, client: DueProcessClient) -> Story:
     return Story(client, load_policy_file(None), clock=clock)
 
 
+
+
+@pytest.fixture
+def record_history() -> Any:
+    return _record_history

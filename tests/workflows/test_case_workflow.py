@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from dueprocess.activities.eventstore import EventStore
@@ -35,7 +36,7 @@ async def test_same_report_twice_is_one_case(story: Story, store: EventStore) ->
 
 async def test_invalid_update_is_rejected_and_leaves_no_trace(
     story: Story, env: WorkflowEnvironment, store: EventStore
-) -> None:
+, record_history: Any) -> None:
     await story.file()
     await story.acknowledge_and_investigate()
     with pytest.raises(CommandRejected) as caught:
@@ -48,11 +49,12 @@ async def test_invalid_update_is_rejected_and_leaves_no_trace(
     assert len(accepted) == 5  # FileReport + the three accepted steps + AppointPanel
     assert "HearingScheduled" not in await _types(store, story.case_id)
     assert (await story.client.state(story.case_id)).stage == dc.CaseStage.UNDER_INVESTIGATION
+    await record_history(env, story.case_id, "update_rejected")
 
 
 async def test_missed_response_deadline_is_escalated(
     story: Story, env: WorkflowEnvironment, store: EventStore
-) -> None:
+, record_history: Any) -> None:
     await story.file()
     await story.acknowledge_and_investigate()
     await story.notify_and_disclose()
@@ -60,11 +62,12 @@ async def test_missed_response_deadline_is_escalated(
     await _wait_until(env, respond.due_at)
     types = await _types(store, story.case_id)
     assert "DeadlineMissed" in types and "ResponseSubmitted" not in types
+    await record_history(env, story.case_id, "response_deadline_missed")
 
 
 async def test_interim_suspension_lapses_at_review_date(
     story: Story, env: WorkflowEnvironment, store: EventStore
-) -> None:
+, record_history: Any) -> None:
     await story.file()
     await story.acknowledge_and_investigate()
     await story.suspend_pending_hearing()
@@ -73,6 +76,7 @@ async def test_interim_suspension_lapses_at_review_date(
     await _wait_until(env, state.interim.review_by)
     assert "InterimSuspensionLapsed" in await _types(store, story.case_id)
     assert (await story.client.state(story.case_id)).interim is None
+    await record_history(env, story.case_id, "interim_suspension_lapsed")
 
 
 async def _decided(story: Story, env: WorkflowEnvironment, term: timedelta) -> None:
@@ -87,7 +91,7 @@ async def _decided(story: Story, env: WorkflowEnvironment, term: timedelta) -> N
 
 async def test_appeal_window_closes_then_suspension_ends_into_reinstatement(
     story: Story, env: WorkflowEnvironment, store: EventStore
-) -> None:
+, record_history: Any) -> None:
     await _decided(story, env, timedelta(weeks=4))
     [window] = [d for d in await story.client.deadlines(story.case_id)
                 if d.kind == "appeal_window"]
@@ -104,11 +108,12 @@ async def test_appeal_window_closes_then_suspension_ends_into_reinstatement(
     await _wait_until(env, ends.due_at)
     types = await _types(store, story.case_id)
     assert types[-2:] == ["SanctionEnded", "MemberReinstated"]
+    await record_history(env, story.case_id, "appeal_window_then_sanction_ends")
 
 
 async def test_full_story_closes_the_workflow(
     story: Story, env: WorkflowEnvironment, store: EventStore
-) -> None:
+, record_history: Any) -> None:
     await _decided(story, env, timedelta(weeks=8))
     await story.appeal_allowed_and_reinstate()
     await story.close()
@@ -120,6 +125,7 @@ async def test_full_story_closes_the_workflow(
     notes = await store.read_stream(f"notifications-{story.case_id}")
     assert notes and all(n.event_type == "NotificationDispatched" for n in notes)
     assert len({n.event_id for n in notes}) == len(notes)
+    await record_history(env, story.case_id, "full_story_appeal_allowed")
 
 
 def test_case_ids_hide_the_key() -> None:

@@ -8,8 +8,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
-
 from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.members import MemberService
 from dueprocess.activities.projections import ProjectionRunner
@@ -20,6 +18,7 @@ from dueprocess.domain.member import RecordJoined
 from dueprocess.records import ErasureBlocked, RecordsClient
 from dueprocess.registration import projections
 from dueprocess.workflows.case import case_stream
+from temporalio.testing import WorkflowEnvironment
 
 AUDITOR = Actor(id="aud-1", role="auditor")
 DPO = Actor(id="dpo-1", role="data_protection_officer")
