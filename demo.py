@@ -137,11 +137,15 @@ class Story:
     async def send(self, command: dc.CaseCommand) -> DecisionResult:
         return await self.client.send(self.case_id, command)
 
-    async def file(self) -> DecisionResult:
+    async def build_report(self) -> dc.FileReport:
         # A retried intake resends the very same report: build it once.
         if self._report is None:
             self._report = _report(self.p, self.policy, await self.now())
-        result = await self.client.file_report(self._report, idempotency_key=f"demo-{self.run}")
+        return self._report
+
+    async def file(self) -> DecisionResult:
+        report = await self.build_report()
+        result = await self.client.file_report(report, idempotency_key=f"demo-{self.run}")
         self.case_id = result.case_id
         return result
 

@@ -53,6 +53,9 @@ class CaseInput(Model):
     state: dc.CaseState | None = None  # carried over by continue-as-new
     version: int = 0
     fired: list[str] = []  # deadlines already acted on (kind@due), carried over too
+    # Continue as new past this many history events (None: when Temporal suggests it,
+    # at about 4,096 events or 4 MiB). Lowered in tests to exercise the hand-over.
+    history_limit: int | None = None
 
 
 class CommandRequest(Model):
@@ -81,6 +84,7 @@ class CaseWorkflow:
         self._state = start.state or dc.CaseState.empty(start.case_id)
         self._version = start.version
         self._fired = set(start.fired)
+        self._history_limit = start.history_limit
         self._lock = asyncio.Lock()
         self._changed = False
         self._dispatches: set[asyncio.Task[Any]] = set()
@@ -92,7 +96,7 @@ class CaseWorkflow:
             self._changed = False
             try:
                 await workflow.wait_condition(
-                    lambda: self._changed or self._closed(),
+                    lambda: self._changed or self._closed() or self._history_too_long(),
                     timeout=self._seconds_until(deadline.due_at) if deadline else None,
                 )
             except TimeoutError:
@@ -101,11 +105,11 @@ class CaseWorkflow:
             if self._closed():
                 await self._drain()
                 return self._state
-            if workflow.info().is_continue_as_new_suggested():
+            if self._history_too_long():
                 await self._drain()
                 workflow.continue_as_new(CaseInput(
                     case_id=self._case_id, state=self._state, version=self._version,
-                    fired=sorted(self._fired),
+                    fired=sorted(self._fired), history_limit=self._history_limit,
                 ))
 
     # -- staff decisions -----------------------------------------------------------------
@@ -225,6 +229,12 @@ class CaseWorkflow:
                                                    causation_id=f"deadline:{deadline.kind}"))
             except ApplicationError as err:
                 workflow.logger.warning("deadline %s not acted on: %s", deadline.kind, err)
+
+    def _history_too_long(self) -> bool:
+        info = workflow.info()
+        if self._history_limit is not None:
+            return info.get_current_history_length() > self._history_limit
+        return info.is_continue_as_new_suggested()
 
     def _closed(self) -> bool:
         return self._state.stage == dc.CaseStage.CLOSED

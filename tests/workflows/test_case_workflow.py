@@ -4,20 +4,23 @@ environment."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from dueprocess.activities.eventstore import EventStore
-from dueprocess.client import CommandRejected
+from dueprocess.client import CommandRejected, DueProcessClient, case_id_for
 from dueprocess.demo import Story
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import Personal
-from dueprocess.workflows.case import case_stream
+from dueprocess.policyfile import load_policy_file
+from dueprocess.workflows.case import CaseInput, CaseWorkflow, case_stream
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
+QUEUE = "case-tests"  # the queue the shared worker fixture serves
 
 async def _types(store: EventStore, case_id: str) -> list[str]:
     return [e.event_type for e in await store.read_stream(case_stream(case_id))]
@@ -129,7 +132,30 @@ async def test_full_story_closes_the_workflow(
 
 
 def test_case_ids_hide_the_key() -> None:
-    from dueprocess.client import case_id_for
-
     key = f"jane.doe@example.org-{uuid.uuid4()}"
     assert "jane" not in case_id_for(key) and case_id_for(key) == case_id_for(key)
+
+
+async def test_long_cases_continue_as_new_with_their_state_and_version(
+    env: WorkflowEnvironment, client: DueProcessClient, store: EventStore
+) -> None:
+    story = Story(client, load_policy_file(None), clock=env.get_current_time)
+    report = await story.build_report()
+    case_id = case_id_for(f"demo-{story.run}")
+    handle = await env.client.start_workflow(
+        CaseWorkflow.run, CaseInput(case_id=case_id, history_limit=40), id=case_id,
+        task_queue=QUEUE)
+    story.case_id = case_id
+    await story.send(report)
+    for _ in range(15):  # retried acknowledgements: no new events, but history grows
+        await story.send(dc.AcknowledgeReport(actor=story.officer, authority="rulebook s.3.2"))
+    await story.send(dc.TriageCase(actor=story.officer, authority="rulebook s.3.3",
+                                   outcome=dc.TriageOutcome.INVESTIGATE, reasons="case to answer"))
+    for _ in range(50):  # the hand-over happens in the workflow task after the update
+        if (await handle.describe()).run_id != handle.result_run_id:
+            break
+        await asyncio.sleep(0.1)
+    assert (await handle.describe()).run_id != handle.result_run_id  # a new run took over
+    state = await client.state(case_id)
+    assert state.stage == dc.CaseStage.UNDER_INVESTIGATION
+    assert await _types(store, case_id) == ["ReportFiled", "ReportAcknowledged", "CaseTriaged"]
