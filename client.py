@@ -66,13 +66,15 @@ class DueProcessClient:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         try:
-            return await self._client.execute_update_with_start_workflow(
-                CaseWorkflow.decide,
+            result: DecisionResult = await self._client.execute_update_with_start_workflow(
+                "decide",
                 CommandRequest(command=command, correlation_id=correlation_id or case_id),
                 start_workflow_operation=start,
+                result_type=DecisionResult,
             )
         except WorkflowUpdateFailedError as err:
             raise _rejected(err) from err
+        return result
 
     async def send(
         self, case_id: str, command: dc.CaseCommand, *, correlation_id: str | None = None,
@@ -80,13 +82,15 @@ class DueProcessClient:
     ) -> DecisionResult:
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)
         try:
-            return await handle.execute_update(
-                CaseWorkflow.decide,
+            result: DecisionResult = await handle.execute_update(
+                "decide",
                 CommandRequest(command=command, correlation_id=correlation_id,
                                causation_id=causation_id),
+                result_type=DecisionResult,
             )
         except WorkflowUpdateFailedError as err:
             raise _rejected(err) from err
+        return result
 
     async def state(self, case_id: str) -> dc.CaseState:
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)

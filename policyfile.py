@@ -16,5 +16,5 @@ def sample_policy_path() -> Path:
 def load_policy_file(path: Path | str | None) -> PolicyDocument:
     """Load YAML or JSON; errors name the file and the field (PolicyError)."""
     path = Path(path) if path is not None else sample_policy_path()
-    fmt = "json" if path.suffix == ".json" else "yaml"
-    return load_policy(path.read_text("utf-8"), fmt)
+    text = path.read_text("utf-8")
+    return load_policy(text, "json") if path.suffix == ".json" else load_policy(text, "yaml")

@@ -22,10 +22,14 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import asyncpg.pool
 
 from ..domain.encoding import NO_UPCASTERS, Upcasters, canonical_json
 from ..domain.envelope import AppendResult, NewEvent, Position, RecordedEvent
 from . import crypto
+
+# A plain connection or one borrowed from a pool: both run queries the same way.
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
 

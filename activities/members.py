@@ -27,7 +27,7 @@ from ..domain.member import (
 )
 from ..domain.policy import PolicyDocument
 from ..domain.standing import Standing, standing
-from .eventstore import ConcurrencyConflict, EventStore
+from .eventstore import ConcurrencyConflict, Connection, EventStore
 
 MAX_ATTEMPTS = 5
 
@@ -124,7 +124,7 @@ def _member_events(records: Sequence[RecordedEvent]) -> list[MemberEvent]:
 
 
 async def case_streams_for(
-    pool: asyncpg.Pool | asyncpg.Connection, member_id: str
+    pool: asyncpg.Pool | Connection, member_id: str
 ) -> list[str]:
     """Case streams in which ``member_id`` is the respondent.
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-import asyncpg
+from .eventstore import Connection
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x0D0E_0B0C  # advisory lock: concurrent `migrate` runs queue instead of racing
@@ -46,7 +46,7 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[str]:
+async def migrate(conn: Connection, migrations: list[Migration] | None = None) -> list[str]:
     """Apply pending migrations; return the names applied (empty when up to date)."""
     todo = bundled_migrations() if migrations is None else migrations
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)

@@ -23,7 +23,7 @@ from ..domain.envelope import Position, RecordedEvent
 from ..domain.member import MEMBER_STREAM_PREFIX, member_stream
 from ..domain.policy import PolicyDocument
 from ..domain.standing import standing
-from .eventstore import EventStore
+from .eventstore import Connection, EventStore
 from .members import case_streams_for
 
 log = logging.getLogger("dueprocess.projections")
@@ -35,7 +35,7 @@ class Projection(Protocol):
     tables: tuple[str, ...]
 
     async def apply(
-        self, conn: asyncpg.Connection, store: EventStore, events: Sequence[RecordedEvent]
+        self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None: ...
 
 
@@ -56,10 +56,10 @@ class CaseListProjection:
     """One row per case: stage, next deadline, who is involved (ids only)."""
 
     name = "case_list"
-    tables = ("case_list",)
+    tables: tuple[str, ...] = ("case_list",)
 
     async def apply(
-        self, conn: asyncpg.Connection, store: EventStore, events: Sequence[RecordedEvent]
+        self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None:
         touched = sorted({e.stream_id for e in events if e.stream_id.startswith(CASE_PREFIX)})
         for stream_id in touched:
@@ -69,7 +69,7 @@ class CaseListProjection:
             await self._upsert(conn, stream_id, history)
 
     async def _upsert(
-        self, conn: asyncpg.Connection, stream_id: str, history: Sequence[RecordedEvent]
+        self, conn: Connection, stream_id: str, history: Sequence[RecordedEvent]
     ) -> None:
         case_id = stream_id.removeprefix(CASE_PREFIX)
         state = case_state_from(history, case_id)
@@ -111,26 +111,26 @@ class MemberStandingProjection:
     """
 
     name = "member_standing"
-    tables = ("member_standing",)
+    tables: tuple[str, ...] = ("member_standing",)
 
     def __init__(self, policy: PolicyDocument) -> None:
         self._policy = policy
 
     async def apply(
-        self, conn: asyncpg.Connection, store: EventStore, events: Sequence[RecordedEvent]
+        self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None:
         members = {e.stream_id.removeprefix(MEMBER_STREAM_PREFIX) for e in events
                    if e.stream_id.startswith(MEMBER_STREAM_PREFIX)}
         for stream_id in {e.stream_id for e in events if e.stream_id.startswith(CASE_PREFIX)}:
-            [first] = await store.read_stream(stream_id, to_version=1) or [None]
-            respondent = (first.payload.get("respondent") or {}).get("person_id") \
-                if first is not None and first.event_type == "ReportFiled" else None
+            opening = await store.read_stream(stream_id, to_version=1)
+            respondent = (opening[0].payload.get("respondent") or {}).get("person_id") \
+                if opening and opening[0].event_type == "ReportFiled" else None
             if respondent:
                 members.add(respondent)
         for member_id in sorted(members):
             await self._upsert(conn, store, member_id)
 
-    async def _upsert(self, conn: asyncpg.Connection, store: EventStore, member_id: str) -> None:
+    async def _upsert(self, conn: Connection, store: EventStore, member_id: str) -> None:
         cases = await case_streams_for(conn, member_id)
         history = await store.read_streams([member_stream(member_id), *cases])
         if not history:

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import BaseModel
 
+from .eventstore import Connection
+
 ProblemKind = Literal["altered", "removed", "reordered"]
 
 
@@ -108,7 +110,7 @@ def _parse(data: bytes) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-async def verify_store(conn: asyncpg.Connection) -> VerifyReport:
+async def verify_store(conn: Connection) -> VerifyReport:
     """Re-check every stream (streaming rows, constant memory per stream)."""
     report = VerifyReport()
     walk: _StreamWalk | None = None
