@@ -20,7 +20,7 @@ from .activities.projections import case_state_from
 from .activities.verify import verify_store
 from .domain import case as dc
 from .domain.base import Actor, DomainError, InvalidCommand, Model, NotPermitted
-from .domain.envelope import NewEvent, Position, RecordedEvent
+from .domain.envelope import NewEvent, Position, RecordedEvent, envelope_for
 from .domain.records import (
     READER_ROLES,
     CaseFileAccessed,
@@ -66,11 +66,8 @@ def _require(value: str, field: str) -> str:
 
 
 def _record(event: Any, stream_id: str) -> tuple[str, list[NewEvent]]:
-    return stream_id, [NewEvent(
-        event_id=uuid.uuid4(), event_type=event.type, payload=event.model_dump(mode="json"),
-        actor=event.actor, authority=event.authority, recorded_at=datetime.now(UTC),
-        effective_at=event.effective_at, correlation_id=getattr(event, "case_id", None),
-    )]
+    return stream_id, [envelope_for(event, event_id=uuid.uuid4(), recorded_at=datetime.now(UTC),
+                                    correlation_id=getattr(event, "case_id", None))]
 
 
 def _concerns(event: RecordedEvent, person_id: str) -> bool:

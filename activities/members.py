@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from ..domain.envelope import NewEvent, RecordedEvent
+from ..domain.envelope import NewEvent, RecordedEvent, envelope_for
 from ..domain.member import (
     MEMBER_EVENT_ADAPTER,
     MEMBER_EVENT_TYPES,
@@ -90,17 +90,8 @@ class MemberService:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _envelope(self, event: MemberEvent, now: datetime, correlation_id: str) -> NewEvent:
-        return NewEvent(
-            event_id=self._new_id(),
-            event_type=event.type,
-            schema_version=type(event).schema_version,
-            payload=event.model_dump(mode="json"),
-            actor=event.actor,
-            authority=event.authority,
-            recorded_at=now,
-            effective_at=event.effective_at,
-            correlation_id=correlation_id,
-        )
+        return envelope_for(event, event_id=self._new_id(), recorded_at=now,
+                            correlation_id=correlation_id)
 
     async def standing(
         self,

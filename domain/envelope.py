@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from .base import Actor, Model
+from .base import Actor, EventBase, Model
 
 
 def _aware(value: datetime, field: str) -> datetime:
@@ -41,6 +41,24 @@ class NewEvent(Model):
     @classmethod
     def _tz(cls, value: datetime, info: Any) -> datetime:
         return _aware(value, info.field_name)
+
+
+def envelope_for(
+    event: EventBase, *, event_id: UUID, recorded_at: datetime, **metadata: str | None
+) -> NewEvent:
+    """The stored envelope of a domain event: who, on what authority and when come from
+    the event itself, so the envelope can never disagree with it."""
+    return NewEvent(
+        event_id=event_id,
+        event_type=event.type,
+        schema_version=type(event).schema_version,
+        payload=event.model_dump(mode="json"),
+        actor=event.actor,
+        authority=event.authority,
+        recorded_at=recorded_at,
+        effective_at=event.effective_at,
+        **metadata,  # correlation, causation, workflow and run ids
+    )
 
 
 class Position(Model):

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from ..domain import case as dc
     from ..domain.base import DomainError, Model
-    from ..domain.envelope import AppendResult, NewEvent
+    from ..domain.envelope import AppendResult, NewEvent, envelope_for
 
 CASE_WORKFLOW = "CaseWorkflow"
 STORE_RETRY = RetryPolicy(
@@ -167,15 +167,10 @@ class CaseWorkflow:
         self, event_id: UUID, event: dc.CaseEvent, now: datetime, request: CommandRequest
     ) -> NewEvent:
         info = workflow.info()
-        return NewEvent(
+        return envelope_for(
+            event,
             event_id=event_id,
-            event_type=event.type,
-            schema_version=type(event).schema_version,
-            payload=event.model_dump(mode="json"),
-            actor=event.actor,
-            authority=event.authority,
             recorded_at=now,
-            effective_at=event.effective_at,
             correlation_id=request.correlation_id or self._case_id,
             causation_id=request.causation_id,
             workflow_id=info.workflow_id,

@@ -26,6 +26,10 @@ DPO = Actor(id="dpo-1", role="data_protection_officer")
 
 async def _closed_case(story: Story, env: WorkflowEnvironment) -> None:
     await story.file()
+    await _close_filed_case(story, env)
+
+
+async def _close_filed_case(story: Story, env: WorkflowEnvironment) -> None:
     await story.acknowledge_and_investigate()
     await story.suspend_pending_hearing()
     await story.notify_and_disclose()
@@ -123,15 +127,7 @@ async def test_erasure_waits_for_closure_then_shreds_and_the_log_still_verifies(
         await records.erase_subject(story.p.complainant, DPO, reason="Art 17 request",
                                     authority="GDPR Art 17")
     assert story.case_id in str(blocked.value)
-    await story.acknowledge_and_investigate()
-    await story.notify_and_disclose()
-    await story.respond()
-    hearing_at = await story.schedule_hearing(timedelta(days=15))
-    await env.sleep((hearing_at - await env.get_current_time()).total_seconds() + 60)
-    await story.hold_hearing_and_suspend()
-    await story.appeal_allowed_and_reinstate()
-    await story.close()
-    await env.client.get_workflow_handle(story.case_id).result()
+    await _close_filed_case(story, env)
 
     result = await records.erase_subject(story.p.complainant, DPO, reason="Art 17 request",
                                          authority="GDPR Art 17")
