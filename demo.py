@@ -175,9 +175,13 @@ class Story:
             statement=Personal(subject_id=self.p.respondent,
                                value="The posts quoted a satirical sketch; no member was meant.")))
 
+    async def appoint_panel(self) -> DecisionResult:
+        return await self.send(dc.AppointPanel(
+            actor=self.officer, authority=f"{RB} s.6.1", members=[
+                PanelMember(member_id=m, declared=True, interests="none") for m in self.p.panel]))
+
     async def schedule_hearing(self, notice: timedelta) -> datetime:
-        await self.send(dc.AppointPanel(actor=self.officer, authority=f"{RB} s.6.1", members=[
-            PanelMember(member_id=m, declared=True, interests="none") for m in self.p.panel]))
+        await self.appoint_panel()
         hearing_at = await self.now() + notice + timedelta(seconds=1)
         await self.send(dc.ScheduleHearing(actor=self.officer, authority=f"{RB} s.6.2",
                                            at=hearing_at, location="Regional office, room 2"))

@@ -3,6 +3,15 @@
 The implementation is split into small modules (values, commands, events, state,
 roles, deciders, deadlines, notifications); this module re-exports the public names.
 
+How the pieces fit:
+- ``decide(state, command, now)`` returns events, ``[]`` for a command that already
+  took effect (safe retries), or raises a DomainError whose ``rule`` names the rule.
+- ``evolve``/``fold`` apply events; they never raise, whatever the order.
+- ``pending_deadlines(state)`` lists the durable timers to hold; when one fires, send
+  its ``command`` through decide() (a met or superseded deadline gives ``[]``).
+- ``notifications_for(state, event, event_id)`` takes the state *after* the event.
+- ``examples`` (``case_examples``) has a fixed cast, policy and happy path for tests.
+
 Naming note: ``CaseClosed`` here is the *event*. The error raised for commands on a
 closed case is ``dueprocess.domain.base.CaseClosed``, re-exported as ``CaseClosedError``.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from .base import SYSTEM_ACTOR, Model
 from .case_commands import (
@@ -65,12 +66,14 @@ def pending_deadlines(state: CaseState) -> list[Deadline]:
 
 
 def _escalations(state: CaseState, version: PolicyVersion) -> list[Deadline]:
+    dues: list[tuple[Literal["acknowledge", "respond"], datetime | None]] = [
+        ("acknowledge", acknowledge_due(state)), ("respond", response_due(state))]
     found = []
-    for kind, due in (("acknowledge", acknowledge_due(state)), ("respond", response_due(state))):
+    for kind, due in dues:
         if due is not None and kind not in state.missed:
             command = EscalateMissedDeadline(
                 actor=SYSTEM_ACTOR, authority=version.authority(f"deadlines.{kind}"),
-                kind="acknowledge" if kind == "acknowledge" else "respond", due_at=due)
+                kind=kind, due_at=due)
             found.append(Deadline(kind=DeadlineKind(kind), due_at=due, command=command))
     return found
 

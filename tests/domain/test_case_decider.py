@@ -7,7 +7,7 @@ name, so each test states only what differs from an ordinary case.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import pytest
 from dueprocess.domain import case_examples as ex
@@ -22,6 +22,8 @@ from dueprocess.domain.base import (
     personal,
 )
 from dueprocess.domain.case import (
+    CASE_COMMAND_ADAPTER,
+    CASE_EVENT_ADAPTER,
     AcknowledgeReport,
     AddEvidence,
     AppealOutcome,
@@ -39,6 +41,7 @@ from dueprocess.domain.case import (
     CloseAppealWindow,
     CloseCase,
     ComplainantKind,
+    Deadline,
     DeadlineKind,
     DecideAppeal,
     DiscloseEvidence,
@@ -83,7 +86,7 @@ DAY = timedelta(days=1)
 ORDER = [step.name for step in ex.happy_path()]
 SUSPENSION = Sanction(kind=SanctionKind.SUSPENSION, term=timedelta(days=30))
 
-Result = list[CaseEvent] | DomainError
+Result: TypeAlias = list[CaseEvent] | DomainError
 
 
 # --- given / when / then -----------------------------------------------------------
@@ -1258,3 +1261,31 @@ class TestNotifications:
     def test_no_notifications_for_an_empty_case(self) -> None:
         events, _ = events_of("file", "acknowledge")
         assert notifications_for(CaseState.empty(CASE_ID), events[-1], "x") == []
+
+
+# --- Wire format ----------------------------------------------------------------------------
+
+
+class TestWireFormat:
+    def test_commands_events_deadlines_and_state_round_trip_through_json(self) -> None:
+        state = CaseState.empty(CASE_ID)
+        for step in ex.happy_path(SUSPENSION):
+            command = CASE_COMMAND_ADAPTER.validate_json(
+                CASE_COMMAND_ADAPTER.dump_json(step.command))
+            assert command == step.command
+            events = decide(state, command, step.now)
+            for event in events:
+                assert CASE_EVENT_ADAPTER.validate_json(
+                    CASE_EVENT_ADAPTER.dump_json(event)) == event
+            state = fold(events, state)
+            for pending in pending_deadlines(state):
+                assert Deadline.model_validate_json(pending.model_dump_json()) == pending
+        assert CaseState.model_validate_json(state.model_dump_json()) == state
+
+    def test_durations_are_written_in_days(self) -> None:
+        long = Sanction(kind=SanctionKind.SUSPENSION, term=timedelta(days=365))
+        assert long.model_dump(mode="json")["term"] == "P365D"
+
+    def test_the_type_field_picks_the_class(self) -> None:
+        raw = {"type": "CloseCase", "actor": OFFICER.model_dump(), "authority": AUTH}
+        assert isinstance(CASE_COMMAND_ADAPTER.validate_python(raw), CloseCase)
