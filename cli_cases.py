@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from .activities.db import create_pool
 from .cli import _EXTENSIONS, command, emit
 from .policyfile import load_policy_file
 from .settings import ConfigError, Settings
@@ -62,8 +63,7 @@ async def connect_pool(
         server = EmbeddedPostgres(settings.data_dir.resolve())
         dsn = await asyncio.to_thread(server.start)
     try:
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
-        assert pool is not None
+        pool = await create_pool(dsn, min_size=1, max_size=4)
         try:
             if server is not None and migrate_embedded:
                 from .worker import ensure_schema

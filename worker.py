@@ -22,6 +22,7 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from .activities.db import create_pool
 from .activities.eventstore import EventStore
 from .activities.migrations import migrate
 from .settings import Settings
@@ -106,8 +107,7 @@ async def open_runtime(
     async with AsyncExitStack() as stack:
         embedded_db = settings.database_url is None
         dsn = settings.database_url or await _start_database(settings, stack)
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10)
-        assert pool is not None
+        pool = await create_pool(dsn, min_size=1, max_size=10)
         stack.push_async_callback(pool.close)
         await ensure_schema(pool, apply=embedded_db if auto_migrate is None else auto_migrate)
 

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from dueprocess.activities.db import create_pool
 from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.migrations import migrate
 
@@ -79,8 +80,7 @@ async def db_dsn(pg_dsn: str, template_dsn: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    p = await asyncpg.create_pool(db_dsn, min_size=1, max_size=10)
-    assert p is not None
+    p = await create_pool(db_dsn, min_size=1, max_size=10)
     yield p
     await p.close()
 
