@@ -14,6 +14,7 @@ Guarantees (each has a contract test in tests/activities/test_eventstore.py):
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,7 @@ from . import crypto
 # A plain connection or one borrowed from a pool: both run queries the same way.
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
+_HEAD_CACHE_SIZE = 10_000
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
 
 
@@ -50,6 +52,10 @@ class ConcurrencyConflict(EventStoreError):
         )
         self.stream_id = stream_id
         self.expected_version = expected_version
+
+
+class _StaleHead(Exception):
+    """The cached head hash was not the stream's: refresh it and try again."""
 
 
 class EventIdConflict(EventStoreError):
@@ -99,6 +105,9 @@ class EventStore:
         # Write keys only: reads always fetch keys so an erased subject is never decrypted
         # from a stale cache.
         self._write_keys: dict[str, tuple[float, crypto.KeyRef]] = {}
+        # Last known (version, head hash) of streams this store wrote: saves a read per
+        # append for the single writer of a stream (a case workflow).
+        self._heads: dict[str, tuple[int, bytes]] = {}
 
     # -- writing -----------------------------------------------------------------------
 
@@ -122,16 +131,10 @@ class EventStore:
             for i, e in enumerate(events)
         ]
         try:
-            rows = await self._pool.fetch(
-                "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7)",
-                stream_id,
-                expected_version,
-                [e.event_id for e in events],
-                [e.event_type for e in events],
-                [e.recorded_at for e in events],
-                [e.effective_at for e in events],
-                docs,
-            )
+            rows = await self._append_chained(stream_id, expected_version, events, docs)
+        except _StaleHead:
+            self._heads.pop(stream_id, None)  # a cached head went stale: ask once more
+            rows = await self._append_chained(stream_id, expected_version, events, docs)
         except asyncpg.UniqueViolationError as err:
             stored = await self._already_stored(stream_id, events, docs)
             if stored is None:
@@ -142,6 +145,50 @@ class EventStore:
             stream_id=stream_id, version=version,
             global_positions=[r["global_position"] for r in rows],
         )
+
+    async def _append_chained(
+        self, stream_id: str, expected: int, events: Sequence[NewEvent], docs: list[bytes]
+    ) -> list[asyncpg.Record]:
+        prev = await self._head_hash(stream_id, expected)
+        hashes = []
+        link = prev
+        for doc in docs:
+            link = hashlib.sha256(link + doc).digest()
+            hashes.append(link)
+        try:
+            rows = await self._pool.fetch(
+                "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                stream_id, expected, prev,
+                [e.event_id for e in events], [e.event_type for e in events],
+                [e.recorded_at for e in events], [e.effective_at for e in events],
+                docs, hashes,
+            )
+        except asyncpg.UniqueViolationError as err:
+            if err.constraint_name == "streams_head_hash":
+                raise _StaleHead from err
+            raise
+        if docs and rows and rows[-1]["stream_version"] == expected + len(docs):
+            self._remember_head(stream_id, expected + len(docs), hashes[-1])
+        return list(rows)
+
+    async def _head_hash(self, stream_id: str, expected: int) -> bytes:
+        """The chain value the batch links to: known for new streams and for streams this
+        store appended to last; otherwise one read of the stream head."""
+        if expected == 0:
+            return b""
+        cached = self._heads.get(stream_id)
+        if cached is not None and cached[0] == expected:
+            return cached[1]
+        row = await self._pool.fetchrow(
+            "SELECT version, head_hash FROM streams WHERE stream_id = $1", stream_id)
+        # A different version means the append will conflict or be a retry; the function
+        # decides which before it looks at the hash.
+        return bytes(row["head_hash"]) if row is not None else b""
+
+    def _remember_head(self, stream_id: str, version: int, head: bytes) -> None:
+        if len(self._heads) >= _HEAD_CACHE_SIZE:
+            self._heads.pop(next(iter(self._heads)))
+        self._heads[stream_id] = (version, head)
 
     async def append_at_head(
         self, stream_id: str, events: Sequence[NewEvent], attempts: int = 20

@@ -319,3 +319,17 @@ async def test_old_shape_reads_back_as_current_shape(pool: asyncpg.Pool) -> None
     [got] = await EventStore(pool, upcasters=upcasters).read_stream("s")
     assert got.schema_version == 3
     assert got.payload == {"at": "2026-04-01", "venue": "unknown", "remote": False}
+
+
+async def test_two_writers_alternating_on_a_stream_keep_one_valid_chain(
+    pool: asyncpg.Pool,
+) -> None:
+    first, second = EventStore(pool), EventStore(pool)  # separate head caches
+    for version in range(0, 8, 2):
+        await first.append("shared", version, [ev()])
+        await second.append("shared", version + 1, [ev()])
+    with pytest.raises(ConcurrencyConflict):
+        await first.append("shared", 6, [ev()])  # its cached head is stale
+    assert await first.version("shared") == 8
+    async with pool.acquire() as conn:
+        assert (await verify_store(conn)).ok
