@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,7 @@ async def case_timeline(pool: asyncpg.Pool, case_id: str) -> list[dict[str, Any]
 
 @command("demo")
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from .activities.members import MemberService, case_streams_for
     from .client import DueProcessClient
     from .demo import render_timeline, run_demo
     from .worker import build_worker, open_runtime
@@ -117,13 +119,22 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     async with open_runtime(settings) as runtime:
         async with build_worker(runtime):
             client = DueProcessClient(runtime.client, settings.task_queue)
-            case_id, people = await run_demo(client, policy)
+            members = MemberService(runtime.store, policy)
+            case_id, people = await run_demo(client, policy, members)
             # The workflow finishes once its notifications are dispatched and recorded.
             await runtime.client.get_workflow_handle(case_id).result()
         timeline = await case_timeline(runtime.pool, case_id)
-    doc = {"case_id": case_id, "people": people.model_dump(), "timeline": timeline}
+        standing = await members.standing(
+            people.respondent, policy, datetime.now(UTC),
+            case_streams=await case_streams_for(runtime.pool, people.respondent))
+    doc = {"case_id": case_id, "people": people.model_dump(), "timeline": timeline,
+           "respondent_standing": standing.model_dump(mode="json")}
+    rights = ", ".join(str(r) for r in standing.rights) or "none"
     emit(args, doc, f"case {case_id}\n{render_timeline(timeline)}\n"
-         f"{len(timeline)} events recorded; `dueprocess verify` re-checks them.")
+         f"{len(timeline)} events recorded; `dueprocess verify` re-checks them.\n"
+         f"respondent now: {standing.status}, rights {rights}, membership "
+         f"{standing.membership_number} continuous since {standing.continuous_since}\n"
+         f"next: `dueprocess audit case {case_id}` checks every due-process rule.")
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .activities.members import MemberService
 from .client import DueProcessClient
 from .domain import case as dc
 from .domain.base import Actor, ActorKind, Personal
@@ -33,6 +34,7 @@ from .domain.case_values import (
     WithheldEvidence,
 )
 from .domain.envelope import RecordedEvent
+from .domain.member import RecordJoined
 from .domain.policy import Deadlines, PolicyDocument, SanctionKind, SourceKind
 from .workflows.case import DecisionResult
 
@@ -226,9 +228,22 @@ class Story:
         await self.send(dc.CloseCase(actor=self.officer, authority=f"{RB} s.8"))
 
 
-async def run_demo(client: DueProcessClient, policy: PolicyDocument) -> tuple[str, People]:
+async def record_membership(members: MemberService, story: Story) -> None:
+    """The respondent has been a member since 2015: standing and continuity are measured
+    against this back-office fact."""
+    await members.record(story.p.respondent, RecordJoined(
+        actor=Actor(id="membership-system", role="membership_system", kind=ActorKind.SYSTEM),
+        authority="membership register", membership_number=f"M-{story.run}",
+        joined_on=date(2015, 3, 1)), datetime(2015, 3, 1, tzinfo=UTC))
+
+
+async def run_demo(
+    client: DueProcessClient, policy: PolicyDocument, members: MemberService | None = None
+) -> tuple[str, People]:
     """Drive one case from report to closure; return its case id and the people."""
     story = Story(client, compressed(policy))
+    if members is not None:
+        await record_membership(members, story)
     await story.file()
     await story.acknowledge_and_investigate()
     await story.suspend_pending_hearing()

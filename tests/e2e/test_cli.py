@@ -49,7 +49,21 @@ def test_demo_runs_a_case_end_to_end_then_verifies(tmp_path: Path) -> None:
     verify = _run(tmp_path, "verify", "--json")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     report = json.loads(verify.stdout)
-    assert report["ok"] and report["events"] == len(doc["timeline"])
+    assert report["ok"] and report["events"] == len(doc["timeline"]) + 1  # + MemberJoined
+
+    audit = _run(tmp_path, "audit", "case", doc["case_id"], "--json")
+    assert audit.returncode == 0, audit.stdout
+    checks = {c["check_id"]: c["status"] for c in json.loads(audit.stdout)["checks"]}
+    assert checks["disclosure-before-reliance"] == "pass"
+    assert checks["reinstatement-after-successful-appeal"] == "pass"
+
+    respondent = doc["people"]["respondent"]
+    assert doc["respondent_standing"]["status"] == "member"
+    member = _run(tmp_path, "audit", "member", respondent, "--json")
+    assert member.returncode == 0, member.stderr
+    standing = json.loads(member.stdout)
+    assert standing["continuous_since"] == "2015-03-01"
+    assert set(standing["rights"]) == {"vote", "stand_for_office", "attend"}
 
 
 def test_dev_runs_in_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
