@@ -2,7 +2,8 @@
 
     python bench/run.py [--quick] [--profile] [--only NAME ...] [--output PATH]
 
-A benchmark is any ``bench/*.py`` except this file and files starting with ``_``. Each one is
+A benchmark is any ``bench/*.py`` script with a ``__main__`` guard except this file (helper
+modules such as workflow definitions are skipped). Each one is
 run as ``python bench/NAME.py [--quick] --json bench/results/NAME.json`` and must print its
 markdown section (starting with a ``##`` heading) on stdout; progress goes to stderr and is
 passed through. Extra arguments per script are listed in ``EXTRA_ARGS`` (``--profile`` only
@@ -31,10 +32,16 @@ EXTRA_ARGS: dict[str, list[str]] = {}
 
 def discover() -> list[str]:
     names = {
-        p.stem for p in BENCH.glob("*.py") if p.name != "run.py" and not p.name.startswith("_")
+        p.stem for p in BENCH.glob("*.py")
+        if p.name != "run.py" and not p.name.startswith("_") and _is_script(p)
     }
     known = [n for n in ORDER if n in names]
     return known + sorted(names - set(known))
+
+
+def _is_script(path: Path) -> bool:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return "__name__ == \"__main__\"" in text or "__name__ == '__main__'" in text
 
 
 def machine() -> dict[str, str]:
@@ -87,7 +94,10 @@ def run_one(name: str, quick: bool, profile: bool, results: Path) -> tuple[bool,
         section = (f"## {name}\n\n**FAILED** (exit {proc.returncode}) after {seconds:.0f} s:\n\n"
                    f"```\n{tail}\n```\n")
         return False, section, seconds
-    return True, markdown.strip() + "\n", seconds
+    markdown = markdown.strip()
+    if not markdown.startswith("#"):
+        markdown = f"## {name}\n\n{markdown}"
+    return True, markdown + "\n", seconds
 
 
 def postgres_version(results: Path) -> str | None:

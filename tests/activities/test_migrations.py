@@ -4,7 +4,6 @@ import dataclasses
 
 import asyncpg
 import pytest
-
 from dueprocess.activities.migrations import MigrationError, bundled_migrations, migrate
 
 

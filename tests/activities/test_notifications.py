@@ -10,7 +10,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-
 from dueprocess.activities.contracts import DispatchInput, OutgoingNotification
 from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.notifications import (
