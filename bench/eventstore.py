@@ -850,6 +850,8 @@ def python_cost_per_event(plans: list[list[Append]]) -> dict[str, float]:
             for (a, i, e), s in zip(events, sealed, strict=True)]),
         "canonical_json": best(lambda: [canonical_json(d) for d in docs]),
     }
+    encoded = [canonical_json(d) for d in docs]
+    out["sha256 chain"] = best(lambda: _chain(encoded))
     out["total"] = sum(out.values())
     if orjson_available():
         out["canonical_json (orjson)"] = best(lambda: [canonical_orjson(d) for d in docs])

@@ -39,8 +39,8 @@ async def test_a_retried_dispatch_sends_once_and_records_once(
     first = await activities.dispatch_notifications(request)
     again = await activities.dispatch_notifications(request)  # Temporal retried it
     assert len(first.dispatched) == 1 and again.already_sent == first.dispatched
-    [mail] = list(tmp_path.glob("*.eml"))
-    assert "Notice of allegations" in mail.read_text()
+    [mail] = await asyncio.to_thread(lambda: [p.read_text() for p in tmp_path.glob("*.eml")])
+    assert "Notice of allegations" in mail
     [event] = await store.read_stream(notification_stream("c1"))
     assert event.event_type == "NotificationDispatched"
     assert event.payload["address"]["value"] == "daniel@example.org"  # stored encrypted
