@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
@@ -80,6 +81,7 @@ def test_dev_runs_in_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
         while not (tmp_path / "dev.json").exists() and time.time() < deadline:
             time.sleep(0.2)
         assert _servers_for(tmp_path)
+        _drive_a_case_through_the_cli(tmp_path)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -90,6 +92,34 @@ def test_dev_runs_in_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     time.sleep(0.5)
     assert not _servers_for(tmp_path), "orphan server processes after Ctrl-C"
     assert not (tmp_path / "dev.json").exists()
+
+
+def _drive_a_case_through_the_cli(data_dir: Path) -> None:
+    """`case file|state|send` find the running dev stack through the data dir."""
+    from dueprocess.demo import _people, _report
+    from dueprocess.policyfile import load_policy_file
+
+    report = _report(_people("cli"), load_policy_file(None), datetime.now(UTC))
+    doc = report.model_dump(mode="json", exclude={"policy"})
+    (data_dir / "report.json").write_text(json.dumps(doc))
+    filed = _run(data_dir, "case", "file", "--key", "cli-intake-1", "--file",
+                 str(data_dir / "report.json"), "--json")
+    assert filed.returncode == 0, filed.stdout + filed.stderr
+    case_id = json.loads(filed.stdout)["case_id"]
+
+    state = _run(data_dir, "case", "state", case_id, "--json")
+    assert json.loads(state.stdout)["stage"] == "reported"
+
+    premature = {"type": "ScheduleHearing", "actor": {"id": "staff-amira",
+                 "role": "case_officer"}, "authority": "rulebook s.6.2",
+                 "at": "2030-01-01T10:00:00+00:00", "location": "room 2"}
+    (data_dir / "hearing.json").write_text(json.dumps(premature))
+    rejected = _run(data_dir, "case", "send", case_id, "--file",
+                    str(data_dir / "hearing.json"), "--json")
+    assert rejected.returncode == 1
+    answer = json.loads(rejected.stdout)
+    assert answer["rejected"] and answer["type"] in {"DueProcessViolation", "InvalidCommand"}
+    assert answer["rule"]
 
 
 def test_bad_configuration_is_named_and_exits_2(tmp_path: Path) -> None:
