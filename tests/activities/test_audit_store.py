@@ -6,10 +6,16 @@ which is exactly why the audit must judge the stored events themselves.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from dueprocess.activities.eventstore import EventStore
 from dueprocess.domain.audit import CheckStatus, audit_case
 from dueprocess.domain.base import Actor, personal
@@ -143,3 +149,38 @@ async def test_audit_names_the_decision_that_relied_on_undisclosed_evidence(
     readable = next(c for c in result.checks if c.check_id == "events-readable")
     assert readable.status is CheckStatus.PASS
     assert [t.event_type for t in result.timeline] == [e.event_type for e in written]
+
+
+def _cli(db_dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUEPROCESS_")}
+    env["DUEPROCESS_DATABASE_URL"] = db_dsn
+    return subprocess.run([sys.executable, "-m", "dueprocess", *args, "--json"], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+async def test_the_cli_fails_the_audit_and_the_verify_naming_the_events(
+    store: EventStore, pool: asyncpg.Pool, db_dsn: str
+) -> None:
+    written = [as_new(e) for e in broken_history()]
+    await store.append("case-X", 0, written)
+
+    audit = await asyncio.to_thread(_cli, db_dsn, "audit", "case", "X")
+    assert audit.returncode == 1, audit.stderr
+    failed = {c["check_id"]: c for c in json.loads(audit.stdout)["checks"]
+              if c["status"] == "fail"}
+    assert failed["disclosure-before-reliance"]["offending"][0]["event_type"] == \
+        "DecisionRecorded"
+
+    assert (await asyncio.to_thread(_cli, db_dsn, "verify")).returncode == 0
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER USER")
+        await conn.execute("""UPDATE events SET data = convert_to(replace(
+            convert_from(data, 'UTF8'), 'comp-1', 'comp-2'), 'UTF8')
+            WHERE stream_id = 'case-X' AND stream_version = 1""")
+        await conn.execute("ALTER TABLE events ENABLE TRIGGER USER")
+    verify = await asyncio.to_thread(_cli, db_dsn, "verify")
+    assert verify.returncode == 1
+    [problem] = json.loads(verify.stdout)["problems"]
+    assert (problem["stream_id"], problem["stream_version"], problem["kind"]) == (
+        "case-X", 1, "altered")
+    assert problem["event_id"] == str(written[0].event_id)
