@@ -15,10 +15,10 @@ from typing import Any
 import asyncpg
 from pydantic import ValidationError
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from .activities.db import create_pool
 from .cli import _EXTENSIONS, command, emit
+from .codec import data_converter
 from .policyfile import load_policy_file
 from .settings import ConfigError, Settings
 
@@ -47,7 +47,7 @@ async def connect_client(settings: Settings) -> AsyncIterator[Client]:
         raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
                           f"running with data dir {settings.data_dir}")
     yield await Client.connect(address, namespace=settings.temporal_namespace,
-                               data_converter=pydantic_data_converter)
+                               data_converter=data_converter(settings.payload_key_bytes()))
 
 
 @asynccontextmanager

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 PREFIX = "DUEPROCESS_"
 _FIELDS = {
@@ -21,6 +21,7 @@ _FIELDS = {
     "smtp_url": "SMTP_URL",
     "notify_from": "NOTIFY_FROM",
     "policy_file": "POLICY_FILE",
+    "payload_key": "PAYLOAD_KEY",
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -40,6 +41,22 @@ class Settings(BaseModel):
     smtp_url: str | None = None  # None: notifications go to files in data_dir/outbox
     notify_from: str = "dueprocess@localhost"
     policy_file: Path | None = None  # None: the shipped sample rulebook
+    # base64 of 32 bytes: encrypts Temporal payloads (commands carry personal data)
+    payload_key: str | None = Field(default=None, repr=False)
+
+    @field_validator("payload_key")
+    @classmethod
+    def _payload_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            from .codec import parse_key
+
+            parse_key(value)
+        return value
+
+    def payload_key_bytes(self) -> bytes | None:
+        from .codec import parse_key
+
+        return parse_key(self.payload_key) if self.payload_key else None
 
     @field_validator("policy_file")
     @classmethod
@@ -101,5 +118,6 @@ class Settings(BaseModel):
                 field = str(problem["loc"][0])
                 name = PREFIX + _FIELDS.get(field, field.upper())
                 message = problem["msg"].removeprefix("Value error, ")
-                lines.append(f"{name}: {message} (got {given.get(field)!r})")
+                shown = "<hidden>" if field == "payload_key" else repr(given.get(field))
+                lines.append(f"{name}: {message} (got {shown})")
             raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

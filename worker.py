@@ -19,12 +19,12 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from .activities.db import create_pool
 from .activities.eventstore import EventStore
 from .activities.migrations import migrate
+from .codec import data_converter
 from .settings import Settings
 
 log = logging.getLogger("dueprocess")
@@ -120,7 +120,7 @@ async def open_runtime(
         client = await Client.connect(
             address,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(settings.payload_key_bytes()),
             interceptors=[TracingInterceptor()],
         )
         yield Runtime(

@@ -1,0 +1,62 @@
+"""With a payload key, Temporal's history holds no personal data in clear."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from dueprocess.activities.eventstore import EventStore
+from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.store_activities import EventStoreActivities
+from dueprocess.client import DueProcessClient
+from dueprocess.codec import data_converter
+from dueprocess.demo import Story
+from dueprocess.policyfile import load_policy_file
+from dueprocess.settings import ConfigError, Settings
+from dueprocess.stack import find_test_server
+from dueprocess.workflows.case import CaseWorkflow
+
+
+async def test_sealed_payloads_keep_personal_data_out_of_history(
+    pool: asyncpg.Pool, store: EventStore, tmp_path: Path
+) -> None:
+    path = find_test_server()
+    if path is None:
+        pytest.skip("temporal-test-server is x86-64 only")
+    key = os.urandom(32)
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=path, data_converter=data_converter(key))
+    try:
+        notes = NotificationActivities(pool, store, FileSink(tmp_path), "t@localhost")
+        async with Worker(env.client, task_queue="sealed", workflows=[CaseWorkflow],
+                          activities=[EventStoreActivities(store).append_events,
+                                      notes.dispatch_notifications]):
+            story = Story(DueProcessClient(env.client, "sealed"), load_policy_file(None),
+                          clock=env.get_current_time)
+            await story.file()
+            await story.acknowledge_and_investigate()
+            state = await story.client.state(story.case_id)
+            assert state.respondent is not None
+            assert state.respondent.name.value == "Daniel Okafor"
+            history = await env.client.get_workflow_handle(story.case_id).fetch_history()
+    finally:
+        await env.shutdown()
+    raw = history.to_json()
+    assert "Daniel Okafor" not in raw and "Priya Shah" not in raw
+    assert "priya@example.org" not in raw
+
+
+def test_payload_key_must_be_32_bytes_and_is_never_echoed() -> None:
+    short = base64.b64encode(b"x" * 16).decode()
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"DUEPROCESS_PAYLOAD_KEY": short})
+    assert "DUEPROCESS_PAYLOAD_KEY: must decode to 32 bytes" in str(caught.value)
+    assert short not in str(caught.value)
+    good = base64.b64encode(os.urandom(32)).decode()
+    assert Settings.from_env({"DUEPROCESS_PAYLOAD_KEY": good}).payload_key_bytes() is not None
