@@ -8,9 +8,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
-
 from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.notifications import FileSink, NotificationActivities
 from dueprocess.activities.store_activities import EventStoreActivities
@@ -21,6 +18,8 @@ from dueprocess.policyfile import load_policy_file
 from dueprocess.settings import ConfigError, Settings
 from dueprocess.stack import find_test_server
 from dueprocess.workflows.case import CaseWorkflow
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 
 async def test_sealed_payloads_keep_personal_data_out_of_history(
