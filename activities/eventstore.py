@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from uuid import UUID
 
 import asyncpg
 import asyncpg.pool
+import orjson
 
 from ..domain.encoding import NO_UPCASTERS, Upcasters, canonical_json
 from ..domain.envelope import AppendResult, NewEvent, Position, RecordedEvent
@@ -33,6 +33,21 @@ from . import crypto
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 _HEAD_CACHE_SIZE = 10_000
+# Get-or-create the subjects' live keys and read the stream head, in one round trip. The
+# final SELECT cannot see rows inserted by the CTE (same snapshot), so no key appears twice.
+_LOOKUP = """
+    WITH fresh AS (
+        INSERT INTO subject_keys (subject_id, key_material)
+        SELECT s, k FROM unnest($1::text[], $2::bytea[]) AS u(s, k)
+        ON CONFLICT (subject_id) WHERE destroyed_at IS NULL DO NOTHING
+        RETURNING subject_id, key_id, key_material)
+    SELECT subject_id, key_id, key_material, NULL::bytea AS head_hash FROM fresh
+    UNION ALL
+    SELECT subject_id, key_id, key_material, NULL FROM subject_keys
+     WHERE subject_id = ANY($1) AND destroyed_at IS NULL
+    UNION ALL
+    SELECT NULL, NULL, NULL, head_hash FROM streams WHERE stream_id = $3
+"""
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
 
 
@@ -116,9 +131,9 @@ class EventStore:
     ) -> AppendResult:
         if expected_version < 0:
             raise ValueError("expected_version: must be >= 0 (0 means a new stream)")
-        keys = await self._keys_for_write(
-            set().union(*(crypto.subjects_in(e.payload) for e in events)) if events else set()
-        )
+        subjects = set().union(*(crypto.subjects_in(e.payload) for e in events)) \
+            if events else set()
+        keys, prev = await self._prepare(stream_id, expected_version, subjects)
         docs = [
             canonical_json(
                 envelope_document(
@@ -131,10 +146,11 @@ class EventStore:
             for i, e in enumerate(events)
         ]
         try:
-            rows = await self._append_chained(stream_id, expected_version, events, docs)
+            rows = await self._append_chained(stream_id, expected_version, prev, events, docs)
         except _StaleHead:
             self._heads.pop(stream_id, None)  # a cached head went stale: ask once more
-            rows = await self._append_chained(stream_id, expected_version, events, docs)
+            _, prev = await self._prepare(stream_id, expected_version, set())
+            rows = await self._append_chained(stream_id, expected_version, prev, events, docs)
         except asyncpg.UniqueViolationError as err:
             stored = await self._already_stored(stream_id, events, docs)
             if stored is None:
@@ -147,9 +163,9 @@ class EventStore:
         )
 
     async def _append_chained(
-        self, stream_id: str, expected: int, events: Sequence[NewEvent], docs: list[bytes]
+        self, stream_id: str, expected: int, prev: bytes, events: Sequence[NewEvent],
+        docs: list[bytes],
     ) -> list[asyncpg.Record]:
-        prev = await self._head_hash(stream_id, expected)
         hashes = []
         link = prev
         for doc in docs:
@@ -170,20 +186,6 @@ class EventStore:
         if docs and rows and rows[-1]["stream_version"] == expected + len(docs):
             self._remember_head(stream_id, expected + len(docs), hashes[-1])
         return list(rows)
-
-    async def _head_hash(self, stream_id: str, expected: int) -> bytes:
-        """The chain value the batch links to: known for new streams and for streams this
-        store appended to last; otherwise one read of the stream head."""
-        if expected == 0:
-            return b""
-        cached = self._heads.get(stream_id)
-        if cached is not None and cached[0] == expected:
-            return cached[1]
-        row = await self._pool.fetchrow(
-            "SELECT version, head_hash FROM streams WHERE stream_id = $1", stream_id)
-        # A different version means the append will conflict or be a retry; the function
-        # decides which before it looks at the hash.
-        return bytes(row["head_hash"]) if row is not None else b""
 
     def _remember_head(self, stream_id: str, version: int, head: bytes) -> None:
         if len(self._heads) >= _HEAD_CACHE_SIZE:
@@ -235,37 +237,38 @@ class EventStore:
             return ConcurrencyConflict(stream_id, expected)
         return EventStoreError(f"unexpected unique violation on {constraint}: {err}")
 
-    async def _keys_for_write(self, subjects: set[str]) -> dict[str, crypto.KeyRef]:
+    async def _prepare(
+        self, stream_id: str, expected: int, subjects: set[str]
+    ) -> tuple[dict[str, crypto.KeyRef], bytes]:
+        """The subjects' live keys (created on first use) and the hash the batch chains
+        from. Both usually come from memory; whatever is missing comes in ONE query."""
         now = time.monotonic()
-        found: dict[str, crypto.KeyRef] = {}
+        keys: dict[str, crypto.KeyRef] = {}
         missing: list[str] = []
         for subject in sorted(subjects):
             cached = self._write_keys.get(subject)
             if cached and now - cached[0] < self._key_cache_seconds:
-                found[subject] = cached[1]
+                keys[subject] = cached[1]
             else:
                 missing.append(subject)
-        if missing:
-            rows = await self._pool.fetch(
-                """
-                WITH fresh AS (
-                    INSERT INTO subject_keys (subject_id, key_material)
-                    SELECT s, k FROM unnest($1::text[], $2::bytea[]) AS u(s, k)
-                    ON CONFLICT (subject_id) WHERE destroyed_at IS NULL DO NOTHING
-                    RETURNING subject_id, key_id, key_material)
-                SELECT subject_id, key_id, key_material FROM fresh
-                UNION ALL
-                SELECT subject_id, key_id, key_material FROM subject_keys
-                 WHERE subject_id = ANY($1) AND destroyed_at IS NULL
-                """,
-                missing,
-                [crypto.new_key() for _ in missing],
-            )
-            for row in rows:
-                ref = (row["key_id"], bytes(row["key_material"]))
-                found[row["subject_id"]] = ref
-                self._write_keys[row["subject_id"]] = (now, ref)
-        return found
+        head = self._heads.get(stream_id)
+        prev = b"" if expected == 0 else head[1] if head and head[0] == expected else None
+        if not missing and prev is not None:
+            return keys, prev
+        rows = await self._pool.fetch(
+            _LOOKUP, missing, [crypto.new_key() for _ in missing],
+            stream_id if prev is None else None,
+        )
+        for row in rows:
+            if row["subject_id"] is None:
+                # A different version means the append will conflict or is a retry; the
+                # function decides which before it looks at the hash.
+                prev = bytes(row["head_hash"])
+                continue
+            ref = (row["key_id"], bytes(row["key_material"]))
+            keys[row["subject_id"]] = ref
+            self._write_keys[row["subject_id"]] = (now, ref)
+        return keys, prev if prev is not None else b""
 
     async def erase_subject(self, subject_id: str) -> int:
         """Destroy the subject's key(s); returns how many were destroyed."""
@@ -332,7 +335,7 @@ class EventStore:
         return await self._decode(rows)
 
     async def _decode(self, rows: Iterable[asyncpg.Record]) -> list[RecordedEvent]:
-        parsed = [(row, json.loads(row["data"])) for row in rows]
+        parsed = [(row, orjson.loads(row["data"])) for row in rows]
         key_ids = set().union(*(crypto.key_ids_in(doc["payload"]) for _, doc in parsed)) \
             if parsed else set()
         keys: dict[int, bytes | None] = {}

