@@ -3,10 +3,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dueprocess.domain.encoding import Upcasters, canonical_json
 from hypothesis import given
 from hypothesis import strategies as st
-
-from dueprocess.domain.encoding import Upcasters, canonical_json
 
 _scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text()
 _json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4)
