@@ -169,7 +169,10 @@ async def _projections(args: argparse.Namespace, settings: Settings) -> int:
     async with connect_pool(settings) as pool:
         runner = ProjectionRunner(pool, EventStore(pool), projections(policy))
         count = await (runner.rebuild() if args.action == "rebuild" else runner.catch_up())
-    emit(args, {"events_applied": count}, f"{args.action}: {count} events applied")
+    names = [p.name for p in runner.projections]
+    emit(args, {"events_applied": count, "projections": names},
+         f"{args.action}: {count} event applications across {len(names)} projections "
+         f"({', '.join(names)})")
     return 0
 
 

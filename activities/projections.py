@@ -159,6 +159,10 @@ class ProjectionRunner:
         self._store = store
         self._projections = list(projections)
 
+    @property
+    def projections(self) -> list[Projection]:
+        return list(self._projections)
+
     async def step(self, projection: Projection, limit: int = 500) -> int:
         """Apply the next batch; returns how many events were consumed."""
         async with self._pool.acquire() as conn, conn.transaction():
