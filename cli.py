@@ -1,7 +1,7 @@
 """The `dueprocess` command. Every subcommand takes --json for machine-readable output.
 
 Exit status: 0 success, 1 a check failed (verify/audit) or a business rejection,
-2 bad configuration or usage.
+2 bad configuration or usage, 3 a service could not be reached or is not migrated.
 """
 
 from __future__ import annotations
@@ -168,4 +168,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"dueprocess: {err}", file=sys.stderr)
         return 2
+    except Exception as err:  # noqa: BLE001 - unreachable services get one clear line
+        message = _service_problem(err, settings)
+        if message is None:
+            raise
+        print(f"dueprocess: {message}", file=sys.stderr)
+        return 3
+
+
+def _service_problem(err: Exception, settings: Settings) -> str | None:
+    """A one-line explanation for failures to reach or use the configured services."""
+    from .worker import SchemaNotReady
+
+    if isinstance(err, SchemaNotReady):
+        return str(err)
+    if isinstance(err, OSError) or type(err).__module__.startswith("asyncpg"):
+        where = "DUEPROCESS_DATABASE_URL" if settings.database_url else "the embedded database"
+        return f"cannot use {where}: {err}"
+    if isinstance(err, RuntimeError) and "client connect" in str(err):
+        address = settings.temporal_address or "the Temporal address in use"
+        return f"cannot reach Temporal at {address} (DUEPROCESS_TEMPORAL_ADDRESS): {err}"
+    return None
 
