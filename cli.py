@@ -168,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"dueprocess: {err}", file=sys.stderr)
         return 2
-    except Exception as err:  # noqa: BLE001 - unreachable services get one clear line
+    except Exception as err:
         message = _service_problem(err, settings)
         if message is None:
             raise

@@ -37,8 +37,9 @@ def parse_when(text: str | None, field: str) -> datetime | None:
 def _check_line(check: Any) -> str:
     mark = {"pass": "PASS", "fail": "FAIL", "not_applicable": "n/a "}[str(check.status)]
     line = f"  {mark}  {check.check_id:40} {check.explanation}"
-    for ref in check.offending:
-        line += f"\n          offending: v{ref.stream_version} {ref.event_type} {ref.event_id}"
+    for label, refs in (("offending", check.offending), ("noted", check.noted)):
+        for ref in refs:
+            line += f"\n          {label}: v{ref.stream_version} {ref.event_type} {ref.event_id}"
     return line
 
 

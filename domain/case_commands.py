@@ -157,6 +157,22 @@ class CloseCase(CaseCommandBase):
     type: Literal["CloseCase"] = "CloseCase"
 
 
+class RecordInstruction(CaseCommandBase):
+    """Put on the record an instruction or comment about the case from anyone (invariant 5).
+
+    Staff record what reached them (a general secretary's email, a call from an office
+    holder); the decider notes whether the sender is assigned to the case, so the audit
+    surfaces every instruction from outside it (EHRC 2020: political interference).
+    """
+
+    type: Literal["RecordInstruction"] = "RecordInstruction"
+    from_person_id: Text
+    from_role: Text  # e.g. "general_secretary"
+    channel: Text  # email, phone, meeting...
+    content: Personal  # subject_id = from_person_id
+    received_at: AwareDatetime
+
+
 # Timer commands: issued by the workflow (SYSTEM_ACTOR) when a durable timer fires.
 # Each carries the due time it was set for, so a stale timer is a no-op.
 
@@ -192,7 +208,7 @@ CaseCommand = Annotated[
     | ImposeInterimSuspension | RenewInterimSuspension | LiftInterimSuspension
     | IssueNotice | DiscloseEvidence | SubmitResponse | AppointPanel | ScheduleHearing
     | RecordHearingHeld | RecordDecision | LodgeAppeal | AppointAppealPanel | DecideAppeal
-    | CarryOutSanction | Reinstate | CloseCase
+    | CarryOutSanction | Reinstate | CloseCase | RecordInstruction
     | EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction,
     Field(discriminator="type"),
 ]
@@ -204,6 +220,6 @@ _ALL_COMMANDS: tuple[type[CaseCommandBase], ...] = (
     ImposeInterimSuspension, RenewInterimSuspension, LiftInterimSuspension,
     IssueNotice, DiscloseEvidence, SubmitResponse, AppointPanel, ScheduleHearing,
     RecordHearingHeld, RecordDecision, LodgeAppeal, AppointAppealPanel, DecideAppeal,
-    CarryOutSanction, Reinstate, CloseCase, *TIMER_COMMANDS,
+    CarryOutSanction, Reinstate, CloseCase, RecordInstruction, *TIMER_COMMANDS,
 )
 COMMAND_TYPES: dict[str, type[CaseCommandBase]] = {cls.__name__: cls for cls in _ALL_COMMANDS}

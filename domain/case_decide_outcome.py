@@ -1,4 +1,6 @@
-"""Deciders for appeal, sanction, reinstatement, closure and timers."""
+"""Deciders for appeal, sanction, reinstatement, closure and timers, and for instructions
+on the record (at any stage from the report until closure).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from .case_commands import (
     EscalateMissedDeadline,
     LapseInterimSuspension,
     LodgeAppeal,
+    RecordInstruction,
     Reinstate,
 )
 from .case_deadlines import acknowledge_due, response_due
@@ -26,6 +29,7 @@ from .case_events import (
     CaseClosed,
     CaseEvent,
     DeadlineMissed,
+    InstructionRecorded,
     InterimSuspensionLapsed,
     MemberReinstated,
     SanctionApplied,
@@ -138,6 +142,31 @@ def close_case(state: CaseState, cmd: CloseCase, at: datetime) -> list[CaseEvent
     if pending:
         raise InvalidCommand(f"still pending: {', '.join(pending)}", rule="nothing-pending")
     return [CaseClosed(**meta(cmd, at))]
+
+
+def record_instruction(state: CaseState, cmd: RecordInstruction,
+                       at: datetime) -> list[CaseEvent]:
+    """Any stage from the report until closure (decide() refuses before and after).
+
+    Whether the sender is assigned to the case is computed here, from the case as it
+    stands, and written into the event, so the audit can surface outside influence.
+    """
+    require_subject(cmd.content, cmd.from_person_id, field="content")
+    if cmd.received_at > at:
+        raise InvalidCommand("an instruction cannot be received after it is recorded",
+                             rule="received-at-not-in-future", field="received_at")
+    event = InstructionRecorded(
+        **meta(cmd, at), from_person_id=cmd.from_person_id, from_role=cmd.from_role,
+        channel=cmd.channel, content=cmd.content, received_at=cmd.received_at,
+        sender_assigned=cmd.from_person_id in state.assigned_ids)
+    if any(_same_instruction(done, event) for done in state.instructions):
+        return []  # a retried command: already on the record
+    return [event]
+
+
+def _same_instruction(done: InstructionRecorded, new: InstructionRecorded) -> bool:
+    fields = ("from_person_id", "from_role", "channel", "content", "received_at")
+    return all(getattr(done, name) == getattr(new, name) for name in fields)
 
 
 def pending_before_close(state: CaseState) -> list[str]:

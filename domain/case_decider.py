@@ -29,6 +29,7 @@ from .case_commands import (
     LodgeAppeal,
     RecordDecision,
     RecordHearingHeld,
+    RecordInstruction,
     Reinstate,
     RenewInterimSuspension,
     ScheduleHearing,
@@ -64,6 +65,7 @@ from .case_decide_outcome import (
     escalate_missed_deadline,
     lapse_interim_suspension,
     lodge_appeal,
+    record_instruction,
     reinstate,
 )
 from .case_events import CaseEvent
@@ -147,6 +149,8 @@ def _dispatch(state: CaseState, command: CaseCommand, at: datetime) -> list[Case
             return reinstate(state, command, at)
         case CloseCase():
             return close_case(state, command, at)
+        case RecordInstruction():
+            return record_instruction(state, command, at)
         case EscalateMissedDeadline():
             return escalate_missed_deadline(state, command, at)
         case LapseInterimSuspension():

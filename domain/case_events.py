@@ -217,13 +217,31 @@ class CaseClosed(CaseEventBase):
     type: Literal["CaseClosed"] = "CaseClosed"
 
 
+class InstructionRecorded(CaseEventBase):
+    """An instruction or comment about the case, on the record (invariant 5).
+
+    ``sender_assigned`` is whether the sender held a part in the case when it was
+    recorded (investigator, panel, appeal panel, or a case officer who had acted on it);
+    the audit surfaces every instruction from a sender who did not.
+    """
+
+    type: Literal["InstructionRecorded"] = "InstructionRecorded"
+    from_person_id: str
+    from_role: str
+    channel: str
+    content: Personal
+    received_at: AwareDatetime
+    sender_assigned: bool
+
+
 CaseEvent = Annotated[
     ReportFiled | ReportAcknowledged | CaseTriaged | CaseDismissed | InvestigatorAssigned
     | EvidenceAdded | InterimSuspensionImposed | InterimSuspensionRenewed
     | InterimSuspensionLifted | InterimSuspensionLapsed | NoticeIssued | EvidenceDisclosed
     | ResponseSubmitted | DeadlineMissed | PanelAppointed | HearingScheduled | HearingHeld
     | DecisionRecorded | AppealLodged | AppealWindowClosed | AppealPanelAppointed
-    | AppealDecided | SanctionApplied | SanctionEnded | MemberReinstated | CaseClosed,
+    | AppealDecided | SanctionApplied | SanctionEnded | MemberReinstated | CaseClosed
+    | InstructionRecorded,
     Field(discriminator="type"),
 ]
 
@@ -238,5 +256,6 @@ EVENT_TYPES: dict[str, type[CaseEventBase]] = {
         ResponseSubmitted, DeadlineMissed, PanelAppointed, HearingScheduled, HearingHeld,
         DecisionRecorded, AppealLodged, AppealWindowClosed, AppealPanelAppointed,
         AppealDecided, SanctionApplied, SanctionEnded, MemberReinstated, CaseClosed,
+        InstructionRecorded,
     )
 }

@@ -61,6 +61,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType({
     "CarryOutSanction": _roles(CASE_OFFICER),
     "Reinstate": _roles(CASE_OFFICER),
     "CloseCase": _roles(CASE_OFFICER),
+    "RecordInstruction": _roles(CASE_OFFICER, INVESTIGATOR, PANEL_MEMBER, APPEAL_PANEL_MEMBER),
     "EscalateMissedDeadline": _roles(SYSTEM),
     "LapseInterimSuspension": _roles(SYSTEM),
     "CloseAppealWindow": _roles(SYSTEM),

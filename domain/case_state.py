@@ -28,6 +28,7 @@ from .case_events import (
     EvidenceDisclosed,
     HearingHeld,
     HearingScheduled,
+    InstructionRecorded,
     InterimSuspensionImposed,
     InterimSuspensionLapsed,
     InterimSuspensionLifted,
@@ -53,6 +54,9 @@ from .case_values import (
     Sanction,
 )
 from .policy import INTERIM_STATUS, PolicyVersion, Right, Rule
+
+# The role name from case_roles (which imports this module, so it cannot be imported here).
+_CASE_OFFICER = "case_officer"
 
 
 class CaseStage(StrEnum):
@@ -114,6 +118,8 @@ class CaseState(Model):
     sanction_ended: bool = False
     reinstated: MemberReinstated | None = None
     closed: bool = False
+    officers_ever: frozenset[str] = frozenset()  # case officers who have acted on the case
+    instructions: tuple[InstructionRecorded, ...] = ()  # invariant 5: on the record
 
     @classmethod
     def empty(cls, case_id: str) -> CaseState:
@@ -146,6 +152,16 @@ class CaseState(Model):
     @property
     def witness_ids(self) -> frozenset[str]:
         return frozenset(e.witness_id for e in self.evidence.values() if e.witness_id)
+
+    @property
+    def assigned_ids(self) -> frozenset[str]:
+        """Staff with a part in the case now: investigator, panels, officers who acted.
+
+        Case officers are not assigned per case, so acting on it is what makes one part
+        of it. Anyone else instructing or commenting on the case is outside it.
+        """
+        investigator = frozenset({self.investigator_id}) if self.investigator_id else frozenset()
+        return investigator | self.panel_ids | self.appeal_panel_ids | self.officers_ever
 
     @property
     def party_ids(self) -> frozenset[str]:
@@ -208,7 +224,10 @@ def fold(events: Iterable[CaseEvent], state: CaseState) -> CaseState:
 def evolve(state: CaseState, event: CaseEvent) -> CaseState:
     changed = state.model_copy(update=_changes(state, event))
     as_of = event.effective_at if state.as_of is None else max(state.as_of, event.effective_at)
-    return changed.model_copy(update={"as_of": as_of, "stage": _stage(changed)})
+    update: dict[str, Any] = {"as_of": as_of, "stage": _stage(changed)}
+    if event.actor.role == _CASE_OFFICER:
+        update["officers_ever"] = state.officers_ever | {event.actor.id}
+    return changed.model_copy(update=update)
 
 
 def _changes(state: CaseState, event: CaseEvent) -> dict[str, Any]:
@@ -270,6 +289,8 @@ def _changes(state: CaseState, event: CaseEvent) -> dict[str, Any]:
             return {"reinstated": event, "interim": None}
         case CaseClosed():
             return {"closed": True}
+        case InstructionRecorded():
+            return {"instructions": (*state.instructions, event)}
     return {}
 
 

@@ -1,0 +1,128 @@
+"""The deadlines a case history set, and whether each was met, escalated or is overdue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..case_events import (
+    AppealLodged,
+    AppealWindowClosed,
+    CaseClosed,
+    CaseDismissed,
+    DeadlineMissed,
+    DecisionRecorded,
+    InterimSuspensionImposed,
+    InterimSuspensionLapsed,
+    InterimSuspensionLifted,
+    InterimSuspensionRenewed,
+    MemberReinstated,
+    NoticeIssued,
+    ReportAcknowledged,
+    ReportFiled,
+    ResponseSubmitted,
+    SanctionApplied,
+    SanctionEnded,
+)
+from .context import Entry, History
+from .results import iso
+
+
+@dataclass(frozen=True)
+class Deadline:
+    kind: str
+    due_at: datetime
+    set_by: Entry[Any]
+    met_by: Entry[Any] | None  # the act that met it (possibly late)
+    escalated_by: Entry[Any] | None  # the recorded breach, lapse or closure
+
+    @property
+    def culprits(self) -> list[Entry[Any]]:
+        return [self.set_by] + ([self.met_by] if self.met_by else [])
+
+
+def overdue(deadline: Deadline, clock: datetime | None) -> str | None:
+    """What went wrong with a deadline, or None if it was met, escalated or is not yet due."""
+    if deadline.met_by is not None and deadline.met_by.at <= deadline.due_at:
+        return None
+    if deadline.escalated_by is not None:
+        return None
+    what = (f"the {deadline.kind} deadline of {iso(deadline.due_at)} set by "
+            f"{deadline.set_by.label}")
+    if deadline.met_by is not None:
+        return f"{what} was met late by {deadline.met_by.label} with no escalation recorded"
+    if clock is not None and clock > deadline.due_at:
+        return f"{what} passed by {iso(clock)} without being met or escalated"
+    return None
+
+
+def first_of(entries: Sequence[Entry[Any]]) -> Entry[Any] | None:
+    return min(entries, key=lambda e: e.version, default=None)
+
+
+def _missed(h: History, kind: str) -> Entry[Any] | None:
+    return first_of([m for m in h.of(DeadlineMissed) if m.event.kind == kind])
+
+
+def _acknowledge_deadline(h: History) -> list[Deadline]:
+    report = h.first(ReportFiled)
+    procedure = report.before.procedure if report else None
+    procedure = procedure or h.procedure
+    if report is None or procedure is None:
+        return []
+    return [Deadline("acknowledge", report.at + procedure.deadlines.acknowledge, report,
+                     h.first(ReportAcknowledged), _missed(h, "acknowledge"))]
+
+
+def _respond_deadline(h: History) -> list[Deadline]:
+    notice = h.first(NoticeIssued)
+    if notice is None:
+        return []
+    # A decision before the due date moves the case on: nothing is then owed or escalated.
+    met = first_of([*h.later(notice, ResponseSubmitted), *h.later(notice, DecisionRecorded)])
+    return [Deadline("respond", notice.event.response_due, notice, met, _missed(h, "respond"))]
+
+
+_INTERIM_ENDS = (InterimSuspensionRenewed, InterimSuspensionLifted, InterimSuspensionLapsed,
+                 DecisionRecorded, MemberReinstated, CaseDismissed, CaseClosed)
+
+
+def interim_deadlines(h: History) -> list[Deadline]:
+    deadlines = []
+    periods: list[Entry[Any]] = [*h.of(InterimSuspensionImposed), *h.of(InterimSuspensionRenewed)]
+    for period in sorted(periods, key=lambda e: e.version):
+        end = first_of([e for kind in _INTERIM_ENDS for e in h.later(period, kind)])
+        lapsed = end if end is not None and isinstance(end.event, InterimSuspensionLapsed) \
+            else None
+        met = None if lapsed else end
+        deadlines.append(Deadline("interim suspension review", period.event.review_by, period,
+                                  met, lapsed))
+    return deadlines
+
+
+def _appeal_deadlines(h: History) -> list[Deadline]:
+    decision = h.first(DecisionRecorded)
+    if decision is None or not decision.event.upheld:
+        return []  # nothing upheld, nothing to appeal: no window to close
+    due = decision.event.appeal_deadline
+    lodged = first_of([a for a in h.later(decision, AppealLodged) if a.at <= due])
+    closed = first_of(h.later(decision, AppealWindowClosed))
+    return [Deadline("appeal window", due, decision, lodged, closed)]
+
+
+def _sanction_end_deadlines(h: History) -> list[Deadline]:
+    deadlines = []
+    for carried in h.of(SanctionApplied):
+        if carried.event.ends_at is None:
+            continue
+        ended = first_of([*h.later(carried, SanctionEnded), *h.later(carried, MemberReinstated)])
+        deadlines.append(Deadline("sanction end", carried.event.ends_at, carried, None, ended))
+    return deadlines
+
+
+def all_deadlines(h: History) -> list[Deadline]:
+    """Every deadline the history set, in the order the check reports them."""
+    return [*_acknowledge_deadline(h), *_respond_deadline(h), *interim_deadlines(h),
+            *_appeal_deadlines(h), *_sanction_end_deadlines(h)]

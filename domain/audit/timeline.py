@@ -1,0 +1,117 @@
+"""The audit timeline: one row per stored event, saying who did what, when, and flags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..case_events import CaseEventBase, DecisionRecorded, InstructionRecorded, ReportFiled
+from ..envelope import RecordedEvent
+from .context import Entry, History
+from .model import TimelineEntry
+from .results import iso, rights_text, sanction_text
+from .roles import instruction_text, outside_case, sender_outside
+
+
+def _ids(values: Sequence[str]) -> str:
+    return ", ".join(values) or "none"
+
+
+def _report_summary(e: ReportFiled) -> str:
+    charges = ", ".join(f"{a.allegation_id}: {a.rule_id}@{e.rule_versions.get(a.allegation_id)}"
+                        for a in e.allegations)
+    source = "automated detector" if e.automated else e.complainant.kind.value
+    return (f"report by {source} {e.complainant.person_id} against {e.respondent.person_id}: "
+            f"{charges}; {len(e.evidence)} evidence item(s); procedure {e.policy_id} "
+            f"{e.procedure_version}")
+
+
+def _decision_summary(e: DecisionRecorded) -> str:
+    upheld = [f.allegation_id for f in e.findings if f.upheld]
+    rejected = [f.allegation_id for f in e.findings if not f.upheld]
+    return (f"decision: upheld {_ids(upheld)}, not upheld {_ids(rejected)}; sanction "
+            f"{sanction_text(e.sanction)}; automated detection "
+            f"{'yes' if e.automated_detection else 'no'}, decision {e.automated_decision.value};"
+            f" appeal by {iso(e.appeal_deadline)}")
+
+
+_SUMMARIES: dict[str, Callable[[Any], str]] = {
+    "ReportFiled": _report_summary,
+    "ReportAcknowledged": lambda e: "receipt acknowledged to the complainant",
+    "CaseTriaged": lambda e: f"triaged for investigation by {e.reviewed_by}",
+    "CaseDismissed": lambda e: f"dismissed ({e.dismissal_reason.value}) by {e.reviewed_by}",
+    "InvestigatorAssigned": lambda e: f"investigator {e.investigator_id} assigned"
+                                      + (f", replacing {e.replaces}" if e.replaces else ""),
+    "EvidenceAdded": lambda e: f"evidence added: {_ids([i.evidence_id for i in e.evidence])}",
+    "InterimSuspensionImposed": lambda e: f"interim suspension removing "
+                                          f"{rights_text(e.rights_removed)}; review by "
+                                          f"{iso(e.review_by)}",
+    "InterimSuspensionRenewed": lambda e: f"interim suspension renewed; review by "
+                                          f"{iso(e.review_by)}",
+    "InterimSuspensionLifted": lambda e: f"interim suspension lifted; restored "
+                                         f"{rights_text(e.rights_restored)}",
+    "InterimSuspensionLapsed": lambda e: f"interim suspension lapsed at review date "
+                                         f"{iso(e.review_by)}",
+    "NoticeIssued": lambda e: "notice of "
+                              + ", ".join(f"{a.allegation_id} ({a.rule_id}@{a.policy_version})"
+                                          for a in e.allegations)
+                              + f"; response due {iso(e.response_due)}",
+    "EvidenceDisclosed": lambda e: f"disclosed {_ids(e.evidence_ids)}; withheld "
+                                   f"{_ids([w.evidence_id for w in e.withheld])}; "
+                                   f"{len(e.redactions)} redaction(s)",
+    "ResponseSubmitted": lambda e: "response submitted" + (" late" if e.late else ""),
+    "DeadlineMissed": lambda e: f"{e.kind} deadline of {iso(e.due_at)} missed; escalated to "
+                                f"{e.escalated_to}",
+    "PanelAppointed": lambda e: f"panel appointed: {_ids([m.member_id for m in e.members])}",
+    "HearingScheduled": lambda e: f"hearing scheduled for {iso(e.at)}",
+    "HearingHeld": lambda e: f"hearing held, attended by {_ids(e.attendees)}; respondent "
+                             + ("attended" if e.respondent_attended else "absent"),
+    "DecisionRecorded": _decision_summary,
+    "AppealLodged": lambda e: "appeal lodged by the respondent",
+    "AppealWindowClosed": lambda e: f"appeal window closed ({iso(e.closes_at)})",
+    "AppealPanelAppointed": lambda e: "appeal panel appointed: "
+                                      + _ids([m.member_id for m in e.members]),
+    "AppealDecided": lambda e: f"appeal {e.outcome.value}"
+                               + (f"; new sanction {sanction_text(e.new_sanction)}"
+                                  if e.new_sanction else ""),
+    "SanctionApplied": lambda e: f"{sanction_text(e.sanction)} carried out: status {e.status}, "
+                                 f"removing {rights_text(e.rights_removed)}"
+                                 + (f" until {iso(e.ends_at)}" if e.ends_at else ""),
+    "SanctionEnded": lambda e: f"sanction ended at {iso(e.ends_at)}",
+    "MemberReinstated": lambda e: f"reinstated ({e.reason.value}): restored "
+                                  f"{rights_text(e.rights_restored)}; record corrected "
+                                  + ("yes" if e.record_corrected else "no"),
+    "CaseClosed": lambda e: "case closed",
+    "InstructionRecorded": lambda e: f"instruction on the record from {e.from_role} "
+                                     f"{e.from_person_id} by {e.channel}, received "
+                                     f"{iso(e.received_at)}; sender "
+                                     + ("assigned to" if e.sender_assigned else "outside")
+                                     + " the case",
+}
+
+
+def _timeline_entry(record: RecordedEvent, summary: str, flags: list[str]) -> TimelineEntry:
+    return TimelineEntry(
+        stream_version=record.stream_version, event_id=record.event_id,
+        event_type=record.event_type, actor_id=record.actor.id, actor_role=record.actor.role,
+        actor_kind=record.actor.kind, authority=record.authority,
+        effective_at=record.effective_at, recorded_at=record.recorded_at, summary=summary,
+        flags=flags)
+
+
+def _flags(entry: Entry[CaseEventBase]) -> list[str]:
+    outside = outside_case(entry)
+    flags = [f"outside the case: {outside}"] if outside else []
+    event = entry.event
+    if isinstance(event, InstructionRecorded) \
+            and sender_outside(Entry(entry.record, event, entry.before)):
+        flags.append(f"instruction from outside the case: {instruction_text(event)}")
+    return flags
+
+
+def build_timeline(h: History) -> list[TimelineEntry]:
+    rows = [_timeline_entry(record, "unreadable event", [why]) for record, why in h.unreadable]
+    for entry in h.entries:
+        summary = _SUMMARIES[entry.record.event_type]  # every readable type has one
+        rows.append(_timeline_entry(entry.record, summary(entry.event), _flags(entry)))
+    return sorted(rows, key=lambda row: row.stream_version)
