@@ -14,8 +14,9 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from .domain import case as dc
 from .workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
@@ -40,12 +41,19 @@ def case_id_for(idempotency_key: str) -> str:
 
 
 def _rejected(err: WorkflowUpdateFailedError) -> Exception:
-    cause = err.cause
+    cause: BaseException | None = err.cause
+    while isinstance(cause, ActivityError):  # a store failure surfaced without mapping
+        cause = cause.cause
     if isinstance(cause, ApplicationError) and cause.type:
         details = cause.details[0] if cause.details else {}
         return CommandRejected(cause.type, cause.message, details if isinstance(details, dict)
                                else {})
     return err
+
+
+def _closed(case_id: str, field: str) -> CommandRejected:
+    return CommandRejected("CaseClosed", f"case {case_id} is closed: its record is final", {
+        "rule": "closed-case-is-final", "field": field, "case_id": case_id})
 
 
 class DueProcessClient:
@@ -64,6 +72,8 @@ class DueProcessClient:
             id=case_id,
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # A closed case is never restarted empty by a late duplicate of its intake.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
         try:
             result: DecisionResult = await self._client.execute_update_with_start_workflow(
@@ -74,6 +84,13 @@ class DueProcessClient:
             )
         except WorkflowUpdateFailedError as err:
             raise _rejected(err) from err
+        except WorkflowAlreadyStartedError as err:
+            raise _closed(case_id, "idempotency_key") from err
+        except RPCError as err:
+            # Servers report the refused duplicate start either way.
+            if err.status is RPCStatusCode.ALREADY_EXISTS or "ALREADY_EXISTS" in str(err):
+                raise _closed(case_id, "idempotency_key") from err
+            raise
         return result
 
     async def send(
@@ -90,7 +107,20 @@ class DueProcessClient:
             )
         except WorkflowUpdateFailedError as err:
             raise _rejected(err) from err
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND or "already completed" in err.message:
+                raise await self._why_unavailable(case_id) from err
+            raise
         return result
+
+    async def _why_unavailable(self, case_id: str) -> CommandRejected:
+        """A case that takes no more decisions: closed, or never opened."""
+        try:
+            await self._client.get_workflow_handle(case_id).describe()
+        except RPCError:
+            return CommandRejected("InvalidCommand", f"no case {case_id!r}",
+                                   {"rule": "case-exists", "field": "case_id"})
+        return _closed(case_id, "case_id")
 
     async def state(self, case_id: str) -> dc.CaseState:
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)

@@ -37,7 +37,7 @@ def activities_for(runtime: Runtime) -> list[Callable[..., Any]]:
     notifications = NotificationActivities(
         runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from
     )
-    return [store.append_events, notifications.dispatch_notifications]
+    return [store.append_events, store.load_stream, notifications.dispatch_notifications]
 
 
 def projections(policy: PolicyDocument) -> list[Projection]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from ..domain.base import Model
@@ -10,6 +11,7 @@ from ..domain.envelope import NewEvent
 
 APPEND_EVENTS = "append_events"
 DISPATCH_NOTIFICATIONS = "dispatch_notifications"
+LOAD_STREAM = "load_stream"
 
 # Business rejections and store conflicts are final: retrying cannot make them succeed.
 NON_RETRYABLE = ["ConcurrencyConflict", "EventIdConflict"]
@@ -19,6 +21,15 @@ class AppendInput(Model):
     stream_id: str
     expected_version: int
     events: list[NewEvent]
+
+
+class LoadInput(Model):
+    stream_id: str
+
+
+class LoadedStream(Model):
+    version: int
+    payloads: list[dict[str, Any]]  # current-shape event payloads, in stream order
 
 
 class OutgoingNotification(Model):

@@ -6,13 +6,20 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from ..domain.envelope import AppendResult
-from .contracts import APPEND_EVENTS, AppendInput
+from .contracts import APPEND_EVENTS, LOAD_STREAM, AppendInput, LoadedStream, LoadInput
 from .eventstore import ConcurrencyConflict, EventIdConflict, EventStore
 
 
 class EventStoreActivities:
     def __init__(self, store: EventStore) -> None:
         self._store = store
+
+    @activity.defn(name=LOAD_STREAM)
+    async def load_stream(self, request: LoadInput) -> LoadedStream:
+        """What the store holds for a stream: a workflow re-folds it after a conflict."""
+        events = await self._store.read_stream(request.stream_id)
+        return LoadedStream(version=events[-1].stream_version if events else 0,
+                            payloads=[e.payload for e in events])
 
     @activity.defn(name=APPEND_EVENTS)
     async def append_events(self, request: AppendInput) -> AppendResult:

@@ -102,6 +102,7 @@ async def main(quick: bool) -> dict[str, Any]:
             notes = NotificationActivities(pool, store, FileSink(Path(tmp) / "outbox"), "b@x")
             async with Worker(client, task_queue=QUEUE, workflows=[CaseWorkflow, BareWorkflow],
                               activities=[EventStoreActivities(store).append_events,
+                                          EventStoreActivities(store).load_stream,
                                           notes.dispatch_notifications, bare_step],
                               max_concurrent_workflow_tasks=100,
                               max_concurrent_activities=100):

@@ -21,19 +21,22 @@ from uuid import UUID
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from ..activities.contracts import (
         APPEND_EVENTS,
         DISPATCH_NOTIFICATIONS,
+        LOAD_STREAM,
         NON_RETRYABLE,
         AppendInput,
         DispatchInput,
+        LoadedStream,
+        LoadInput,
         OutgoingNotification,
     )
     from ..domain import case as dc
-    from ..domain.base import DomainError, Model
+    from ..domain.base import DomainError, Model, Personal
     from ..domain.envelope import AppendResult, NewEvent, envelope_for
 
 CASE_WORKFLOW = "CaseWorkflow"
@@ -42,6 +45,13 @@ STORE_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=10),
     non_retryable_error_types=NON_RETRYABLE,
 )
+# A decision holds the case's lock while it is recorded: give up (and say so) rather than
+# block every later decision and deadline behind an unreachable database.
+STORE_GIVE_UP = timedelta(minutes=10)
+# Notices are retried for hours, then left unsent in the outbox for an operator: one
+# undeliverable address must not keep a closed case's workflow open for ever.
+DISPATCH_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=40)
+DISPATCH_GIVE_UP = timedelta(hours=6)
 
 
 def case_stream(case_id: str) -> str:
@@ -69,6 +79,12 @@ class DecisionResult(Model):
     version: int
     event_ids: list[UUID]
     events: list[dc.CaseEvent]
+
+
+def _with_details(body: str, details: list[Personal]) -> str:
+    """The letter's factual basis (particulars, findings), decrypted only in the worker."""
+    lines = [d.text() for d in details]
+    return body if not lines else body + "\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
 def rejection(err: DomainError) -> ApplicationError:
@@ -147,14 +163,7 @@ class CaseWorkflow:
                                   events=[])
         ids = [workflow.uuid4() for _ in events]
         envelopes = [self._envelope(i, e, now, request) for i, e in zip(ids, events, strict=True)]
-        result: AppendResult = await workflow.execute_activity(
-            APPEND_EVENTS,
-            AppendInput(stream_id=case_stream(self._case_id), expected_version=self._version,
-                        events=envelopes),
-            result_type=AppendResult,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=STORE_RETRY,
-        )
+        result = await self._append(envelopes)
         self._version = result.version
         for event_id, event in zip(ids, events, strict=True):
             self._state = dc.evolve(self._state, event)
@@ -162,6 +171,52 @@ class CaseWorkflow:
         self._changed = True
         return DecisionResult(case_id=self._case_id, version=self._version, event_ids=ids,
                               events=events)
+
+    async def _append(self, envelopes: list[NewEvent]) -> AppendResult:
+        """Record the events, or fail the decision with a clear, non-retryable rejection."""
+        try:
+            result: AppendResult = await workflow.execute_activity(
+                APPEND_EVENTS,
+                AppendInput(stream_id=case_stream(self._case_id),
+                            expected_version=self._version, events=envelopes),
+                result_type=AppendResult,
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=STORE_GIVE_UP,
+                retry_policy=STORE_RETRY,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            kind = cause.type if isinstance(cause, ApplicationError) and cause.type else None
+            if kind == "ConcurrencyConflict":
+                # Only this workflow writes the case stream; someone else did. Adopt what
+                # the store holds so the next decision is judged on the record.
+                await self._reload()
+                raise ApplicationError(
+                    "the case's record changed outside this workflow; the case was reloaded "
+                    "from the event store: review it and send the command again",
+                    {"type": kind, "rule": "single-writer", "field": None,
+                     "message": str(cause)},
+                    type=kind, non_retryable=True,
+                ) from None
+            raise ApplicationError(
+                f"the decision was not recorded: {cause or err}",
+                {"type": kind or "StoreUnavailable", "rule": "recorded-or-rejected",
+                 "field": None, "message": str(cause or err)},
+                type=kind or "StoreUnavailable", non_retryable=True,
+            ) from None
+        return result
+
+    async def _reload(self) -> None:
+        loaded: LoadedStream = await workflow.execute_activity(
+            LOAD_STREAM, LoadInput(stream_id=case_stream(self._case_id)),
+            result_type=LoadedStream, start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=STORE_RETRY,
+        )
+        state = dc.CaseState.empty(self._case_id)
+        for payload in loaded.payloads:
+            state = dc.evolve(state, dc.CASE_EVENT_ADAPTER.validate_python(payload))
+        self._state, self._version = state, loaded.version
+        self._changed = True
 
     def _envelope(
         self, event_id: UUID, event: dc.CaseEvent, now: datetime, request: CommandRequest
@@ -190,7 +245,7 @@ class CaseWorkflow:
                     notification_id=n.notification_id, recipient_role=n.recipient_role,
                     recipient_subject_id=n.recipient.subject_id, recipient_name=n.recipient.value,
                     address=n.address.value if n.address else None,
-                    subject=n.subject, body=n.body,
+                    subject=n.subject, body=_with_details(n.body, n.details),
                 )
                 for n in notes
             ],
@@ -198,10 +253,17 @@ class CaseWorkflow:
         task = asyncio.ensure_future(workflow.execute_activity(
             DISPATCH_NOTIFICATIONS, request,
             start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+            schedule_to_close_timeout=DISPATCH_GIVE_UP,
+            retry_policy=DISPATCH_RETRY,
         ))
         self._dispatches.add(task)
-        task.add_done_callback(self._dispatches.discard)
+        task.add_done_callback(self._dispatch_done)
+
+    def _dispatch_done(self, task: asyncio.Task[Any]) -> None:
+        self._dispatches.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The outbox row stays unsent: operators see it there; the case goes on.
+            workflow.logger.warning("notification dispatch gave up: %s", task.exception())
 
     def _next_deadline(self) -> dc.Deadline | None:
         pending = [d for d in dc.pending_deadlines(self._state)
@@ -235,6 +297,7 @@ class CaseWorkflow:
         return self._state.stage == dc.CaseStage.CLOSED
 
     async def _drain(self) -> None:
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._dispatches:
-            await asyncio.gather(*self._dispatches, return_exceptions=True)
+        # One condition for both: a decision accepted while dispatches finish must be
+        # recorded (and folded) by this run before it hands over or completes.
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._dispatches)

@@ -57,9 +57,11 @@ async def client(
 ) -> AsyncIterator[DueProcessClient]:
     store = EventStore(pool)
     notes = NotificationActivities(pool, store, FileSink(tmp_path / "outbox"), "test@localhost")
+    activities = EventStoreActivities(store)
     async with Worker(
         env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
-        activities=[EventStoreActivities(store).append_events, notes.dispatch_notifications],
+        activities=[activities.append_events, activities.load_stream,
+                    notes.dispatch_notifications],
     ):
         yield DueProcessClient(env.client, QUEUE)
 

@@ -7,18 +7,32 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from dueprocess.activities.contracts import (
+    APPEND_EVENTS,
+    DISPATCH_NOTIFICATIONS,
+    AppendInput,
+    DispatchInput,
+    DispatchResult,
+)
 from dueprocess.activities.eventstore import EventStore
+from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.store_activities import EventStoreActivities
 from dueprocess.client import CommandRejected, DueProcessClient, case_id_for
 from dueprocess.demo import Story
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import Personal
+from dueprocess.domain.envelope import AppendResult, envelope_for
 from dueprocess.policyfile import load_policy_file
 from dueprocess.workflows.case import CaseInput, CaseWorkflow, case_stream
+from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 QUEUE = "case-tests"  # the queue the shared worker fixture serves
 
@@ -130,6 +144,13 @@ async def test_full_story_closes_the_workflow(
     assert len({n.event_id for n in notes}) == len(notes)
     await record_history(env, story.case_id, "full_story_appeal_allowed")
 
+    with pytest.raises(CommandRejected) as refiled:  # a late duplicate of the intake
+        await story.file()
+    assert refiled.value.error_type == "CaseClosed"
+    with pytest.raises(CommandRejected) as late:
+        await story.close()
+    assert late.value.error_type == "CaseClosed"
+
 
 def test_case_ids_hide_the_key() -> None:
     key = f"jane.doe@example.org-{uuid.uuid4()}"
@@ -159,3 +180,68 @@ async def test_long_cases_continue_as_new_with_their_state_and_version(
     state = await client.state(case_id)
     assert state.stage == dc.CaseStage.UNDER_INVESTIGATION
     assert await _types(store, case_id) == ["ReportFiled", "ReportAcknowledged", "CaseTriaged"]
+
+
+async def test_a_decision_accepted_while_handing_over_is_recorded_by_the_old_run(
+    env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Continue-as-new waits for in-flight decisions and dispatches together, so nothing
+    recorded in the store is missing from the state the next run starts with."""
+    delay = {"append": 0.0, "dispatch": 0.0}
+    real = EventStoreActivities(store)
+    notes = NotificationActivities(pool, store, FileSink(tmp_path), "t@localhost")
+
+    @activity.defn(name=APPEND_EVENTS)
+    async def slow_append(request: AppendInput) -> AppendResult:
+        await asyncio.sleep(delay["append"])
+        return await real.append_events(request)
+
+    @activity.defn(name=DISPATCH_NOTIFICATIONS)
+    async def slow_dispatch(request: DispatchInput) -> DispatchResult:
+        await asyncio.sleep(delay["dispatch"])
+        return await notes.dispatch_notifications(request)
+
+    async with Worker(env.client, task_queue="slow", workflows=[CaseWorkflow],
+                      activities=[slow_append, real.load_stream, slow_dispatch]):
+        client = DueProcessClient(env.client, "slow")
+        story = Story(client, load_policy_file(None), clock=env.get_current_time)
+        report = await story.build_report()
+        story.case_id = case_id_for(f"demo-{story.run}")
+        await env.client.start_workflow(
+            CaseWorkflow.run, CaseInput(case_id=story.case_id, history_limit=22),
+            id=story.case_id, task_queue="slow")
+        await story.send(report)
+        delay["dispatch"] = 2.0
+        await story.send(dc.AcknowledgeReport(actor=story.officer, authority="rulebook s.3.2"))
+        await asyncio.sleep(0.3)
+        delay["append"] = 3.0  # the triage is accepted while the run waits to hand over
+        await story.send(dc.TriageCase(actor=story.officer, authority="rulebook s.3.3",
+                                       outcome=dc.TriageOutcome.INVESTIGATE, reasons="x"))
+        delay.update(append=0.0, dispatch=0.0)
+        await story.send(dc.AssignInvestigator(actor=story.officer, authority="rulebook s.3.4",
+                                               investigator_id=story.p.investigator))
+    assert await _types(store, story.case_id) == [
+        "ReportFiled", "ReportAcknowledged", "CaseTriaged", "InvestigatorAssigned"]
+
+
+async def test_an_outside_write_to_the_case_stream_is_reconciled_not_wedged(
+    story: Story, store: EventStore
+) -> None:
+    await story.file()
+    await story.send(dc.AcknowledgeReport(actor=story.officer, authority="rulebook s.3.2"))
+    # Someone writes the case stream behind the workflow's back (a repair script, say).
+    state = await story.client.state(story.case_id)
+    triage = dc.TriageCase(actor=story.officer, authority="rulebook s.3.3",
+                           outcome=dc.TriageOutcome.INVESTIGATE, reasons="manual repair")
+    [event] = dc.decide(state, triage, await story.now())
+    await store.append(case_stream(story.case_id), 2, [envelope_for(
+        event, event_id=uuid.uuid4(), recorded_at=await story.now())])
+
+    with pytest.raises(CommandRejected) as caught:
+        await story.send(triage)
+    assert caught.value.error_type == "ConcurrencyConflict"
+    reloaded = await story.client.state(story.case_id)
+    assert reloaded.stage == dc.CaseStage.UNDER_INVESTIGATION  # adopted from the store
+    await story.send(dc.AssignInvestigator(actor=story.officer, authority="rulebook s.3.4",
+                                           investigator_id=story.p.investigator))
+    assert (await _types(store, story.case_id))[-1] == "InvestigatorAssigned"

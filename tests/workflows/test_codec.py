@@ -35,6 +35,7 @@ async def test_sealed_payloads_keep_personal_data_out_of_history(
         notes = NotificationActivities(pool, store, FileSink(tmp_path), "t@localhost")
         async with Worker(env.client, task_queue="sealed", workflows=[CaseWorkflow],
                           activities=[EventStoreActivities(store).append_events,
+                                      EventStoreActivities(store).load_stream,
                                       notes.dispatch_notifications]):
             story = Story(DueProcessClient(env.client, "sealed"), load_policy_file(None),
                           clock=env.get_current_time)
