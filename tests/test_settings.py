@@ -49,3 +49,11 @@ def test_data_dir_must_not_be_a_file(tmp_path: Path) -> None:
 
 def test_blank_values_count_as_unset() -> None:
     assert Settings.from_env({"DUEPROCESS_DATABASE_URL": "  "}).database_url is None
+
+
+def test_passwords_in_bad_urls_are_not_echoed() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"DUEPROCESS_DATABASE_URL": "postgres//app:S3cretPw@db/x",
+                           "DUEPROCESS_SMTP_URL": "mail://u:Hunter2@mail"})
+    assert "S3cretPw" not in str(caught.value) and "Hunter2" not in str(caught.value)
+    assert "app:***@" in str(caught.value)

@@ -225,3 +225,19 @@ async def test_temporal_dies_with_its_owner(tmp_path: Path) -> None:
             owner.kill()
             await owner.wait()
     assert _processes_mentioning(str(tmp_path / "temporal.sqlite")) == []
+
+
+def test_a_second_user_of_the_data_dir_leaves_the_owners_server_running(
+    tmp_path: Path,
+) -> None:
+    owner = EmbeddedPostgres(tmp_path)
+    owner.start()
+    try:
+        visitor = EmbeddedPostgres(tmp_path)
+        visitor.start()
+        assert visitor.adopted and not owner.adopted
+        visitor.release()
+        assert _processes_mentioning(str(owner.pgdata)), "visitor stopped the owner's server"
+    finally:
+        owner.release()
+    assert not _processes_mentioning(str(owner.pgdata))

@@ -128,3 +128,13 @@ def test_bad_configuration_is_named_and_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "DUEPROCESS_TEMPORAL_ADDRESS: must be host:port" in result.stderr
     assert "DUEPROCESS_DATABASE_URL: must be a postgresql:// URL" in result.stderr
+
+
+def test_missing_input_files_and_invalid_commands_are_usage_errors(tmp_path: Path) -> None:
+    missing = _run(tmp_path, "member", "m-1", "--file", str(tmp_path / "nope.json"),
+                   DUEPROCESS_DATABASE_URL="postgresql://nobody@127.0.0.1:1/x")
+    assert missing.returncode == 2 and "nope.json: no such file" in missing.stderr
+    (tmp_path / "bad.json").write_text('{"type": "RecordJoined"}')
+    invalid = _run(tmp_path, "member", "m-1", "--file", str(tmp_path / "bad.json"),
+                   DUEPROCESS_DATABASE_URL="postgresql://nobody@127.0.0.1:1/x")
+    assert invalid.returncode == 2 and "membership_number" in invalid.stderr
