@@ -147,11 +147,15 @@ async def _records(args: argparse.Namespace, settings: Settings) -> int:
                 text = (f"subject access export for {args.id}: {len(doc['events'])} events "
                         "(use --json for the document)")
             else:
+                from .activities.notifications import FileSink
+
+                outbox = FileSink(settings.data_dir.resolve() / "outbox")
                 result = await records.erase_subject(args.id, actor, reason=args.reason or "",
-                                                     authority=args.authority)
+                                                     authority=args.authority, sinks=[outbox])
                 doc = result.model_dump(mode="json")
-                text = (f"erased {args.id}: {result.keys_destroyed} key(s) destroyed; store "
-                        f"verifies: {result.store_verifies}")
+                text = (f"erased {args.id}: {result.keys_destroyed} key(s) destroyed; "
+                        f"{result.sent_messages_forgotten} outbox message(s) deleted or "
+                        f"redacted; store verifies: {result.store_verifies}")
         except DomainError as err:
             emit(args, {"rejected": True, **err.details()}, f"rejected: {err}")
             return 1

@@ -34,20 +34,32 @@ Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 _HEAD_CACHE_SIZE = 10_000
 # Get-or-create the subjects' live keys and read the stream head, in one round trip. The
-# final SELECT cannot see rows inserted by the CTE (same snapshot), so no key appears twice.
+# final SELECTs cannot see rows inserted by the CTE (same snapshot), so no key appears
+# twice. Nor can they see a key another transaction inserted and committed while the INSERT
+# waited on it (ON CONFLICT then does nothing): such subjects come back missing and are
+# read again by _LIVE_KEYS, a new statement with a new snapshot.
 _LOOKUP = """
     WITH fresh AS (
         INSERT INTO subject_keys (subject_id, key_material)
         SELECT s, k FROM unnest($1::text[], $2::bytea[]) AS u(s, k)
         ON CONFLICT (subject_id) WHERE destroyed_at IS NULL DO NOTHING
         RETURNING subject_id, key_id, key_material)
-    SELECT subject_id, key_id, key_material, NULL::bytea AS head_hash FROM fresh
+    SELECT subject_id, key_id, key_material,
+           NULL::bigint AS head_version, NULL::bytea AS head_hash FROM fresh
     UNION ALL
-    SELECT subject_id, key_id, key_material, NULL FROM subject_keys
+    SELECT subject_id, key_id, key_material, NULL, NULL FROM subject_keys
      WHERE subject_id = ANY($1) AND destroyed_at IS NULL
     UNION ALL
-    SELECT NULL, NULL, NULL, head_hash FROM streams WHERE stream_id = $3
+    SELECT NULL, NULL, NULL, version, head_hash FROM streams WHERE stream_id = $3
 """
+_LIVE_KEYS = """
+    SELECT subject_id, key_id, key_material FROM subject_keys
+     WHERE subject_id = ANY($1) AND destroyed_at IS NULL
+"""
+_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+# A stale head is refreshed at most this often per append (a second refresh only matters
+# when the stream was created between the lookup and the append).
+_HEAD_REFRESHES = 2
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
 
 
@@ -71,6 +83,23 @@ class ConcurrencyConflict(EventStoreError):
 
 class _StaleHead(Exception):
     """The cached head hash was not the stream's: refresh it and try again."""
+
+
+class _KeysDestroyed(Exception):
+    """A key the batch was sealed under has been erased (by another process, whose erasure
+    this store's key cache did not see): drop it, fetch the live key, re-seal, retry."""
+
+    def __init__(self, key_ids: set[int]) -> None:
+        super().__init__(f"subject key(s) {sorted(key_ids)} destroyed")
+        self.key_ids = key_ids
+
+
+def _destroyed_key_ids(err: asyncpg.UniqueViolationError) -> set[int]:
+    detail = getattr(err, "detail", None) or ""
+    try:
+        return {int(part) for part in detail.split(",") if part.strip()}
+    except ValueError:
+        return set()
 
 
 class EventIdConflict(EventStoreError):
@@ -133,39 +162,74 @@ class EventStore:
             raise ValueError("expected_version: must be >= 0 (0 means a new stream)")
         subjects = set().union(*(crypto.subjects_in(e.payload) for e in events)) \
             if events else set()
-        keys, prev = await self._prepare(stream_id, expected_version, subjects)
-        docs = [
-            canonical_json(
-                envelope_document(
-                    stream_id,
-                    expected_version + i + 1,
-                    e,
-                    crypto.seal(e.payload, str(e.event_id), keys),
+        keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
+        docs = self._seal(stream_id, expected_version, events, keys)
+        head_refreshes = key_refreshes = 0
+        # Every attempt maps unique violations the same way; only a stale head hash and a
+        # destroyed key are retried (each a bounded number of times).
+        while True:
+            try:
+                rows = await self._append_chained(
+                    stream_id, expected_version, prev, trusted, events, docs,
+                    [key_id for key_id, _ in keys.values()],
                 )
-            )
-            for i, e in enumerate(events)
-        ]
-        try:
-            rows = await self._append_chained(stream_id, expected_version, prev, events, docs)
-        except _StaleHead:
-            self._heads.pop(stream_id, None)  # a cached head went stale: ask once more
-            _, prev = await self._prepare(stream_id, expected_version, set())
-            rows = await self._append_chained(stream_id, expected_version, prev, events, docs)
-        except asyncpg.UniqueViolationError as err:
-            stored = await self._already_stored(stream_id, events, docs)
-            if stored is None:
-                raise self._map_violation(err, stream_id, expected_version) from err
-            rows = stored
+                break
+            except _StaleHead as err:
+                self._heads.pop(stream_id, None)
+                head_refreshes += 1
+                if head_refreshes > _HEAD_REFRESHES:
+                    raise EventStoreError(
+                        f"stream {stream_id!r}: the stored head hash does not match the "
+                        "head read back; run verify; nothing was written"
+                    ) from err
+                _, prev, trusted = await self._prepare(stream_id, expected_version, set())
+            except _KeysDestroyed as err:
+                key_refreshes += 1
+                if key_refreshes > 1:
+                    raise EventStoreError(
+                        f"stream {stream_id!r}: a data subject of this batch was erased while "
+                        "it was being appended; nothing was written"
+                    ) from err
+                for subject, (key_id, _) in keys.items():
+                    if key_id in err.key_ids or not err.key_ids:
+                        self._write_keys.pop(subject, None)
+                keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
+                docs = self._seal(stream_id, expected_version, events, keys)
+            except asyncpg.UniqueViolationError as err:
+                stored = await self._already_stored(stream_id, events, docs)
+                if stored is None:
+                    raise self._map_violation(err, stream_id, expected_version) from err
+                rows = stored
+                break
         version = rows[-1]["stream_version"] if rows else expected_version
         return AppendResult(
             stream_id=stream_id, version=version,
             global_positions=[r["global_position"] for r in rows],
         )
 
+    @staticmethod
+    def _seal(
+        stream_id: str, expected: int, events: Sequence[NewEvent],
+        keys: dict[str, crypto.KeyRef],
+    ) -> list[bytes]:
+        return [
+            canonical_json(
+                envelope_document(
+                    stream_id, expected + i + 1, e,
+                    crypto.seal(e.payload, str(e.event_id), keys),
+                )
+            )
+            for i, e in enumerate(events)
+        ]
+
     async def _append_chained(
-        self, stream_id: str, expected: int, prev: bytes, events: Sequence[NewEvent],
-        docs: list[bytes],
+        self, stream_id: str, expected: int, prev: bytes, trusted: bool,
+        events: Sequence[NewEvent], docs: list[bytes], key_ids: list[int],
     ) -> list[asyncpg.Record]:
+        """One call of dueprocess_append. ``trusted``: ``prev`` is known to be the head
+        hash at version ``expected``; only then are the computed hashes the stream's and
+        worth remembering (the function may instead have returned an already stored batch,
+        which was chained from the real head, not from ``prev``)."""
         hashes = []
         link = prev
         for doc in docs:
@@ -173,22 +237,25 @@ class EventStore:
             hashes.append(link)
         try:
             rows = await self._pool.fetch(
-                "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                _APPEND,
                 stream_id, expected, prev,
                 [e.event_id for e in events], [e.event_type for e in events],
                 [e.recorded_at for e in events], [e.effective_at for e in events],
-                docs, hashes,
+                docs, hashes, key_ids,
             )
         except asyncpg.UniqueViolationError as err:
             if err.constraint_name == "streams_head_hash":
                 raise _StaleHead from err
+            if err.constraint_name == "subject_keys_destroyed":
+                raise _KeysDestroyed(_destroyed_key_ids(err)) from err
             raise
-        if docs and rows and rows[-1]["stream_version"] == expected + len(docs):
+        if trusted and docs and len(rows) == len(docs) \
+                and rows[-1]["stream_version"] == expected + len(docs):
             self._remember_head(stream_id, expected + len(docs), hashes[-1])
         return list(rows)
 
     def _remember_head(self, stream_id: str, version: int, head: bytes) -> None:
-        if len(self._heads) >= _HEAD_CACHE_SIZE:
+        if stream_id not in self._heads and len(self._heads) >= _HEAD_CACHE_SIZE:
             self._heads.pop(next(iter(self._heads)))
         self._heads[stream_id] = (version, head)
 
@@ -239,9 +306,10 @@ class EventStore:
 
     async def _prepare(
         self, stream_id: str, expected: int, subjects: set[str]
-    ) -> tuple[dict[str, crypto.KeyRef], bytes]:
-        """The subjects' live keys (created on first use) and the hash the batch chains
-        from. Both usually come from memory; whatever is missing comes in ONE query."""
+    ) -> tuple[dict[str, crypto.KeyRef], bytes, bool]:
+        """The subjects' live keys (created on first use), the hash the batch chains from,
+        and whether that hash is known to be the head at ``expected``. All usually come
+        from memory; whatever is missing comes in ONE query (rarely two: see _LOOKUP)."""
         now = time.monotonic()
         keys: dict[str, crypto.KeyRef] = {}
         missing: list[str] = []
@@ -254,21 +322,57 @@ class EventStore:
         head = self._heads.get(stream_id)
         prev = b"" if expected == 0 else head[1] if head and head[0] == expected else None
         if not missing and prev is not None:
-            return keys, prev
+            return keys, prev, True
+        trusted = prev is not None
         rows = await self._pool.fetch(
             _LOOKUP, missing, [crypto.new_key() for _ in missing],
             stream_id if prev is None else None,
         )
         for row in rows:
             if row["subject_id"] is None:
-                # A different version means the append will conflict or is a retry; the
-                # function decides which before it looks at the hash.
-                prev = bytes(row["head_hash"])
+                # The stored head, whatever its version: true for that version, so worth
+                # remembering. At another version the append will conflict or is a retry
+                # (the function decides which before it looks at the hash); then the hash
+                # is sent but the resulting chain is not trusted.
+                version, head_hash = row["head_version"], bytes(row["head_hash"])
+                self._remember_head(stream_id, version, head_hash)
+                if version == expected:
+                    prev, trusted = head_hash, True
+                elif prev is None:
+                    prev = head_hash
                 continue
-            ref = (row["key_id"], bytes(row["key_material"]))
-            keys[row["subject_id"]] = ref
-            self._write_keys[row["subject_id"]] = (now, ref)
-        return keys, prev if prev is not None else b""
+            self._keep_key(keys, row, now)
+        unresolved = [s for s in missing if s not in keys]
+        if unresolved:
+            await self._resolve_keys(unresolved, keys, now)
+        return keys, prev if prev is not None else b"", trusted
+
+    def _keep_key(
+        self, keys: dict[str, crypto.KeyRef], row: asyncpg.Record, now: float
+    ) -> None:
+        ref = (row["key_id"], bytes(row["key_material"]))
+        keys[row["subject_id"]] = ref
+        self._write_keys[row["subject_id"]] = (now, ref)
+
+    async def _resolve_keys(
+        self, subjects: list[str], keys: dict[str, crypto.KeyRef], now: float
+    ) -> None:
+        """Subjects whose first key another transaction was inserting during _LOOKUP: read
+        the now committed key; should that have been destroyed meanwhile, create one."""
+        for _ in range(3):
+            for row in await self._pool.fetch(_LIVE_KEYS, subjects):
+                self._keep_key(keys, row, now)
+            subjects = [s for s in subjects if s not in keys]
+            if not subjects:
+                return
+            for row in await self._pool.fetch(
+                _LOOKUP, subjects, [crypto.new_key() for _ in subjects], None
+            ):
+                self._keep_key(keys, row, now)
+            subjects = [s for s in subjects if s not in keys]
+            if not subjects:
+                return
+        raise EventStoreError(f"no live key could be obtained for subject(s) {subjects}")
 
     async def erase_subject(self, subject_id: str) -> int:
         """Destroy the subject's key(s); returns how many were destroyed."""

@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import uuid
+from collections.abc import Collection
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -48,6 +51,51 @@ class FileSink:
         name = str(message["X-Notification-Id"]).replace(":", "_").replace("/", "_")
         await asyncio.to_thread((self.directory / f"{name}.eml").write_bytes, bytes(message))
 
+    async def forget(self, subject_id: str, *, values: Collection[str] = ()) -> int:
+        """Erasure of a data subject: delete the messages addressed to them (by the
+        X-Subject-Id header, or for older files by a To address among ``values``) and
+        replace their personal ``values`` in every other message by ``[erased]``.
+        Returns how many files were deleted or rewritten."""
+        return await asyncio.to_thread(self._forget, subject_id, tuple(values))
+
+    def _forget(self, subject_id: str, values: tuple[str, ...]) -> int:
+        if not self.directory.is_dir():
+            return 0
+        addresses = {v.strip().lower() for v in values}
+        # Longest first, so a value containing another is replaced whole; very short
+        # values would mangle unrelated text.
+        redact = sorted({v for v in values if len(v.strip()) >= 3}, key=len, reverse=True)
+        parser = BytesParser(policy=policy.default)
+        forgotten = 0
+        for path in sorted(self.directory.glob("*.eml")):
+            message = parser.parsebytes(path.read_bytes())
+            assert isinstance(message, EmailMessage)
+            to = str(message.get("To", "")).strip().lower()
+            if message.get("X-Subject-Id") == subject_id or (to and to in addresses):
+                path.unlink(missing_ok=True)
+                forgotten += 1
+            elif self._redact(message, redact):
+                scratch = path.with_suffix(".eml.tmp")
+                scratch.write_bytes(bytes(message))
+                scratch.replace(path)
+                forgotten += 1
+        return forgotten
+
+    @staticmethod
+    def _redact(message: EmailMessage, values: list[str]) -> bool:
+        changed = False
+        for part in message.walk():
+            if part.is_multipart() or part.get_content_maintype() != "text":
+                continue
+            assert isinstance(part, EmailMessage)
+            text = original = part.get_content()
+            for value in values:
+                text = text.replace(value, "[erased]")
+            if text != original:
+                part.set_content(text, subtype=part.get_content_subtype())
+                changed = True
+        return changed
+
 
 class SmtpSink:
     channel = "smtp"
@@ -69,6 +117,10 @@ class SmtpSink:
     async def send(self, message: EmailMessage) -> None:
         await asyncio.to_thread(self._send, message)
 
+    async def forget(self, subject_id: str, *, values: Collection[str] = ()) -> int:
+        """Nothing to forget here: sent mail has left for the recipient's mailbox."""
+        return 0
+
 
 def compose(note: OutgoingNotification, sender: str) -> EmailMessage:
     message = EmailMessage()
@@ -76,6 +128,7 @@ def compose(note: OutgoingNotification, sender: str) -> EmailMessage:
     message["To"] = note.address or f"{note.recipient_subject_id}@members.invalid"
     message["Subject"] = note.subject
     message["X-Notification-Id"] = note.notification_id
+    message["X-Subject-Id"] = note.recipient_subject_id  # lets erasure find their copies
     message.set_content(note.body)
     return message
 

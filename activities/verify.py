@@ -5,7 +5,9 @@ order we can name each event that was altered (bytes or copied columns no longer
 removed (a version is missing, or the head says the stream is longer) or reordered (an
 event's bytes say it belongs at another version, or global order disagrees with version
 order). After a break the walk re-anchors on the stored hash so one bad row does not
-condemn every later one.
+condemn every later one. Only the append function moves a stream's head, so an event
+beyond the head was inserted outside the append path: it is flagged even when it chains
+correctly.
 """
 
 from __future__ import annotations
@@ -41,12 +43,16 @@ class VerifyReport(BaseModel):
 
 
 class _StreamWalk:
-    def __init__(self, stream_id: str, report: VerifyReport) -> None:
+    def __init__(
+        self, stream_id: str, report: VerifyReport, head: tuple[int, bytes] | None
+    ) -> None:
         self.stream_id = stream_id
         self.report = report
+        self.head = head
         self.prev_hash = b""
         self.prev_version = 0
         self.prev_position = 0
+        self.hash_at_head: bytes | None = None
 
     def flag(self, version: int, kind: ProblemKind, event_id: str | None, detail: str) -> None:
         self.report.problems.append(Problem(
@@ -60,6 +66,12 @@ class _StreamWalk:
         stored_hash = bytes(row["hash"])
         doc = _parse(data)
         event_id = str(row["event_id"])
+        if self.head is not None and version > self.head[0]:
+            self.flag(version, "altered", event_id, "event beyond the recorded stream head "
+                      f"(version {self.head[0]}): inserted outside the append path")
+            return
+        if self.head is not None and version == self.head[0]:
+            self.hash_at_head = stored_hash
         if version != self.prev_version + 1:
             missing = ", ".join(str(v) for v in range(self.prev_version + 1, version))
             self.flag(version, "removed", None, f"version(s) {missing} missing before this event")
@@ -92,13 +104,15 @@ class _StreamWalk:
                 return True
         return False
 
-    def finish(self, head_version: int | None, head_hash: bytes | None) -> None:
-        if head_version is None:
+    def finish(self) -> None:
+        if self.head is None:
             self.flag(self.prev_version, "altered", None, "stream has no head record")
-        elif head_version > self.prev_version:
+            return
+        head_version, head_hash = self.head
+        if head_version > self.prev_version:
             self.flag(head_version, "removed", None,
                       f"head says version {head_version}, last event is {self.prev_version}")
-        elif head_hash != self.prev_hash and head_version == self.prev_version:
+        elif self.hash_at_head is not None and head_hash != self.hash_at_head:
             self.flag(head_version, "altered", None, "head hash differs from the chain's end")
 
 
@@ -127,13 +141,13 @@ async def verify_store(conn: Connection) -> VerifyReport:
         ):
             if walk is None or walk.stream_id != row["stream_id"]:
                 if walk is not None:
-                    walk.finish(*heads.pop(walk.stream_id, (None, None)))
-                walk = _StreamWalk(row["stream_id"], report)
+                    walk.finish()
+                walk = _StreamWalk(row["stream_id"], report, heads.pop(row["stream_id"], None))
                 report.streams += 1
             report.events += 1
             walk.check(row)
     if walk is not None:
-        walk.finish(*heads.pop(walk.stream_id, (None, None)))
+        walk.finish()
     for stream_id, (version, _) in sorted(heads.items()):
         report.problems.append(Problem(
             stream_id=stream_id, stream_version=version, kind="removed", event_id=None,

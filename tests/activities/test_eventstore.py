@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
+import orjson
 import pytest
-from dueprocess.activities.eventstore import ConcurrencyConflict, EventIdConflict, EventStore
+from dueprocess.activities import crypto
+from dueprocess.activities.eventstore import (
+    ConcurrencyConflict,
+    EventIdConflict,
+    EventStore,
+    envelope_document,
+)
 from dueprocess.activities.verify import verify_store
 from dueprocess.domain.base import Actor, ActorKind
-from dueprocess.domain.encoding import Upcasters
+from dueprocess.domain.encoding import Upcasters, canonical_json
 from dueprocess.domain.envelope import NewEvent, Position
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -331,5 +339,187 @@ async def test_two_writers_alternating_on_a_stream_keep_one_valid_chain(
     with pytest.raises(ConcurrencyConflict):
         await first.append("shared", 6, [ev()])  # its cached head is stale
     assert await first.version("shared") == 8
+    async with pool.acquire() as conn:
+        assert (await verify_store(conn)).ok
+
+
+# -- reviewed defects --------------------------------------------------------------------
+
+
+async def test_verify_flags_a_chained_event_inserted_beyond_the_head(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    # The application role may INSERT into events: a forger can chain a row correctly, but
+    # only the append function moves the stream head.
+    await store.append("s", 0, [ev(), ev()])
+    prev = await pool.fetchval("SELECT hash FROM events WHERE stream_id = 's' "
+                               "AND stream_version = 2")
+    forged = [ev(payload={"forged": n}) for n in (1, 2)]
+    for version, event in enumerate(forged, start=3):
+        doc = canonical_json(envelope_document("s", version, event, dict(event.payload)))
+        prev = hashlib.sha256(bytes(prev) + doc).digest()
+        await pool.execute(
+            """INSERT INTO events (stream_id, stream_version, event_id, event_type,
+                                   recorded_at, effective_at, data, hash)
+               VALUES ('s', $1, $2, $3, now(), now(), $4, $5)""",
+            version, event.event_id, event.event_type, doc, prev,
+        )
+    async with pool.acquire() as conn:
+        report = await verify_store(conn)
+    assert [(p.stream_id, p.stream_version, p.kind, p.event_id) for p in report.problems] == [
+        ("s", 3, "altered", str(forged[0].event_id)),
+        ("s", 4, "altered", str(forged[1].event_id)),
+    ]
+    assert all("beyond the recorded stream head" in p.detail for p in report.problems)
+
+
+async def test_verify_flags_a_head_hash_that_differs_from_the_chain(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await store.append("s", 0, [ev(), ev()])
+    await pool.execute("UPDATE streams SET head_hash = '\\x00'::bytea WHERE stream_id = 's'")
+    async with pool.acquire() as conn:
+        report = await verify_store(conn)
+    assert [(p.stream_id, p.stream_version, p.kind) for p in report.problems] == [
+        ("s", 2, "altered")]
+
+
+async def test_a_key_erased_by_another_store_is_not_used_for_new_events(
+    pool: asyncpg.Pool,
+) -> None:
+    worker, dpo = EventStore(pool), EventStore(pool)  # e.g. two processes
+    await worker.append("m-1", 0, [ev(payload={"name": pii("p-1", "Alice")})])
+    old_key = await pool.fetchval("SELECT key_id FROM subject_keys WHERE subject_id = 'p-1'")
+    assert await dpo.erase_subject("p-1") == 1
+    # The worker's key cache still holds the destroyed key.
+    await worker.append("m-2", 0, [ev(payload={"name": pii("p-1", "Alice again"),
+                                               "other": pii("p-2", "Bob")})])
+    [back] = await dpo.read_stream("m-2")
+    assert back.payload["name"]["value"] == "Alice again"
+    assert back.payload["other"]["value"] == "Bob"
+    raw = orjson.loads(await pool.fetchval("SELECT data FROM events WHERE stream_id = 'm-2'"))
+    assert raw["payload"]["name"]["key_id"] != old_key
+    [first] = await dpo.read_stream("m-1")
+    assert first.payload["name"]["erased"] is True
+    # The refreshed key is cached: the next append needs no extra round trip.
+    await worker.append("m-2", 1, [ev(payload={"name": pii("p-1", "Alice 3")})])
+    async with pool.acquire() as conn:
+        assert (await verify_store(conn)).ok
+
+
+async def test_a_retry_of_an_erased_subjects_batch_still_returns_the_stored_positions(
+    pool: asyncpg.Pool,
+) -> None:
+    # Already stored: the function answers from the stored rows before it looks at keys.
+    worker, dpo = EventStore(pool), EventStore(pool)
+    batch = [ev(payload={"name": pii("p-1", "Alice")})]
+    first = await worker.append("m", 0, batch)
+    await dpo.erase_subject("p-1")
+    retry = await worker.append("m", 0, batch)
+    assert retry.global_positions == first.global_positions
+
+
+async def test_concurrent_first_appends_about_one_new_subject_all_succeed(
+    pool: asyncpg.Pool,
+) -> None:
+    for round_ in range(5):
+        subject = f"person-{round_}"
+        stores = [EventStore(pool) for _ in range(8)]
+        results = await asyncio.gather(*(
+            s.append(f"k-{round_}-{i}", 0, [ev(payload={"name": pii(subject, f"A{i}")})])
+            for i, s in enumerate(stores)
+        ))
+        assert all(r.version == 1 for r in results)
+        assert await pool.fetchval(
+            "SELECT count(*) FROM subject_keys WHERE subject_id = $1", subject) == 1
+        for i in range(8):
+            [got] = await stores[0].read_stream(f"k-{round_}-{i}")
+            assert got.payload["name"]["value"] == f"A{i}"
+
+
+async def test_first_key_committed_while_the_lookup_waits_is_found(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    # Deterministic form of the race above: the lookup's INSERT waits on another
+    # transaction's first key for the subject; its own snapshot cannot see that key.
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute(
+            "INSERT INTO subject_keys (subject_id, key_material) VALUES ('p-9', $1)",
+            crypto.new_key(),
+        )
+        task = asyncio.create_task(store.append("k", 0, [ev(payload={"n": pii("p-9", "Z")})]))
+        await asyncio.sleep(0.3)
+        assert not task.done()
+        await tx.commit()
+    assert (await task).version == 1
+    [got] = await store.read_stream("k")
+    assert got.payload["n"]["value"] == "Z"
+
+
+class _CountingPool:
+    """Counts the round trips an EventStore makes through ``fetch``."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.fetches = 0
+
+    async def fetch(self, *args: Any) -> list[asyncpg.Record]:
+        self.fetches += 1
+        return await self.pool.fetch(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pool, name)
+
+
+async def test_a_retry_on_another_store_does_not_poison_its_head_cache(
+    pool: asyncpg.Pool,
+) -> None:
+    a = EventStore(pool)
+    counting = _CountingPool(pool)
+    b = EventStore(cast(asyncpg.Pool, counting))
+    await a.append("h", 0, [ev()])
+    batch = [ev(), ev()]
+    first = await a.append("h", 1, batch)
+    retry = await b.append("h", 1, batch)  # the same batch retried on another worker
+    assert retry.global_positions == first.global_positions and retry.version == 3
+    counting.fetches = 0
+    assert (await b.append("h", 3, [ev()])).version == 4
+    assert counting.fetches == 1  # the head read during the retry is the real one
+    counting.fetches = 0
+    assert (await b.append("h", 4, [ev()])).version == 5
+    assert counting.fetches == 1
+    async with pool.acquire() as conn:
+        assert (await verify_store(conn)).ok
+
+
+async def test_every_attempt_maps_violations_after_a_stale_head(pool: asyncpg.Pool) -> None:
+    a, b = EventStore(pool), EventStore(pool)
+    await a.append("h", 0, [ev()])
+    await b.append("h", 1, [ev()])
+    await a.append("h", 2, [ev()])
+    # b's cached head claims the current version with a wrong hash (as a poisoned cache
+    # did): the function refuses the chain's start, b refreshes the head, and another
+    # writer moves the stream on before b's second attempt. That attempt's conflict must be
+    # mapped like the first's.
+    b._heads["h"] = (3, b"\x00" * 32)
+    original = b._prepare
+    calls = 0
+
+    async def prepare_then_race(
+        stream_id: str, expected: int, subjects: set[str]
+    ) -> tuple[dict[str, crypto.KeyRef], bytes, bool]:
+        nonlocal calls
+        calls += 1
+        out = await original(stream_id, expected, subjects)
+        if calls == 2:
+            await a.append("h", 3, [ev()])
+        return out
+
+    b._prepare = prepare_then_race  # type: ignore[method-assign]
+    with pytest.raises(ConcurrencyConflict):
+        await b.append("h", 3, [ev()])
+    assert calls == 2 and await a.version("h") == 4
     async with pool.acquire() as conn:
         assert (await verify_store(conn)).ok

@@ -4,12 +4,16 @@ subject access, erasure."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.members import MemberService
+from dueprocess.activities.notifications import FileSink
 from dueprocess.activities.projections import ProjectionRunner
 from dueprocess.activities.verify import verify_store
 from dueprocess.demo import Story
@@ -104,6 +108,55 @@ async def test_every_read_is_on_the_record_and_respects_disclosure(
     ]
 
 
+async def test_the_respondent_sees_only_what_was_disclosed_and_the_log_says_exactly_what(
+    story: Story, env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool
+) -> None:
+    await _closed_case(story, env)
+    records = RecordsClient(store, pool)
+    respondent = Actor(id=story.p.respondent, role="respondent")
+    file = await records.read_case_file(story.case_id, respondent, purpose="preparing my appeal",
+                                        authority="rulebook s.4.2")
+    assert file.events == []  # no raw events: they hold everything, withheld evidence included
+    state = file.state
+    assert state.report is not None
+    assert set(state.evidence) == {"E1", "E2"}  # E3 was withheld
+    assert [e.evidence_id for e in state.report.evidence] == ["E1", "E2"]
+    text = file.model_dump_json()
+    assert "Forwarded private message" not in text
+    assert "Priya Shah" not in text and "priya@example.org" not in text
+    name = state.report.complainant.name
+    assert (name.subject_id, name.value, name.erased) == (story.p.complainant, None, True)
+    assert state.report.respondent.name.value == "Daniel Okafor"  # their own data stays
+    assert state.evidence["E1"].description.value == "Screenshot of the public post of 10 May"
+    assert state.hearing_held is not None and state.hearing_held.companion is not None
+    assert state.hearing_held.companion.value is None  # the companion is someone else too
+    assert state.withheld == {"E3": "inadmissible: private message, no consent"}  # told why
+
+    narrowed = await records.read_case_file(story.case_id, respondent, purpose="one item",
+                                            authority="rulebook s.4.2", evidence_ids=["E2"])
+    assert set(narrowed.state.evidence) == {"E2"}
+    item = await records.read_evidence(story.case_id, "E1", respondent, purpose="one item",
+                                       authority="rulebook s.4.2")
+    assert item.evidence_id == "E1"
+
+    full = await records.read_case_file(story.case_id, AUDITOR, purpose="annual audit",
+                                        authority="audit committee remit 2026")
+    assert full.events and set(full.state.evidence) == {"E1", "E2", "E3"}
+    assert "Priya Shah" in full.model_dump_json()
+    staff_item = await records.read_evidence(story.case_id, "E3", AUDITOR, purpose="audit",
+                                             authority="audit committee remit 2026")
+    assert staff_item.description.value == "Forwarded private message"
+
+    log = await records.access_log(story.case_id)
+    assert [(e.reader.id, e.evidence_ids) for e in log] == [
+        (story.p.respondent, ["E1", "E2"]),  # exactly what the view held
+        (story.p.respondent, ["E2"]),
+        (story.p.respondent, ["E1"]),
+        ("aud-1", ["E1", "E2", "E3"]),  # the full file: all its evidence
+        ("aud-1", ["E3"]),  # one item read, one item logged
+    ]
+
+
 async def test_subject_access_export_redacts_other_people(
     story: Story, env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool
 ) -> None:
@@ -113,13 +166,55 @@ async def test_subject_access_export_redacts_other_people(
     text = str(export)
     assert "Daniel Okafor" in text  # the subject's own data, decrypted
     assert "Priya Shah" not in text and "priya@example.org" not in text  # others' redacted
-    assert "[redacted]" in text
     assert {e["event_type"] for e in export["events"]} >= {"ReportFiled", "DecisionRecorded",
                                                           "AppealDecided"}
+    p = story.p
+    others = [p.complainant, p.witness, p.case_officer, p.investigator, *p.panel,
+              *p.appeal_panel, DPO.id]
+    assert [who for who in others if who in text] == []  # nobody else's id, not even staff's
+    assert story.case_id in text and "E3" in text and "R1" in text  # non-person ids stay
+
+    events = {e["event_type"]: e for e in export["events"]}
+    filed = events["ReportFiled"]["payload"]
+    complainant = filed["complainant"]["person_id"]
+    assert complainant.startswith("person-")
+    assert filed["complainant"]["name"] == {"pii": True, "subject_id": complainant,
+                                            "value": None, "redacted": True}
+    assert {e["captured_by"] for e in filed["evidence"]} == {complainant}  # same person
+    [witness] = [e["witness_id"] for e in filed["evidence"] if e["witness_id"]]
+    assert witness.startswith("person-") and witness != complainant
+    assert filed["respondent"]["person_id"] == p.respondent  # the subject's own id stays
+    panel = [m["member_id"] for m in events["PanelAppointed"]["payload"]["members"]]
+    assert len(set(panel)) == 3 and complainant not in panel
+    held = events["HearingHeld"]
+    assert held["payload"]["attendees"][:3] == panel  # the panel, recognisably the same
+    assert held["actor"]["id"] == held["payload"]["actor"]["id"] == panel[0]  # the chair
+    assert events["CaseTriaged"]["payload"]["reviewed_by"] == events["CaseTriaged"]["actor"]["id"]
+    assert events["ResponseSubmitted"]["actor"]["id"] == p.respondent
+
+
+def _mails(outbox: Path) -> dict[str, EmailMessage]:
+    """The notices the file sink kept, by file name."""
+    mails = {}
+    for path in sorted(outbox.glob("*.eml")):
+        mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(mail, EmailMessage)
+        mails[path.name] = mail
+    return mails
+
+
+def _addressee(mail: EmailMessage) -> str:
+    return str(mail["X-Subject-Id"])
+
+
+def _readable(mail: EmailMessage) -> str:
+    """Headers and decoded body: what anyone opening the file reads."""
+    return "".join(f"{k}: {v}\n" for k, v in mail.items()) + mail.get_content()
 
 
 async def test_erasure_waits_for_closure_then_shreds_and_the_log_still_verifies(
-    story: Story, env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool
+    story: Story, env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool,
+    tmp_path: Path,
 ) -> None:
     await story.file()
     records = RecordsClient(store, pool)
@@ -129,9 +224,22 @@ async def test_erasure_waits_for_closure_then_shreds_and_the_log_still_verifies(
     assert story.case_id in str(blocked.value)
     await _close_filed_case(story, env)
 
+    outbox = tmp_path / "outbox"  # where the worker's FileSink wrote the notices
+    before = _mails(outbox)
+    to_complainant = {n for n, m in before.items() if _addressee(m) == story.p.complainant}
+    naming_her = {n for n, m in before.items()
+                  if n not in to_complainant and "Priya Shah" in _readable(m)}
+    assert to_complainant and naming_her  # her notices, and the respondent's notice naming her
+
     result = await records.erase_subject(story.p.complainant, DPO, reason="Art 17 request",
-                                         authority="GDPR Art 17")
+                                         authority="GDPR Art 17", sinks=[FileSink(outbox)])
     assert result.keys_destroyed == 1 and result.store_verifies
+    assert result.sent_messages_forgotten == len(to_complainant) + len(naming_her)
+    after = _mails(outbox)
+    assert set(after) == set(before) - to_complainant  # hers deleted, the respondent's kept
+    assert all(_addressee(m) == story.p.respondent for m in after.values())
+    assert [n for n, m in after.items() if "priya" in _readable(m).lower()] == []
+    assert all("[erased]" in _readable(after[n]) for n in naming_her)
     [filed, *_] = await store.read_stream(case_stream(story.case_id))
     assert filed.payload["complainant"]["name"] == {
         "pii": True, "subject_id": story.p.complainant, "value": None, "erased": True}
