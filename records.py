@@ -1,9 +1,11 @@
 """The auditor's and data-protection officer's client, over the event store.
 
 Every read of a case file or evidence goes through here and is itself recorded
-(who, role, purpose, what). Subject access exports everything held about a person with
-other people's personal data redacted; erasure destroys the person's key once no open
-case holds it, and the log still verifies afterwards.
+(who, role, purpose, and exactly which evidence was shown); a respondent sees only what
+was disclosed to them and nobody else's personal data. Subject access exports everything
+held about a person with other people's personal data redacted and their ids
+pseudonymised; erasure destroys the person's key once no open case holds it (and has
+notification sinks forget their copies), and the log still verifies afterwards.
 """
 
 from __future__ import annotations

@@ -149,8 +149,10 @@ class EventStore:
         # Write keys only: reads always fetch keys so an erased subject is never decrypted
         # from a stale cache.
         self._write_keys: dict[str, tuple[float, crypto.KeyRef]] = {}
-        # Last known (version, head hash) of streams this store wrote: saves a read per
-        # append for the single writer of a stream (a case workflow).
+        # Last known (version, head hash) of streams this store wrote or read the head of:
+        # saves a read per append for the single writer of a stream (a case workflow).
+        # Only facts go in: a head read from the streams row, or a chain this store
+        # computed from a head known to be at the version it appended at.
         self._heads: dict[str, tuple[int, bytes]] = {}
 
     # -- writing -----------------------------------------------------------------------
