@@ -711,6 +711,7 @@ def precomputed_writer(plans: list[list[Append]], target: str, *, hold: bool) ->
     name of a bench function taking 7 arguments (hashes computed in the database) or, for
     names ending in ``_client_hash``, 8 (the chain passed in)."""
     keys = _test_keys()
+    key_ids = sorted(ref[0] for ref in keys.values())  # 0005: the keys a batch used
     pre: dict[int, list[tuple[Append, list[bytes], bytes, list[bytes]]]] = {}
     for p in plans:
         heads: dict[str, bytes] = {}
@@ -733,7 +734,7 @@ def precomputed_writer(plans: list[list[Append]], target: str, *, hold: bool) ->
         elif target == "current":
             nargs = await pool.fetchval(
                 "SELECT pronargs FROM pg_proc WHERE proname = 'dueprocess_append'")
-            if nargs not in (7, 9):
+            if nargs not in (7, 9, 10):
                 raise RuntimeError(f"dueprocess_append takes {nargs} arguments: teach "
                                    "bench/eventstore.py precomputed_writer the new signature")
             layout, sql = str(nargs), call("dueprocess_append", nargs)
@@ -744,9 +745,9 @@ def precomputed_writer(plans: list[list[Append]], target: str, *, hold: bool) ->
         rows: list[list[Any]] = []
         for a, docs, prev, hashes in pre[id(plan)]:
             times = [[e.recorded_at for e in a.events], [e.effective_at for e in a.events]]
-            if layout == "9":  # migration 0004: the client passes the chain and its start
+            if layout in ("9", "10"):  # 0004: the client passes the chain and its start
                 rows.append([a.stream_id, a.expected_version, prev, a.ids, a.types, *times,
-                             docs, hashes])
+                             docs, hashes, *([key_ids] if layout == "10" else [])])
             else:
                 rows.append([a.stream_id, a.expected_version, a.ids, a.types, *times, docs,
                              *([hashes] if layout == "8" else [])])
@@ -790,7 +791,7 @@ def store_writer(
         if prewarm_keys:
             subjects = set().union(*(crypto.subjects_in(e.payload)
                                      for a in plan for e in a.events))
-            await store._keys_for_write(subjects)
+            await store._prepare("prewarm", 0, subjects)
         await gate.wait()
         for a in plan:
             if cold:
