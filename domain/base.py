@@ -115,6 +115,17 @@ class CaseClosed(DomainError):
     error_type = "CaseClosed"
 
 
+def check_effective_time(at: datetime, now: datetime, last: datetime | None) -> None:
+    """Records describe the past, in order. Deciders check this only when something
+    happens, so an idempotent retry never trips on time."""
+    if at > now:
+        raise InvalidCommand("cannot record something that has not happened yet",
+                             rule="effective-at-not-in-future", field="effective_at")
+    if last is not None and at < last:
+        raise InvalidCommand("records go in order: this predates the last one on record",
+                             rule="effective-at-order", field="effective_at")
+
+
 DOMAIN_ERRORS: tuple[type[DomainError], ...] = (
     DomainError, InvalidCommand, DueProcessViolation, NotPermitted, PolicyViolation, CaseClosed,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .base import CaseClosed as CaseClosedError
-from .base import InvalidCommand
+from .base import InvalidCommand, check_effective_time
 from .case_commands import (
     TIMER_COMMANDS,
     AcknowledgeReport,
@@ -91,18 +91,8 @@ def decide(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseEv
     at = command.effective_at or now
     events = _dispatch(state, command, at)
     if events:
-        _check_time(state, at, now)
+        check_effective_time(at, now, state.as_of)
     return events
-
-
-def _check_time(state: CaseState, at: datetime, now: datetime) -> None:
-    # Checked only when something happens, so an idempotent retry never trips on time.
-    if at > now:
-        raise InvalidCommand("cannot record something that has not happened yet",
-                             rule="effective-at-not-in-future", field="effective_at")
-    if state.as_of is not None and at < state.as_of:
-        raise InvalidCommand("records go in order: this predates the last one",
-                             rule="effective-at-order", field="effective_at")
 
 
 def _dispatch(state: CaseState, command: CaseCommand, at: datetime) -> list[CaseEvent]:

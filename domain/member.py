@@ -17,7 +17,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
-from .base import CommandBase, EventBase, InvalidCommand, Model, Personal, PolicyViolation, personal
+from .base import (
+    CommandBase,
+    EventBase,
+    InvalidCommand,
+    Model,
+    Personal,
+    PolicyViolation,
+    check_effective_time,
+    personal,
+)
 from .policy import PolicyDocument, PolicyVersion, Text
 
 MEMBER_STREAM_PREFIX = "member-"
@@ -227,7 +236,7 @@ def decide_member(state: MemberState, command: MemberCommand, now: datetime,
     at = _effective(command, now)
     events = _dispatch(state, command, at, policy)
     if events:
-        _check_time(state, at, now)
+        check_effective_time(at, now, state.as_of)
     return events
 
 
@@ -236,16 +245,6 @@ def _effective(command: MemberCommand, now: datetime) -> datetime:
         return command.effective_at
     # A join takes effect on the join date, not when the back office got round to it.
     return day_start(command.joined_on) if isinstance(command, RecordJoined) else now
-
-
-def _check_time(state: MemberState, at: datetime, now: datetime) -> None:
-    # Checked only when something happens, so an idempotent retry never trips on time.
-    if at > now:
-        raise InvalidCommand("cannot record something that has not happened yet",
-                             rule="effective-at-not-in-future", field="effective_at")
-    if state.as_of is not None and at < state.as_of:
-        raise InvalidCommand("records go in order: this predates the last membership fact",
-                             rule="effective-at-order", field="effective_at")
 
 
 def _dispatch(state: MemberState, command: MemberCommand, at: datetime,
