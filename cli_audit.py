@@ -6,12 +6,18 @@ All read the event log directly (no Temporal needed) and take --json.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from .cli import _EXTENSIONS, command, emit
 from .cli_cases import connect_pool
 from .settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from .activities.eventstore import EventStore
+    from .domain.envelope import RecordedEvent
+    from .domain.statistics import CaseStatistics
 
 
 def parse_actor(text: str, field: str = "--as") -> Any:
@@ -198,6 +204,91 @@ async def _cases(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def read_case_streams(
+    store: EventStore, *, page: int = 1000
+) -> dict[str, list[RecordedEvent]]:
+    """Every case stream (``case-<id>``), paging through the global order."""
+    from .domain.statistics import CASE_STREAM_PREFIX
+
+    streams: dict[str, list[RecordedEvent]] = {}
+    after = None
+    while events := await store.read_all(after, limit=page):
+        for event in events:
+            if event.stream_id.startswith(CASE_STREAM_PREFIX):
+                streams.setdefault(event.stream_id, []).append(event)
+        after = events[-1].position
+    return streams
+
+
+def _period_end(text: str | None) -> datetime | None:
+    """--to: a bare date includes that whole day; a date-time is the exclusive end."""
+    end = parse_when(text, "--to")
+    if text is not None and end is not None:
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            return end
+        return end + timedelta(days=1)
+    return end
+
+
+def _nonzero(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
+
+
+def _share(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+def _days(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def stats_text(s: CaseStatistics) -> str:
+    period = (f"{s.period_from:%Y-%m-%d %H:%M}" if s.period_from else "start") + " to " \
+        + (f"{s.period_to:%Y-%m-%d %H:%M} (exclusive)" if s.period_to else "now")
+    d, a, auto, m = s.decisions, s.appeals, s.automation, s.median_days
+    i = s.interim_suspensions
+    rules = "; ".join(f"{rule} {c.allegations} ({c.upheld} upheld, {c.not_upheld} not)"
+                      for rule, c in s.by_rule.items()) or "none"
+    return "\n".join([
+        f"{s.cases} case(s) reported {period}, from {s.generated_from_events} events",
+        f"  stage:       {_nonzero(s.by_stage)}",
+        f"  source:      {_nonzero(s.by_complainant_kind)}",
+        f"  rules cited: {rules}",
+        f"  dismissed:   {s.dismissals.total} ({_nonzero(s.dismissals.by_reason)})",
+        f"  decisions:   {d.total} ({d.upheld} upheld, {d.not_upheld} not upheld); "
+        f"sanctions: {_nonzero(d.sanctions_by_kind)}",
+        f"  interim suspensions: {i.imposed} imposed, {i.renewed} renewed, "
+        f"{i.lifted} lifted, {i.lapsed} lapsed",
+        f"  appeals:     {a.lodged} lodged, {a.decided} decided ({_nonzero(a.outcomes)}); "
+        f"reversal rate {_share(a.reversal_rate)}",
+        f"  automation:  {auto.reports_from_automated_detectors} detector report(s), "
+        f"{auto.decisions_with_automated_detection} decision(s) with automated detection, "
+        f"error rate {_share(auto.automated_error_rate)}",
+        f"               automated decision: {_nonzero(auto.automated_decision)}",
+        f"  deadlines missed: {_nonzero(s.deadlines_missed)}",
+        f"  median days: report->decision {_days(m.report_to_decision)}, "
+        f"report->closure {_days(m.report_to_closure)}, "
+        f"decision->appeal decision {_days(m.decision_to_appeal_decision)}",
+    ])
+
+
+@command("stats")
+async def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from .activities.eventstore import EventStore
+    from .domain.statistics import case_statistics
+
+    start, end = parse_when(args.period_from, "--from"), _period_end(args.period_to)
+    if start is not None and end is not None and start >= end:
+        raise ConfigError("--from must be before --to")
+    async with connect_pool(settings) as pool:
+        streams = await read_case_streams(EventStore(pool))
+    stats = case_statistics(streams, period_from=start, period_to=end)
+    emit(args, stats.model_dump(mode="json"), stats_text(stats))
+    return 0
+
+
 def _extend(sub: Any, add: Any) -> None:
     audit = add("audit", "audit a case (due-process checks), a member's standing, or access")
     audit.add_argument("subject", choices=["case", "member", "access"])
@@ -222,6 +313,11 @@ def _extend(sub: Any, add: Any) -> None:
     proj.add_argument("action", choices=["catch-up", "rebuild"])
     cases = add("cases", "list cases with their stage and next deadline")
     cases.add_argument("--stage", help="only cases at this stage")
+    stats = add("stats", "transparency statistics from the log, without personal data")
+    stats.add_argument("--from", dest="period_from", metavar="DATE",
+                       help="count cases reported on or after this ISO date or date-time")
+    stats.add_argument("--to", dest="period_to", metavar="DATE",
+                       help="... and before this date-time (a bare date counts that whole day)")
 
 
 _EXTENSIONS.append(_extend)

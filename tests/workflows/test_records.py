@@ -16,11 +16,15 @@ from dueprocess.activities.members import MemberService
 from dueprocess.activities.notifications import FileSink
 from dueprocess.activities.projections import ProjectionRunner
 from dueprocess.activities.verify import verify_store
+from dueprocess.cli import build_parser
+from dueprocess.cli_audit import _stats, read_case_streams
 from dueprocess.demo import Story
 from dueprocess.domain.base import Actor, InvalidCommand, NotPermitted
 from dueprocess.domain.member import RecordJoined
+from dueprocess.domain.statistics import CaseStatistics, case_statistics
 from dueprocess.records import ErasureBlocked, RecordsClient
 from dueprocess.registration import projections
+from dueprocess.settings import Settings
 from dueprocess.workflows.case import case_stream
 from temporalio.testing import WorkflowEnvironment
 
@@ -246,3 +250,30 @@ async def test_erasure_waits_for_closure_then_shreds_and_the_log_still_verifies(
     assert filed.payload["respondent"]["name"]["value"] == "Daniel Okafor"
     async with pool.acquire() as conn:
         assert (await verify_store(conn)).ok
+
+
+async def test_statistics_from_the_log_count_the_reversal_without_personal_data(
+    story: Story, env: WorkflowEnvironment, store: EventStore, db_dsn: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await _closed_case(story, env)
+    stats = case_statistics(await read_case_streams(store, page=5))  # many small pages
+    assert stats.cases == 1 and stats.by_stage["closed"] == 1
+    assert stats.appeals.lodged == stats.appeals.outcomes["allowed"] == 1
+    assert stats.appeals.reversal_rate == 1.0
+    assert stats.interim_suspensions.imposed == 1 and stats.by_rule
+    history = await store.read_stream(case_stream(story.case_id))
+    assert stats.generated_from_events == len(history)
+
+    capsys.readouterr()
+    settings = Settings.from_env({"DUEPROCESS_DATABASE_URL": db_dsn,
+                                  "DUEPROCESS_DATA_DIR": str(tmp_path / "cli")})
+    assert await _stats(build_parser().parse_args(["stats", "--json"]), settings) == 0
+    printed = capsys.readouterr().out
+    assert CaseStatistics.model_validate_json(printed) == stats  # the CLI path agrees
+    p = story.p
+    people = [p.complainant, p.respondent, p.witness, p.intake, p.case_officer,
+              p.investigator, *p.panel, *p.appeal_panel]
+    assert [who for who in people if who in printed] == []
+    assert "Priya Shah" not in printed and "Daniel Okafor" not in printed
+    assert story.case_id not in printed

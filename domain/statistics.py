@@ -1,0 +1,301 @@
+"""Transparency statistics from the case log, without personal data (invariant 14).
+
+Counts by rule and source, outcomes, reversals, automation use and error rates, missed
+deadlines and median times (DSA Arts 15, 24; Santa Clara "numbers"; EHRC: quarterly data).
+
+Each case stream is folded with the domain's one fold (``evolve``) and read off the
+resulting ``CaseState``; only counters of interim-suspension events and missed deadlines
+look at the events themselves, because the state keeps the live measure, not the history.
+
+The statistics are a cohort: the cases whose report took effect in the period
+(``period_from`` inclusive, ``period_to`` exclusive), with everything the log holds about
+them, outcomes recorded after the period included. The output holds only counts, rule
+ids, kinds, dates and durations: no person id, name, case id or free text.
+"""
+
+from __future__ import annotations
+
+import statistics as _stats
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import get_args
+
+from .base import Model
+from .case_events import (
+    CASE_EVENT_ADAPTER,
+    CaseClosed,
+    CaseEvent,
+    DeadlineMissed,
+    InterimSuspensionImposed,
+    InterimSuspensionLapsed,
+    InterimSuspensionLifted,
+    InterimSuspensionRenewed,
+)
+from .case_state import CaseStage, CaseState, fold
+from .case_values import AppealOutcome, AutomatedDecision, ComplainantKind, DismissalReason
+from .envelope import RecordedEvent
+from .policy import SanctionKind
+
+CASE_STREAM_PREFIX = "case-"
+_DAY_SECONDS = 86_400.0
+_DEADLINE_KINDS: tuple[str, ...] = get_args(DeadlineMissed.model_fields["kind"].annotation)
+
+
+class RuleCounts(Model):
+    """Allegations citing one rule id, and the first-instance findings on them."""
+
+    allegations: int = 0
+    upheld: int = 0
+    not_upheld: int = 0
+
+
+class DismissalCounts(Model):
+    total: int
+    by_reason: dict[str, int]
+
+
+class DecisionCounts(Model):
+    """First-instance decisions; ``sanctions_by_kind`` is the governing sanction decided."""
+
+    total: int
+    upheld: int
+    not_upheld: int
+    sanctions_by_kind: dict[str, int]
+
+
+class InterimSuspensionCounts(Model):
+    imposed: int
+    renewed: int
+    lifted: int
+    lapsed: int
+
+
+class AppealCounts(Model):
+    lodged: int
+    decided: int
+    outcomes: dict[str, int]
+    reversal_rate: float | None  # (allowed + sanction_varied) / decided; None: none decided
+
+
+class AutomationCounts(Model):
+    """Automation use, and how often a reviewed automated flag did not stand.
+
+    ``automated_error_rate`` is, of the automated-detector reports that were dismissed or
+    decided, the share dismissed, not upheld, or upheld and then reversed on appeal.
+    """
+
+    reports_from_automated_detectors: int
+    decisions_with_automated_detection: int
+    automated_decision: dict[str, int]  # decisions by DSA automated_decision value
+    automated_reports_concluded: int
+    automated_reports_dismissed: int
+    automated_reports_not_upheld: int
+    automated_reports_reversed_on_appeal: int
+    automated_error_rate: float | None
+
+
+class MedianDays(Model):
+    """Medians in days; None when no case in the period has both ends recorded."""
+
+    report_to_decision: float | None
+    report_to_closure: float | None
+    decision_to_appeal_decision: float | None
+
+
+class CaseStatistics(Model):
+    period_from: datetime | None
+    period_to: datetime | None
+    generated_from_events: int  # events folded, over the cases counted
+    cases: int
+    by_stage: dict[str, int]
+    by_complainant_kind: dict[str, int]
+    by_rule: dict[str, RuleCounts]
+    dismissals: DismissalCounts
+    decisions: DecisionCounts
+    interim_suspensions: InterimSuspensionCounts
+    appeals: AppealCounts
+    automation: AutomationCounts
+    deadlines_missed: dict[str, int]
+    median_days: MedianDays
+
+
+def case_statistics(
+    cases: Mapping[str, Sequence[RecordedEvent]], *,
+    period_from: datetime | None = None, period_to: datetime | None = None,
+) -> CaseStatistics:
+    """Statistics over case streams (keyed by stream id ``case-<id>`` or case id).
+
+    Streams without a report are skipped; a case counts when its report's effective_at
+    is in ``[period_from, period_to)`` (an open end when None). Bounds must be aware.
+    """
+    for bound in (period_from, period_to):
+        if bound is not None and bound.tzinfo is None:
+            raise ValueError("period bounds must carry a time zone")
+    tally = _Tally()
+    for key, recorded in cases.items():
+        ordered = sorted(recorded, key=lambda e: e.stream_version)
+        events = [CASE_EVENT_ADAPTER.validate_python(e.payload) for e in ordered]
+        state = fold(events, CaseState.empty(key.removeprefix(CASE_STREAM_PREFIX)))
+        if state.report is None or not _within(state.report.effective_at,
+                                               period_from, period_to):
+            continue
+        tally.add(state, events)
+    return tally.result(period_from, period_to)
+
+
+def _within(at: datetime, start: datetime | None, end: datetime | None) -> bool:
+    return (start is None or at >= start) and (end is None or at < end)
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / _DAY_SECONDS
+
+
+def _median(values: list[float]) -> float | None:
+    return round(_stats.median(values), 2) if values else None
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _counts(keys: Iterable[str], counter: Counter[str]) -> dict[str, int]:
+    """Every known key (zero included, for period-on-period comparison), then any other."""
+    known = {key: counter.get(key, 0) for key in keys}
+    return known | {k: v for k, v in sorted(counter.items()) if k not in known}
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.cases = 0
+        self.events = 0
+        self.c: Counter[str] = Counter()  # scalar counters by name
+        self.stage: Counter[str] = Counter()
+        self.source: Counter[str] = Counter()
+        self.rules: dict[str, Counter[str]] = {}
+        self.dismissal: Counter[str] = Counter()
+        self.sanction: Counter[str] = Counter()
+        self.appeal: Counter[str] = Counter()
+        self.automated_decision: Counter[str] = Counter()
+        self.missed: Counter[str] = Counter()
+        self.to_decision: list[float] = []
+        self.to_closure: list[float] = []
+        self.to_appeal_decision: list[float] = []
+
+    def add(self, state: CaseState, events: Sequence[CaseEvent]) -> None:
+        report = state.report
+        assert report is not None
+        self.cases += 1
+        self.events += len(events)
+        self.stage[state.stage.value] += 1
+        self.source[report.complainant.kind.value] += 1
+        self._rules(state)
+        self._events(report.effective_at, events)
+        if state.dismissal is not None:
+            self.dismissal[state.dismissal.dismissal_reason.value] += 1
+        decision = state.decision
+        if decision is not None:
+            self.c["decisions"] += 1
+            self.c["upheld" if decision.upheld else "not_upheld"] += 1
+            if decision.sanction is not None:
+                self.sanction[decision.sanction.kind.value] += 1
+            self.c["automated_detection"] += int(decision.automated_detection)
+            self.automated_decision[decision.automated_decision.value] += 1
+            self.to_decision.append(_days(report.effective_at, decision.effective_at))
+        if state.appeal is not None:
+            self.c["appeals_lodged"] += 1
+        reversed_ = False
+        if state.appeal_decision is not None:
+            self.appeal[state.appeal_decision.outcome.value] += 1
+            reversed_ = state.appeal_decision.outcome is AppealOutcome.ALLOWED
+            if decision is not None:
+                self.to_appeal_decision.append(
+                    _days(decision.effective_at, state.appeal_decision.effective_at))
+        if state.automated_report:
+            self._automated(state, reversed_)
+
+    def _rules(self, state: CaseState) -> None:
+        assert state.report is not None
+        rule_of = {a.allegation_id: a.rule_id for a in state.report.allegations}
+        for allegation in state.report.allegations:
+            self.rules.setdefault(allegation.rule_id, Counter())["allegations"] += 1
+        for finding in state.decision.findings if state.decision else []:
+            rule_id = rule_of.get(finding.allegation_id)
+            if rule_id is not None:
+                self.rules[rule_id]["upheld" if finding.upheld else "not_upheld"] += 1
+
+    def _events(self, reported_at: datetime, events: Sequence[CaseEvent]) -> None:
+        closed_at: datetime | None = None
+        for event in events:
+            match event:
+                case InterimSuspensionImposed():
+                    self.c["interim_imposed"] += 1
+                case InterimSuspensionRenewed():
+                    self.c["interim_renewed"] += 1
+                case InterimSuspensionLifted():
+                    self.c["interim_lifted"] += 1
+                case InterimSuspensionLapsed():
+                    self.c["interim_lapsed"] += 1
+                case DeadlineMissed():
+                    self.missed[event.kind] += 1
+                case CaseClosed():
+                    closed_at = closed_at or event.effective_at
+        if closed_at is not None:
+            self.to_closure.append(_days(reported_at, closed_at))
+
+    def _automated(self, state: CaseState, reversed_on_appeal: bool) -> None:
+        self.c["automated_reports"] += 1
+        if state.dismissal is not None:
+            self.c["automated_concluded"] += 1
+            self.c["automated_dismissed"] += 1
+        elif state.decision is not None:
+            self.c["automated_concluded"] += 1
+            if not state.decision.upheld:
+                self.c["automated_not_upheld"] += 1
+            elif reversed_on_appeal:
+                self.c["automated_reversed"] += 1
+
+    def result(self, start: datetime | None, end: datetime | None) -> CaseStatistics:
+        c = self.c
+        decided_appeals = sum(self.appeal.values())
+        reversals = self.appeal[AppealOutcome.ALLOWED.value] \
+            + self.appeal[AppealOutcome.SANCTION_VARIED.value]
+        automated_errors = (c["automated_dismissed"] + c["automated_not_upheld"]
+                            + c["automated_reversed"])
+        return CaseStatistics(
+            period_from=start, period_to=end, generated_from_events=self.events,
+            cases=self.cases,
+            by_stage=_counts([s.value for s in CaseStage], self.stage),
+            by_complainant_kind=_counts([k.value for k in ComplainantKind], self.source),
+            by_rule={rule_id: RuleCounts(**counts)
+                     for rule_id, counts in sorted(self.rules.items())},
+            dismissals=DismissalCounts(
+                total=sum(self.dismissal.values()),
+                by_reason=_counts([r.value for r in DismissalReason], self.dismissal)),
+            decisions=DecisionCounts(
+                total=c["decisions"], upheld=c["upheld"], not_upheld=c["not_upheld"],
+                sanctions_by_kind=_counts([k.value for k in SanctionKind], self.sanction)),
+            interim_suspensions=InterimSuspensionCounts(
+                imposed=c["interim_imposed"], renewed=c["interim_renewed"],
+                lifted=c["interim_lifted"], lapsed=c["interim_lapsed"]),
+            appeals=AppealCounts(
+                lodged=c["appeals_lodged"], decided=decided_appeals,
+                outcomes=_counts([o.value for o in AppealOutcome], self.appeal),
+                reversal_rate=_rate(reversals, decided_appeals)),
+            automation=AutomationCounts(
+                reports_from_automated_detectors=c["automated_reports"],
+                decisions_with_automated_detection=c["automated_detection"],
+                automated_decision=_counts([a.value for a in AutomatedDecision],
+                                           self.automated_decision),
+                automated_reports_concluded=c["automated_concluded"],
+                automated_reports_dismissed=c["automated_dismissed"],
+                automated_reports_not_upheld=c["automated_not_upheld"],
+                automated_reports_reversed_on_appeal=c["automated_reversed"],
+                automated_error_rate=_rate(automated_errors, c["automated_concluded"])),
+            deadlines_missed=_counts(_DEADLINE_KINDS, self.missed),
+            median_days=MedianDays(
+                report_to_decision=_median(self.to_decision),
+                report_to_closure=_median(self.to_closure),
+                decision_to_appeal_decision=_median(self.to_appeal_decision)),
+        )
