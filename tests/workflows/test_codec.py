@@ -16,21 +16,17 @@ from dueprocess.codec import data_converter
 from dueprocess.demo import Story
 from dueprocess.policyfile import load_policy_file
 from dueprocess.settings import ConfigError, Settings
-from dueprocess.stack import find_test_server
 from dueprocess.workflows.case import CaseWorkflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 
 async def test_sealed_payloads_keep_personal_data_out_of_history(
-    pool: asyncpg.Pool, store: EventStore, tmp_path: Path
+    pool: asyncpg.Pool, store: EventStore, tmp_path: Path, test_server_path: str
 ) -> None:
-    path = find_test_server()
-    if path is None:
-        pytest.skip("temporal-test-server is x86-64 only")
     key = os.urandom(32)
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=data_converter(key))
+        test_server_existing_path=test_server_path, data_converter=data_converter(key))
     try:
         notes = NotificationActivities(pool, store, FileSink(tmp_path), "t@localhost")
         async with Worker(env.client, task_queue="sealed", workflows=[CaseWorkflow],
