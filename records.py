@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from .activities.crypto import is_personal
 from .activities.eventstore import EventStore
 from .activities.projections import case_state_from
 from .activities.verify import verify_store
@@ -82,25 +83,7 @@ def _record(event: Any, stream_id: str) -> tuple[str, list[NewEvent]]:
 
 
 def _concerns(event: RecordedEvent, person_id: str) -> bool:
-    from .activities.crypto import subjects_in
-
-    if event.actor.id == person_id or person_id in subjects_in(event.payload):
-        return True
-    return person_id in _ids_in(event.payload)
-
-
-def _ids_in(node: Any) -> set[str]:
-    """Plain (non-personal) ids mentioned anywhere: person_id, member_id, witness_id..."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(value, str) and (key.endswith("_id") or key == "attendees"):
-                found.add(value)
-            found |= _ids_in(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= {item} if isinstance(item, str) else _ids_in(item)
-    return found
+    return event.actor.id == person_id or person_id in _person_ids_in(event.payload)
 
 
 # Keys whose string values (or list items) are person ids: parties, witnesses, panels,
@@ -118,10 +101,6 @@ _NOT_PERSON_KEYS = frozenset({
 })
 # Keys naming a stream ("member-<id>", "subject-<id>"), which may embed a person id.
 _STREAM_KEYS = frozenset({"stream_id", "correlation_id", "workflow_id"})
-
-
-def _is_personal(node: Any) -> bool:
-    return isinstance(node, dict) and node.get("pii") is True and "subject_id" in node
 
 
 def _is_person_actor(key: str, node: Any) -> bool:
@@ -182,7 +161,7 @@ def redact_others(node: Any, person_id: str, pseudonyms: Pseudonyms | None = Non
     names.add(_person_ids_in(node))
 
     def walk(value: Any, key: str | None = None) -> Any:
-        if _is_personal(value) and value["subject_id"] != person_id:
+        if is_personal(value) and value["subject_id"] != person_id:
             return {"pii": True, "subject_id": names(value["subject_id"]), "value": None,
                     "redacted": True}
         if isinstance(value, dict):
@@ -238,7 +217,7 @@ def _only_evidence(node: Any, shown: Collection[str], known: Collection[str]) ->
 
 def _erase_others(node: Any, keep: str) -> Any:
     """Every personal value not about ``keep`` replaced by the redaction marker."""
-    if _is_personal(node):
+    if is_personal(node):
         if node["subject_id"] == keep:
             return node
         return {"pii": True, "subject_id": node["subject_id"], "value": None, "erased": True}
@@ -281,7 +260,7 @@ def _values_of(events: Sequence[RecordedEvent], person_id: str) -> set[str]:
     values: set[str] = set()
 
     def walk(node: Any) -> None:
-        if _is_personal(node):
+        if is_personal(node):
             if node["subject_id"] == person_id and isinstance(node.get("value"), str):
                 values.add(node["value"])
         elif isinstance(node, dict):

@@ -21,12 +21,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 KeyRef = tuple[int, bytes]  # (key_id, key material)
 
 
-def _is_personal(node: Any) -> bool:
+def is_personal(node: Any) -> bool:
+    """A ``Personal`` value in JSON form: the unit that is sealed and redacted."""
     return isinstance(node, dict) and node.get("pii") is True and "subject_id" in node
 
 
 def _walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if _is_personal(node):
+    if is_personal(node):
         yield path, node
     elif isinstance(node, dict):
         for key in sorted(node):
@@ -49,7 +50,7 @@ def _aad(event_id: str, path: str, subject_id: str, key_id: int) -> bytes:
 
 
 def _transform(node: Any, path: str, leaf: Any) -> Any:
-    if _is_personal(node):
+    if is_personal(node):
         return leaf(path, node)
     if isinstance(node, dict):
         return {k: _transform(v, f"{path}.{k}", leaf) for k, v in node.items()}

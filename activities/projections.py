@@ -40,10 +40,7 @@ class Projection(Protocol):
 
 
 def case_state_from(events: Sequence[RecordedEvent], case_id: str) -> dc.CaseState:
-    state = dc.CaseState.empty(case_id)
-    for event in events:
-        state = dc.evolve(state, dc.CASE_EVENT_ADAPTER.validate_python(event.payload))
-    return state
+    return dc.state_from_payloads(case_id, (e.payload for e in events))
 
 
 def people_in(state: dc.CaseState) -> list[str]:

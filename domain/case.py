@@ -90,7 +90,14 @@ from .case_events import (
 )
 from .case_notifications import Notification, notifications_for
 from .case_roles import PERMISSIONS, ROLE_KINDS, ROLES, check_permission
-from .case_state import CaseStage, CaseState, InterimSuspension, evolve, fold
+from .case_state import (
+    CaseStage,
+    CaseState,
+    InterimSuspension,
+    evolve,
+    fold,
+    state_from_payloads,
+)
 from .case_values import (
     Admissibility,
     Allegation,
@@ -210,4 +217,5 @@ __all__ = [
     "notifications_for",
     "pending_before_close",
     "pending_deadlines",
+    "state_from_payloads",
 ]

@@ -7,13 +7,14 @@ Every judgement belongs in decide().
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from .base import Model
 from .case_events import (
+    CASE_EVENT_ADAPTER,
     AppealDecided,
     AppealLodged,
     AppealPanelAppointed,
@@ -219,6 +220,12 @@ def fold(events: Iterable[CaseEvent], state: CaseState) -> CaseState:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+def state_from_payloads(case_id: str, payloads: Iterable[Mapping[str, Any]]) -> CaseState:
+    """The case as stored: event payloads (current shape, in stream order) folded."""
+    return fold((CASE_EVENT_ADAPTER.validate_python(p) for p in payloads),
+                CaseState.empty(case_id))
 
 
 def evolve(state: CaseState, event: CaseEvent) -> CaseState:

@@ -212,10 +212,8 @@ class CaseWorkflow:
             result_type=LoadedStream, start_to_close_timeout=timedelta(seconds=60),
             retry_policy=STORE_RETRY,
         )
-        state = dc.CaseState.empty(self._case_id)
-        for payload in loaded.payloads:
-            state = dc.evolve(state, dc.CASE_EVENT_ADAPTER.validate_python(payload))
-        self._state, self._version = state, loaded.version
+        self._state = dc.state_from_payloads(self._case_id, loaded.payloads)
+        self._version = loaded.version
         self._changed = True
 
     def _envelope(
