@@ -11,14 +11,50 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
-from collections.abc import Iterator, Mapping
+from base64 import b64encode
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-KeyRef = tuple[int, bytes]  # (key_id, key material)
+# Where a personal value sits in its payload: dict keys and list indexes from the root.
+Path = tuple[str | int, ...]
+Found = list[tuple[Path, dict[str, Any]]]
+
+_SHA256_BLOCK = 64
+
+
+class SubjectKey:
+    """A subject's live key, ready to seal with.
+
+    Appends seal thousands of values under one cached key; the AES key schedule and the
+    HMAC pads are set up once here instead of once per value (a third of sealing's cost).
+    """
+
+    __slots__ = ("_aead", "_inner", "_outer", "key_id")
+
+    def __init__(self, key_id: int, material: bytes) -> None:
+        if len(material) > _SHA256_BLOCK:
+            raise ValueError("key material: at most 64 bytes (keys are 32)")
+        self.key_id = key_id
+        self._aead = AESGCM(material)
+        # HMAC-SHA256 as RFC 2104 defines it, with both padded keys absorbed once: the
+        # same nonces as hmac.digest(material, ...), so bytes sealed before are unchanged.
+        block = material.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def _nonce(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()[:12]
+
+    def seal(self, plain: bytes, aad: bytes) -> bytes:
+        nonce = self._nonce(b"nonce|" + aad + b"|" + plain)
+        return nonce + self._aead.encrypt(nonce, plain, aad)
 
 
 def is_personal(node: Any) -> bool:
@@ -26,23 +62,45 @@ def is_personal(node: Any) -> bool:
     return isinstance(node, dict) and node.get("pii") is True and "subject_id" in node
 
 
-def _walk(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if is_personal(node):
-        yield path, node
-    elif isinstance(node, dict):
-        for key in sorted(node):
-            yield from _walk(node[key], f"{path}.{key}")
+def personal_nodes(payload: Mapping[str, Any]) -> Found:
+    """Every personal value of a payload with its path, in one walk."""
+    found: Found = []
+    _find(payload, (), found)
+    return found
+
+
+def _find(node: Any, path: Path, found: Found) -> None:
+    if isinstance(node, dict):
+        if node.get("pii") is True and "subject_id" in node:
+            found.append((path, node))
+            return
+        for key, value in node.items():
+            if isinstance(value, dict | list):
+                _find(value, (*path, key), found)
     elif isinstance(node, list):
         for index, item in enumerate(node):
-            yield from _walk(item, f"{path}[{index}]")
+            if isinstance(item, dict | list):
+                _find(item, (*path, index), found)
+
+
+def path_text(path: Path) -> str:
+    """``$.a.b[2]``: the form bound into each value's AAD (never change it)."""
+    if len(path) == 1 and isinstance(path[0], str):  # the usual case: a top-level field
+        return "$." + path[0]
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def subjects_of(found: Found) -> set[str]:
+    """Subjects whose values need a live key (redaction markers need none)."""
+    return {node["subject_id"] for _, node in found if "value" in node}
 
 
 def subjects_in(payload: Mapping[str, Any]) -> set[str]:
-    return {node["subject_id"] for _, node in _walk(dict(payload), "$") if "value" in node}
+    return subjects_of(personal_nodes(payload))
 
 
 def key_ids_in(payload: Mapping[str, Any]) -> set[int]:
-    return {node["key_id"] for _, node in _walk(dict(payload), "$") if "key_id" in node}
+    return {node["key_id"] for _, node in personal_nodes(payload) if "key_id" in node}
 
 
 def _aad(event_id: str, path: str, subject_id: str, key_id: int) -> bytes:
@@ -59,37 +117,59 @@ def _transform(node: Any, path: str, leaf: Any) -> Any:
     return node
 
 
-def seal(payload: Mapping[str, Any], event_id: str, keys: Mapping[str, KeyRef]) -> dict[str, Any]:
-    """Encrypt every personal value; ``keys`` maps subject id to its live key."""
+def _replaced(node: Any, path: Path, new: Any, depth: int = 0) -> Any:
+    """A copy of ``node`` with the value at ``path`` replaced; only the containers on the
+    path are copied (the caller's payload is never modified)."""
+    if depth == len(path):
+        return new
+    step = path[depth]
+    copy: Any = dict(node) if isinstance(node, dict) else list(node)
+    copy[step] = _replaced(node[step], path, new, depth + 1)
+    return copy
 
-    def leaf(path: str, node: dict[str, Any]) -> dict[str, Any]:
+
+def seal_found(
+    payload: Mapping[str, Any], found: Found, event_id: str, keys: Mapping[str, SubjectKey]
+) -> dict[str, Any]:
+    """``payload`` with each personal value of ``found`` (from personal_nodes) sealed under
+    its subject's key in ``keys``."""
+    sealed: Any = payload
+    for path, node in found:
+        subject = node["subject_id"]
         value = node.get("value")
         if value is None:  # already a redaction marker: nothing to protect
-            return {"pii": True, "subject_id": node["subject_id"], "erased": True}
-        key_id, key = keys[node["subject_id"]]
-        plain = str(value).encode("utf-8")
-        aad = _aad(event_id, path, node["subject_id"], key_id)
-        nonce = hmac.new(key, b"nonce|" + aad + b"|" + plain, hashlib.sha256).digest()[:12]
-        sealed = nonce + AESGCM(key).encrypt(nonce, plain, aad)
-        return {"pii": True, "subject_id": node["subject_id"], "key_id": key_id,
-                "ct": base64.b64encode(sealed).decode("ascii")}
+            new = {"pii": True, "subject_id": subject, "erased": True}
+        else:
+            key = keys[subject]
+            aad = _aad(event_id, path_text(path), subject, key.key_id)
+            new = {"pii": True, "subject_id": subject, "key_id": key.key_id,
+                   "ct": b64encode(key.seal(str(value).encode("utf-8"), aad)).decode("ascii")}
+        sealed = _replaced(sealed, path, new) if path else new
+    return dict(sealed)
 
-    return dict(_transform(dict(payload), "$", leaf))
+
+def seal(
+    payload: Mapping[str, Any], event_id: str, keys: Mapping[str, SubjectKey]
+) -> dict[str, Any]:
+    """Encrypt every personal value; ``keys`` maps subject id to its live key."""
+    return seal_found(payload, personal_nodes(payload), event_id, keys)
 
 
 def unseal(
     payload: Mapping[str, Any], event_id: str, keys: Mapping[int, bytes | None]
 ) -> dict[str, Any]:
     """Decrypt personal values; a destroyed key gives ``value: None, erased: True``."""
+    ciphers: dict[int, AESGCM] = {}
 
     def leaf(path: str, node: dict[str, Any]) -> dict[str, Any]:
         subject = node["subject_id"]
-        key = keys.get(node.get("key_id", -1))
+        key_id = node.get("key_id", -1)
+        key = keys.get(key_id)
         if key is None or "ct" not in node:
             return {"pii": True, "subject_id": subject, "value": None, "erased": True}
+        cipher = ciphers.get(key_id) or ciphers.setdefault(key_id, AESGCM(key))
         sealed = base64.b64decode(node["ct"])
-        aad = _aad(event_id, path, subject, node["key_id"])
-        plain = AESGCM(key).decrypt(sealed[:12], sealed[12:], aad)
+        plain = cipher.decrypt(sealed[:12], sealed[12:], _aad(event_id, path, subject, key_id))
         return {"pii": True, "subject_id": subject, "value": plain.decode("utf-8"),
                 "erased": False}
 
@@ -98,3 +178,4 @@ def unseal(
 
 def new_key() -> bytes:
     return os.urandom(32)
+

@@ -25,6 +25,7 @@ import asyncpg
 import asyncpg.pool
 import orjson
 
+from ..domain.base import Actor
 from ..domain.encoding import NO_UPCASTERS, Upcasters, canonical_json
 from ..domain.envelope import AppendResult, NewEvent, Position, RecordedEvent
 from . import crypto
@@ -56,7 +57,11 @@ _LIVE_KEYS = """
     SELECT subject_id, key_id, key_material FROM subject_keys
      WHERE subject_id = ANY($1) AND destroyed_at IS NULL
 """
-_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8)"
+_REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6)"
+# A refusal with nothing wrong any more (a competing first append rolled back) is followed
+# by another attempt, this many times in all.
+_EMPTY_REFUSALS = 3
 # A stale head is refreshed at most this often per append (a second refresh only matters
 # when the stream was created between the lookup and the append).
 _HEAD_REFRESHES = 2
@@ -108,8 +113,14 @@ class EventIdConflict(EventStoreError):
     error_type = "EventIdConflict"
 
 
-def _utc(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
+def _utc(value: datetime) -> datetime:
+    # canonical_json writes it as isoformat() would: "2026-03-01T09:00:00+00:00".
+    # NewEvent already holds UTC; the check is for instances built without validation.
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def _actor_document(actor: Actor) -> dict[str, str]:
+    return {"id": actor.id, "role": actor.role, "kind": actor.kind}  # kind: a StrEnum
 
 
 def envelope_document(
@@ -119,12 +130,11 @@ def envelope_document(
     return {
         "stream_id": stream_id,
         "stream_version": version,
-        "event_id": str(event.event_id),
+        "event_id": event.event_id,  # canonical_json writes the hyphenated lowercase form
         "event_type": event.event_type,
         "schema_version": event.schema_version,
         "payload": sealed_payload,
-        "actor": {"id": event.actor.id, "role": event.actor.role,
-                  "kind": event.actor.kind.value},
+        "actor": _actor_document(event.actor),
         "authority": event.authority,
         "recorded_at": _utc(event.recorded_at),
         "effective_at": _utc(event.effective_at),
@@ -133,6 +143,22 @@ def envelope_document(
         "workflow_id": event.workflow_id,
         "run_id": event.run_id,
     }
+
+
+def _documents(
+    stream_id: str, expected: int, events: Sequence[NewEvent], found: list[crypto.Found],
+    keys: dict[str, crypto.SubjectKey],
+) -> list[bytes]:
+    """The stored bytes of a batch: each envelope with its personal values sealed."""
+    return [
+        canonical_json(envelope_document(
+            stream_id, expected + i,
+            event,
+            crypto.seal_found(event.payload, personal, str(event.event_id), keys)
+            if personal else event.payload,
+        ))
+        for i, (event, personal) in enumerate(zip(events, found, strict=True), start=1)
+    ]
 
 
 class EventStore:
@@ -148,7 +174,7 @@ class EventStore:
         self._key_cache_seconds = key_cache_seconds
         # Write keys only: reads always fetch keys so an erased subject is never decrypted
         # from a stale cache.
-        self._write_keys: dict[str, tuple[float, crypto.KeyRef]] = {}
+        self._write_keys: dict[str, tuple[float, crypto.SubjectKey]] = {}
         # Last known (version, head hash) of streams this store wrote or read the head of:
         # saves a read per append for the single writer of a stream (a case workflow).
         # Only facts go in: a head read from the streams row, or a chain this store
@@ -162,10 +188,10 @@ class EventStore:
     ) -> AppendResult:
         if expected_version < 0:
             raise ValueError("expected_version: must be >= 0 (0 means a new stream)")
-        subjects = set().union(*(crypto.subjects_in(e.payload) for e in events)) \
-            if events else set()
+        found = [crypto.personal_nodes(e.payload) for e in events]
+        subjects = set().union(*map(crypto.subjects_of, found))
         keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
-        docs = self._seal(stream_id, expected_version, events, keys)
+        docs = _documents(stream_id, expected_version, events, found, keys)
         head_refreshes = key_refreshes = 0
         # Every attempt maps unique violations the same way; only a stale head hash and a
         # destroyed key are retried (each a bounded number of times).
@@ -173,7 +199,7 @@ class EventStore:
             try:
                 rows = await self._append_chained(
                     stream_id, expected_version, prev, trusted, events, docs,
-                    [key_id for key_id, _ in keys.values()],
+                    [key.key_id for key in keys.values()],
                 )
                 break
             except _StaleHead as err:
@@ -192,11 +218,11 @@ class EventStore:
                         f"stream {stream_id!r}: a data subject of this batch was erased while "
                         "it was being appended; nothing was written"
                     ) from err
-                for subject, (key_id, _) in keys.items():
-                    if key_id in err.key_ids or not err.key_ids:
+                for subject, key in keys.items():
+                    if key.key_id in err.key_ids or not err.key_ids:
                         self._write_keys.pop(subject, None)
                 keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
-                docs = self._seal(stream_id, expected_version, events, keys)
+                docs = _documents(stream_id, expected_version, events, found, keys)
             except asyncpg.UniqueViolationError as err:
                 stored = await self._already_stored(stream_id, events, docs)
                 if stored is None:
@@ -209,50 +235,43 @@ class EventStore:
             global_positions=[r["global_position"] for r in rows],
         )
 
-    @staticmethod
-    def _seal(
-        stream_id: str, expected: int, events: Sequence[NewEvent],
-        keys: dict[str, crypto.KeyRef],
-    ) -> list[bytes]:
-        return [
-            canonical_json(
-                envelope_document(
-                    stream_id, expected + i + 1, e,
-                    crypto.seal(e.payload, str(e.event_id), keys),
-                )
-            )
-            for i, e in enumerate(events)
-        ]
-
     async def _append_chained(
         self, stream_id: str, expected: int, prev: bytes, trusted: bool,
         events: Sequence[NewEvent], docs: list[bytes], key_ids: list[int],
     ) -> list[asyncpg.Record]:
-        """One call of dueprocess_append. ``trusted``: ``prev`` is known to be the head
-        hash at version ``expected``; only then are the computed hashes the stream's and
-        worth remembering (the function may instead have returned an already stored batch,
-        which was chained from the real head, not from ``prev``)."""
+        """dueprocess_append, and on refusal dueprocess_append_refusal to learn why.
+        ``trusted``: ``prev`` is known to be the head hash at version ``expected``; only
+        then are the computed hashes the stream's and worth remembering (the refusal may
+        instead return an already stored batch, chained from the real head)."""
         hashes = []
         link = prev
         for doc in docs:
             link = hashlib.sha256(link + doc).digest()
             hashes.append(link)
+        ids = [e.event_id for e in events]
         try:
-            rows = await self._pool.fetch(
-                _APPEND,
-                stream_id, expected, prev,
-                [e.event_id for e in events], [e.event_type for e in events],
-                [e.recorded_at for e in events], [e.effective_at for e in events],
-                docs, hashes, key_ids,
-            )
+            for _ in range(_EMPTY_REFUSALS):
+                if docs:
+                    rows = await self._pool.fetch(
+                        _APPEND, stream_id, expected, prev, ids,
+                        [e.event_type for e in events], docs, hashes, key_ids,
+                    )
+                    if rows:
+                        break
+                # Refused (or an empty batch, which only checks the version): why?
+                rows = await self._pool.fetch(
+                    _REFUSAL, stream_id, expected, prev, ids, docs, key_ids)
+                if rows or not docs:
+                    return list(rows)
+            else:
+                raise ConcurrencyConflict(stream_id, expected)
         except asyncpg.UniqueViolationError as err:
             if err.constraint_name == "streams_head_hash":
                 raise _StaleHead from err
             if err.constraint_name == "subject_keys_destroyed":
                 raise _KeysDestroyed(_destroyed_key_ids(err)) from err
             raise
-        if trusted and docs and len(rows) == len(docs) \
-                and rows[-1]["stream_version"] == expected + len(docs):
+        if trusted and rows[-1]["stream_version"] == expected + len(docs):
             self._remember_head(stream_id, expected + len(docs), hashes[-1])
         return list(rows)
 
@@ -308,12 +327,12 @@ class EventStore:
 
     async def _prepare(
         self, stream_id: str, expected: int, subjects: set[str]
-    ) -> tuple[dict[str, crypto.KeyRef], bytes, bool]:
+    ) -> tuple[dict[str, crypto.SubjectKey], bytes, bool]:
         """The subjects' live keys (created on first use), the hash the batch chains from,
         and whether that hash is known to be the head at ``expected``. All usually come
         from memory; whatever is missing comes in ONE query (rarely two: see _LOOKUP)."""
         now = time.monotonic()
-        keys: dict[str, crypto.KeyRef] = {}
+        keys: dict[str, crypto.SubjectKey] = {}
         missing: list[str] = []
         for subject in sorted(subjects):
             cached = self._write_keys.get(subject)
@@ -350,14 +369,14 @@ class EventStore:
         return keys, prev if prev is not None else b"", trusted
 
     def _keep_key(
-        self, keys: dict[str, crypto.KeyRef], row: asyncpg.Record, now: float
+        self, keys: dict[str, crypto.SubjectKey], row: asyncpg.Record, now: float
     ) -> None:
-        ref = (row["key_id"], bytes(row["key_material"]))
-        keys[row["subject_id"]] = ref
-        self._write_keys[row["subject_id"]] = (now, ref)
+        key = crypto.SubjectKey(row["key_id"], bytes(row["key_material"]))
+        keys[row["subject_id"]] = key
+        self._write_keys[row["subject_id"]] = (now, key)
 
     async def _resolve_keys(
-        self, subjects: list[str], keys: dict[str, crypto.KeyRef], now: float
+        self, subjects: list[str], keys: dict[str, crypto.SubjectKey], now: float
     ) -> None:
         """Subjects whose first key another transaction was inserting during _LOOKUP: read
         the now committed key; should that have been destroyed meanwhile, create one."""

@@ -49,7 +49,7 @@ from typing import Any
 
 import asyncpg
 from dueprocess.activities import crypto
-from dueprocess.activities.eventstore import EventStore, envelope_document
+from dueprocess.activities.eventstore import EventStore, _documents, envelope_document
 from dueprocess.activities.migrations import migrate
 from dueprocess.activities.verify import verify_store
 from dueprocess.domain.base import Actor
@@ -563,98 +563,17 @@ async def scan_raw(dsn: str) -> tuple[int, float]:
 # "what if" variants patch functions in this process only.
 
 SCHEMA_INSERT = """
-INSERT INTO events (stream_id, stream_version, event_id, event_type,
-                    recorded_at, effective_at, data, hash)
-SELECT $1, $2 + u.ord, u.id, u.t, u.r, u.ef, u.d, u.h
-  FROM unnest($3::uuid[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::bytea[],
-              $8::bytea[]) WITH ORDINALITY AS u(id, t, r, ef, d, h, ord)
+INSERT INTO events (stream_id, stream_version, event_id, event_type, data, hash)
+SELECT $1, $2 + u.ord, u.id, u.t, u.d, u.h
+  FROM unnest($3::uuid[], $4::text[], $5::bytea[], $6::bytea[])
+       WITH ORDINALITY AS u(id, t, d, h, ord)
 RETURNING global_position
 """
 
-RAW_PLUS_EVENT_ID = "ALTER TABLE events ADD CONSTRAINT events_event_id_key UNIQUE (event_id)"
 RAW_PLUS_TX_ID = """
 ALTER TABLE events ADD COLUMN tx_id xid8 NOT NULL DEFAULT pg_current_xact_id();
 CREATE INDEX events_global_order_idx ON events (tx_id, global_position);
 """
-
-# dueprocess_append without the streams table: the previous hash comes from the previous
-# event (an index probe, no row lock, no UPDATE); a stale version fails on the events primary
-# key, which EventStore already maps to ConcurrencyConflict. (Idempotent-retry detection is
-# kept; the "removed last event" anchor of verify is what this would give up.)
-NO_STREAMS_FUNCTION = """
-CREATE FUNCTION bench_append_no_streams(
-    p_stream text, p_expected bigint, p_ids uuid[], p_types text[],
-    p_recorded timestamptz[], p_effective timestamptz[], p_data bytea[]
-) RETURNS TABLE (global_position bigint, stream_version bigint)
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_hash   bytea := ''::bytea;
-    v_hashes bytea[] := ARRAY[]::bytea[];
-BEGIN
-    IF p_expected > 0 THEN
-        SELECT e.hash INTO v_hash FROM events e
-         WHERE e.stream_id = p_stream AND e.stream_version = p_expected;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'stream % is not at version %', p_stream, p_expected
-                USING ERRCODE = 'unique_violation', CONSTRAINT = 'events_stream_version_key';
-        END IF;
-    END IF;
-    FOR i IN 1 .. cardinality(p_ids) LOOP
-        v_hash := sha256(v_hash || p_data[i]);
-        v_hashes := v_hashes || v_hash;
-    END LOOP;
-    RETURN QUERY
-        INSERT INTO events AS e (stream_id, stream_version, event_id, event_type,
-                                 recorded_at, effective_at, data, hash)
-        SELECT p_stream, p_expected + u.ord, u.id, u.t, u.r, u.ef, u.d, u.h
-          FROM unnest(p_ids, p_types, p_recorded, p_effective, p_data, v_hashes)
-               WITH ORDINALITY AS u(id, t, r, ef, d, h, ord)
-        RETURNING e.global_position, e.stream_version;
-END;
-$$;
-"""
-
-
-# Is it plpgsql? The same work as one plain SQL function, the hash chain computed by the
-# client (it cannot be in production: the client does not know the previous hash; this only
-# measures what the interpreter and the in-database hashing cost).
-ALT_FUNCTION = """
-CREATE FUNCTION bench_append_client_hash(
-    p_stream text, p_expected bigint, p_ids uuid[], p_types text[],
-    p_recorded timestamptz[], p_effective timestamptz[], p_data bytea[], p_hashes bytea[]
-) RETURNS TABLE (global_position bigint, stream_version bigint)
-LANGUAGE sql AS $$
-    WITH head AS (
-        INSERT INTO streams AS s (stream_id, version, head_hash)
-        VALUES (p_stream, p_expected + cardinality(p_ids), p_hashes[cardinality(p_hashes)])
-        ON CONFLICT (stream_id) DO UPDATE
-           SET version = EXCLUDED.version, head_hash = EXCLUDED.head_hash
-         WHERE s.version = p_expected
-        RETURNING s.version
-    )
-    INSERT INTO events AS e (stream_id, stream_version, event_id, event_type,
-                             recorded_at, effective_at, data, hash)
-    SELECT p_stream, p_expected + u.ord, u.id, u.t, u.r, u.ef, u.d, u.h
-      FROM head, unnest(p_ids, p_types, p_recorded, p_effective, p_data, p_hashes)
-           WITH ORDINALITY AS u(id, t, r, ef, d, h, ord)
-    RETURNING e.global_position, e.stream_version
-$$;
-"""
-
-
-def v1_append_function() -> str | None:
-    """Migration 0001's dueprocess_append (hash chain computed in plpgsql) as
-    ``bench_append_v1``, or None when the migrated function is still that one."""
-    from dueprocess.activities.migrations import bundled_migrations
-
-    migrations = bundled_migrations()
-    if sum("CREATE FUNCTION dueprocess_append(" in m.sql for m in migrations) < 2:
-        return None
-    sql = next(m.sql for m in migrations if m.version == 1)
-    start = sql.index("CREATE FUNCTION dueprocess_append(")
-    end = sql.index("$$;", sql.index("AS $$", start)) + 3
-    return str(sql[start:end]).replace("dueprocess_append(", "bench_append_v1(", 1)
-
 
 async def _no_reset(conn: asyncpg.Connection) -> None:
     """Pool ``reset=``: skip asyncpg's per-release reset query (one round trip per call)."""
@@ -678,19 +597,14 @@ async def make_pool(dsn: str, kind: str, size: int) -> asyncpg.Pool:
     return pool
 
 
-def _test_keys() -> dict[str, crypto.KeyRef]:
-    return {f"p-{w}-{s}": (w * STREAMS_PER_WRITER + s + 1, crypto.new_key())
+def _test_keys() -> dict[str, crypto.SubjectKey]:
+    return {f"p-{w}-{s}": crypto.SubjectKey(w * STREAMS_PER_WRITER + s + 1, crypto.new_key())
             for w in range(WRITERS) for s in range(STREAMS_PER_WRITER)}
 
 
-def _sealed_docs(a: Append, keys: dict[str, crypto.KeyRef]) -> list[bytes]:
-    return [
-        canonical_json(envelope_document(
-            a.stream_id, a.expected_version + i + 1, e,
-            crypto.seal(e.payload, str(e.event_id), keys),
-        ))
-        for i, e in enumerate(a.events)
-    ]
+def _sealed_docs(a: Append, keys: dict[str, crypto.SubjectKey]) -> list[bytes]:
+    return _documents(a.stream_id, a.expected_version, a.events,
+                      [crypto.personal_nodes(e.payload) for e in a.events], keys)
 
 
 def _chain(docs: Sequence[bytes], prev: bytes = b"") -> list[bytes]:
@@ -706,51 +620,38 @@ def _chain(docs: Sequence[bytes], prev: bytes = b"") -> list[bytes]:
 def precomputed_writer(plans: list[list[Append]], target: str, *, hold: bool) -> Writer:
     """Sends the bytes EventStore.append would send, computed before the clock starts.
 
-    ``target``: ``"schema"`` (a plain INSERT into the events table), ``"current"`` (the
-    migrated ``dueprocess_append``, whichever of its known signatures is installed), or the
-    name of a bench function taking 7 arguments (hashes computed in the database) or, for
-    names ending in ``_client_hash``, 8 (the chain passed in)."""
+    ``target``: ``"schema"`` (a plain INSERT into the events table) or ``"current"`` (the
+    migrated ``dueprocess_append``)."""
     keys = _test_keys()
-    key_ids = sorted(ref[0] for ref in keys.values())  # 0005: the keys a batch used
-    pre: dict[int, list[tuple[Append, list[bytes], bytes, list[bytes]]]] = {}
+    pre: dict[int, list[list[Any]]] = {}
     for p in plans:
         heads: dict[str, bytes] = {}
-        rows = []
+        rows: list[list[Any]] = []
         for a in p:
             docs = _sealed_docs(a, keys)
             prev = heads.get(a.stream_id, b"")
             hashes = _chain(docs, prev)
             heads[a.stream_id] = hashes[-1]
-            rows.append((a, docs, prev, hashes))
+            if target == "schema":
+                rows.append([a.stream_id, a.expected_version, a.ids, a.types, docs, hashes])
+            else:
+                key_ids = sorted({keys[s].key_id for e in a.events
+                                  for s in crypto.subjects_in(e.payload)})
+                rows.append([a.stream_id, a.expected_version, prev, a.ids, a.types, docs,
+                             hashes, key_ids])
         pre[id(p)] = rows
 
-    def call(name: str, n: int) -> str:
-        return f"SELECT * FROM {name}({', '.join(f'${i}' for i in range(1, n + 1))})"
-
     async def writer(pool: asyncpg.Pool, plan: Sequence[Append], gate: StartGate) -> None:
-        layout, sql = "7", ""
         if target == "schema":
-            layout, sql = "8", SCHEMA_INSERT
-        elif target == "current":
+            sql = SCHEMA_INSERT
+        else:
             nargs = await pool.fetchval(
                 "SELECT pronargs FROM pg_proc WHERE proname = 'dueprocess_append'")
-            if nargs not in (7, 9, 10):
+            if nargs != 8:
                 raise RuntimeError(f"dueprocess_append takes {nargs} arguments: teach "
                                    "bench/eventstore.py precomputed_writer the new signature")
-            layout, sql = str(nargs), call("dueprocess_append", nargs)
-        elif target.endswith("_client_hash"):
-            layout, sql = "8", call(target, 8)
-        else:
-            sql = call(target, 7)
-        rows: list[list[Any]] = []
-        for a, docs, prev, hashes in pre[id(plan)]:
-            times = [[e.recorded_at for e in a.events], [e.effective_at for e in a.events]]
-            if layout in ("9", "10"):  # 0004: the client passes the chain and its start
-                rows.append([a.stream_id, a.expected_version, prev, a.ids, a.types, *times,
-                             docs, hashes, *([key_ids] if layout == "10" else [])])
-            else:
-                rows.append([a.stream_id, a.expected_version, a.ids, a.types, *times, docs,
-                             *([hashes] if layout == "8" else [])])
+            sql = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8)"
+        rows = pre[id(plan)]
         if hold:
             async with pool.acquire() as conn:
                 await gate.wait()
@@ -776,18 +677,12 @@ def raw_pool_writer(plans: list[list[Append]]) -> Writer:
 
 
 def store_writer(
-    prewarm_keys: bool = False,
-    key_cache_seconds: float = 30.0,
-    *,
-    cold: bool = False,
-    combined_lookup: bool = False,
+    prewarm_keys: bool = False, key_cache_seconds: float = 30.0, *, cold: bool = False
 ) -> Writer:
-    """EventStore.append; ``cold``: a fresh store (empty caches) for every append;
-    ``combined_lookup``: the CombinedLookupStore candidate."""
-    factory = CombinedLookupStore if combined_lookup else EventStore
+    """EventStore.append; ``cold``: a fresh store (empty caches) for every append."""
 
     async def writer(pool: asyncpg.Pool, plan: Sequence[Append], gate: StartGate) -> None:
-        store = factory(pool, key_cache_seconds=key_cache_seconds)
+        store = EventStore(pool, key_cache_seconds=key_cache_seconds)
         if prewarm_keys:
             subjects = set().union(*(crypto.subjects_in(e.payload)
                                      for a in plan for e in a.events))
@@ -795,53 +690,10 @@ def store_writer(
         await gate.wait()
         for a in plan:
             if cold:
-                store = factory(pool, key_cache_seconds=key_cache_seconds)
+                store = EventStore(pool, key_cache_seconds=key_cache_seconds)
             await store.append(a.stream_id, a.expected_version, a.events)
 
     return writer
-
-
-class CombinedLookupStore(EventStore):
-    """Candidate (bench only, uses EventStore's private caches): on a cold append, look up
-    the subjects' keys and the stream head in one round trip instead of two, then let
-    EventStore.append find both in its caches."""
-
-    LOOKUP = """
-        WITH fresh AS (
-            INSERT INTO subject_keys (subject_id, key_material)
-            SELECT s, k FROM unnest($1::text[], $2::bytea[]) AS u(s, k)
-            ON CONFLICT (subject_id) WHERE destroyed_at IS NULL DO NOTHING
-            RETURNING subject_id, key_id, key_material)
-        SELECT subject_id AS id, key_id, key_material AS bytes FROM fresh
-        UNION ALL
-        SELECT subject_id, key_id, key_material FROM subject_keys
-         WHERE subject_id = ANY($1) AND destroyed_at IS NULL
-        UNION ALL
-        SELECT NULL, version, head_hash FROM streams WHERE stream_id = $3
-    """
-
-    async def append(
-        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
-    ) -> Any:
-        now = time.monotonic()
-        subjects = set().union(*(crypto.subjects_in(e.payload) for e in events)) \
-            if events else set()
-        missing = sorted(s for s in subjects
-                         if not (c := self._write_keys.get(s))
-                         or now - c[0] >= self._key_cache_seconds)
-        head = self._heads.get(stream_id)
-        need_head = expected_version > 0 and (head is None or head[0] != expected_version)
-        if missing or need_head:
-            rows = await self._pool.fetch(
-                self.LOOKUP, missing, [crypto.new_key() for _ in missing],
-                stream_id if need_head else None)
-            for r in rows:
-                if r["id"] is None:
-                    self._heads[stream_id] = (r["key_id"], bytes(r["bytes"]))
-                else:
-                    # stamped "now + ttl" so this append's own lookup counts as fresh
-                    self._write_keys[r["id"]] = (now + 1.0, (r["key_id"], bytes(r["bytes"])))
-        return await super().append(stream_id, expected_version, events)
 
 
 # -- canonical JSON: does it still write what the standard library wrote? --
@@ -903,13 +755,15 @@ def python_cost_per_event(plans: list[list[Append]]) -> dict[str, float]:
             times.append(time.perf_counter() - started)
         return min(times) / n * 1e6
 
-    sealed = [crypto.seal(e.payload, str(e.event_id), keys) for _, _, e in events]
+    found = [crypto.personal_nodes(e.payload) for _, _, e in events]
+    sealed = [crypto.seal_found(e.payload, f, str(e.event_id), keys)
+              for (_, _, e), f in zip(events, found, strict=True)]
     docs = [envelope_document(a.stream_id, a.expected_version + i + 1, e, s)
             for (a, i, e), s in zip(events, sealed, strict=True)]
     out = {
-        "subjects_in": best(lambda: [crypto.subjects_in(e.payload) for _, _, e in events]),
-        "seal": best(lambda: [crypto.seal(e.payload, str(e.event_id), keys)
-                              for _, _, e in events]),
+        "personal_nodes": best(lambda: [crypto.personal_nodes(e.payload) for _, _, e in events]),
+        "seal_found": best(lambda: [crypto.seal_found(e.payload, f, str(e.event_id), keys)
+                                    for (_, _, e), f in zip(events, found, strict=True)]),
         "envelope_document": best(lambda: [
             envelope_document(a.stream_id, a.expected_version + i + 1, e, s)
             for (a, i, e), s in zip(events, sealed, strict=True)]),
@@ -952,7 +806,7 @@ def profile_variants(bench: Bench) -> list[Variant]:
                  ) -> Coroutine[Any, Any, None]:
         return raw_writer(pool, plan, False, gate)
 
-    variants = [
+    return [
         Variant("raw-nolock", "the floor (as above), measured again in this session", None,
                 "raw"),
         Variant("raw + tx_id column and (tx_id, position) index", "schema: the gapless-order "
@@ -963,22 +817,6 @@ def profile_variants(bench: Bench) -> list[Variant]:
         Variant("dueprocess_append, held connection", "database share of an append: the "
                 "migrated function with docs (and chain) computed ahead, one held connection "
                 "per writer", precomputed_writer(pii, "current", hold=True), "dueprocess"),
-    ]
-    v1 = v1_append_function()
-    if v1 is not None:
-        variants.append(Variant(
-            "0001 dueprocess_append (chain in plpgsql), held connection", "before/after: the "
-            "original function that hashed in a plpgsql loop",
-            precomputed_writer(pii, "bench_append_v1", hold=True), "dueprocess", v1))
-    variants += [
-        Variant("plain-SQL function, client hashes, held connection", "is it plpgsql? streams "
-                "upsert + insert in one LANGUAGE sql function (bench only: no retry "
-                "detection)", precomputed_writer(pii, "bench_append_client_hash", hold=True),
-                "dueprocess", ALT_FUNCTION),
-        Variant("no-streams function, held connection", "is it the streams row? previous "
-                "hash read from the previous event, no row lock, no UPDATE",
-                precomputed_writer(pii, "bench_append_no_streams", hold=True), "dueprocess",
-                NO_STREAMS_FUNCTION),
         Variant("raw via pool.fetch", "pool: raw-nolock with one pool.fetch per append "
                 "(asyncpg default pool: reset query on every release)", raw_pool_writer(pii),
                 "raw"),
@@ -1000,11 +838,7 @@ def profile_variants(bench: Bench) -> list[Variant]:
         Variant("EventStore.append, cold caches", "several workers, appends hours apart: a "
                 "fresh store per append (no key cache, no head cache)",
                 store_writer(cold=True), "dueprocess"),
-        Variant("EventStore.append, cold caches, keys + head in one query", "candidate: the "
-                "key lookup and the head read folded into one round trip",
-                store_writer(cold=True, combined_lookup=True), "dueprocess"),
     ]
-    return variants
 
 
 async def profile(bench: Bench, reps: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -32,8 +33,11 @@ def canonical_json(value: Any) -> bytes:
 
 
 def _default(value: Any) -> Any:
+    # The forms orjson writes natively, so both paths give the same bytes.
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 

@@ -5,7 +5,7 @@ Pure models so workflows can build envelopes and pass them to the append activit
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +17,8 @@ from .base import Actor, EventBase, Model
 def _aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"{field} must carry a time zone (UTC recommended)")
-    return value
+    # Stored in UTC; converting once here keeps the append path from doing it per write.
+    return value.astimezone(UTC)
 
 
 class NewEvent(Model):

@@ -12,6 +12,7 @@ import asyncpg
 import orjson
 import pytest
 from dueprocess.activities import crypto
+from dueprocess.activities.db import create_pool
 from dueprocess.activities.eventstore import (
     ConcurrencyConflict,
     EventIdConflict,
@@ -359,9 +360,8 @@ async def test_verify_flags_a_chained_event_inserted_beyond_the_head(
         doc = canonical_json(envelope_document("s", version, event, dict(event.payload)))
         prev = hashlib.sha256(bytes(prev) + doc).digest()
         await pool.execute(
-            """INSERT INTO events (stream_id, stream_version, event_id, event_type,
-                                   recorded_at, effective_at, data, hash)
-               VALUES ('s', $1, $2, $3, now(), now(), $4, $5)""",
+            """INSERT INTO events (stream_id, stream_version, event_id, event_type, data, hash)
+               VALUES ('s', $1, $2, $3, $4, $5)""",
             version, event.event_id, event.event_type, doc, prev,
         )
     async with pool.acquire() as conn:
@@ -509,7 +509,7 @@ async def test_every_attempt_maps_violations_after_a_stale_head(pool: asyncpg.Po
 
     async def prepare_then_race(
         stream_id: str, expected: int, subjects: set[str]
-    ) -> tuple[dict[str, crypto.KeyRef], bytes, bool]:
+    ) -> tuple[dict[str, crypto.SubjectKey], bytes, bool]:
         nonlocal calls
         calls += 1
         out = await original(stream_id, expected, subjects)
@@ -523,3 +523,60 @@ async def test_every_attempt_maps_violations_after_a_stale_head(pool: asyncpg.Po
     assert calls == 2 and await a.version("h") == 4
     async with pool.acquire() as conn:
         assert (await verify_store(conn)).ok
+
+
+# -- upgrade from the plpgsql append (migration 0005) to the lean one (0006) ---------------
+
+
+async def test_events_written_before_0006_read_verify_extend_and_retry(empty_dsn: str) -> None:
+    from dueprocess.activities.migrations import bundled_migrations, migrate
+
+    conn = await asyncpg.connect(empty_dsn)
+    try:
+        await migrate(conn, [m for m in bundled_migrations() if m.version <= 5])
+        material = crypto.new_key()
+        key_id = await conn.fetchval(
+            "INSERT INTO subject_keys (subject_id, key_material) VALUES ('p-1', $1) "
+            "RETURNING key_id", material)
+        key = crypto.SubjectKey(key_id, material)
+        batch = [ev(payload={"who": pii("p-1", "Ada")}), ev()]
+        # The bytes the 0005-era client wrote: string ids and times, hmac nonces.
+        docs = []
+        for version, event in enumerate(batch, start=1):
+            doc = envelope_document("old", version, event,
+                                    crypto.seal(event.payload, str(event.event_id), {"p-1": key}))
+            doc |= {"event_id": str(event.event_id),
+                    "recorded_at": event.recorded_at.isoformat(),
+                    "effective_at": event.effective_at.isoformat()}
+            docs.append(canonical_json(doc))
+        hashes, link = [], b""
+        for doc in docs:
+            link = hashlib.sha256(link + doc).digest()
+            hashes.append(link)
+        written = await conn.fetch(
+            "SELECT * FROM dueprocess_append($1, 0, ''::bytea, $2, $3, $4, $5, $6, $7, $8)",
+            "old", [e.event_id for e in batch], [e.event_type for e in batch],
+            [e.recorded_at for e in batch], [e.effective_at for e in batch], docs, hashes,
+            [key_id])
+        assert [r["stream_version"] for r in written] == [1, 2]
+        assert await migrate(conn) == ["0006_lean_append.sql"]
+        assert "recorded_at" not in {r["attname"] for r in await conn.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'events'::regclass "
+            "AND NOT attisdropped")}
+    finally:
+        await conn.close()
+
+    pool = await create_pool(empty_dsn, min_size=1, max_size=2)
+    try:
+        store = EventStore(pool)
+        [first, second] = await store.read_stream("old")
+        assert first.payload["who"]["value"] == "Ada" and second.stream_version == 2
+        # A retry of the old batch by an upgraded worker is recognised byte for byte.
+        retry = await store.append("old", 0, batch)
+        assert retry.global_positions == [r["global_position"] for r in written]
+        assert (await store.append("old", 2, [ev(payload={"who": pii("p-1", "Ada")})])
+                ).version == 3
+        async with pool.acquire() as c:
+            assert (await verify_store(c)).ok
+    finally:
+        await pool.close()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from dueprocess.domain.encoding import Upcasters, canonical_json
 from hypothesis import given
@@ -39,3 +41,14 @@ def test_upcasters_chain_and_refuse_duplicates() -> None:
         assert "already registered" in str(err)
     else:
         raise AssertionError("duplicate upcaster accepted")
+
+
+@given(st.datetimes(timezones=st.just(UTC)), st.uuids())
+def test_uuids_and_utc_times_are_written_as_their_text_forms(when: datetime, uid: UUID) -> None:
+    # Stored envelopes hold UUID and datetime objects; events written before held
+    # str(uuid) and isoformat() strings. Both must give the same bytes.
+    doc = {"event_id": uid, "recorded_at": when}
+    assert canonical_json(doc) == canonical_json(
+        {"event_id": str(uid), "recorded_at": when.isoformat()})
+    assert canonical_json({**doc, "n": 2**70}) == canonical_json(
+        {"event_id": str(uid), "recorded_at": when.isoformat(), "n": 2**70})
