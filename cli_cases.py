@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from pydantic import ValidationError
 from temporalio.client import Client
 
-from .activities.db import create_pool
+from .activities.db import Database, create_pool
 from .cli import _EXTENSIONS, command, emit
 from .codec import data_converter
 from .policyfile import load_policy_file
@@ -53,7 +52,7 @@ async def connect_client(settings: Settings) -> AsyncIterator[Client]:
 @asynccontextmanager
 async def connect_pool(
     settings: Settings, *, migrate_embedded: bool = True
-) -> AsyncIterator[asyncpg.Pool]:
+) -> AsyncIterator[Database]:
     """The configured database, else the one a running `dueprocess dev` uses, else the
     embedded server in the data dir, started for this command and stopped after it."""
     from .stack import EmbeddedPostgres
@@ -97,7 +96,7 @@ def _rejection_exit(args: argparse.Namespace, err: Exception) -> int:
     raise err
 
 
-async def case_timeline(pool: asyncpg.Pool, case_id: str) -> list[dict[str, Any]]:
+async def case_timeline(pool: Database, case_id: str) -> list[dict[str, Any]]:
     from .activities.eventstore import EventStore
     from .activities.notifications import notification_stream
     from .demo import timeline_entry

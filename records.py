@@ -15,9 +15,8 @@ from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import asyncpg
-
 from .activities.crypto import is_personal
+from .activities.db import Database
 from .activities.eventstore import EventStore
 from .activities.projections import case_state_from
 from .activities.verify import verify_store
@@ -276,7 +275,7 @@ def _values_of(events: Sequence[RecordedEvent], person_id: str) -> set[str]:
 
 
 class RecordsClient:
-    def __init__(self, store: EventStore, pool: asyncpg.Pool) -> None:
+    def __init__(self, store: EventStore, pool: Database) -> None:
         self._store = store
         self._pool = pool
 

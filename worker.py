@@ -14,14 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
-import asyncpg
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import Worker
 
-from .activities.db import create_pool
+from .activities.db import Database, create_pool
 from .activities.eventstore import EventStore
 from .activities.migrations import migrate
 from .codec import data_converter
@@ -36,7 +35,7 @@ class Runtime:
     dsn: str
     temporal_address: str
     client: Client
-    pool: asyncpg.Pool
+    pool: Database
     store: EventStore
     ui_url: str | None = None
     embedded_database: bool = False
@@ -78,7 +77,7 @@ async def _start_temporal(
     return address, server.ui_url
 
 
-async def ensure_schema(pool: asyncpg.Pool, *, apply: bool) -> None:
+async def ensure_schema(pool: Database, *, apply: bool) -> None:
     async with pool.acquire() as conn:
         if apply:
             await migrate(conn)

@@ -1,23 +1,152 @@
-"""Connection pools for the event store.
+"""Connection pooling for dueprocess.
 
-asyncpg resets every connection when it goes back to its pool (advisory locks, prepared
-cursors, LISTEN, session settings): a round trip that cost a third of append throughput
-here. dueprocess never leaves session state behind on a pooled connection (no SET, no
-LISTEN, advisory locks always released in ``finally``), so the reset is skipped.
+asyncpg's own pool costs about 30 µs of client CPU per acquire and release (a holder object,
+a proxy, timeout bookkeeping, a reset hook): a tenth of append throughput here, where the
+client shares two cores with PostgreSQL. ``Pool`` keeps only what dueprocess needs: a bound
+on open connections, a LIFO of idle ones, and the rule that a connection whose state is
+unknown is closed instead of reused.
+
+No reset runs on release: dueprocess never leaves session state on a pooled connection (no
+SET, no LISTEN, advisory locks always released in ``finally``); a connection still inside a
+transaction is closed, not returned.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
 import asyncpg
+import asyncpg.pool
 
-from .eventstore import Connection
-
-
-async def _no_reset(_: Connection) -> None:
-    return None
+# A plain connection or one borrowed from a pool: both run queries the same way.
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=_no_reset)
-    assert pool is not None
+class PoolClosed(asyncpg.InterfaceError):
+    """The pool was closed; no connection can be acquired."""
+
+
+class Pool:
+    """At most ``max_size`` connections, ``min_size`` of them opened up front (which also
+    proves the database reachable at start-up)."""
+
+    def __init__(
+        self, connect: Callable[[], Awaitable[asyncpg.Connection]], *, max_size: int
+    ) -> None:
+        if max_size < 1:
+            raise ValueError("max_size: must be at least 1")
+        self._connect = connect
+        self._slots = asyncio.Semaphore(max_size)
+        self._idle: list[asyncpg.Connection] = []
+        self._closed = False
+
+    async def _fill(self, count: int) -> None:
+        opened: list[asyncpg.Connection] = []
+        try:
+            for _ in range(count):
+                opened.append(await self._connect())
+        except BaseException:
+            for conn in opened:
+                conn.terminate()
+            raise
+        self._idle.extend(opened)
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        conn = await self._take()
+        healthy = False
+        try:
+            yield conn
+            healthy = True
+        except Exception as err:
+            healthy = _connection_survives(err)
+            raise
+        finally:
+            self._give_back(conn, healthy)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        conn = await self._take()
+        healthy = False
+        try:
+            rows = await conn.fetch(query, *args)
+            healthy = True
+            return rows
+        except Exception as err:
+            healthy = _connection_survives(err)
+            raise
+        finally:
+            self._give_back(conn, healthy)
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        async with self.acquire() as conn:
+            return await conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        async with self.acquire() as conn:
+            return await conn.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        async with self.acquire() as conn:
+            return await conn.execute(query, *args)
+
+    async def close(self) -> None:
+        """Close idle connections now; leased ones are closed as they come back."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(c.close() for c in idle), return_exceptions=True)
+
+    def terminate(self) -> None:
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.terminate()
+
+    async def _take(self) -> asyncpg.Connection:
+        if self._closed:
+            raise PoolClosed("the connection pool is closed")
+        await self._slots.acquire()
+        try:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.is_closed():
+                    return conn
+            return await self._connect()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def _give_back(self, conn: asyncpg.Connection, healthy: bool) -> None:
+        try:
+            if healthy and not self._closed and not conn.is_closed() \
+                    and not conn.is_in_transaction():
+                self._idle.append(conn)
+            elif not conn.is_closed():
+                conn.terminate()
+        finally:
+            self._slots.release()
+
+
+def _connection_survives(err: Exception) -> bool:
+    """A server-side error leaves the connection usable; a lost connection, a protocol
+    misuse or a timeout (a query may still be running) does not. Cancellation is not an
+    Exception and never gets here: the connection is closed."""
+    if isinstance(err, asyncpg.PostgresError):
+        return True
+    return not isinstance(err, asyncpg.InterfaceError | OSError | TimeoutError)
+
+
+# Either pool: dueprocess creates its own, tests sometimes pass asyncpg's.
+Database = Pool | asyncpg.Pool
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
+    async def connect() -> asyncpg.Connection:
+        conn: asyncpg.Connection = await asyncpg.connect(dsn)
+        return conn
+
+    pool = Pool(connect, max_size=max_size)
+    await pool._fill(min(min_size, max_size))
     return pool

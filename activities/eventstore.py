@@ -22,16 +22,13 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import asyncpg.pool
 import orjson
 
 from ..domain.base import Actor
 from ..domain.encoding import NO_UPCASTERS, Upcasters, canonical_json
 from ..domain.envelope import AppendResult, NewEvent, Position, RecordedEvent
 from . import crypto
-
-# A plain connection or one borrowed from a pool: both run queries the same way.
-Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+from .db import Database
 
 _HEAD_CACHE_SIZE = 10_000
 # Get-or-create the subjects' live keys and read the stream head, in one round trip. The
@@ -164,7 +161,7 @@ def _documents(
 class EventStore:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: Database,
         *,
         upcasters: Upcasters = NO_UPCASTERS,
         key_cache_seconds: float = 30.0,

@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
-import asyncpg
-
 from ..domain.envelope import NewEvent, RecordedEvent, envelope_for
 from ..domain.member import (
     MEMBER_EVENT_ADAPTER,
@@ -27,7 +25,8 @@ from ..domain.member import (
 )
 from ..domain.policy import PolicyDocument
 from ..domain.standing import Standing, standing
-from .eventstore import ConcurrencyConflict, Connection, EventStore
+from .db import Connection, Database
+from .eventstore import ConcurrencyConflict, EventStore
 
 MAX_ATTEMPTS = 5
 
@@ -115,7 +114,7 @@ def _member_events(records: Sequence[RecordedEvent]) -> list[MemberEvent]:
 
 
 async def case_streams_for(
-    pool: asyncpg.Pool | Connection, member_id: str
+    pool: Database | Connection, member_id: str
 ) -> list[str]:
     """Case streams in which ``member_id`` is the respondent.
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from .eventstore import Connection
+from .db import Connection
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x0D0E_0B0C  # advisory lock: concurrent `migrate` runs queue instead of racing

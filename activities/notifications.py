@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-import asyncpg
 from temporalio import activity
 
 from ..domain.base import SYSTEM_ACTOR
 from ..domain.envelope import NewEvent
 from .contracts import DISPATCH_NOTIFICATIONS, DispatchInput, DispatchResult, OutgoingNotification
+from .db import Database
 from .eventstore import EventStore
 
 _NOTIFICATION_NS = uuid.UUID("6f1d1c9e-5a51-4a55-9a3e-2c54a1e0d6b1")
@@ -134,7 +134,7 @@ def compose(note: OutgoingNotification, sender: str) -> EmailMessage:
 
 
 class NotificationActivities:
-    def __init__(self, pool: asyncpg.Pool, store: EventStore, sink: Sink, sender: str) -> None:
+    def __init__(self, pool: Database, store: EventStore, sink: Sink, sender: str) -> None:
         self._pool = pool
         self._store = store
         self._sink = sink

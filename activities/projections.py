@@ -23,7 +23,8 @@ from ..domain.envelope import Position, RecordedEvent
 from ..domain.member import MEMBER_STREAM_PREFIX, member_stream
 from ..domain.policy import PolicyDocument
 from ..domain.standing import standing
-from .eventstore import Connection, EventStore
+from .db import Connection, Database
+from .eventstore import EventStore
 from .members import case_streams_for
 
 log = logging.getLogger("dueprocess.projections")
@@ -150,7 +151,7 @@ class MemberStandingProjection:
 
 class ProjectionRunner:
     def __init__(
-        self, pool: asyncpg.Pool, store: EventStore, projections: Sequence[Projection]
+        self, pool: Database, store: EventStore, projections: Sequence[Projection]
     ) -> None:
         self._pool = pool
         self._store = store

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import BaseModel
 
-from .eventstore import Connection
+from .db import Connection
 
 ProblemKind = Literal["altered", "removed", "reordered"]
 
