@@ -1,7 +1,5 @@
 """`python -m dueprocess` is the `dueprocess` command."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

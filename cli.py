@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -163,6 +163,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _EXTENSIONS: list[Callable[[Any, Callable[[str, str], argparse.ArgumentParser]], None]] = []
+
+
+def run() -> NoReturn:
+    """The console command: ``main`` without interpreter teardown.
+
+    The Temporal client's Rust runtime keeps threads that can race CPython's finalisation
+    and abort a short-lived client process after its work is done (temporalio/sdk-python
+    #300; seen here as exit status -6 after `case send` printed its answer). Everything
+    this command started is stopped explicitly before ``main`` returns, so after flushing
+    output and logs the process exits at once.
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
