@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import contextlib
 import json
 import logging
@@ -166,16 +167,17 @@ _EXTENSIONS: list[Callable[[Any, Callable[[str, str], argparse.ArgumentParser]],
 
 
 def run() -> NoReturn:
-    """The console command: ``main`` without interpreter teardown.
+    """The console command: ``main``, then exit without interpreter finalisation.
 
     The Temporal client's Rust runtime keeps threads that can race CPython's finalisation
     and abort a short-lived client process after its work is done (temporalio/sdk-python
-    #300; seen here as exit status -6 after `case send` printed its answer). Everything
-    this command started is stopped explicitly before ``main`` returns, so after flushing
-    output and logs the process exits at once.
+    #300; seen here as exit status -6 after `case send` printed its answer). Exit hooks
+    still run first (logging, telemetry, and embedded PostgreSQL's own cleanup should a
+    start have been interrupted); only the finalisation that races those threads is
+    skipped.
     """
     code = main()
-    logging.shutdown()
+    atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

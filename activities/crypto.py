@@ -18,8 +18,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-# Where a personal value sits in its payload: dict keys and list indexes from the root.
-Path = tuple[str | int, ...]
+
+class Index(int):
+    """A list position in a Path (a plain int in a Path is a dict key, written ``.1``)."""
+
+
+# Where a personal value sits in its payload: dict keys and list Indexes from the root.
+Path = tuple[Any, ...]
 Found = list[tuple[Path, dict[str, Any]]]
 
 _SHA256_BLOCK = 64
@@ -80,14 +85,14 @@ def _find(node: Any, path: Path, found: Found) -> None:
     elif isinstance(node, list):
         for index, item in enumerate(node):
             if isinstance(item, dict | list):
-                _find(item, (*path, index), found)
+                _find(item, (*path, Index(index)), found)
 
 
 def path_text(path: Path) -> str:
     """``$.a.b[2]``: the form bound into each value's AAD (never change it)."""
     if len(path) == 1 and isinstance(path[0], str):  # the usual case: a top-level field
         return "$." + path[0]
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    return "$" + "".join(f"[{p}]" if isinstance(p, Index) else f".{p}" for p in path)
 
 
 def subjects_of(found: Found) -> set[str]:

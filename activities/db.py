@@ -25,6 +25,10 @@ import asyncpg.pool
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
+# How long a retired connection may take to deliver the cancel of its running query.
+_CANCEL_WAIT_SECONDS = 5.0
+
+
 class PoolClosed(asyncpg.InterfaceError):
     """The pool was closed; no connection can be acquired."""
 
@@ -41,6 +45,7 @@ class Pool:
         self._connect = connect
         self._slots = asyncio.Semaphore(max_size)
         self._idle: list[asyncpg.Connection] = []
+        self._retiring: set[asyncio.Task[None]] = set()
         self._closed = False
 
     async def _fill(self, count: int) -> None:
@@ -96,7 +101,8 @@ class Pool:
         """Close idle connections now; leased ones are closed as they come back."""
         self._closed = True
         idle, self._idle = self._idle, []
-        await asyncio.gather(*(c.close() for c in idle), return_exceptions=True)
+        await asyncio.gather(*(c.close() for c in idle), *self._retiring,
+                             return_exceptions=True)
 
     def terminate(self) -> None:
         self._closed = True
@@ -109,6 +115,8 @@ class Pool:
             raise PoolClosed("the connection pool is closed")
         await self._slots.acquire()
         try:
+            if self._closed:  # closed while this lease waited for a slot
+                raise PoolClosed("the connection pool is closed")
             while self._idle:
                 conn = self._idle.pop()
                 if not conn.is_closed():
@@ -119,23 +127,38 @@ class Pool:
             raise
 
     def _give_back(self, conn: asyncpg.Connection, healthy: bool) -> None:
+        if healthy and not self._closed and not conn.is_closed() \
+                and not conn.is_in_transaction():
+            self._idle.append(conn)
+            self._slots.release()
+            return
+        # Keep the slot until the connection is gone, so the server never holds more than
+        # max_size of ours.
+        task = asyncio.get_running_loop().create_task(self._retire(conn))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, conn: asyncpg.Connection) -> None:
         try:
-            if healthy and not self._closed and not conn.is_closed() \
-                    and not conn.is_in_transaction():
-                self._idle.append(conn)
-            elif not conn.is_closed():
-                conn.terminate()
+            # A cancelled query goes on running on the server until asyncpg's cancel request
+            # reaches it; terminating first would drop that request (and leave the statement
+            # holding its locks, or committing after its caller gave up).
+            pending = list(getattr(conn, "_cancellations", ()))
+            if pending:
+                await asyncio.wait(pending, timeout=_CANCEL_WAIT_SECONDS)
         finally:
+            if not conn.is_closed():
+                conn.terminate()
             self._slots.release()
 
 
 def _connection_survives(err: Exception) -> bool:
-    """A server-side error leaves the connection usable; a lost connection, a protocol
-    misuse or a timeout (a query may still be running) does not. Cancellation is not an
-    Exception and never gets here: the connection is closed."""
-    if isinstance(err, asyncpg.PostgresError):
-        return True
-    return not isinstance(err, asyncpg.InterfaceError | OSError | TimeoutError)
+    """A server-side error or an application error between queries leaves the connection
+    usable; a client-side driver error, a lost connection or a timeout (a query may still
+    be running) does not. Cancellation is not an Exception and never gets here: the
+    connection is retired."""
+    return not isinstance(
+        err, asyncpg.InterfaceError | asyncpg.InternalClientError | OSError | TimeoutError)
 
 
 # Either pool: dueprocess creates its own, tests sometimes pass asyncpg's.

@@ -645,10 +645,11 @@ def precomputed_writer(plans: list[list[Append]], target: str, *, hold: bool) ->
         if target == "schema":
             sql = SCHEMA_INSERT
         else:
-            nargs = await pool.fetchval(
-                "SELECT pronargs FROM pg_proc WHERE proname = 'dueprocess_append'")
-            if nargs != 8:
-                raise RuntimeError(f"dueprocess_append takes {nargs} arguments: teach "
+            current = await pool.fetchval(
+                "SELECT count(*) FROM pg_proc WHERE proname = 'dueprocess_append' "
+                "AND pronargs = 8")
+            if current != 1:
+                raise RuntimeError("no eight-argument dueprocess_append: teach "
                                    "bench/eventstore.py precomputed_writer the new signature")
             sql = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8)"
         rows = pre[id(plan)]

@@ -8,10 +8,12 @@ import hashlib
 import hmac
 from typing import Any
 
+import orjson
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from dueprocess.activities import crypto
+from dueprocess.domain.encoding import canonical_json
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -89,3 +91,18 @@ def test_base64_ciphertext_carries_its_nonce() -> None:
     sealed = crypto.seal({"x": _pii("s", "v")}, "e", {"s": key})
     raw = base64.b64decode(sealed["x"]["ct"])
     assert len(raw) == 12 + len(b"v") + 16
+
+
+def test_a_dict_with_non_string_keys_is_not_mistaken_for_a_list() -> None:
+    # canonical_json stores {1: ...} as {"1": ...}; the read side walks the stored form and
+    # binds ".1" into the AAD, so sealing must bind ".1" too, never "[1]".
+    payload = {"by_seat": {1: _pii("p-1", "Ada")}, "rows": [[_pii("p-1", "Bob")]]}
+    found = crypto.personal_nodes(payload)
+    assert sorted(crypto.path_text(path) for path, _ in found) == [
+        "$.by_seat.1", "$.rows[0][0]"]
+    material = crypto.new_key()
+    sealed = crypto.seal(payload, "e", {"p-1": crypto.SubjectKey(1, material)})
+    stored = orjson.loads(canonical_json(sealed))
+    opened = crypto.unseal(stored, "e", {1: material})
+    assert opened["by_seat"]["1"]["value"] == "Ada"
+    assert opened["rows"][0][0]["value"] == "Bob"

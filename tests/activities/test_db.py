@@ -95,3 +95,31 @@ def test_a_pool_needs_room_for_one_connection() -> None:
 
     with pytest.raises(ValueError, match="max_size"):
         Pool(never, max_size=0)
+
+
+async def test_a_cancelled_query_stops_on_the_server_and_connections_stay_bounded(
+    small: Pool, db_dsn: str
+) -> None:
+    admin = await asyncpg.connect(db_dsn)
+    try:
+        await admin.execute("CREATE TABLE lk (id int PRIMARY KEY); INSERT INTO lk VALUES (1)")
+        async with admin.transaction():
+            await admin.execute("SELECT * FROM lk FOR UPDATE")
+            for _ in range(5):  # each waits on the lock, then its caller gives up
+                task = asyncio.create_task(small.fetch("UPDATE lk SET id = 1 WHERE id = 1"))
+                await asyncio.sleep(0.2)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            await asyncio.sleep(0.5)
+            ours = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            waiting = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")
+        assert waiting == 0  # every cancelled UPDATE was really cancelled
+        assert ours <= 2  # never more than max_size connections of ours
+        assert await small.fetchval("SELECT 1") == 1
+    finally:
+        await admin.close()

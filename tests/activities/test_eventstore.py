@@ -559,7 +559,30 @@ async def test_events_written_before_0006_read_verify_extend_and_retry(empty_dsn
             [e.recorded_at for e in batch], [e.effective_at for e in batch], docs, hashes,
             [key_id])
         assert [r["stream_version"] for r in written] == [1, 2]
-        assert await migrate(conn) == ["0006_lean_append.sql"]
+        assert await migrate(conn) == ["0006_lean_append.sql",
+                                       "0007_append_for_workers_before_0006.sql"]
+        # A worker still on the 0005-era client keeps its contract during the upgrade:
+        # a retry returns the stored rows, a stale version raises, a fresh one appends.
+        old_call = ("SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                    "$10)")
+
+        def old_args(expected: int, prev: bytes, events: list[NewEvent],
+                     data: list[bytes], chain: list[bytes]) -> list[Any]:
+            return ["old", expected, prev, [e.event_id for e in events],
+                    [e.event_type for e in events], [e.recorded_at for e in events],
+                    [e.effective_at for e in events], data, chain, [key_id]]
+
+        again = await conn.fetch(old_call, *old_args(0, b"", batch, docs, hashes))
+        assert [r["global_position"] for r in again] == [r["global_position"] for r in written]
+        with pytest.raises(asyncpg.UniqueViolationError) as stale:
+            await conn.fetch(old_call, *old_args(0, b"", [ev()], [b"{}"], [b"x" * 32]))
+        assert stale.value.constraint_name == "events_stream_version_key"
+        third = ev()
+        third_doc = canonical_json(envelope_document("old", 3, third, dict(third.payload)))
+        third_hash = hashlib.sha256(hashes[-1] + third_doc).digest()
+        [row] = await conn.fetch(old_call, *old_args(2, hashes[-1], [third], [third_doc],
+                                                      [third_hash]))
+        assert row["stream_version"] == 3
         assert "recorded_at" not in {r["attname"] for r in await conn.fetch(
             "SELECT attname FROM pg_attribute WHERE attrelid = 'events'::regclass "
             "AND NOT attisdropped")}
@@ -569,13 +592,13 @@ async def test_events_written_before_0006_read_verify_extend_and_retry(empty_dsn
     pool = await create_pool(empty_dsn, min_size=1, max_size=2)
     try:
         store = EventStore(pool)
-        [first, second] = await store.read_stream("old")
+        [first, second, _] = await store.read_stream("old")
         assert first.payload["who"]["value"] == "Ada" and second.stream_version == 2
         # A retry of the old batch by an upgraded worker is recognised byte for byte.
         retry = await store.append("old", 0, batch)
         assert retry.global_positions == [r["global_position"] for r in written]
-        assert (await store.append("old", 2, [ev(payload={"who": pii("p-1", "Ada")})])
-                ).version == 3
+        assert (await store.append("old", 3, [ev(payload={"who": pii("p-1", "Ada")})])
+                ).version == 4
         async with pool.acquire() as c:
             assert (await verify_store(c)).ok
     finally:
