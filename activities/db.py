@@ -14,6 +14,7 @@ transaction is closed, not returned.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -25,6 +26,8 @@ import asyncpg.pool
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
+# As asyncpg's pool: a connection unused this long is closed rather than lent.
+IDLE_LIFETIME_SECONDS = 300.0
 # How long a retired connection may take to deliver the cancel of its running query.
 _CANCEL_WAIT_SECONDS = 5.0
 
@@ -44,8 +47,12 @@ class Pool:
             raise ValueError("max_size: must be at least 1")
         self._connect = connect
         self._slots = asyncio.Semaphore(max_size)
-        self._idle: list[asyncpg.Connection] = []
+        # (connection, when it was last returned): a connection idle longer than
+        # IDLE_LIFETIME_SECONDS is closed instead of lent (firewalls and NAT drop quiet
+        # connections; a worker idle overnight would otherwise fail its first queries).
+        self._idle: list[tuple[asyncpg.Connection, float]] = []
         self._retiring: set[asyncio.Task[None]] = set()
+        self.idle_lifetime = IDLE_LIFETIME_SECONDS
         self._closed = False
 
     async def _fill(self, count: int) -> None:
@@ -57,7 +64,8 @@ class Pool:
             for conn in opened:
                 conn.terminate()
             raise
-        self._idle.extend(opened)
+        now = time.monotonic()
+        self._idle.extend((conn, now) for conn in opened)
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
@@ -101,13 +109,13 @@ class Pool:
         """Close idle connections now; leased ones are closed as they come back."""
         self._closed = True
         idle, self._idle = self._idle, []
-        await asyncio.gather(*(c.close() for c in idle), *self._retiring,
+        await asyncio.gather(*(c.close() for c, _ in idle), *self._retiring,
                              return_exceptions=True)
 
     def terminate(self) -> None:
         self._closed = True
         idle, self._idle = self._idle, []
-        for conn in idle:
+        for conn, _ in idle:
             conn.terminate()
 
     async def _take(self) -> asyncpg.Connection:
@@ -118,9 +126,16 @@ class Pool:
             if self._closed:  # closed while this lease waited for a slot
                 raise PoolClosed("the connection pool is closed")
             while self._idle:
-                conn = self._idle.pop()
-                if not conn.is_closed():
+                conn, since = self._idle.pop()
+                if conn.is_closed():
+                    continue
+                if time.monotonic() - since <= self.idle_lifetime:
                     return conn
+                conn.terminate()
+                # LIFO: everything below was idle longer still.
+                for older, _ in self._idle:
+                    older.terminate()
+                self._idle.clear()
             return await self._connect()
         except BaseException:
             self._slots.release()
@@ -129,7 +144,7 @@ class Pool:
     def _give_back(self, conn: asyncpg.Connection, healthy: bool) -> None:
         if healthy and not self._closed and not conn.is_closed() \
                 and not conn.is_in_transaction():
-            self._idle.append(conn)
+            self._idle.append((conn, time.monotonic()))
             self._slots.release()
             return
         # Keep the slot until the connection is gone, so the server never holds more than

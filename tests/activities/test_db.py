@@ -123,3 +123,11 @@ async def test_a_cancelled_query_stops_on_the_server_and_connections_stay_bounde
         assert await small.fetchval("SELECT 1") == 1
     finally:
         await admin.close()
+
+
+async def test_a_connection_idle_too_long_is_replaced(small: Pool) -> None:
+    first = await _pid(small)
+    assert await _pid(small) == first  # reused while fresh
+    small.idle_lifetime = 0.0
+    await asyncio.sleep(0.01)
+    assert await _pid(small) != first
