@@ -75,10 +75,9 @@ def personal_nodes(payload: Mapping[str, Any]) -> Found:
 
 
 def _find(node: Any, path: Path, found: Found) -> None:
-    if isinstance(node, dict):
-        if node.get("pii") is True and "subject_id" in node:
-            found.append((path, node))
-            return
+    if is_personal(node):
+        found.append((path, node))
+    elif isinstance(node, dict):
         for key, value in node.items():
             if isinstance(value, dict | list):
                 _find(value, (*path, key), found)
@@ -112,16 +111,6 @@ def _aad(event_id: str, path: str, subject_id: str, key_id: int) -> bytes:
     return f"{event_id}|{path}|{subject_id}|{key_id}".encode()
 
 
-def _transform(node: Any, path: str, leaf: Any) -> Any:
-    if is_personal(node):
-        return leaf(path, node)
-    if isinstance(node, dict):
-        return {k: _transform(v, f"{path}.{k}", leaf) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_transform(v, f"{path}[{i}]", leaf) for i, v in enumerate(node)]
-    return node
-
-
 def _replaced(node: Any, path: Path, new: Any, depth: int = 0) -> Any:
     """A copy of ``node`` with the value at ``path`` replaced; only the containers on the
     path are copied (the caller's payload is never modified)."""
@@ -133,24 +122,32 @@ def _replaced(node: Any, path: Path, new: Any, depth: int = 0) -> Any:
     return copy
 
 
+def _with_replaced(payload: Mapping[str, Any], found: Found, leaf: Any) -> dict[str, Any]:
+    """``payload`` with each personal value of ``found`` replaced by ``leaf(path, node)``."""
+    out: Any = payload
+    for path, node in found:
+        new = leaf(path_text(path), node)
+        out = _replaced(out, path, new) if path else new
+    return dict(out)
+
+
 def seal_found(
     payload: Mapping[str, Any], found: Found, event_id: str, keys: Mapping[str, SubjectKey]
 ) -> dict[str, Any]:
     """``payload`` with each personal value of ``found`` (from personal_nodes) sealed under
     its subject's key in ``keys``."""
-    sealed: Any = payload
-    for path, node in found:
+
+    def leaf(path: str, node: dict[str, Any]) -> dict[str, Any]:
         subject = node["subject_id"]
         value = node.get("value")
         if value is None:  # already a redaction marker: nothing to protect
-            new = {"pii": True, "subject_id": subject, "erased": True}
-        else:
-            key = keys[subject]
-            aad = _aad(event_id, path_text(path), subject, key.key_id)
-            new = {"pii": True, "subject_id": subject, "key_id": key.key_id,
-                   "ct": b64encode(key.seal(str(value).encode("utf-8"), aad)).decode("ascii")}
-        sealed = _replaced(sealed, path, new) if path else new
-    return dict(sealed)
+            return {"pii": True, "subject_id": subject, "erased": True}
+        key = keys[subject]
+        aad = _aad(event_id, path, subject, key.key_id)
+        return {"pii": True, "subject_id": subject, "key_id": key.key_id,
+                "ct": b64encode(key.seal(str(value).encode("utf-8"), aad)).decode("ascii")}
+
+    return _with_replaced(payload, found, leaf)
 
 
 def seal(
@@ -178,7 +175,7 @@ def unseal(
         return {"pii": True, "subject_id": subject, "value": plain.decode("utf-8"),
                 "erased": False}
 
-    return dict(_transform(dict(payload), "$", leaf))
+    return _with_replaced(payload, personal_nodes(payload), leaf)
 
 
 def new_key() -> bytes:

@@ -81,6 +81,8 @@ class Pool:
             self._give_back(conn, healthy)
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        # acquire() inlined: every append goes through here, and the context-manager
+        # machinery costs more than the bookkeeping it wraps.
         conn = await self._take()
         healthy = False
         try:

@@ -56,9 +56,6 @@ _LIVE_KEYS = """
 """
 _APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8)"
 _REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6)"
-# A refusal with nothing wrong any more (a competing first append rolled back) is followed
-# by another attempt, this many times in all.
-_EMPTY_REFUSALS = 3
 # A stale head is refreshed at most this often per append (a second refresh only matters
 # when the stream was created between the lookup and the append).
 _HEAD_REFRESHES = 2
@@ -247,20 +244,18 @@ class EventStore:
             hashes.append(link)
         ids = [e.event_id for e in events]
         try:
-            for _ in range(_EMPTY_REFUSALS):
-                if docs:
-                    rows = await self._pool.fetch(
-                        _APPEND, stream_id, expected, prev, ids,
-                        [e.event_type for e in events], docs, hashes, key_ids,
-                    )
-                    if rows:
-                        break
-                # Refused (or an empty batch, which only checks the version): why?
-                rows = await self._pool.fetch(
+            rows = await self._pool.fetch(
+                _APPEND, stream_id, expected, prev, ids,
+                [e.event_type for e in events], docs, hashes, key_ids,
+            ) if docs else []
+            if not rows:
+                # Refused (or an empty batch, which only checks the version): why? Stored
+                # rows mean a retry; nothing wrong any more (a competing first append
+                # rolled back) is a conflict like any other: the caller decides again.
+                stored = await self._pool.fetch(
                     _REFUSAL, stream_id, expected, prev, ids, docs, key_ids)
-                if rows or not docs:
-                    return list(rows)
-            else:
+                if stored or not docs:
+                    return list(stored)
                 raise ConcurrencyConflict(stream_id, expected)
         except asyncpg.UniqueViolationError as err:
             if err.constraint_name == "streams_head_hash":
@@ -318,7 +313,7 @@ class EventStore:
                 f"an event id in this batch is already stored with different content or at "
                 f"another position in stream {stream_id!r}; nothing was written"
             )
-        if constraint in ("events_stream_version_key", "streams_pkey"):
+        if constraint == "events_stream_version_key":
             return ConcurrencyConflict(stream_id, expected)
         return EventStoreError(f"unexpected unique violation on {constraint}: {err}")
 
