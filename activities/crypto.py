@@ -15,7 +15,9 @@ import os
 from base64 import b64encode
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
+import orjson
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
@@ -105,6 +107,11 @@ def subjects_in(payload: Mapping[str, Any]) -> set[str]:
 
 def key_ids_in(payload: Mapping[str, Any]) -> set[int]:
     return {node["key_id"] for _, node in personal_nodes(payload) if "key_id" in node}
+
+
+def uuid_text(value: UUID) -> str:
+    """``str(value)`` (hyphenated, lower case) at a third of its cost."""
+    return orjson.dumps(value)[1:-1].decode("ascii")
 
 
 def _aad(event_id: str, path: str, subject_id: str, key_id: int) -> bytes:

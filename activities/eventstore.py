@@ -114,29 +114,42 @@ def _utc(value: datetime) -> datetime:
 
 
 def _actor_document(actor: Actor) -> dict[str, str]:
-    return {"id": actor.id, "role": actor.role, "kind": actor.kind}  # kind: a StrEnum
+    return {"id": actor.id, "kind": actor.kind, "role": actor.role}  # sorted; kind: a StrEnum
 
 
 def envelope_document(
-    stream_id: str, version: int, event: NewEvent, sealed_payload: dict[str, Any]
+    stream_id: str, version: int, event: NewEvent, sealed_payload: Any
 ) -> dict[str, Any]:
-    """The stored form of one event: everything that is hashed."""
+    """The stored form of one event: everything that is hashed. Keys are written in sorted
+    order so ``envelope_bytes`` can skip sorting them (a test holds them sorted)."""
     return {
-        "stream_id": stream_id,
-        "stream_version": version,
-        "event_id": event.event_id,  # canonical_json writes the hyphenated lowercase form
-        "event_type": event.event_type,
-        "schema_version": event.schema_version,
-        "payload": sealed_payload,
         "actor": _actor_document(event.actor),
         "authority": event.authority,
-        "recorded_at": _utc(event.recorded_at),
-        "effective_at": _utc(event.effective_at),
-        "correlation_id": event.correlation_id,
         "causation_id": event.causation_id,
-        "workflow_id": event.workflow_id,
+        "correlation_id": event.correlation_id,
+        "effective_at": _utc(event.effective_at),
+        "event_id": event.event_id,  # canonical_json writes the hyphenated lowercase form
+        "event_type": event.event_type,
+        "payload": sealed_payload,
+        "recorded_at": _utc(event.recorded_at),
         "run_id": event.run_id,
+        "schema_version": event.schema_version,
+        "stream_id": stream_id,
+        "stream_version": version,
+        "workflow_id": event.workflow_id,
     }
+
+
+def envelope_bytes(
+    stream_id: str, version: int, event: NewEvent, sealed_payload: dict[str, Any]
+) -> bytes:
+    """``canonical_json(envelope_document(...))`` at about half the cost: only the payload
+    needs its keys sorted; the envelope's own keys already are."""
+    try:
+        payload = orjson.Fragment(orjson.dumps(sealed_payload, option=orjson.OPT_SORT_KEYS))
+    except TypeError:  # a shape only the standard library writes (see canonical_json)
+        return canonical_json(envelope_document(stream_id, version, event, sealed_payload))
+    return orjson.dumps(envelope_document(stream_id, version, event, payload))
 
 
 def _documents(
@@ -145,12 +158,11 @@ def _documents(
 ) -> list[bytes]:
     """The stored bytes of a batch: each envelope with its personal values sealed."""
     return [
-        canonical_json(envelope_document(
-            stream_id, expected + i,
-            event,
-            crypto.seal_found(event.payload, personal, str(event.event_id), keys)
+        envelope_bytes(
+            stream_id, expected + i, event,
+            crypto.seal_found(event.payload, personal, crypto.uuid_text(event.event_id), keys)
             if personal else event.payload,
-        ))
+        )
         for i, (event, personal) in enumerate(zip(events, found, strict=True), start=1)
     ]
 
