@@ -39,12 +39,13 @@ class SubjectKey:
     HMAC pads are set up once here instead of once per value (a third of sealing's cost).
     """
 
-    __slots__ = ("_aead", "_inner", "_outer", "key_id")
+    __slots__ = ("_aead", "_inner", "_outer", "key_id", "material")
 
     def __init__(self, key_id: int, material: bytes) -> None:
         if len(material) > _SHA256_BLOCK:
             raise ValueError("key material: at most 64 bytes (keys are 32)")
         self.key_id = key_id
+        self.material = material  # sent once, when the append that first uses it creates it
         self._aead = AESGCM(material)
         # HMAC-SHA256 as RFC 2104 defines it, with both padded keys absorbed once: the
         # same nonces as hmac.digest(material, ...), so bytes sealed before are unchanged.

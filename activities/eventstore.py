@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -31,34 +32,28 @@ from . import crypto
 from .db import Database
 
 _HEAD_CACHE_SIZE = 10_000
-# Get-or-create the subjects' live keys and read the stream head, in one round trip. The
-# final SELECTs cannot see rows inserted by the CTE (same snapshot), so no key appears
-# twice. Nor can they see a key another transaction inserted and committed while the INSERT
-# waited on it (ON CONFLICT then does nothing): such subjects come back missing and are
-# read again by _LIVE_KEYS, a new statement with a new snapshot.
+# One read-only round trip for what the caches lack: the subjects' live keys, the stream
+# head, and ids for the keys of subjects that have none yet (reserved from the key
+# sequence: an id is never handed out twice). Such keys are created by the append itself.
 _LOOKUP = """
-    WITH fresh AS (
-        INSERT INTO subject_keys (subject_id, key_material)
-        SELECT s, k FROM unnest($1::text[], $2::bytea[]) AS u(s, k)
-        ON CONFLICT (subject_id) WHERE destroyed_at IS NULL DO NOTHING
-        RETURNING subject_id, key_id, key_material)
-    SELECT subject_id, key_id, key_material,
-           NULL::bigint AS head_version, NULL::bytea AS head_hash FROM fresh
+    SELECT 'key' AS kind, subject_id, key_id AS number, key_material AS material
+      FROM subject_keys WHERE subject_id = ANY($1::text[]) AND destroyed_at IS NULL
     UNION ALL
-    SELECT subject_id, key_id, key_material, NULL, NULL FROM subject_keys
-     WHERE subject_id = ANY($1) AND destroyed_at IS NULL
+    SELECT 'head', NULL, version, head_hash FROM streams WHERE stream_id = $2
     UNION ALL
-    SELECT NULL, NULL, NULL, version, head_hash FROM streams WHERE stream_id = $3
+    SELECT 'id', NULL, nextval(pg_get_serial_sequence('subject_keys', 'key_id')), NULL
+      FROM generate_series(1, $3::int)
 """
-_LIVE_KEYS = """
-    SELECT subject_id, key_id, key_material FROM subject_keys
-     WHERE subject_id = ANY($1) AND destroyed_at IS NULL
-"""
-_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8)"
+_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 _REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6)"
 # A stale head is refreshed at most this often per append (a second refresh only matters
 # when the stream was created between the lookup and the append).
 _HEAD_REFRESHES = 2
+# Keys re-resolved at most this often per append: a key erased, or a subject's first key
+# created by another process, while the batch was being appended.
+_KEY_REFRESHES = 2
+# The constraints a key created by the append can meet when another process won.
+_KEY_CONSTRAINTS = frozenset({"subject_keys_one_live_key", "subject_keys_pkey"})
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
 
 
@@ -82,6 +77,12 @@ class ConcurrencyConflict(EventStoreError):
 
 class _StaleHead(Exception):
     """The cached head hash was not the stream's: refresh it and try again."""
+
+
+class _KeyRace(Exception):
+    """Another process created the first key of a subject this batch was sealed under a
+    new key for (or the batch may be a retry sealed under such a key): look the keys up
+    again, re-seal, retry."""
 
 
 class _KeysDestroyed(Exception):
@@ -167,6 +168,15 @@ def _documents(
     ]
 
 
+@dataclass
+class _BatchKeys:
+    """The keys a batch is sealed under, by subject; ``new`` are those the append creates
+    (subjects that had no live key)."""
+
+    sealing: dict[str, crypto.SubjectKey] = field(default_factory=dict)
+    new: dict[str, crypto.SubjectKey] = field(default_factory=dict)
+
+
 class EventStore:
     def __init__(
         self,
@@ -186,6 +196,8 @@ class EventStore:
         # Only facts go in: a head read from the streams row, or a chain this store
         # computed from a head known to be at the version it appended at.
         self._heads: dict[str, tuple[int, bytes]] = {}
+        # Key ids reserved by a lookup and not yet used (see _LOOKUP).
+        self._spare_key_ids: list[int] = []
 
     # -- writing -----------------------------------------------------------------------
 
@@ -197,16 +209,15 @@ class EventStore:
         found = [crypto.personal_nodes(e.payload) for e in events]
         subjects = set().union(*map(crypto.subjects_of, found))
         keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
-        docs = _documents(stream_id, expected_version, events, found, keys)
+        docs = _documents(stream_id, expected_version, events, found, keys.sealing)
         head_refreshes = key_refreshes = 0
-        # Every attempt maps unique violations the same way; only a stale head hash and a
-        # destroyed key are retried (each a bounded number of times).
+        # Every attempt maps unique violations the same way; only a stale head hash and
+        # keys that changed underneath (erased, or first created elsewhere) are retried,
+        # each a bounded number of times.
         while True:
             try:
                 rows = await self._append_chained(
-                    stream_id, expected_version, prev, trusted, events, docs,
-                    [key.key_id for key in keys.values()],
-                )
+                    stream_id, expected_version, prev, trusted, events, docs, keys)
                 break
             except _StaleHead as err:
                 self._heads.pop(stream_id, None)
@@ -217,24 +228,35 @@ class EventStore:
                         "head read back; run verify; nothing was written"
                     ) from err
                 _, prev, trusted = await self._prepare(stream_id, expected_version, set())
+                continue
             except _KeysDestroyed as err:
-                key_refreshes += 1
-                if key_refreshes > 1:
-                    raise EventStoreError(
-                        f"stream {stream_id!r}: a data subject of this batch was erased while "
-                        "it was being appended; nothing was written"
-                    ) from err
-                for subject, key in keys.items():
+                for subject, key in keys.sealing.items():
                     if key.key_id in err.key_ids or not err.key_ids:
                         self._write_keys.pop(subject, None)
-                keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
-                docs = _documents(stream_id, expected_version, events, found, keys)
+                cause: Exception = err
+            except _KeyRace as err:
+                cause = err
             except asyncpg.UniqueViolationError as err:
                 stored = await self._already_stored(stream_id, events, docs)
-                if stored is None:
+                if stored is not None:
+                    rows = stored
+                    break
+                # Sealed under keys made for this batch, it cannot equal a copy stored by
+                # an earlier attempt that was still in flight when this one looked keys up
+                # (that copy is sealed under the keys that won): look once more.
+                if not (keys.new and err.constraint_name == "events_event_id_key"
+                        and key_refreshes == 0):
                     raise self._map_violation(err, stream_id, expected_version) from err
-                rows = stored
-                break
+                cause = err
+            key_refreshes += 1
+            if key_refreshes > _KEY_REFRESHES:
+                raise EventStoreError(
+                    f"stream {stream_id!r}: the keys of this batch's data subjects kept "
+                    "changing while it was being appended (erased, or created by another "
+                    "process); nothing was written"
+                ) from cause
+            keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
+            docs = _documents(stream_id, expected_version, events, found, keys.sealing)
         version = rows[-1]["stream_version"] if rows else expected_version
         return AppendResult(
             stream_id=stream_id, version=version,
@@ -243,7 +265,7 @@ class EventStore:
 
     async def _append_chained(
         self, stream_id: str, expected: int, prev: bytes, trusted: bool,
-        events: Sequence[NewEvent], docs: list[bytes], key_ids: list[int],
+        events: Sequence[NewEvent], docs: list[bytes], keys: _BatchKeys,
     ) -> list[asyncpg.Record]:
         """dueprocess_append, and on refusal dueprocess_append_refusal to learn why.
         ``trusted``: ``prev`` is known to be the head hash at version ``expected``; only
@@ -255,10 +277,13 @@ class EventStore:
             link = hashlib.sha256(link + doc).digest()
             hashes.append(link)
         ids = [e.event_id for e in events]
+        key_ids = [key.key_id for key in keys.sealing.values()]
+        new = list(keys.new.items())
         try:
             rows = await self._pool.fetch(
-                _APPEND, stream_id, expected, prev, ids,
-                [e.event_type for e in events], docs, hashes, key_ids,
+                _APPEND, stream_id, expected, prev, ids, [e.event_type for e in events],
+                docs, hashes, key_ids, [key.key_id for _, key in new],
+                [subject for subject, _ in new], [key.material for _, key in new],
             ) if docs else []
             if not rows:
                 # Refused (or an empty batch, which only checks the version): why? Stored
@@ -274,7 +299,12 @@ class EventStore:
                 raise _StaleHead from err
             if err.constraint_name == "subject_keys_destroyed":
                 raise _KeysDestroyed(_destroyed_key_ids(err)) from err
+            if err.constraint_name in _KEY_CONSTRAINTS:
+                raise _KeyRace from err
             raise
+        now = time.monotonic()
+        for subject, key in new:  # written with the events: live keys from now on
+            self._write_keys[subject] = (now, key)
         if trusted and rows[-1]["stream_version"] == expected + len(docs):
             self._remember_head(stream_id, expected + len(docs), hashes[-1])
         return list(rows)
@@ -331,17 +361,18 @@ class EventStore:
 
     async def _prepare(
         self, stream_id: str, expected: int, subjects: set[str]
-    ) -> tuple[dict[str, crypto.SubjectKey], bytes, bool]:
-        """The subjects' live keys (created on first use), the hash the batch chains from,
-        and whether that hash is known to be the head at ``expected``. All usually come
-        from memory; whatever is missing comes in ONE query (rarely two: see _LOOKUP)."""
+    ) -> tuple[_BatchKeys, bytes, bool]:
+        """The keys to seal under (a subject without a live key gets a new one, which the
+        append creates), the hash the batch chains from, and whether that hash is known to
+        be the head at ``expected``. All usually come from memory; whatever is missing
+        comes in ONE read-only query (_LOOKUP)."""
         now = time.monotonic()
-        keys: dict[str, crypto.SubjectKey] = {}
+        keys = _BatchKeys()
         missing: list[str] = []
         for subject in sorted(subjects):
             cached = self._write_keys.get(subject)
             if cached and now - cached[0] < self._key_cache_seconds:
-                keys[subject] = cached[1]
+                keys.sealing[subject] = cached[1]
             else:
                 missing.append(subject)
         head = self._heads.get(stream_id)
@@ -349,55 +380,35 @@ class EventStore:
         if not missing and prev is not None:
             return keys, prev, True
         trusted = prev is not None
+        # Spare ids are taken before the await, so concurrent appends never share one.
+        spare = self._spare_key_ids
+        ids = [spare.pop() for _ in range(min(len(missing), len(spare)))]
         rows = await self._pool.fetch(
-            _LOOKUP, missing, [crypto.new_key() for _ in missing],
-            stream_id if prev is None else None,
-        )
+            _LOOKUP, missing, stream_id if prev is None else None, len(missing) - len(ids))
         for row in rows:
-            if row["subject_id"] is None:
+            if row["kind"] == "key":
+                keys.sealing[row["subject_id"]] = key = crypto.SubjectKey(
+                    row["number"], bytes(row["material"]))
+                self._write_keys[row["subject_id"]] = (now, key)
+            elif row["kind"] == "id":
+                ids.append(row["number"])
+            else:
                 # The stored head, whatever its version: true for that version, so worth
                 # remembering. At another version the append will conflict or is a retry
                 # (the function decides which before it looks at the hash); then the hash
                 # is sent but the resulting chain is not trusted.
-                version, head_hash = row["head_version"], bytes(row["head_hash"])
+                version, head_hash = row["number"], bytes(row["material"])
                 self._remember_head(stream_id, version, head_hash)
                 if version == expected:
                     prev, trusted = head_hash, True
                 elif prev is None:
                     prev = head_hash
-                continue
-            self._keep_key(keys, row, now)
-        unresolved = [s for s in missing if s not in keys]
-        if unresolved:
-            await self._resolve_keys(unresolved, keys, now)
+        for subject in missing:
+            if subject not in keys.sealing:
+                keys.sealing[subject] = keys.new[subject] = crypto.SubjectKey(
+                    ids.pop(), crypto.new_key())
+        spare.extend(ids)
         return keys, prev if prev is not None else b"", trusted
-
-    def _keep_key(
-        self, keys: dict[str, crypto.SubjectKey], row: asyncpg.Record, now: float
-    ) -> None:
-        key = crypto.SubjectKey(row["key_id"], bytes(row["key_material"]))
-        keys[row["subject_id"]] = key
-        self._write_keys[row["subject_id"]] = (now, key)
-
-    async def _resolve_keys(
-        self, subjects: list[str], keys: dict[str, crypto.SubjectKey], now: float
-    ) -> None:
-        """Subjects whose first key another transaction was inserting during _LOOKUP: read
-        the now committed key; should that have been destroyed meanwhile, create one."""
-        for _ in range(3):
-            for row in await self._pool.fetch(_LIVE_KEYS, subjects):
-                self._keep_key(keys, row, now)
-            subjects = [s for s in subjects if s not in keys]
-            if not subjects:
-                return
-            for row in await self._pool.fetch(
-                _LOOKUP, subjects, [crypto.new_key() for _ in subjects], None
-            ):
-                self._keep_key(keys, row, now)
-            subjects = [s for s in subjects if s not in keys]
-            if not subjects:
-                return
-        raise EventStoreError(f"no live key could be obtained for subject(s) {subjects}")
 
     async def erase_subject(self, subject_id: str) -> int:
         """Destroy the subject's key(s); returns how many were destroyed."""

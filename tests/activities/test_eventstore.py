@@ -509,7 +509,7 @@ async def test_every_attempt_maps_violations_after_a_stale_head(pool: asyncpg.Po
 
     async def prepare_then_race(
         stream_id: str, expected: int, subjects: set[str]
-    ) -> tuple[dict[str, crypto.SubjectKey], bytes, bool]:
+    ) -> Any:
         nonlocal calls
         calls += 1
         out = await original(stream_id, expected, subjects)
@@ -560,7 +560,8 @@ async def test_events_written_before_0006_read_verify_extend_and_retry(empty_dsn
             [key_id])
         assert [r["stream_version"] for r in written] == [1, 2]
         assert await migrate(conn) == ["0006_lean_append.sql",
-                                       "0007_append_for_workers_before_0006.sql"]
+                                       "0007_append_for_workers_before_0006.sql",
+                                       "0008_keys_created_with_the_append.sql"]
         # A worker still on the 0005-era client keeps its contract during the upgrade:
         # a retry returns the stored rows, a stale version raises, a fresh one appends.
         old_call = ("SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, "
