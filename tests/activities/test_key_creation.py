@@ -5,13 +5,14 @@ when processes race, and retries still recognised."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any, cast
 
 import asyncpg
 import orjson
 import pytest
 from dueprocess.activities.db import Pool
-from dueprocess.activities.eventstore import ConcurrencyConflict, EventStore
+from dueprocess.activities.eventstore import ConcurrencyConflict, EventStore, envelope_bytes
 from dueprocess.activities.verify import verify_store
 
 from .test_eventstore import _CountingPool, ev, pii
@@ -123,3 +124,21 @@ async def test_the_application_role_appends_reads_and_erases_but_cannot_rewrite(
                 await app.execute(sql)
     finally:
         await app.close()
+
+
+async def test_the_eight_argument_append_of_0006_era_workers_still_appends(
+    pool: asyncpg.Pool,
+) -> None:
+    # Workers of the previous release call the eight-argument form (keys created by their
+    # own lookup); 0008 makes it forward to the current append without new keys.
+    event = ev()
+    doc = envelope_bytes("old", 1, event, event.payload)
+    link = hashlib.sha256(doc).digest()
+    call = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8)"
+    args = ["old", 0, b"", [event.event_id], [event.event_type], [doc], [link], []]
+    [row] = await pool.fetch(call, *args)
+    assert row["stream_version"] == 1
+    assert await pool.fetch(call, *args) == []  # refused: the 0006 contract (no rows)
+    assert [e.event_id for e in await EventStore(pool).read_stream("old")] == [event.event_id]
+    async with pool.acquire() as conn:
+        assert (await verify_store(conn)).ok
