@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+from .activities.crypto import KeyUnavailable
 from .domain.policy import PolicyError
 from .settings import ConfigError, Settings
 
@@ -208,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except PolicyError as err:
         print(f"dueprocess: policy file: {err}", file=sys.stderr)
+        return 2
+    except KeyUnavailable as err:  # a key-encryption key missing or wrong: configuration
+        print(f"dueprocess: {err}", file=sys.stderr)
         return 2
     except Exception as err:  # unreachable services get one clear line
         message = _service_problem(err, settings)

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .cli import _EXTENSIONS, command, emit
-from .cli_cases import connect_pool
+from .cli_cases import connect_pool, store_for
 from .settings import ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -51,14 +51,13 @@ def _check_line(check: Any) -> str:
 
 @command("audit")
 async def _audit(args: argparse.Namespace, settings: Settings) -> int:
-    from .activities.eventstore import EventStore
     from .activities.notifications import notification_stream
     from .domain.audit import audit_case
     from .records import RecordsClient
     from .workflows.case import case_stream
 
     async with connect_pool(settings) as pool:
-        store = EventStore(pool)
+        store = store_for(pool, settings)
         if args.subject == "case":
             events = await store.read_stream(case_stream(args.id))
             if not events:
@@ -110,7 +109,6 @@ async def _audit_member(
 @command("member")
 async def _member(args: argparse.Namespace, settings: Settings) -> int:
     """Record a membership fact from a back-office system (JSON command)."""
-    from .activities.eventstore import EventStore
     from .activities.members import MemberService
     from .cli_cases import _read_json
     from .domain.base import DomainError
@@ -120,7 +118,7 @@ async def _member(args: argparse.Namespace, settings: Settings) -> int:
     command_ = MEMBER_COMMAND_ADAPTER.validate_python(_read_json(args.file))
     async with connect_pool(settings) as pool:
         policy = load_policy_file(args.policy or settings.policy_file)
-        service = MemberService(EventStore(pool), policy)
+        service = MemberService(store_for(pool, settings), policy)
         try:
             events = await service.record(args.id, command_, datetime.now(UTC))
         except DomainError as err:
@@ -134,13 +132,12 @@ async def _member(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("records")
 async def _records(args: argparse.Namespace, settings: Settings) -> int:
-    from .activities.eventstore import EventStore
     from .domain.base import DomainError
     from .records import RecordsClient
 
     actor = parse_actor(args.as_actor)
     async with connect_pool(settings) as pool:
-        records = RecordsClient(EventStore(pool), pool)
+        records = RecordsClient(store_for(pool, settings), pool)
         try:
             if args.action == "read":
                 file = await records.read_case_file(args.id, actor, purpose=args.purpose or "",
@@ -171,14 +168,13 @@ async def _records(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("projections")
 async def _projections(args: argparse.Namespace, settings: Settings) -> int:
-    from .activities.eventstore import EventStore
     from .activities.projections import ProjectionRunner
     from .policyfile import load_policy_file
     from .registration import projections
 
     policy = load_policy_file(settings.policy_file)
     async with connect_pool(settings) as pool:
-        runner = ProjectionRunner(pool, EventStore(pool), projections(policy))
+        runner = ProjectionRunner(pool, store_for(pool, settings), projections(policy))
         count = await (runner.rebuild() if args.action == "rebuild" else runner.catch_up())
     names = [p.name for p in runner.projections]
     emit(args, {"events_applied": count, "projections": names},
@@ -276,16 +272,40 @@ def stats_text(s: CaseStatistics) -> str:
 
 @command("stats")
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from .activities.eventstore import EventStore
     from .domain.statistics import case_statistics
 
     start, end = parse_when(args.period_from, "--from"), _period_end(args.period_to)
     if start is not None and end is not None and start >= end:
         raise ConfigError("--from must be before --to")
     async with connect_pool(settings) as pool:
-        streams = await read_case_streams(EventStore(pool))
+        streams = await read_case_streams(store_for(pool, settings))
     stats = case_statistics(streams, period_from=start, period_to=end)
     emit(args, stats.model_dump(mode="json"), stats_text(stats))
+    return 0
+
+
+@command("keys")
+async def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from .activities.keys import key_status, wrap_keys
+
+    key_wrap = settings.key_wrap()
+    async with connect_pool(settings) as pool:
+        wrapped = await wrap_keys(pool, key_wrap) if args.action == "wrap" else None
+        status = await key_status(pool, key_wrap)
+    doc = {"wrapped": wrapped, **status.model_dump()} if wrapped is not None \
+        else status.model_dump()
+    lines = [] if wrapped is None else [f"wrapped {wrapped} key(s)"]
+    lines += [
+        f"live keys in clear: {status.live_in_clear}",
+        *(f"live keys wrapped by KEK {fingerprint}: {n}"
+          for fingerprint, n in sorted(status.live_wrapped.items())),
+        f"destroyed keys: {status.destroyed}",
+        f"current KEK: {status.current_kek or 'none (DUEPROCESS_KEY_ENCRYPTION_KEYS unset)'}",
+    ]
+    if status.needing_wrap:
+        lines.append(f"{status.needing_wrap} live key(s) not wrapped by the current KEK: "
+                     "run `dueprocess keys wrap`")
+    emit(args, doc, "\n".join(lines))
     return 0
 
 
@@ -313,6 +333,9 @@ def _extend(sub: Any, add: Any) -> None:
     proj.add_argument("action", choices=["catch-up", "rebuild"])
     cases = add("cases", "list cases with their stage and next deadline")
     cases.add_argument("--stage", help="only cases at this stage")
+    keys = add("keys", "subject keys at rest: how they are stored (status), or wrap every "
+               "live key under the current key-encryption key (wrap)")
+    keys.add_argument("action", choices=["status", "wrap"])
     stats = add("stats", "transparency statistics from the log, without personal data")
     stats.add_argument("--from", dest="period_from", metavar="DATE",
                        help="count cases reported on or after this ISO date or date-time")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from temporalio.client import Client
@@ -20,6 +20,9 @@ from .cli import _EXTENSIONS, command, emit
 from .codec import data_converter
 from .policyfile import load_policy_file
 from .settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from .activities.eventstore import EventStore
 
 DEV_FILE = "dev.json"
 
@@ -96,13 +99,19 @@ def _rejection_exit(args: argparse.Namespace, err: Exception) -> int:
     raise err
 
 
-async def case_timeline(pool: Database, case_id: str) -> list[dict[str, Any]]:
+def store_for(pool: Database, settings: Settings) -> EventStore:
+    """The event store as the configured workers use it (same key wrapping)."""
     from .activities.eventstore import EventStore
+
+    return EventStore(pool, key_wrap=settings.key_wrap())
+
+
+async def case_timeline(store: EventStore, case_id: str) -> list[dict[str, Any]]:
     from .activities.notifications import notification_stream
     from .demo import timeline_entry
     from .workflows.case import case_stream
 
-    events = await EventStore(pool).read_streams(
+    events = await store.read_streams(
         [case_stream(case_id), notification_stream(case_id)])
     return [timeline_entry(e) for e in events]
 
@@ -122,7 +131,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
             case_id, people = await run_demo(client, policy, members)
             # The workflow finishes once its notifications are dispatched and recorded.
             await runtime.client.get_workflow_handle(case_id).result()
-        timeline = await case_timeline(runtime.pool, case_id)
+        timeline = await case_timeline(runtime.store, case_id)
         standing = await members.standing(
             people.respondent, policy, datetime.now(UTC),
             case_streams=await case_streams_for(runtime.pool, people.respondent))
@@ -144,7 +153,7 @@ async def _case(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.action == "timeline":
         async with connect_pool(settings) as pool:
-            timeline = await case_timeline(pool, args.case_id)
+            timeline = await case_timeline(store_for(pool, settings), args.case_id)
         from .demo import render_timeline
 
         emit(args, {"case_id": args.case_id, "timeline": timeline}, render_timeline(timeline))

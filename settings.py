@@ -8,8 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if TYPE_CHECKING:
+    from .activities.crypto import KeyWrap
 
 PREFIX = "DUEPROCESS_"
 _FIELDS = {
@@ -22,8 +26,24 @@ _FIELDS = {
     "notify_from": "NOTIFY_FROM",
     "policy_file": "POLICY_FILE",
     "payload_key": "PAYLOAD_KEY",
+    "key_encryption_keys": "KEY_ENCRYPTION_KEYS",
 }
+_SECRETS = frozenset({"payload_key", "key_encryption_keys"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def _parse_keks(text: str) -> tuple[bytes, ...]:
+    from .codec import parse_key
+
+    keks = []
+    for n, part in enumerate(text.split(","), start=1):
+        try:
+            keks.append(parse_key(part.strip()))
+        except ValueError as err:
+            raise ValueError(f"key {n}: {err}") from None
+    if len(set(keks)) != len(keks):
+        raise ValueError("the same key is listed twice")
+    return tuple(keks)
 
 
 class ConfigError(ValueError):
@@ -48,6 +68,9 @@ class Settings(BaseModel):
     policy_file: Path | None = None  # None: the shipped sample rulebook
     # base64 of 32 bytes: encrypts Temporal payloads (commands carry personal data)
     payload_key: str | None = Field(default=None, repr=False)
+    # base64 of 32 bytes each, comma-separated: wrap the per-subject keys (the first wraps
+    # new keys, all unwrap), so the database alone does not reveal personal data
+    key_encryption_keys: str | None = Field(default=None, repr=False)
 
     @field_validator("payload_key")
     @classmethod
@@ -62,6 +85,19 @@ class Settings(BaseModel):
         from .codec import parse_key
 
         return parse_key(self.payload_key) if self.payload_key else None
+
+    @field_validator("key_encryption_keys")
+    @classmethod
+    def _keks(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_keks(value)
+        return value
+
+    def key_wrap(self) -> KeyWrap:
+        from .activities.crypto import KeyWrap
+
+        return KeyWrap(_parse_keks(self.key_encryption_keys) if self.key_encryption_keys
+                       else ())
 
     @field_validator("policy_file")
     @classmethod
@@ -123,6 +159,6 @@ class Settings(BaseModel):
                 field = str(problem["loc"][0])
                 name = PREFIX + _FIELDS.get(field, field.upper())
                 message = problem["msg"].removeprefix("Value error, ")
-                shown = "<hidden>" if field == "payload_key" else repr(_masked(given.get(field)))
+                shown = "<hidden>" if field in _SECRETS else repr(_masked(given.get(field)))
                 lines.append(f"{name}: {message} (got {shown})")
             raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

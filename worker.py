@@ -105,6 +105,9 @@ async def open_runtime(
     _setup_tracing()
     async with AsyncExitStack() as stack:
         embedded_db = settings.database_url is None
+        if not embedded_db and settings.key_encryption_keys is None:
+            log.warning("DUEPROCESS_KEY_ENCRYPTION_KEYS is not set: new data subjects' keys "
+                        "are stored in clear beside the data they protect")
         dsn = settings.database_url or await _start_database(settings, stack)
         pool = await create_pool(dsn, min_size=1, max_size=10)
         stack.push_async_callback(pool.close)
@@ -124,8 +127,8 @@ async def open_runtime(
         )
         yield Runtime(
             settings=settings, dsn=dsn, temporal_address=address, client=client, pool=pool,
-            store=EventStore(pool), ui_url=ui_url, embedded_database=embedded_db,
-            embedded_temporal=embedded_temporal,
+            store=EventStore(pool, key_wrap=settings.key_wrap()), ui_url=ui_url,
+            embedded_database=embedded_db, embedded_temporal=embedded_temporal,
         )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
@@ -188,4 +189,93 @@ def unseal(
 
 def new_key() -> bytes:
     return os.urandom(32)
+
+
+# -- key wrapping ----------------------------------------------------------------------------
+
+WRAPPED_PREFIX = b"dpw1"  # migration 0009's trigger knows this form: keep them in step
+_FINGERPRINT_BYTES = 8
+WRAPPED_LENGTH = len(WRAPPED_PREFIX) + _FINGERPRINT_BYTES + 12 + 32 + 16
+KEK_VARIABLE = "DUEPROCESS_KEY_ENCRYPTION_KEYS"
+
+
+class KeyUnavailable(Exception):
+    """A subject key is wrapped by a key-encryption key this process was not given, or its
+    wrapping does not open (altered, or moved to another row). Never read as erased: an
+    audit must not show data as destroyed when it is only locked."""
+
+    error_type = "KeyUnavailable"
+
+
+def kek_fingerprint(kek: bytes) -> bytes:
+    return hashlib.sha256(b"dueprocess-kek|" + kek).digest()[:_FINGERPRINT_BYTES]
+
+
+def _wrap_aad(key_id: int, subject_id: str) -> bytes:
+    # Binds a wrapped key to its row: copied onto another key id or subject it won't open.
+    return f"dueprocess-subject-key|{key_id}|{subject_id}".encode()
+
+
+def is_wrapped(stored: bytes) -> bool:
+    return len(stored) == WRAPPED_LENGTH and stored.startswith(WRAPPED_PREFIX)
+
+
+class KeyWrap:
+    """Subject keys wrapped by key-encryption keys (KEKs) kept outside the database.
+
+    The first KEK wraps; every KEK given unwraps (old ones stay listed while keys wrapped
+    by them remain, see ``dueprocess keys wrap``). With no KEK, keys are stored in clear,
+    as before 0009; keys stored in clear are always readable."""
+
+    def __init__(self, keks: tuple[bytes, ...] = ()) -> None:
+        for kek in keks:
+            if len(kek) != 32:
+                raise ValueError("key-encryption keys: 32 bytes each (AES-256)")
+        self._current = (kek_fingerprint(keks[0]), AESGCM(keks[0])) if keks else None
+        self._by_fingerprint = {kek_fingerprint(k): AESGCM(k) for k in keks}
+
+    @property
+    def current(self) -> str | None:
+        """The hex fingerprint of the KEK that wraps new keys (None: keys stay in clear)."""
+        return self._current[0].hex() if self._current else None
+
+    def wrap(self, key_id: int, subject_id: str, material: bytes) -> bytes:
+        if self._current is None:
+            return material
+        fingerprint, aead = self._current
+        nonce = os.urandom(12)
+        return (WRAPPED_PREFIX + fingerprint + nonce
+                + aead.encrypt(nonce, material, _wrap_aad(key_id, subject_id)))
+
+    def unwrap(self, key_id: int, subject_id: str, stored: bytes) -> bytes:
+        if not is_wrapped(stored):
+            return stored
+        start = len(WRAPPED_PREFIX)
+        fingerprint = stored[start:start + _FINGERPRINT_BYTES]
+        aead = self._by_fingerprint.get(fingerprint)
+        if aead is None:
+            raise KeyUnavailable(
+                f"subject key {key_id} is wrapped by key-encryption key {fingerprint.hex()}, "
+                f"which this process was not given: add it to {KEK_VARIABLE}"
+            )
+        nonce = stored[start + _FINGERPRINT_BYTES:start + _FINGERPRINT_BYTES + 12]
+        try:
+            return aead.decrypt(nonce, stored[start + _FINGERPRINT_BYTES + 12:],
+                                _wrap_aad(key_id, subject_id))
+        except InvalidTag:
+            raise KeyUnavailable(
+                f"subject key {key_id} does not unwrap under key-encryption key "
+                f"{fingerprint.hex()}: its stored form was altered or moved from another row"
+            ) from None
+
+    def needs_wrapping(self, stored: bytes) -> bool:
+        """Stored in clear, or wrapped by a KEK other than the current one."""
+        if self._current is None:
+            return False
+        start = len(WRAPPED_PREFIX)
+        return not (is_wrapped(stored)
+                    and stored[start:start + _FINGERPRINT_BYTES] == self._current[0])
+
+
+NO_KEY_WRAP = KeyWrap()
 

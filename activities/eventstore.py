@@ -184,9 +184,11 @@ class EventStore:
         *,
         upcasters: Upcasters = NO_UPCASTERS,
         key_cache_seconds: float = 30.0,
+        key_wrap: crypto.KeyWrap = crypto.NO_KEY_WRAP,
     ) -> None:
         self._pool = pool
         self._upcasters = upcasters
+        self._key_wrap = key_wrap
         self._key_cache_seconds = key_cache_seconds
         # Write keys only: reads always fetch keys so an erased subject is never decrypted
         # from a stale cache.
@@ -283,7 +285,8 @@ class EventStore:
             rows = await self._pool.fetch(
                 _APPEND, stream_id, expected, prev, ids, [e.event_type for e in events],
                 docs, hashes, key_ids, [key.key_id for _, key in new],
-                [subject for subject, _ in new], [key.material for _, key in new],
+                [subject for subject, _ in new],
+                [self._key_wrap.wrap(key.key_id, subject, key.material) for subject, key in new],
             ) if docs else []
             if not rows:
                 # Refused (or an empty batch, which only checks the version): why? Stored
@@ -388,7 +391,8 @@ class EventStore:
         for row in rows:
             if row["kind"] == "key":
                 keys.sealing[row["subject_id"]] = key = crypto.SubjectKey(
-                    row["number"], bytes(row["material"]))
+                    row["number"], self._key_wrap.unwrap(
+                        row["number"], row["subject_id"], bytes(row["material"])))
                 self._write_keys[row["subject_id"]] = (now, key)
             elif row["kind"] == "id":
                 ids.append(row["number"])
@@ -481,11 +485,13 @@ class EventStore:
         keys: dict[int, bytes | None] = {}
         if key_ids:
             for k in await self._pool.fetch(
-                "SELECT key_id, key_material FROM subject_keys WHERE key_id = ANY($1)",
+                "SELECT key_id, subject_id, key_material FROM subject_keys "
+                "WHERE key_id = ANY($1)",
                 list(key_ids),
             ):
                 material = k["key_material"]
-                keys[k["key_id"]] = bytes(material) if material is not None else None
+                keys[k["key_id"]] = None if material is None else self._key_wrap.unwrap(
+                    k["key_id"], k["subject_id"], bytes(material))
         return [self._to_recorded(row, doc, keys) for row, doc in parsed]
 
     def _to_recorded(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,18 @@ def test_passwords_in_bad_urls_are_not_echoed() -> None:
                            "DUEPROCESS_SMTP_URL": "mail://u:Hunter2@mail"})
     assert "S3cretPw" not in str(caught.value) and "Hunter2" not in str(caught.value)
     assert "app:***@" in str(caught.value)
+
+
+def test_key_encryption_keys_are_checked_one_by_one_and_never_echoed() -> None:
+    good = base64.b64encode(bytes(range(32))).decode()
+    for value, rule in ((f"{good},bm90MzI=", "key 2: must decode to 32 bytes"),
+                        ("Zm9v!", "key 1: must be base64"),
+                        (f"{good}, {good}", "the same key is listed twice")):
+        with pytest.raises(ConfigError) as caught:
+            Settings.from_env({"DUEPROCESS_KEY_ENCRYPTION_KEYS": value})
+        assert f"DUEPROCESS_KEY_ENCRYPTION_KEYS: {rule}" in str(caught.value)
+        assert good not in str(caught.value) and "<hidden>" in str(caught.value)
+    rotated = Settings.from_env({"DUEPROCESS_KEY_ENCRYPTION_KEYS": f" {good} "})
+    assert rotated.key_wrap().current is not None
+    assert Settings.from_env({}).key_wrap().current is None
+    assert good not in repr(rotated)

@@ -561,7 +561,8 @@ async def test_events_written_before_0006_read_verify_extend_and_retry(empty_dsn
         assert [r["stream_version"] for r in written] == [1, 2]
         assert await migrate(conn) == ["0006_lean_append.sql",
                                        "0007_append_for_workers_before_0006.sql",
-                                       "0008_keys_created_with_the_append.sql"]
+                                       "0008_keys_created_with_the_append.sql",
+                                       "0009_wrapped_subject_keys.sql"]
         # A worker still on the 0005-era client keeps its contract during the upgrade:
         # a retry returns the stored rows, a stale version raises, a fresh one appends.
         old_call = ("SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, "

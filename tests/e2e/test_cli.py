@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -65,6 +66,27 @@ def test_demo_runs_a_case_end_to_end_then_verifies(tmp_path: Path) -> None:
     standing = json.loads(member.stdout)
     assert standing["continuous_since"] == "2015-03-01"
     assert set(standing["rights"]) == {"vote", "stand_for_office", "attend"}
+
+    _wrap_the_keys_of(tmp_path, respondent)
+
+
+def _wrap_the_keys_of(data_dir: Path, person: str) -> None:
+    """Keys the demo stored in clear are wrapped under a KEK; from then on the KEK is needed
+    to read anyone's data, and its absence is a configuration error, not an erasure."""
+    before = json.loads(_run(data_dir, "keys", "status", "--json").stdout)
+    assert before["live_in_clear"] > 0 and before["current_kek"] is None
+    kek = base64.b64encode(os.urandom(32)).decode()
+    wrapped = _run(data_dir, "keys", "wrap", "--json", DUEPROCESS_KEY_ENCRYPTION_KEYS=kek)
+    assert wrapped.returncode == 0, wrapped.stderr
+    after = json.loads(wrapped.stdout)
+    assert after["wrapped"] == before["live_in_clear"]
+    assert (after["live_in_clear"], after["needing_wrap"]) == (0, 0)
+    export = ("records", "export", person, "--as", "dpo:dpo-1", "--json")
+    locked = _run(data_dir, *export)
+    assert locked.returncode == 2 and "DUEPROCESS_KEY_ENCRYPTION_KEYS" in locked.stderr
+    opened = _run(data_dir, *export, DUEPROCESS_KEY_ENCRYPTION_KEYS=kek)
+    assert opened.returncode == 0, opened.stderr
+    assert '"erased": false' in json.dumps(json.loads(opened.stdout))
 
 
 def test_dev_runs_in_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
