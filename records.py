@@ -11,7 +11,7 @@ notification sinks forget their copies), and the log still verifies afterwards.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -22,7 +22,7 @@ from .activities.projections import case_state_from
 from .activities.verify import verify_store
 from .domain import case as dc
 from .domain.base import Actor, ActorKind, DomainError, InvalidCommand, Model, NotPermitted
-from .domain.envelope import NewEvent, Position, RecordedEvent, envelope_for
+from .domain.envelope import NewEvent, RecordedEvent, envelope_for
 from .domain.records import (
     READER_ROLES,
     CaseFileAccessed,
@@ -81,8 +81,9 @@ def _record(event: Any, stream_id: str) -> tuple[str, list[NewEvent]]:
                                     correlation_id=getattr(event, "case_id", None))]
 
 
-def _concerns(event: RecordedEvent, person_id: str) -> bool:
-    return event.actor.id == person_id or person_id in _person_ids_in(event.payload)
+def _concerns(doc: Mapping[str, Any], person_id: str) -> bool:
+    """``doc``: an event's stored document or its JSON form (actor, payload)."""
+    return doc["actor"]["id"] == person_id or person_id in _person_ids_in(doc["payload"])
 
 
 # Keys whose string values (or list items) are person ids: parties, witnesses, panels,
@@ -374,20 +375,23 @@ class RecordsClient:
 
     # -- subject rights ------------------------------------------------------------------
 
-    async def _all_events(self) -> AsyncIterator[RecordedEvent]:
-        position = Position()
-        while page := await self._store.read_all(position, limit=1000):
-            for event in page:
-                yield event
-            position = page[-1].position
-
     async def events_concerning(self, person_id: str) -> list[RecordedEvent]:
         """Events naming the person, plus every event of a case against them: a decision
-        is about the respondent even where it does not repeat their id."""
-        events = [e async for e in self._all_events()]
-        own_cases = {e.stream_id for e in events if e.event_type == "ReportFiled"
-                     and (e.payload.get("respondent") or {}).get("person_id") == person_id}
-        return [e for e in events if e.stream_id in own_cases or _concerns(e, person_id)]
+        is about the respondent even where it does not repeat their id. Judged on the
+        stored documents (ids are in clear; personal values stay sealed), so only these
+        events are decrypted."""
+        own_cases: set[str] = set()
+
+        def keep(stream_id: str, doc: Mapping[str, Any]) -> bool:
+            payload = doc["payload"]
+            # A case's report is its first event: its stream's later events follow it in
+            # global order.
+            if (doc["event_type"] == "ReportFiled"
+                    and (payload.get("respondent") or {}).get("person_id") == person_id):
+                own_cases.add(stream_id)
+            return stream_id in own_cases or _concerns(doc, person_id)
+
+        return await self._store.select_all(keep)
 
     async def export_subject(
         self, person_id: str, requester: Actor, *, authority: str

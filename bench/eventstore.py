@@ -60,6 +60,7 @@ from dueprocess.activities.verify import verify_store
 from dueprocess.domain.base import Actor
 from dueprocess.domain.encoding import canonical_json
 from dueprocess.domain.envelope import NewEvent, Position
+from dueprocess.records import RecordsClient
 
 WRITERS = 8
 BATCH = 10
@@ -535,6 +536,23 @@ async def scan_read_all(dsn: str) -> tuple[int, float]:
             n += len(batch)
             after = batch[-1].position
         return n, time.perf_counter() - started
+    finally:
+        await pool.close()
+
+
+async def scan_subject_access(dsn: str) -> tuple[int, float]:
+    """The subject-access scan (RecordsClient.events_concerning): every event judged on its
+    stored document, only one person's decoded. Returns the events scanned."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        records = RecordsClient(EventStore(pool), pool)
+        total = await pool.fetchval("SELECT count(*) FROM events")
+        started = time.perf_counter()
+        found = await records.events_concerning("p-0-0")
+        seconds = time.perf_counter() - started
+        if len(found) != total // (WRITERS * STREAMS_PER_WRITER):
+            raise AssertionError(f"subject access found {len(found)} events")
+        return int(total), seconds
     finally:
         await pool.close()
 
@@ -1050,6 +1068,8 @@ def markdown(result: dict[str, Any]) -> str:
     for label, key in (
         ("`read_all` (limit 1000), decoded + decrypted, personal data", "scan_read_all_pii"),
         ("`read_all` (limit 1000), decoded, no personal data", "scan_read_all_nopii"),
+        ("subject access: `events_concerning` (each event judged on its stored document, "
+         "one person's 60 decoded)", "scan_subject_access"),
         ("same keyset query, rows only (asyncpg)", "scan_raw_rows"),
     ):
         sc = result["scans"][key]
@@ -1185,6 +1205,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         scans: dict[str, Any] = {}
         for key, fn, target in (("scan_read_all_pii", scan_read_all, dsn_pii),
                                 ("scan_read_all_nopii", scan_read_all, dsn_plain),
+                                ("scan_subject_access", scan_subject_access, dsn_pii),
                                 ("scan_raw_rows", scan_raw, dsn_pii)):
             n, seconds = await fn(target)
             scans[key] = {"events": n, "seconds": seconds, "events_per_s": n / seconds}

@@ -61,6 +61,10 @@ class Upcasters:
 
         return add
 
+    def applies(self, event_type: str, version: int) -> bool:
+        """Whether an event of this type and version reads back in another shape."""
+        return (event_type, version) in self._steps
+
     def upcast(self, event_type: str, version: int, payload: Payload) -> tuple[int, Payload]:
         while (step := self._steps.get((event_type, version))) is not None:
             payload = step(payload)
