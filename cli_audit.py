@@ -290,11 +290,15 @@ async def _keys(args: argparse.Namespace, settings: Settings) -> int:
 
     key_wrap = settings.key_wrap()
     async with connect_pool(settings) as pool:
-        wrapped = await wrap_keys(pool, key_wrap) if args.action == "wrap" else None
+        result = await wrap_keys(pool, key_wrap) if args.action == "wrap" else None
         status = await key_status(pool, key_wrap)
-    doc = {"wrapped": wrapped, **status.model_dump()} if wrapped is not None \
-        else status.model_dump()
-    lines = [] if wrapped is None else [f"wrapped {wrapped} key(s)"]
+    doc = status.model_dump()
+    lines = []
+    if result is not None:
+        doc |= result.model_dump()
+        lines.append(f"wrapped {result.wrapped} key(s)")
+        lines += [f"  key {key_id} left as it was: {why}"
+                  for key_id, why in sorted(result.failed.items())]
     lines += [
         f"live keys in clear: {status.live_in_clear}",
         *(f"live keys wrapped by KEK {fingerprint}: {n}"
@@ -306,7 +310,7 @@ async def _keys(args: argparse.Namespace, settings: Settings) -> int:
         lines.append(f"{status.needing_wrap} live key(s) not wrapped by the current KEK: "
                      "run `dueprocess keys wrap`")
     emit(args, doc, "\n".join(lines))
-    return 0
+    return 1 if result is not None and (result.failed or status.needing_wrap) else 0
 
 
 def _extend(sub: Any, add: Any) -> None:

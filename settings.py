@@ -32,18 +32,32 @@ _SECRETS = frozenset({"payload_key", "key_encryption_keys"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
-def _parse_keks(text: str) -> tuple[bytes, ...]:
+# First in DUEPROCESS_KEY_ENCRYPTION_KEYS: new keys stay in clear, the KEKs listed after
+# it only unwrap (the first step of rolling a KEK out; see the README).
+CLEAR = "clear"
+
+
+def _parse_keks(text: str) -> tuple[bool, tuple[bytes, ...]]:
+    """(whether new keys are wrapped, the KEKs in order)."""
     from .codec import parse_key
 
+    parts = [part.strip() for part in text.split(",")]
+    wrap_new = parts[0] != CLEAR
     keks = []
-    for n, part in enumerate(text.split(","), start=1):
+    for n, part in enumerate(parts, start=1):
+        if n == 1 and not wrap_new:
+            continue
+        if part == CLEAR:
+            raise ValueError(f"key {n}: '{CLEAR}' may only come first")
         try:
-            keks.append(parse_key(part.strip()))
+            keks.append(parse_key(part))
         except ValueError as err:
             raise ValueError(f"key {n}: {err}") from None
+    if not keks:
+        raise ValueError(f"'{CLEAR}' must be followed by the key(s) to unwrap with")
     if len(set(keks)) != len(keks):
         raise ValueError("the same key is listed twice")
-    return tuple(keks)
+    return wrap_new, tuple(keks)
 
 
 class ConfigError(ValueError):
@@ -96,8 +110,10 @@ class Settings(BaseModel):
     def key_wrap(self) -> KeyWrap:
         from .activities.crypto import KeyWrap
 
-        return KeyWrap(_parse_keks(self.key_encryption_keys) if self.key_encryption_keys
-                       else ())
+        if not self.key_encryption_keys:
+            return KeyWrap()
+        wrap_new, keks = _parse_keks(self.key_encryption_keys)
+        return KeyWrap(keks, wrap_new=wrap_new)
 
     @field_validator("policy_file")
     @classmethod

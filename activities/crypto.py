@@ -224,14 +224,16 @@ class KeyWrap:
     """Subject keys wrapped by key-encryption keys (KEKs) kept outside the database.
 
     The first KEK wraps; every KEK given unwraps (old ones stay listed while keys wrapped
-    by them remain, see ``dueprocess keys wrap``). With no KEK, keys are stored in clear,
-    as before 0009; keys stored in clear are always readable."""
+    by them remain, see ``dueprocess keys wrap``). With no KEK, or ``wrap_new=False`` (a
+    KEK being rolled out: every process must unwrap before any wraps), new keys are stored
+    in clear, as before 0009; keys stored in clear are always readable."""
 
-    def __init__(self, keks: tuple[bytes, ...] = ()) -> None:
+    def __init__(self, keks: tuple[bytes, ...] = (), *, wrap_new: bool = True) -> None:
         for kek in keks:
             if len(kek) != 32:
                 raise ValueError("key-encryption keys: 32 bytes each (AES-256)")
-        self._current = (kek_fingerprint(keks[0]), AESGCM(keks[0])) if keks else None
+        self._current = (
+            (kek_fingerprint(keks[0]), AESGCM(keks[0])) if keks and wrap_new else None)
         self._by_fingerprint = {kek_fingerprint(k): AESGCM(k) for k in keks}
 
     @property
@@ -256,7 +258,8 @@ class KeyWrap:
         if aead is None:
             raise KeyUnavailable(
                 f"subject key {key_id} is wrapped by key-encryption key {fingerprint.hex()}, "
-                f"which this process was not given: add it to {KEK_VARIABLE}"
+                f"which this process was not given (add it to {KEK_VARIABLE}), or its "
+                "stored form was altered"
             )
         nonce = stored[start + _FINGERPRINT_BYTES:start + _FINGERPRINT_BYTES + 12]
         try:

@@ -44,39 +44,65 @@ async def key_status(db: Database, key_wrap: crypto.KeyWrap) -> KeyStatus:
                      current_kek=current, needing_wrap=needing)
 
 
-async def wrap_keys(db: Database, key_wrap: crypto.KeyWrap) -> int:
-    """Wrap every live key not yet wrapped by the current KEK; returns how many were.
+class WrapResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    wrapped: int
+    failed: dict[int, str]  # key id -> why it could not be wrapped (left as it was)
+
+
+# A key whose id was reserved before a lower one's row was inserted can land behind a
+# pass's cursor; passes repeat until one finds nothing left to wrap.
+_PASSES = 3
+
+
+async def wrap_keys(db: Database, key_wrap: crypto.KeyWrap) -> WrapResult:
+    """Wrap every live key not yet wrapped by the current KEK.
 
     Each key is unwrapped, wrapped again and read back before it is written, and written
     only if the row still holds what was read and is still live (an erasure meanwhile
-    wins). Safe to run while workers append, and to re-run after an interruption."""
+    wins). A key that does not unwrap is reported and left as it is; the rest go on.
+    Safe to run while workers append, and to re-run after an interruption."""
     if key_wrap.current is None:
         raise crypto.KeyUnavailable(
-            f"no key-encryption key: set {crypto.KEK_VARIABLE} (its first key wraps)")
+            f"no key-encryption key wraps new keys: set {crypto.KEK_VARIABLE} (its first "
+            "key wraps)")
     wrapped = 0
-    after = 0
-    while True:
-        rows = await db.fetch(
+    failed: dict[int, str] = {}
+    for _ in range(_PASSES):
+        found = 0
+        after = 0
+        while rows := await db.fetch(
             """SELECT key_id, subject_id, key_material FROM subject_keys
                 WHERE destroyed_at IS NULL AND key_id > $1 ORDER BY key_id LIMIT $2""",
             after, _BATCH,
-        )
-        if not rows:
-            return wrapped
-        after = rows[-1]["key_id"]
-        for row in rows:
-            stored = bytes(row["key_material"])
-            if not key_wrap.needs_wrapping(stored):
-                continue
-            key_id, subject = row["key_id"], row["subject_id"]
-            material = key_wrap.unwrap(key_id, subject, stored)
-            new = key_wrap.wrap(key_id, subject, material)
-            if key_wrap.unwrap(key_id, subject, new) != material:  # never lose a key
-                raise crypto.KeyUnavailable(f"subject key {key_id}: wrapping did not round-trip")
-            status = await db.execute(
-                """UPDATE subject_keys SET key_material = $3
-                    WHERE key_id = $1 AND key_material = $2 AND destroyed_at IS NULL""",
-                key_id, stored, new,
-            )
-            if status == "UPDATE 1":
-                wrapped += 1
+        ):
+            after = rows[-1]["key_id"]
+            for row in rows:
+                stored = bytes(row["key_material"])
+                if row["key_id"] in failed or not key_wrap.needs_wrapping(stored):
+                    continue
+                found += 1
+                try:
+                    wrapped += await _wrap_one(db, key_wrap, row["key_id"], row["subject_id"],
+                                               stored)
+                except crypto.KeyUnavailable as err:
+                    failed[row["key_id"]] = str(err)
+        if not found:
+            break
+    return WrapResult(wrapped=wrapped, failed=failed)
+
+
+async def _wrap_one(
+    db: Database, key_wrap: crypto.KeyWrap, key_id: int, subject: str, stored: bytes
+) -> int:
+    material = key_wrap.unwrap(key_id, subject, stored)
+    new = key_wrap.wrap(key_id, subject, material)
+    if key_wrap.unwrap(key_id, subject, new) != material:  # never lose a key
+        raise crypto.KeyUnavailable(f"subject key {key_id}: wrapping did not round-trip")
+    status = await db.execute(
+        """UPDATE subject_keys SET key_material = $3
+            WHERE key_id = $1 AND key_material = $2 AND destroyed_at IS NULL""",
+        key_id, stored, new,
+    )
+    return 1 if status == "UPDATE 1" else 0

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import pytest
+from dueprocess.activities.crypto import kek_fingerprint
 from dueprocess.settings import ConfigError, Settings
 
 
@@ -69,7 +71,15 @@ def test_key_encryption_keys_are_checked_one_by_one_and_never_echoed() -> None:
             Settings.from_env({"DUEPROCESS_KEY_ENCRYPTION_KEYS": value})
         assert f"DUEPROCESS_KEY_ENCRYPTION_KEYS: {rule}" in str(caught.value)
         assert good not in str(caught.value) and "<hidden>" in str(caught.value)
-    rotated = Settings.from_env({"DUEPROCESS_KEY_ENCRYPTION_KEYS": f" {good} "})
-    assert rotated.key_wrap().current is not None
+    other = base64.b64encode(bytes(range(1, 33))).decode()
+    rotated = Settings.from_env({"DUEPROCESS_KEY_ENCRYPTION_KEYS": f" {good} ,{other}"})
+    assert rotated.key_wrap().current == kek_fingerprint(base64.b64decode(good)).hex()
+    assert good not in repr(rotated) and other not in repr(rotated)
     assert Settings.from_env({}).key_wrap().current is None
-    assert good not in repr(rotated)
+    # Rolling a KEK out: every process unwraps with it before any wraps with it.
+    rolling = Settings.from_env({"DUEPROCESS_KEY_ENCRYPTION_KEYS": f"clear,{good}"})
+    assert rolling.key_wrap().current is None
+    for value, rule in (("clear", "must be followed by the key(s)"),
+                        (f"{good},clear", "key 2: 'clear' may only come first")):
+        with pytest.raises(ConfigError, match=re.escape(rule)):
+            Settings.from_env({"DUEPROCESS_KEY_ENCRYPTION_KEYS": value})

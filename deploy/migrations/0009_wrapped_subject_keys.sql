@@ -24,7 +24,7 @@ BEGIN
        AND NEW.key_id = OLD.key_id AND NEW.subject_id = OLD.subject_id
        AND NEW.created_at = OLD.created_at
        AND length(NEW.key_material) = 72
-       AND substring(NEW.key_material FROM 1 FOR 4) = '\x64707731'::bytea THEN
+       AND substring(NEW.key_material FROM 1 FOR 4) = 'dpw1'::bytea THEN
         RETURN NEW;  -- wrapped, or re-wrapped under the current KEK
     END IF;
     RAISE EXCEPTION 'dueprocess: % on subject_keys is refused: keys can only be wrapped or destroyed', TG_OP

@@ -6,12 +6,13 @@ cannot be unwrapped is an error, never shown as erased."""
 from __future__ import annotations
 
 import os
+from typing import Any, cast
 
 import asyncpg
 import pytest
 from dueprocess.activities import crypto
 from dueprocess.activities.eventstore import EventStore
-from dueprocess.activities.keys import key_status, wrap_keys
+from dueprocess.activities.keys import WrapResult, key_status, wrap_keys
 from dueprocess.activities.verify import verify_store
 
 from .test_eventstore import ev, pii
@@ -59,6 +60,14 @@ def test_a_wrapped_key_opens_only_for_its_own_row_and_kek() -> None:
         crypto.KeyWrap((OLD,)).unwrap(7, "p-1", stored)
     with pytest.raises(crypto.KeyUnavailable, match="was not given"):
         crypto.NO_KEY_WRAP.unwrap(7, "p-1", stored)
+
+
+def test_a_kek_being_rolled_out_unwraps_before_anything_wraps() -> None:
+    rolling = crypto.KeyWrap((NEW,), wrap_new=False)
+    key = crypto.new_key()
+    assert rolling.wrap(1, "p", key) == key and rolling.current is None
+    assert rolling.unwrap(1, "p", crypto.KeyWrap((NEW,)).wrap(1, "p", key)) == key
+    assert not rolling.needs_wrapping(key)
 
 
 def test_keys_in_clear_stay_readable_and_the_first_kek_wraps() -> None:
@@ -120,8 +129,8 @@ async def test_keys_wrap_moves_clear_and_retired_keys_under_the_current_kek(
     assert (before.live_in_clear, before.destroyed, before.needing_wrap) == (1, 1, 2)
     assert before.live_wrapped == {crypto.kek_fingerprint(OLD).hex(): 1}
 
-    assert await wrap_keys(pool, rotated) == 2
-    assert await wrap_keys(pool, rotated) == 0  # re-run: nothing left
+    assert await wrap_keys(pool, rotated) == WrapResult(wrapped=2, failed={})
+    assert (await wrap_keys(pool, rotated)).wrapped == 0  # re-run: nothing left
     after = await key_status(pool, rotated)
     assert after.needing_wrap == 0 and after.live_in_clear == 0 and after.destroyed == 1
     assert after.live_wrapped == {crypto.kek_fingerprint(NEW).hex(): 2}
@@ -145,7 +154,8 @@ async def test_a_live_key_may_only_be_wrapped_or_destroyed(pool: asyncpg.Pool) -
     key_id = await pool.fetchval("SELECT key_id FROM subject_keys")
     update = "UPDATE subject_keys SET key_material = $2 WHERE key_id = $1"
     # Replacing a key by another in clear would re-key (and so erase) data silently.
-    for refused in (os.urandom(32), b"dpw1" + os.urandom(10), clear + b"x"):
+    for refused in (os.urandom(32), b"dpw1" + os.urandom(10), clear + b"x",
+                    b"dpw2" + os.urandom(crypto.WRAPPED_LENGTH - 4)):
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="wrapped or destroyed"):
             await pool.execute(update, key_id, refused)
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
@@ -153,7 +163,57 @@ async def test_a_live_key_may_only_be_wrapped_or_destroyed(pool: asyncpg.Pool) -
                            "WHERE key_id = $1", key_id,
                            crypto.KeyWrap((NEW,)).wrap(key_id, "p-2", clear))
     wrapped = crypto.KeyWrap((NEW,)).wrap(key_id, "p-1", clear)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):  # the row's history is fixed
+        await pool.execute("UPDATE subject_keys SET key_material = $2, created_at = now() "
+                           "- interval '1 day' WHERE key_id = $1", key_id, wrapped)
     await pool.execute(update, key_id, wrapped)
     with pytest.raises(asyncpg.InsufficientPrivilegeError):  # never back to clear
         await pool.execute(update, key_id, clear)
     assert await _value(EventStore(pool, key_wrap=crypto.KeyWrap((NEW,))), "s") == "Ada"
+
+
+async def test_a_key_that_does_not_unwrap_is_reported_and_the_rest_are_wrapped(
+    pool: asyncpg.Pool,
+) -> None:
+    await _append_about(EventStore(pool, key_wrap=crypto.KeyWrap((OLD,))), "a", "p-a", "A")
+    await _append_about(EventStore(pool), "b", "p-b", "B")
+    lost_kek = await pool.fetchval("SELECT key_id FROM subject_keys WHERE subject_id = 'p-a'")
+    result = await wrap_keys(pool, crypto.KeyWrap((NEW,)))  # OLD is not listed
+    assert result.wrapped == 1 and list(result.failed) == [lost_kek]
+    assert "was not given" in result.failed[lost_kek]
+    status = await key_status(pool, crypto.KeyWrap((NEW,)))
+    assert status.needing_wrap == 1 and status.live_in_clear == 0
+
+
+async def test_an_erasure_during_wrapping_wins(pool: asyncpg.Pool) -> None:
+    await _append_about(EventStore(pool), "s", "p-1", "Ada")
+
+    class ErasedMeanwhile:
+        """Erases the subject between wrap_keys reading the key and writing it back."""
+
+        def fetch(self, *args: Any) -> Any:
+            return pool.fetch(*args)
+
+        async def execute(self, *args: Any) -> str:
+            await EventStore(pool).erase_subject("p-1")
+            status: str = await pool.execute(*args)
+            return status
+
+    result = await wrap_keys(cast(asyncpg.Pool, ErasedMeanwhile()), crypto.KeyWrap((NEW,)))
+    assert result == WrapResult(wrapped=0, failed={})
+    row = await pool.fetchrow("SELECT key_material, destroyed_at FROM subject_keys")
+    assert row is not None and row["key_material"] is None and row["destroyed_at"] is not None
+
+
+async def test_an_erased_key_cannot_come_back_wrapped(pool: asyncpg.Pool) -> None:
+    await _append_about(EventStore(pool), "s", "p-1", "Ada")
+    key_id, clear = await pool.fetchrow("SELECT key_id, key_material FROM subject_keys")
+    await EventStore(pool).erase_subject("p-1")
+    wrapped = crypto.KeyWrap((NEW,)).wrap(key_id, "p-1", bytes(clear))
+    for sql in ("UPDATE subject_keys SET key_material = $2 WHERE key_id = $1",
+                "UPDATE subject_keys SET key_material = $2, destroyed_at = NULL "
+                "WHERE key_id = $1"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await pool.execute(sql, key_id, wrapped)
+    [event] = await EventStore(pool).read_stream("s")
+    assert event.payload["who"]["erased"] is True

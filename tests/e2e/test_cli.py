@@ -87,6 +87,13 @@ def _wrap_the_keys_of(data_dir: Path, person: str) -> None:
     opened = _run(data_dir, *export, DUEPROCESS_KEY_ENCRYPTION_KEYS=kek)
     assert opened.returncode == 0, opened.stderr
     assert '"erased": false' in json.dumps(json.loads(opened.stdout))
+    # A worker given the KEK stores the keys of the people it meets wrapped.
+    again = _run(data_dir, "demo", "--json", DUEPROCESS_KEY_ENCRYPTION_KEYS=kek)
+    assert again.returncode == 0, again.stderr
+    now = json.loads(_run(data_dir, "keys", "status", "--json",
+                          DUEPROCESS_KEY_ENCRYPTION_KEYS=kek).stdout)
+    assert (now["live_in_clear"], now["needing_wrap"]) == (0, 0)
+    assert sum(now["live_wrapped"].values()) > after["live_wrapped"][after["current_kek"]]
 
 
 def test_dev_runs_in_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
