@@ -220,6 +220,12 @@ def is_wrapped(stored: bytes) -> bool:
     return len(stored) == WRAPPED_LENGTH and stored.startswith(WRAPPED_PREFIX)
 
 
+def _fingerprint_of(stored: bytes) -> bytes | None:
+    """The fingerprint of the KEK a stored key is wrapped by; None: stored in clear."""
+    start = len(WRAPPED_PREFIX)
+    return stored[start:start + _FINGERPRINT_BYTES] if is_wrapped(stored) else None
+
+
 class KeyWrap:
     """Subject keys wrapped by key-encryption keys (KEKs) kept outside the database.
 
@@ -250,10 +256,9 @@ class KeyWrap:
                 + aead.encrypt(nonce, material, _wrap_aad(key_id, subject_id)))
 
     def unwrap(self, key_id: int, subject_id: str, stored: bytes) -> bytes:
-        if not is_wrapped(stored):
+        fingerprint = _fingerprint_of(stored)
+        if fingerprint is None:
             return stored
-        start = len(WRAPPED_PREFIX)
-        fingerprint = stored[start:start + _FINGERPRINT_BYTES]
         aead = self._by_fingerprint.get(fingerprint)
         if aead is None:
             raise KeyUnavailable(
@@ -261,9 +266,9 @@ class KeyWrap:
                 f"which this process was not given (add it to {KEK_VARIABLE}), or its "
                 "stored form was altered"
             )
-        nonce = stored[start + _FINGERPRINT_BYTES:start + _FINGERPRINT_BYTES + 12]
+        nonce_at = len(WRAPPED_PREFIX) + _FINGERPRINT_BYTES
         try:
-            return aead.decrypt(nonce, stored[start + _FINGERPRINT_BYTES + 12:],
+            return aead.decrypt(stored[nonce_at:nonce_at + 12], stored[nonce_at + 12:],
                                 _wrap_aad(key_id, subject_id))
         except InvalidTag:
             raise KeyUnavailable(
@@ -273,11 +278,7 @@ class KeyWrap:
 
     def needs_wrapping(self, stored: bytes) -> bool:
         """Stored in clear, or wrapped by a KEK other than the current one."""
-        if self._current is None:
-            return False
-        start = len(WRAPPED_PREFIX)
-        return not (is_wrapped(stored)
-                    and stored[start:start + _FINGERPRINT_BYTES] == self._current[0])
+        return self._current is not None and _fingerprint_of(stored) != self._current[0]
 
 
 NO_KEY_WRAP = KeyWrap()

@@ -493,14 +493,16 @@ class EventStore:
         kept: list[tuple[asyncpg.Record, dict[str, Any]]] = []
         after = Position()
         while rows := await self._page(after, page):
-            for row in rows:
-                doc = orjson.loads(row["data"])
-                if self._upcasters.applies(doc["event_type"], doc["schema_version"]):
-                    [event] = await self._decode([row])
-                    judged: Mapping[str, Any] = event.model_dump(mode="json")
-                else:
-                    judged = doc
-                if keep(row["stream_id"], judged):
+            parsed = [(row, orjson.loads(row["data"])) for row in rows]
+            judged: list[Mapping[str, Any]] = [doc for _, doc in parsed]
+            old = [i for i, (_, doc) in enumerate(parsed)
+                   if self._upcasters.applies(doc["event_type"], doc["schema_version"])]
+            if old:  # one key read per page for the old shapes, not one per event
+                upcast = await self._decode_parsed([parsed[i] for i in old])
+                for i, event in zip(old, upcast, strict=True):
+                    judged[i] = event.model_dump(mode="json")
+            for (row, doc), shape in zip(parsed, judged, strict=True):
+                if keep(row["stream_id"], shape):
                     kept.append((row, doc))
             last = rows[-1]
             after = Position(tx_id=int(last["tx"]), global_position=last["global_position"])
