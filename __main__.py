@@ -1,5 +1,5 @@
 """`python -m dueprocess` is the `dueprocess` command."""
 
-from .cli import run
+from .cli.main import run
 
 run()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 if TYPE_CHECKING:
-    from .activities.crypto import KeyWrap
+    from .store.crypto import KeyWrap
 
 PREFIX = "DUEPROCESS_"
 _FIELDS = {
@@ -39,7 +39,7 @@ CLEAR = "clear"
 
 def _parse_keks(text: str) -> tuple[bool, tuple[bytes, ...]]:
     """(whether new keys are wrapped, the KEKs in order)."""
-    from .codec import parse_key
+    from .services.codec import parse_key
 
     parts = [part.strip() for part in text.split(",")]
     wrap_new = parts[0] != CLEAR
@@ -90,13 +90,13 @@ class Settings(BaseModel):
     @classmethod
     def _payload_key(cls, value: str | None) -> str | None:
         if value is not None:
-            from .codec import parse_key
+            from .services.codec import parse_key
 
             parse_key(value)
         return value
 
     def payload_key_bytes(self) -> bytes | None:
-        from .codec import parse_key
+        from .services.codec import parse_key
 
         return parse_key(self.payload_key) if self.payload_key else None
 
@@ -108,7 +108,7 @@ class Settings(BaseModel):
         return value
 
     def key_wrap(self) -> KeyWrap:
-        from .activities.crypto import KeyWrap
+        from .store.crypto import KeyWrap
 
         if not self.key_encryption_keys:
             return KeyWrap()

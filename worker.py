@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,11 +21,16 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import Worker
 
-from .activities.db import Database, create_pool
-from .activities.eventstore import EventStore
-from .activities.migrations import migrate
-from .codec import data_converter
+from .activities.notifications import FileSink, NotificationActivities, Sink, SmtpSink
+from .activities.store import EventStoreActivities
+from .services.codec import data_converter
+from .services.policyfile import load_policy_file
 from .settings import Settings
+from .store.db import Database, create_pool
+from .store.eventstore import EventStore
+from .store.migrations import bundled_migrations, migrate
+from .store.projections import ProjectionRunner, default_projections
+from .workflows.case import CaseWorkflow
 
 log = logging.getLogger("dueprocess")
 
@@ -54,7 +60,7 @@ def _setup_tracing() -> None:
 
 
 async def _start_database(settings: Settings, stack: AsyncExitStack) -> str:
-    from .stack import EmbeddedPostgres
+    from .devstack.stack import EmbeddedPostgres
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = EmbeddedPostgres(settings.data_dir.resolve())
@@ -68,7 +74,7 @@ async def _start_database(settings: Settings, stack: AsyncExitStack) -> str:
 async def _start_temporal(
     settings: Settings, stack: AsyncExitStack, ui: bool
 ) -> tuple[str, str | None]:
-    from .stack import DevTemporal
+    from .devstack.stack import DevTemporal
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = DevTemporal(settings.data_dir.resolve(), namespace=settings.temporal_namespace, ui=ui)
@@ -82,8 +88,6 @@ async def ensure_schema(pool: Database, *, apply: bool) -> None:
         if apply:
             await migrate(conn)
             return
-        from .activities.migrations import bundled_migrations
-
         exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
         applied = set() if not exists else {
             r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")
@@ -132,22 +136,38 @@ async def open_runtime(
         )
 
 
+def sink_for(runtime: Runtime) -> Sink:
+    settings = runtime.settings
+    if settings.smtp_url:
+        return SmtpSink(settings.smtp_url)
+    return FileSink(settings.data_dir.resolve() / "outbox")
+
+
+def activities_for(runtime: Runtime) -> list[Callable[..., Any]]:
+    store = EventStoreActivities(runtime.store)
+    notifications = NotificationActivities(
+        runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from
+    )
+    return [store.append_events, store.load_stream, notifications.dispatch_notifications]
+
+
+def projection_runner(runtime: Runtime) -> ProjectionRunner:
+    policy = load_policy_file(runtime.settings.policy_file)
+    return ProjectionRunner(runtime.pool, runtime.store, default_projections(policy))
+
+
 def build_worker(runtime: Runtime) -> Worker:
     """Register every workflow and activity on the configured task queue."""
-    from .registration import activities_for, workflow_classes
-
     return Worker(
         runtime.client,
         task_queue=runtime.settings.task_queue,
-        workflows=workflow_classes(),
+        workflows=[CaseWorkflow],
         activities=activities_for(runtime),
     )
 
 
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Serve the task queue and keep the read models current until ``stop`` is set."""
-    from .registration import projection_runner
-
     worker = build_worker(runtime)
     async with worker:
         projections = asyncio.create_task(projection_runner(runtime).run(stop))

@@ -21,9 +21,9 @@ from temporalio import activity
 
 from ..domain.base import SYSTEM_ACTOR
 from ..domain.envelope import NewEvent
+from ..store.db import Database
+from ..store.eventstore import EventStore
 from .contracts import DISPATCH_NOTIFICATIONS, DispatchInput, DispatchResult, OutgoingNotification
-from .db import Database
-from .eventstore import EventStore
 
 _NOTIFICATION_NS = uuid.UUID("6f1d1c9e-5a51-4a55-9a3e-2c54a1e0d6b1")
 

@@ -48,19 +48,14 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from dueprocess.activities import crypto
-from dueprocess.activities.eventstore import (
-    EventStore,
-    _documents,
-    envelope_bytes,
-    envelope_document,
-)
-from dueprocess.activities.migrations import migrate
-from dueprocess.activities.verify import verify_store
 from dueprocess.domain.base import Actor
 from dueprocess.domain.encoding import canonical_json
 from dueprocess.domain.envelope import NewEvent, Position
-from dueprocess.records import RecordsClient
+from dueprocess.services.records import RecordsClient
+from dueprocess.store import crypto
+from dueprocess.store.eventstore import EventStore, _documents, envelope_bytes, envelope_document
+from dueprocess.store.migrations import migrate
+from dueprocess.store.verify import verify_store
 
 WRITERS = 8
 BATCH = 10
@@ -84,7 +79,7 @@ def log(message: str) -> None:
 
 
 class Server:
-    """Our own PostgreSQL in ``data_dir``: dueprocess.stack if present, else the wheel."""
+    """Our own PostgreSQL in ``data_dir``: dueprocess.devstack.stack if present, else the wheel."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -93,7 +88,7 @@ class Server:
 
     def start(self) -> str:
         try:
-            from dueprocess.stack import EmbeddedPostgres
+            from dueprocess.devstack.stack import EmbeddedPostgres
         except ImportError:
             return self._start_wheel()
         pg = EmbeddedPostgres(self.data_dir)
@@ -603,12 +598,12 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
 
 
 async def make_pool(dsn: str, kind: str, size: int) -> asyncpg.Pool:
-    """``project``: the pool dueprocess itself creates (``dueprocess.activities.db``) when
+    """``project``: the pool dueprocess itself creates (``dueprocess.store.db``) when
     there is one; ``asyncpg``: asyncpg's defaults (reset query on every release);
     ``no-reset``: asyncpg with a no-op reset."""
     if kind == "project":
         try:
-            from dueprocess.activities.db import create_pool
+            from dueprocess.store.db import create_pool
         except ImportError:
             kind = "asyncpg"
         else:
@@ -1105,7 +1100,7 @@ def profile_markdown(p: dict[str, Any]) -> list[str]:
         "Each row is a full run of the same workload (median of the same number of interleaved "
         "runs) that removes or changes one thing; ratios are against `raw-nolock` measured in "
         "the same session. Alternative SQL exists only in the bench databases. "
-        "EventStore rows use the project's own pool (`dueprocess.activities.db.create_pool`) "
+        "EventStore rows use the project's own pool (`dueprocess.store.db.create_pool`) "
         "unless stated. Client and server share the 2 cores, so throughput follows total CPU "
         "per event.",
         "",

@@ -22,13 +22,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.notifications import FileSink, NotificationActivities
-from dueprocess.activities.store_activities import EventStoreActivities
-from dueprocess.client import DueProcessClient
-from dueprocess.demo import Story, compressed
-from dueprocess.policyfile import load_policy_file
-from dueprocess.stack import DevTemporal, EmbeddedPostgres
+from dueprocess.activities.store import EventStoreActivities
+from dueprocess.devstack.demo import Story, compressed
+from dueprocess.devstack.stack import DevTemporal, EmbeddedPostgres
+from dueprocess.services.client import DueProcessClient
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -91,7 +91,7 @@ async def main(quick: bool) -> dict[str, Any]:
         try:
             address = await temporal.start()
             import asyncpg
-            from dueprocess.activities.migrations import migrate
+            from dueprocess.store.migrations import migrate
 
             pool = await asyncpg.create_pool(dsn, min_size=2, max_size=20)
             assert pool is not None

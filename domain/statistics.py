@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import get_args
 
 from .base import Model
-from .case_events import (
+from .case.events import (
     CASE_EVENT_ADAPTER,
     CaseClosed,
     CaseEvent,
@@ -32,8 +32,8 @@ from .case_events import (
     InterimSuspensionLifted,
     InterimSuspensionRenewed,
 )
-from .case_state import CaseStage, CaseState, fold
-from .case_values import AppealOutcome, AutomatedDecision, ComplainantKind, DismissalReason
+from .case.state import CaseStage, CaseState, fold
+from .case.values import AppealOutcome, AutomatedDecision, ComplainantKind, DismissalReason
 from .envelope import RecordedEvent
 from .policy import SanctionKind
 

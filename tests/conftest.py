@@ -13,9 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from dueprocess.activities.db import create_pool
-from dueprocess.activities.eventstore import EventStore
-from dueprocess.activities.migrations import migrate
+from dueprocess.store.db import create_pool
+from dueprocess.store.eventstore import EventStore
+from dueprocess.store.migrations import migrate
 
 TEMPLATE = "dueprocess_test_template"
 
@@ -31,7 +31,7 @@ def pg_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if explicit:
         yield explicit
         return
-    from dueprocess.stack import EmbeddedPostgres
+    from dueprocess.devstack.stack import EmbeddedPostgres
 
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
     try:

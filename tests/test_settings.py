@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
-from dueprocess.activities.crypto import kek_fingerprint
 from dueprocess.settings import ConfigError, Settings
+from dueprocess.store.crypto import kek_fingerprint
 
 
 def test_defaults_mean_embedded_services() -> None:

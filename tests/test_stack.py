@@ -1,4 +1,4 @@
-"""Tests of dueprocess.stack against the real embedded PostgreSQL and Temporal dev server."""
+"""Tests of dueprocess.devstack.stack against the real embedded PostgreSQL and Temporal dev server."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import asyncpg
 import psutil
 import pytest
-from dueprocess import stack
-from dueprocess.stack import (
+from dueprocess.devstack import stack
+from dueprocess.devstack.stack import (
     DevTemporal,
     EmbeddedPostgres,
     StackError,
@@ -198,7 +198,7 @@ async def test_temporal_dies_with_its_owner(tmp_path: Path) -> None:
         f"""
         import asyncio, sys
         from pathlib import Path
-        from dueprocess.stack import DevTemporal
+        from dueprocess.devstack.stack import DevTemporal
 
         async def main() -> None:
             temporal = DevTemporal(Path({str(tmp_path)!r}), ui=False)

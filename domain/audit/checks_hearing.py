@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..case_events import (
+from ..case.events import (
     AppealDecided,
     AppealPanelAppointed,
     DecisionRecorded,
@@ -19,8 +19,8 @@ from ..case_events import (
     PanelAppointed,
     ReportFiled,
 )
-from ..case_state import CaseState
-from ..case_values import EvidenceItem
+from ..case.state import CaseState
+from ..case.values import EvidenceItem
 from .context import Entry, History
 from .model import CheckResult
 from .results import Faults, iso, not_applicable, span

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..base import ActorKind
-from ..case_events import (
+from ..case.events import (
     CaseTriaged,
     DecisionRecorded,
     HearingScheduled,
@@ -20,7 +20,7 @@ from ..case_events import (
     ReportFiled,
     SanctionApplied,
 )
-from ..case_values import AutomatedDecision
+from ..case.values import AutomatedDecision
 from ..policy import INTERIM_STATUS, PolicyVersion
 from .context import Entry, History
 from .deadlines import interim_deadlines, overdue

@@ -4,15 +4,15 @@ window, and reinstatement after a successful appeal.
 
 from __future__ import annotations
 
-from ..case_events import (
+from ..case.events import (
     AppealDecided,
     AppealWindowClosed,
     DecisionRecorded,
     MemberReinstated,
     SanctionApplied,
 )
-from ..case_state import CaseState
-from ..case_values import AppealOutcome, Finding, ReinstatementReason, Sanction
+from ..case.state import CaseState
+from ..case.values import AppealOutcome, Finding, ReinstatementReason, Sanction
 from ..policy import SanctionKind
 from .context import Entry, History
 from .model import CheckResult

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..case_events import (
+from ..case.events import (
     AppealDecided,
     CaseDismissed,
     DecisionRecorded,
@@ -14,8 +14,8 @@ from ..case_events import (
     ReportAcknowledged,
     ReportFiled,
 )
-from ..case_roles import COMPLAINANT
-from ..case_values import ComplainantKind
+from ..case.roles import COMPLAINANT
+from ..case.values import ComplainantKind
 from .context import Entry, History
 from .deadlines import all_deadlines, overdue
 from .model import CheckResult

@@ -13,8 +13,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from ..case_events import CASE_EVENT_ADAPTER, EVENT_TYPES, CaseEvent, CaseEventBase
-from ..case_state import CaseState, evolve
+from ..case.events import CASE_EVENT_ADAPTER, EVENT_TYPES, CaseEvent, CaseEventBase
+from ..case.state import CaseState, evolve
 from ..envelope import RecordedEvent
 from ..policy import PolicyVersion
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..case_events import (
+from ..case.events import (
     AppealLodged,
     AppealWindowClosed,
     CaseClosed,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..case_values import Sanction
+from ..case.values import Sanction
 from ..envelope import RecordedEvent
 from ..policy import Right
 from .context import Entry

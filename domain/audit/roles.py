@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..base import ActorKind
-from ..case_events import InstructionRecorded, ReportFiled
-from ..case_roles import (
+from ..case.events import InstructionRecorded, ReportFiled
+from ..case.roles import (
     APPEAL_PANEL_MEMBER,
     COMPLAINANT,
     DETECTOR,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..case_events import CaseEventBase, DecisionRecorded, InstructionRecorded, ReportFiled
+from ..case.events import CaseEventBase, DecisionRecorded, InstructionRecorded, ReportFiled
 from ..envelope import RecordedEvent
 from .context import Entry, History
 from .model import TimelineEntry

@@ -11,13 +11,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 from dueprocess.activities.contracts import DispatchInput, OutgoingNotification
-from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.notifications import (
     FileSink,
     NotificationActivities,
     SmtpSink,
     notification_stream,
 )
+from dueprocess.store.eventstore import EventStore
 
 
 def _request(case_id: str = "c1") -> DispatchInput:

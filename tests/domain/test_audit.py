@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from dueprocess.domain.audit import CaseAudit, CheckResult, CheckStatus, audit_case
 from dueprocess.domain.base import SYSTEM_ACTOR, Actor, ActorKind, Personal, personal
-from dueprocess.domain.case_events import (
+from dueprocess.domain.case.events import (
     AppealDecided,
     AppealLodged,
     AppealPanelAppointed,
@@ -38,7 +38,7 @@ from dueprocess.domain.case_events import (
     ResponseSubmitted,
     SanctionApplied,
 )
-from dueprocess.domain.case_values import (
+from dueprocess.domain.case.values import (
     Admissibility,
     Allegation,
     AppealOutcome,

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
 
 import pytest
-from dueprocess.domain import case_examples as ex
 from dueprocess.domain.base import (
     SYSTEM_ACTOR,
     ActorKind,
@@ -73,6 +72,7 @@ from dueprocess.domain.case import (
     pending_deadlines,
 )
 from dueprocess.domain.policy import Right, SanctionKind, SourceKind
+from fixtures import case_examples as ex
 from pydantic import ValidationError
 
 CASE_ID = "case-1"

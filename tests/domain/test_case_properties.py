@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
-from dueprocess.domain import case_examples as ex
 from dueprocess.domain.base import Actor, ActorKind, DomainError, Personal, personal
 from dueprocess.domain.case import (
     COMMAND_TYPES,
@@ -61,6 +60,7 @@ from dueprocess.domain.case import (
     pending_deadlines,
 )
 from dueprocess.domain.policy import PolicyDocument, PolicyVersion, SanctionKind, SourceKind
+from fixtures import case_examples as ex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as event_kind
 from hypothesis import strategies as st

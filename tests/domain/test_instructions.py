@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TypeAlias
 
-from dueprocess.domain import case_examples as ex
 from dueprocess.domain.audit import CaseAudit, CheckResult, CheckStatus, audit_case
 from dueprocess.domain.base import DomainError, InvalidCommand, NotPermitted, personal
 from dueprocess.domain.case import (
@@ -25,6 +24,7 @@ from dueprocess.domain.case import (
     fold,
 )
 from dueprocess.domain.envelope import Position, RecordedEvent
+from fixtures import case_examples as ex
 
 CASE_ID = "case-1"
 OFFICER = ex.actor("case_officer")

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import dueprocess.deploy
 import pytest
 from dueprocess.domain.base import Actor, DomainError, InvalidCommand, PolicyViolation
-from dueprocess.domain.member import (
+from dueprocess.domain.membership.member import (
     MEMBER_COMMAND_ADAPTER,
     MEMBER_EVENT_ADAPTER,
     MemberCommand,

@@ -10,7 +10,7 @@ from typing import Any
 
 import dueprocess.deploy
 from dueprocess.domain.base import Actor, EventBase, personal
-from dueprocess.domain.case_events import (
+from dueprocess.domain.case.events import (
     AppealDecided,
     DecisionRecorded,
     InterimSuspensionImposed,
@@ -20,7 +20,7 @@ from dueprocess.domain.case_events import (
     SanctionApplied,
     SanctionEnded,
 )
-from dueprocess.domain.case_values import (
+from dueprocess.domain.case.values import (
     Allegation,
     AppealOutcome,
     AutomatedDecision,
@@ -32,7 +32,7 @@ from dueprocess.domain.case_values import (
     Sanction,
 )
 from dueprocess.domain.envelope import Position, RecordedEvent
-from dueprocess.domain.member import (
+from dueprocess.domain.membership.member import (
     MemberState,
     RecordJoined,
     RecordRejoined,
@@ -41,8 +41,8 @@ from dueprocess.domain.member import (
     evolve_member,
     member_stream,
 )
+from dueprocess.domain.membership.standing import Standing, standing
 from dueprocess.domain.policy import PolicyDocument, Right, SanctionKind, load_policy
-from dueprocess.domain.standing import Standing, standing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from dueprocess.domain import case_examples as ex
 from dueprocess.domain.base import SYSTEM_ACTOR, personal
 from dueprocess.domain.case import (
     AppealOutcome,
@@ -32,6 +31,7 @@ from dueprocess.domain.case import (
 )
 from dueprocess.domain.envelope import Position, RecordedEvent, envelope_for
 from dueprocess.domain.statistics import CaseStatistics, case_statistics
+from fixtures import case_examples as ex
 
 DAY = timedelta(days=1)
 AUTH = ex.AUTHORITY

@@ -125,8 +125,8 @@ def test_dev_runs_in_foreground_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
 
 def _drive_a_case_through_the_cli(data_dir: Path) -> None:
     """`case file|state|send` find the running dev stack through the data dir."""
-    from dueprocess.demo import _people, _report
-    from dueprocess.policyfile import load_policy_file
+    from dueprocess.devstack.demo import _people, _report
+    from dueprocess.services.policyfile import load_policy_file
 
     report = _report(_people("cli"), load_policy_file(None), datetime.now(UTC))
     doc = report.model_dump(mode="json", exclude={"policy"})

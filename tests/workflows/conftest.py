@@ -12,13 +12,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.notifications import FileSink, NotificationActivities
-from dueprocess.activities.store_activities import EventStoreActivities
-from dueprocess.client import DueProcessClient
-from dueprocess.demo import Story
-from dueprocess.policyfile import load_policy_file
-from dueprocess.stack import find_test_server
+from dueprocess.activities.store import EventStoreActivities
+from dueprocess.devstack.demo import Story
+from dueprocess.devstack.stack import find_test_server
+from dueprocess.services.client import DueProcessClient
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment

@@ -19,15 +19,15 @@ from dueprocess.activities.contracts import (
     DispatchInput,
     DispatchResult,
 )
-from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.notifications import FileSink, NotificationActivities
-from dueprocess.activities.store_activities import EventStoreActivities
-from dueprocess.client import CommandRejected, DueProcessClient, case_id_for
-from dueprocess.demo import Story
+from dueprocess.activities.store import EventStoreActivities
+from dueprocess.devstack.demo import Story
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import Personal
 from dueprocess.domain.envelope import AppendResult, envelope_for
-from dueprocess.policyfile import load_policy_file
+from dueprocess.services.client import CommandRejected, DueProcessClient, case_id_for
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseInput, CaseWorkflow, case_stream
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from dueprocess.activities.eventstore import EventStore
 from dueprocess.activities.notifications import FileSink, NotificationActivities
-from dueprocess.activities.store_activities import EventStoreActivities
-from dueprocess.client import DueProcessClient
-from dueprocess.codec import data_converter
-from dueprocess.demo import Story
-from dueprocess.policyfile import load_policy_file
+from dueprocess.activities.store import EventStoreActivities
+from dueprocess.devstack.demo import Story
+from dueprocess.services.client import DueProcessClient
+from dueprocess.services.codec import data_converter
+from dueprocess.services.policyfile import load_policy_file
 from dueprocess.settings import ConfigError, Settings
+from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker

@@ -11,20 +11,19 @@ from typing import Any
 
 import asyncpg
 import pytest
-from dueprocess.activities.eventstore import EventStore
-from dueprocess.activities.members import MemberService
 from dueprocess.activities.notifications import FileSink
-from dueprocess.activities.projections import ProjectionRunner
-from dueprocess.activities.verify import verify_store
-from dueprocess.cli import build_parser
-from dueprocess.cli_audit import _stats, read_case_streams
-from dueprocess.demo import Story
+from dueprocess.cli.audit import _stats, read_case_streams
+from dueprocess.cli.main import build_parser
+from dueprocess.devstack.demo import Story
 from dueprocess.domain.base import Actor, InvalidCommand, NotPermitted
-from dueprocess.domain.member import RecordJoined
+from dueprocess.domain.membership.member import RecordJoined
 from dueprocess.domain.statistics import CaseStatistics, case_statistics
-from dueprocess.records import ErasureBlocked, RecordsClient
-from dueprocess.registration import projections
+from dueprocess.services.members import MemberService
+from dueprocess.services.records import ErasureBlocked, RecordsClient
 from dueprocess.settings import Settings
+from dueprocess.store.eventstore import EventStore
+from dueprocess.store.projections import ProjectionRunner, default_projections
+from dueprocess.store.verify import verify_store
 from dueprocess.workflows.case import case_stream
 from temporalio.testing import WorkflowEnvironment
 
@@ -66,7 +65,7 @@ async def test_projections_rebuilt_from_the_log_equal_the_live_ones(
         membership_number="M-1001", joined_on=date(2015, 3, 1)),
         datetime(2015, 3, 1, tzinfo=UTC))
     await _closed_case(story, env)
-    runner = ProjectionRunner(pool, store, projections(story.policy))
+    runner = ProjectionRunner(pool, store, default_projections(story.policy))
     assert await runner.catch_up() > 0
     live = await _snapshot(pool)
     [case_row] = live["case_list"]

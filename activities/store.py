@@ -1,0 +1,32 @@
+"""The event-store activity: the workflows' one way to record events."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ..domain.envelope import AppendResult
+from ..store.eventstore import ConcurrencyConflict, EventIdConflict, EventStore
+from .contracts import APPEND_EVENTS, LOAD_STREAM, AppendInput, LoadedStream, LoadInput
+
+
+class EventStoreActivities:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    @activity.defn(name=LOAD_STREAM)
+    async def load_stream(self, request: LoadInput) -> LoadedStream:
+        """What the store holds for a stream: a workflow re-folds it after a conflict."""
+        events = await self._store.read_stream(request.stream_id)
+        return LoadedStream(version=events[-1].stream_version if events else 0,
+                            payloads=[e.payload for e in events])
+
+    @activity.defn(name=APPEND_EVENTS)
+    async def append_events(self, request: AppendInput) -> AppendResult:
+        """Idempotent by event id, so Temporal's retries never duplicate an event."""
+        try:
+            return await self._store.append(
+                request.stream_id, request.expected_version, request.events
+            )
+        except (ConcurrencyConflict, EventIdConflict) as err:
+            raise ApplicationError(str(err), type=err.error_type, non_retryable=True) from err

@@ -1,0 +1,225 @@
+"""Case commands: imperative requests, each the ``type`` of its own class.
+
+Shape is checked here (types, blanks); whether a command fits the case is decide()'s
+job, so cross-field checks live there and name the field at fault.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter
+
+from ..base import CommandBase, Personal
+from ..policy import PolicyDocument, Text
+from .values import (
+    Allegation,
+    AppealOutcome,
+    AutomatedDecision,
+    Complainant,
+    DismissalReason,
+    EvidenceItem,
+    Finding,
+    PanelMember,
+    Redaction,
+    Respondent,
+    Sanction,
+    TriageOutcome,
+    WithheldEvidence,
+)
+
+
+class CaseCommandBase(CommandBase):
+    # Aware times only: comparing naive and aware datetimes raises instead of deciding.
+    effective_at: AwareDatetime | None = None
+
+
+class FileReport(CaseCommandBase):
+    type: Literal["FileReport"] = "FileReport"
+    complainant: Complainant
+    respondent: Respondent
+    allegations: list[Allegation] = Field(min_length=1)
+    evidence: list[EvidenceItem] = []
+    good_faith_declaration: bool
+    policy: PolicyDocument
+
+
+class AcknowledgeReport(CaseCommandBase):
+    type: Literal["AcknowledgeReport"] = "AcknowledgeReport"
+
+
+class TriageCase(CaseCommandBase):
+    type: Literal["TriageCase"] = "TriageCase"
+    outcome: TriageOutcome
+    dismissal_reason: DismissalReason | None = None
+    reasons: Text
+
+
+class AssignInvestigator(CaseCommandBase):
+    type: Literal["AssignInvestigator"] = "AssignInvestigator"
+    investigator_id: Text
+
+
+class AddEvidence(CaseCommandBase):
+    type: Literal["AddEvidence"] = "AddEvidence"
+    evidence: list[EvidenceItem] = Field(min_length=1)
+
+
+class ImposeInterimSuspension(CaseCommandBase):
+    type: Literal["ImposeInterimSuspension"] = "ImposeInterimSuspension"
+    reasons: Text
+    review_by: AwareDatetime | None = None  # default: now + policy review period
+
+
+class RenewInterimSuspension(CaseCommandBase):
+    type: Literal["RenewInterimSuspension"] = "RenewInterimSuspension"
+    reasons: Text
+    review_by: AwareDatetime | None = None
+
+
+class LiftInterimSuspension(CaseCommandBase):
+    type: Literal["LiftInterimSuspension"] = "LiftInterimSuspension"
+    reasons: Text
+
+
+class IssueNotice(CaseCommandBase):
+    type: Literal["IssueNotice"] = "IssueNotice"
+    allegation_ids: list[str] | None = None  # None: every allegation in the report
+    consequences_note: str | None = None
+    complainant_withheld_reason: str | None = None  # None: the complainant is named
+
+
+class DiscloseEvidence(CaseCommandBase):
+    type: Literal["DiscloseEvidence"] = "DiscloseEvidence"
+    evidence_ids: list[str] = []
+    withheld: list[WithheldEvidence] = []
+    redactions: list[Redaction] = []
+
+
+class SubmitResponse(CaseCommandBase):
+    type: Literal["SubmitResponse"] = "SubmitResponse"
+    statement: Personal
+
+
+class AppointPanel(CaseCommandBase):
+    type: Literal["AppointPanel"] = "AppointPanel"
+    members: list[PanelMember] = Field(min_length=1)
+
+
+class ScheduleHearing(CaseCommandBase):
+    type: Literal["ScheduleHearing"] = "ScheduleHearing"
+    at: AwareDatetime
+    location: Text
+
+
+class RecordHearingHeld(CaseCommandBase):
+    type: Literal["RecordHearingHeld"] = "RecordHearingHeld"
+    attendees: list[str]
+    companion: Personal | None = None
+    respondent_attended: bool
+
+
+class RecordDecision(CaseCommandBase):
+    type: Literal["RecordDecision"] = "RecordDecision"
+    findings: list[Finding] = Field(min_length=1)
+    automated_detection: bool = False
+    automated_decision: AutomatedDecision = AutomatedDecision.NOT_AUTOMATED
+    how_to_appeal: Text
+
+
+class LodgeAppeal(CaseCommandBase):
+    type: Literal["LodgeAppeal"] = "LodgeAppeal"
+    grounds: Personal
+
+
+class AppointAppealPanel(CaseCommandBase):
+    type: Literal["AppointAppealPanel"] = "AppointAppealPanel"
+    members: list[PanelMember] = Field(min_length=1)
+
+
+class DecideAppeal(CaseCommandBase):
+    type: Literal["DecideAppeal"] = "DecideAppeal"
+    outcome: AppealOutcome
+    reasons: Text
+    new_sanction: Sanction | None = None  # required for, and only for, sanction_varied
+
+
+class CarryOutSanction(CaseCommandBase):
+    type: Literal["CarryOutSanction"] = "CarryOutSanction"
+
+
+class Reinstate(CaseCommandBase):
+    type: Literal["Reinstate"] = "Reinstate"
+    apology: str | None = None
+
+
+class CloseCase(CaseCommandBase):
+    type: Literal["CloseCase"] = "CloseCase"
+
+
+class RecordInstruction(CaseCommandBase):
+    """Put on the record an instruction or comment about the case from anyone (invariant 5).
+
+    Staff record what reached them (a general secretary's email, a call from an office
+    holder); the decider notes whether the sender is assigned to the case, so the audit
+    surfaces every instruction from outside it (EHRC 2020: political interference).
+    """
+
+    type: Literal["RecordInstruction"] = "RecordInstruction"
+    from_person_id: Text
+    from_role: Text  # e.g. "general_secretary"
+    channel: Text  # email, phone, meeting...
+    content: Personal  # subject_id = from_person_id
+    received_at: AwareDatetime
+
+
+# Timer commands: issued by the workflow (SYSTEM_ACTOR) when a durable timer fires.
+# Each carries the due time it was set for, so a stale timer is a no-op.
+
+
+class EscalateMissedDeadline(CaseCommandBase):
+    type: Literal["EscalateMissedDeadline"] = "EscalateMissedDeadline"
+    kind: Literal["acknowledge", "respond"]
+    due_at: AwareDatetime
+
+
+class LapseInterimSuspension(CaseCommandBase):
+    type: Literal["LapseInterimSuspension"] = "LapseInterimSuspension"
+    review_by: AwareDatetime
+
+
+class CloseAppealWindow(CaseCommandBase):
+    type: Literal["CloseAppealWindow"] = "CloseAppealWindow"
+    closes_at: AwareDatetime
+
+
+class EndSanction(CaseCommandBase):
+    type: Literal["EndSanction"] = "EndSanction"
+    ends_at: AwareDatetime
+
+
+TimerCommand = EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction
+TIMER_COMMANDS: tuple[type[CaseCommandBase], ...] = (
+    EscalateMissedDeadline, LapseInterimSuspension, CloseAppealWindow, EndSanction,
+)
+
+CaseCommand = Annotated[
+    FileReport | AcknowledgeReport | TriageCase | AssignInvestigator | AddEvidence
+    | ImposeInterimSuspension | RenewInterimSuspension | LiftInterimSuspension
+    | IssueNotice | DiscloseEvidence | SubmitResponse | AppointPanel | ScheduleHearing
+    | RecordHearingHeld | RecordDecision | LodgeAppeal | AppointAppealPanel | DecideAppeal
+    | CarryOutSanction | Reinstate | CloseCase | RecordInstruction
+    | EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction,
+    Field(discriminator="type"),
+]
+
+CASE_COMMAND_ADAPTER: TypeAdapter[CaseCommand] = TypeAdapter(CaseCommand)
+
+_ALL_COMMANDS: tuple[type[CaseCommandBase], ...] = (
+    FileReport, AcknowledgeReport, TriageCase, AssignInvestigator, AddEvidence,
+    ImposeInterimSuspension, RenewInterimSuspension, LiftInterimSuspension,
+    IssueNotice, DiscloseEvidence, SubmitResponse, AppointPanel, ScheduleHearing,
+    RecordHearingHeld, RecordDecision, LodgeAppeal, AppointAppealPanel, DecideAppeal,
+    CarryOutSanction, Reinstate, CloseCase, RecordInstruction, *TIMER_COMMANDS,
+)
+COMMAND_TYPES: dict[str, type[CaseCommandBase]] = {cls.__name__: cls for cls in _ALL_COMMANDS}

@@ -1,0 +1,108 @@
+"""Deadlines the workflow must hold durable timers for, each with its timer command.
+
+The workflow calls pending_deadlines() after every change, sets a timer per entry and,
+when one fires, sends ``deadline.command`` through decide(). A deadline met in the
+meantime makes that command a no-op, so stale timers need no cancelling.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from ..base import SYSTEM_ACTOR, Model
+from ..policy import PolicyVersion
+from .commands import (
+    CaseCommand,
+    CloseAppealWindow,
+    EndSanction,
+    EscalateMissedDeadline,
+    LapseInterimSuspension,
+)
+from .state import CaseState
+
+
+class DeadlineKind(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    RESPOND = "respond"
+    INTERIM_SUSPENSION_REVIEW = "interim_suspension_review"
+    APPEAL_WINDOW = "appeal_window"
+    SANCTION_END = "sanction_end"
+
+
+class Deadline(Model):
+    kind: DeadlineKind
+    due_at: datetime
+    command: CaseCommand
+
+
+def acknowledge_due(state: CaseState) -> datetime | None:
+    """When the report must be acknowledged by, while that is still outstanding."""
+    version = state.procedure
+    if state.report is None or version is None or state.acknowledged_at is not None:
+        return None
+    return state.report.effective_at + version.deadlines.acknowledge
+
+
+def response_due(state: CaseState) -> datetime | None:
+    """When the respondent's answer is due, while one is still awaited."""
+    if state.notice is None or state.response is not None or state.decision is not None:
+        return None
+    return state.notice.response_due
+
+
+def pending_deadlines(state: CaseState) -> list[Deadline]:
+    version = state.procedure
+    if state.closed or version is None:
+        return []
+    deadlines = [
+        *_escalations(state, version),
+        *_interim_review(state, version),
+        *_appeal_window(state, version),
+        *_sanction_end(state),
+    ]
+    return sorted(deadlines, key=lambda d: d.due_at)
+
+
+def _escalations(state: CaseState, version: PolicyVersion) -> list[Deadline]:
+    dues: list[tuple[Literal["acknowledge", "respond"], datetime | None]] = [
+        ("acknowledge", acknowledge_due(state)), ("respond", response_due(state))]
+    found = []
+    for kind, due in dues:
+        if due is not None and kind not in state.missed:
+            command = EscalateMissedDeadline(
+                actor=SYSTEM_ACTOR, authority=version.authority(f"deadlines.{kind}"),
+                kind=kind, due_at=due)
+            found.append(Deadline(kind=DeadlineKind(kind), due_at=due, command=command))
+    return found
+
+
+def _interim_review(state: CaseState, version: PolicyVersion) -> list[Deadline]:
+    if state.interim is None:
+        return []
+    due = state.interim.review_by
+    command = LapseInterimSuspension(
+        actor=SYSTEM_ACTOR, authority=version.authority("deadlines.interim_suspension_review"),
+        review_by=due)
+    return [Deadline(kind=DeadlineKind.INTERIM_SUSPENSION_REVIEW, due_at=due, command=command)]
+
+
+def _appeal_window(state: CaseState, version: PolicyVersion) -> list[Deadline]:
+    if state.decision is None or state.appeal_window_closed:
+        return []
+    due = state.decision.appeal_deadline
+    command = CloseAppealWindow(
+        actor=SYSTEM_ACTOR, authority=version.authority("deadlines.appeal_window"),
+        closes_at=due)
+    return [Deadline(kind=DeadlineKind.APPEAL_WINDOW, due_at=due, command=command)]
+
+
+def _sanction_end(state: CaseState) -> list[Deadline]:
+    sanction = state.sanction
+    if sanction is None or sanction.ends_at is None or state.sanction_ended:
+        return []
+    command = EndSanction(
+        actor=SYSTEM_ACTOR, authority=f"case:{state.case_id}#decision.sanction.term",
+        ends_at=sanction.ends_at)
+    return [Deadline(kind=DeadlineKind.SANCTION_END, due_at=sanction.ends_at, command=command)]

@@ -1,0 +1,151 @@
+"""decide(): the one entry point that turns a case command into events or a rejection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ...base import CaseClosed as CaseClosedError
+from ...base import InvalidCommand, check_effective_time
+from ..commands import (
+    TIMER_COMMANDS,
+    AcknowledgeReport,
+    AddEvidence,
+    AppointAppealPanel,
+    AppointPanel,
+    AssignInvestigator,
+    CarryOutSanction,
+    CaseCommand,
+    CloseAppealWindow,
+    CloseCase,
+    DecideAppeal,
+    DiscloseEvidence,
+    EndSanction,
+    EscalateMissedDeadline,
+    FileReport,
+    ImposeInterimSuspension,
+    IssueNotice,
+    LapseInterimSuspension,
+    LiftInterimSuspension,
+    LodgeAppeal,
+    RecordDecision,
+    RecordHearingHeld,
+    RecordInstruction,
+    Reinstate,
+    RenewInterimSuspension,
+    ScheduleHearing,
+    SubmitResponse,
+    TriageCase,
+)
+from ..events import CaseEvent
+from ..roles import check_permission
+from ..state import CaseState
+from .hearing import (
+    appoint_panel,
+    disclose_evidence,
+    issue_notice,
+    record_decision,
+    record_hearing_held,
+    schedule_hearing,
+    submit_response,
+)
+from .intake import (
+    acknowledge_report,
+    add_evidence,
+    assign_investigator,
+    file_report,
+    impose_interim_suspension,
+    lift_interim_suspension,
+    renew_interim_suspension,
+    triage_case,
+)
+from .outcome import (
+    appoint_appeal_panel,
+    carry_out_sanction,
+    close_appeal_window,
+    close_case,
+    decide_appeal,
+    end_sanction,
+    escalate_missed_deadline,
+    lapse_interim_suspension,
+    lodge_appeal,
+    record_instruction,
+    reinstate,
+)
+
+
+def decide(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseEvent]:
+    """Events the command causes, ``[]`` if it already took effect, or a DomainError.
+
+    ``now`` is the caller's clock (workflow time); events take effect at the command's
+    ``effective_at`` when it records something that happened earlier.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if state.closed:
+        if isinstance(command, (CloseCase, *TIMER_COMMANDS)):
+            return []  # a retried close, or a timer that raced the closure
+        raise CaseClosedError("the case is closed", rule="case-closed")
+    if state.report is None and not isinstance(command, FileReport):
+        raise InvalidCommand("the case has no report yet", rule="case-not-reported")
+    check_permission(state, command)
+    at = command.effective_at or now
+    events = _dispatch(state, command, at)
+    if events:
+        check_effective_time(at, now, state.as_of)
+    return events
+
+
+def _dispatch(state: CaseState, command: CaseCommand, at: datetime) -> list[CaseEvent]:
+    match command:
+        case FileReport():
+            return file_report(state, command, at)
+        case AcknowledgeReport():
+            return acknowledge_report(state, command, at)
+        case TriageCase():
+            return triage_case(state, command, at)
+        case AssignInvestigator():
+            return assign_investigator(state, command, at)
+        case AddEvidence():
+            return add_evidence(state, command, at)
+        case ImposeInterimSuspension():
+            return impose_interim_suspension(state, command, at)
+        case RenewInterimSuspension():
+            return renew_interim_suspension(state, command, at)
+        case LiftInterimSuspension():
+            return lift_interim_suspension(state, command, at)
+        case IssueNotice():
+            return issue_notice(state, command, at)
+        case DiscloseEvidence():
+            return disclose_evidence(state, command, at)
+        case SubmitResponse():
+            return submit_response(state, command, at)
+        case AppointPanel():
+            return appoint_panel(state, command, at)
+        case ScheduleHearing():
+            return schedule_hearing(state, command, at)
+        case RecordHearingHeld():
+            return record_hearing_held(state, command, at)
+        case RecordDecision():
+            return record_decision(state, command, at)
+        case LodgeAppeal():
+            return lodge_appeal(state, command, at)
+        case AppointAppealPanel():
+            return appoint_appeal_panel(state, command, at)
+        case DecideAppeal():
+            return decide_appeal(state, command, at)
+        case CarryOutSanction():
+            return carry_out_sanction(state, command, at)
+        case Reinstate():
+            return reinstate(state, command, at)
+        case CloseCase():
+            return close_case(state, command, at)
+        case RecordInstruction():
+            return record_instruction(state, command, at)
+        case EscalateMissedDeadline():
+            return escalate_missed_deadline(state, command, at)
+        case LapseInterimSuspension():
+            return lapse_interim_suspension(state, command, at)
+        case CloseAppealWindow():
+            return close_appeal_window(state, command, at)
+        case EndSanction():
+            return end_sanction(state, command, at)

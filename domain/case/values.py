@@ -1,0 +1,156 @@
+"""Value objects shared by case commands, events and state.
+
+Anything said about a person (names, contacts, particulars, findings) is ``Personal``
+so the store can crypto-shred it; free-text ``reasons`` written by staff are expected
+to describe the process, not the person, and are plain strings.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+
+from pydantic import AwareDatetime
+
+from ..base import Model, Personal
+from ..policy import SANCTION_SEVERITY, IsoDuration, SanctionKind, SourceKind, Text
+
+
+class ComplainantKind(StrEnum):
+    MEMBER = "member"
+    STAFF = "staff"
+    VOLUNTEER = "volunteer"
+    AUTOMATED_DETECTOR = "automated_detector"
+    OUTSIDE_BODY = "outside_body"  # police, regulator, trusted flagger: named in outside_body
+
+
+class Complainant(Model):
+    kind: ComplainantKind
+    person_id: Text  # for an automated detector, the detector's id
+    name: Personal
+    contact: Personal | None = None
+    outside_body: str | None = None  # e.g. "Metropolitan Police Online Hate Crime Hub"
+
+
+class Respondent(Model):
+    person_id: Text
+    name: Personal
+    contact: Personal | None = None
+
+
+class Allegation(Model):
+    allegation_id: Text
+    rule_id: Text
+    conduct_date: date
+    particulars: Personal  # about the respondent
+
+
+class EvidenceItem(Model):
+    evidence_id: Text
+    description: Personal
+    source_kind: SourceKind
+    captured_by: Text
+    captured_at: AwareDatetime
+    captured_from: Text
+    content_hash: Text
+    lawful_basis: str | None = None
+    consent: bool = False
+    witness_id: str | None = None  # a witness may not sit on the panel or investigate
+
+
+class Admissibility(Model):
+    evidence_id: str
+    admissible: bool
+    reason: str | None = None  # why it is inadmissible; it can then never be relied on
+
+
+class TriageOutcome(StrEnum):
+    INVESTIGATE = "investigate"
+    DISMISS = "dismiss"
+
+
+class DismissalReason(StrEnum):
+    NO_CASE_TO_ANSWER = "no_case_to_answer"
+    MANIFESTLY_UNFOUNDED = "manifestly_unfounded"
+    OUT_OF_JURISDICTION = "out_of_jurisdiction"
+
+
+class PanelMember(Model):
+    member_id: Text
+    declared: bool  # has declared interests before sitting (Porter v Magill)
+    interests: str = ""
+
+
+class WithheldEvidence(Model):
+    evidence_id: Text
+    reason: Text
+
+
+class Redaction(Model):
+    evidence_id: Text
+    description: Text
+    reason: Text
+
+
+class Sanction(Model):
+    kind: SanctionKind
+    term: IsoDuration | None = None  # required for, and only for, a suspension
+
+    def severity(self) -> tuple[int, timedelta]:
+        return SANCTION_SEVERITY[self.kind], self.term or timedelta(0)
+
+
+class Finding(Model):
+    allegation_id: Text
+    upheld: bool
+    findings: Personal  # facts found, about the respondent
+    reasons: Text  # why the facts do or do not breach the rule
+    relied_on_evidence: list[str] = []
+    sanction: Sanction | None = None
+
+
+class AutomatedDecision(StrEnum):
+    FULLY = "fully"
+    PARTIALLY = "partially"
+    NOT_AUTOMATED = "not_automated"
+
+
+class AppealOutcome(StrEnum):
+    DISMISSED = "dismissed"
+    ALLOWED = "allowed"
+    SANCTION_VARIED = "sanction_varied"
+
+
+class ReinstatementReason(StrEnum):
+    APPEAL_ALLOWED = "appeal_allowed"
+    SANCTION_ENDED = "sanction_ended"
+
+
+class NoticedAllegation(Model):
+    """An allegation as put to the respondent: the rule cited, in its pinned version."""
+
+    allegation_id: str
+    rule_id: str
+    rule_title: str
+    policy_version: str
+    conduct_date: date
+    particulars: Personal
+
+
+class StatementOfReasons(Model):
+    """The DSA Art 17 / Transparency Database view of a restrictive decision."""
+
+    decision_account: str  # "warning" | "account_suspended" | "account_terminated"
+    decision_ground: str  # always "incompatible_content": membership rules, not law
+    incompatible_content_ground: str  # the rules relied on, with their versions
+    decision_facts: list[Personal]
+    source_type: str  # "notice" | "trusted_flagger" | "automated_detection"
+    automated_detection: bool
+    automated_decision: AutomatedDecision
+    application_date: AwareDatetime  # provisional: the sanction applies after the appeal window
+    end_date: AwareDatetime | None  # None: indefinite or no restriction of time
+
+
+def most_severe(sanctions: list[Sanction]) -> Sanction | None:
+    """Sanctions on several allegations run concurrently, so the most severe one governs."""
+    return max(sanctions, key=Sanction.severity, default=None)

@@ -1,0 +1,133 @@
+"""Recording membership facts and answering standing queries against the event store.
+
+The member stream (``member-{member_id}``) is written here, outside any workflow: each
+fact is a short read-decide-append with optimistic concurrency, retried when another
+writer got there first. Business rejections (DomainError) pass through unchanged so the
+client and CLI can show their rule and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from ..domain.envelope import NewEvent, RecordedEvent, envelope_for
+from ..domain.membership.member import (
+    MEMBER_EVENT_ADAPTER,
+    MEMBER_EVENT_TYPES,
+    MemberCommand,
+    MemberEvent,
+    MemberState,
+    decide_member,
+    evolve_member,
+    member_stream,
+)
+from ..domain.membership.standing import Standing, standing
+from ..domain.policy import PolicyDocument
+from ..store.db import Connection, Database
+from ..store.eventstore import ConcurrencyConflict, EventStore
+
+MAX_ATTEMPTS = 5
+
+
+class MemberService:
+    def __init__(
+        self,
+        store: EventStore,
+        policy: PolicyDocument | None = None,
+        *,
+        max_attempts: int = MAX_ATTEMPTS,
+        new_id: Callable[[], UUID] = uuid4,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts: must be at least 1")
+        self._store = store
+        self._policy = policy  # needed to decide rejoins (the continuity window)
+        self._max_attempts = max_attempts
+        self._new_id = new_id
+
+    async def load(self, member_id: str) -> tuple[MemberState, int]:
+        """The member's state and the stream version it was folded from."""
+        records = await self._store.read_stream(member_stream(member_id))
+        state = MemberState.empty(member_id)
+        for event in _member_events(records):
+            state = evolve_member(state, event)
+        return state, records[-1].stream_version if records else 0
+
+    async def record(
+        self,
+        member_id: str,
+        command: MemberCommand,
+        now: datetime,
+        *,
+        policy: PolicyDocument | None = None,
+        correlation_id: str | None = None,
+    ) -> list[NewEvent]:
+        """Decide and append; returns the envelopes written ([] when it already happened).
+
+        A ConcurrencyConflict means another writer appended first: reload and decide
+        again, because the other fact may change the answer (e.g. a duplicate join).
+        """
+        chosen = policy or self._policy
+        if chosen is None:
+            raise ValueError("policy: a policy document is needed to record membership facts")
+        stream = member_stream(member_id)
+        for attempt in range(1, self._max_attempts + 1):
+            state, version = await self.load(member_id)
+            events = decide_member(state, command, now, chosen)
+            if not events:
+                return []
+            envelopes = [self._envelope(e, now, correlation_id or stream) for e in events]
+            try:
+                await self._store.append(stream, version, envelopes)
+            except ConcurrencyConflict:
+                if attempt == self._max_attempts:
+                    raise
+                continue
+            return envelopes
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _envelope(self, event: MemberEvent, now: datetime, correlation_id: str) -> NewEvent:
+        return envelope_for(event, event_id=self._new_id(), recorded_at=now,
+                            correlation_id=correlation_id)
+
+    async def standing(
+        self,
+        member_id: str,
+        policy: PolicyDocument,
+        as_of: datetime,
+        as_known_on: datetime | None = None,
+        case_streams: Sequence[str] = (),
+    ) -> Standing:
+        """Standing from the member stream and the given case streams (the member's
+        cases as respondent; see ``case_streams_for``)."""
+        records = await self._store.read_streams([member_stream(member_id), *case_streams])
+        return standing(member_id, records, policy, as_of, as_known_on)
+
+
+def _member_events(records: Sequence[RecordedEvent]) -> list[MemberEvent]:
+    # Unlike the standing fold, an unreadable fact raises here: deciding on a partial
+    # history could, say, accept a second join.
+    return [MEMBER_EVENT_ADAPTER.validate_python({**r.payload, "type": r.event_type})
+            for r in records if r.event_type in MEMBER_EVENT_TYPES]
+
+
+async def case_streams_for(
+    pool: Database | Connection, member_id: str
+) -> list[str]:
+    """Case streams in which ``member_id`` is the respondent.
+
+    Reads the respondent id straight from the stored JSON: it is a plain id, never
+    encrypted, so no one's personal data is decrypted just to find a member's cases.
+    A scan over ReportFiled rows: fine for now; a projection keyed by respondent should
+    replace it when the log grows.
+    """
+    rows = await pool.fetch(
+        """SELECT DISTINCT stream_id FROM events
+            WHERE event_type = 'ReportFiled'
+              AND convert_from(data, 'UTF8')::jsonb #>> '{payload,respondent,person_id}' = $1
+            ORDER BY stream_id""",
+        member_id,
+    )
+    return [row["stream_id"] for row in rows]

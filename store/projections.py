@@ -1,0 +1,222 @@
+"""Read models fed by a tailing consumer of the global order.
+
+Each projection's rows and its checkpoint change in one transaction, and the checkpoint
+row is locked while a batch is applied, so two runners never apply a batch twice and a
+crash never skips one. ``rebuild`` empties a projection and replays it from the start;
+the result equals the live one (tested).
+
+Projections refold whole streams with the domain's one fold (``evolve``) rather than
+patching rows event by event: a second copy of the rules is how read models drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+import asyncpg
+
+from ..domain import case as dc
+from ..domain.envelope import Position, RecordedEvent
+from ..domain.membership.member import MEMBER_STREAM_PREFIX, member_stream
+from ..domain.membership.standing import standing
+from ..domain.policy import PolicyDocument
+from ..services.members import case_streams_for
+from .db import Connection, Database
+from .eventstore import EventStore
+
+log = logging.getLogger("dueprocess.projections")
+CASE_PREFIX = "case-"
+
+
+class Projection(Protocol):
+    name: str
+    tables: tuple[str, ...]
+
+    async def apply(
+        self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
+    ) -> None: ...
+
+
+def case_state_from(events: Sequence[RecordedEvent], case_id: str) -> dc.CaseState:
+    return dc.state_from_payloads(case_id, (e.payload for e in events))
+
+
+def people_in(state: dc.CaseState) -> list[str]:
+    ids = set(state.party_ids) | state.witness_ids | state.panel_ever
+    ids |= state.appeal_panel_ever | state.investigators_ever
+    return sorted(ids)
+
+
+class CaseListProjection:
+    """One row per case: stage, next deadline, who is involved (ids only)."""
+
+    name = "case_list"
+    tables: tuple[str, ...] = ("case_list",)
+
+    async def apply(
+        self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
+    ) -> None:
+        touched = sorted({e.stream_id for e in events if e.stream_id.startswith(CASE_PREFIX)})
+        for stream_id in touched:
+            # Fold only up to what this batch has seen, so a rebuild replays identically.
+            upto = max(e.stream_version for e in events if e.stream_id == stream_id)
+            history = await store.read_stream(stream_id, to_version=upto)
+            await self._upsert(conn, stream_id, history)
+
+    async def _upsert(
+        self, conn: Connection, stream_id: str, history: Sequence[RecordedEvent]
+    ) -> None:
+        case_id = stream_id.removeprefix(CASE_PREFIX)
+        state = case_state_from(history, case_id)
+        deadline = min(dc.pending_deadlines(state), key=lambda d: d.due_at, default=None)
+        report = state.report
+        await conn.execute(
+            """INSERT INTO case_list AS c (case_id, respondent_id, complainant_id,
+                   complainant_kind, stage, next_deadline_kind, next_deadline_at, opened_at,
+                   updated_at, version, people)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               ON CONFLICT (case_id) DO UPDATE SET
+                   respondent_id = excluded.respondent_id,
+                   complainant_id = excluded.complainant_id,
+                   complainant_kind = excluded.complainant_kind, stage = excluded.stage,
+                   next_deadline_kind = excluded.next_deadline_kind,
+                   next_deadline_at = excluded.next_deadline_at,
+                   opened_at = excluded.opened_at, updated_at = excluded.updated_at,
+                   version = excluded.version, people = excluded.people""",
+            case_id,
+            report.respondent.person_id if report else None,
+            report.complainant.person_id if report else None,
+            str(report.complainant.kind) if report else None,
+            str(state.stage),
+            deadline.kind if deadline else None,
+            deadline.due_at if deadline else None,
+            report.effective_at if report else None,
+            history[-1].recorded_at,
+            history[-1].stream_version,
+            people_in(state),
+        )
+
+
+class MemberStandingProjection:
+    """One row per member: status, rights and continuity as of their latest fact.
+
+    "As of the latest fact" (not "now") keeps a rebuild identical to the live table;
+    time-driven changes arrive as events anyway (a suspension's end is recorded by its
+    timer). Questions about other dates go to the standing fold directly (`audit member`).
+    """
+
+    name = "member_standing"
+    tables: tuple[str, ...] = ("member_standing",)
+
+    def __init__(self, policy: PolicyDocument) -> None:
+        self._policy = policy
+
+    async def apply(
+        self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
+    ) -> None:
+        members = {e.stream_id.removeprefix(MEMBER_STREAM_PREFIX) for e in events
+                   if e.stream_id.startswith(MEMBER_STREAM_PREFIX)}
+        for stream_id in {e.stream_id for e in events if e.stream_id.startswith(CASE_PREFIX)}:
+            opening = await store.read_stream(stream_id, to_version=1)
+            respondent = (opening[0].payload.get("respondent") or {}).get("person_id") \
+                if opening and opening[0].event_type == "ReportFiled" else None
+            if respondent:
+                members.add(respondent)
+        for member_id in sorted(members):
+            await self._upsert(conn, store, member_id)
+
+    async def _upsert(self, conn: Connection, store: EventStore, member_id: str) -> None:
+        cases = await case_streams_for(conn, member_id)
+        history = await store.read_streams([member_stream(member_id), *cases])
+        if not history:
+            return
+        as_of = max(e.effective_at for e in history)
+        result = standing(member_id, history, self._policy, as_of)
+        await conn.execute(
+            """INSERT INTO member_standing AS m (member_id, status, rights, membership_number,
+                   continuous_since, case_ids, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (member_id) DO UPDATE SET status = excluded.status,
+                   rights = excluded.rights, membership_number = excluded.membership_number,
+                   continuous_since = excluded.continuous_since,
+                   case_ids = excluded.case_ids, updated_at = excluded.updated_at""",
+            member_id, str(result.status), sorted(str(r) for r in result.rights),
+            result.membership_number, result.continuous_since,
+            [c.removeprefix(CASE_PREFIX) for c in cases], as_of,
+        )
+
+
+class ProjectionRunner:
+    def __init__(
+        self, pool: Database, store: EventStore, projections: Sequence[Projection]
+    ) -> None:
+        self._pool = pool
+        self._store = store
+        self._projections = list(projections)
+
+    @property
+    def projections(self) -> list[Projection]:
+        return list(self._projections)
+
+    async def step(self, projection: Projection, limit: int = 500) -> int:
+        """Apply the next batch; returns how many events were consumed."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
+                projection.name,
+            )
+            row = await conn.fetchrow(
+                """SELECT tx_id, global_position FROM projection_checkpoints
+                    WHERE name = $1 FOR UPDATE""",
+                projection.name,
+            )
+            assert row is not None
+            after = Position(tx_id=row["tx_id"], global_position=row["global_position"])
+            events = await self._store.read_all(after, limit=limit)
+            if not events:
+                return 0
+            await projection.apply(conn, self._store, events)
+            last = events[-1].position
+            await conn.execute(
+                """UPDATE projection_checkpoints SET tx_id = $2, global_position = $3,
+                       updated_at = now() WHERE name = $1""",
+                projection.name, last.tx_id, last.global_position,
+            )
+            return len(events)
+
+    async def catch_up(self) -> int:
+        total = 0
+        for projection in self._projections:
+            while (n := await self.step(projection)) > 0:
+                total += n
+        return total
+
+    async def rebuild(self, name: str | None = None) -> int:
+        for projection in self._projections:
+            if name is not None and projection.name != name:
+                continue
+            async with self._pool.acquire() as conn, conn.transaction():
+                for table in projection.tables:
+                    await conn.execute(f"DELETE FROM {table}")
+                await conn.execute(
+                    "DELETE FROM projection_checkpoints WHERE name = $1", projection.name)
+        return await self.catch_up()
+
+    async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                if await self.catch_up() == 0:
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                continue
+            except (asyncpg.PostgresError, OSError):
+                log.exception("projection batch failed; retrying")
+                await asyncio.sleep(interval)
+
+
+def default_projections(policy: PolicyDocument) -> list[Projection]:
+    """The read models every worker keeps current (and `projections rebuild` rebuilds)."""
+    return [CaseListProjection(), MemberStandingProjection(policy)]
