@@ -20,15 +20,14 @@ import asyncpg
 
 from ..domain import case as dc
 from ..domain.envelope import Position, RecordedEvent
-from ..domain.membership.member import MEMBER_STREAM_PREFIX, member_stream
 from ..domain.membership.standing import standing
 from ..domain.policy import PolicyDocument
+from ..domain.streams import case_id_of, is_case_stream, member_id_of, member_stream
 from ..services.members import case_streams_for
 from .db import Connection, Database
 from .eventstore import EventStore
 
 log = logging.getLogger("dueprocess.projections")
-CASE_PREFIX = "case-"
 
 
 class Projection(Protocol):
@@ -59,7 +58,7 @@ class CaseListProjection:
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None:
-        touched = sorted({e.stream_id for e in events if e.stream_id.startswith(CASE_PREFIX)})
+        touched = sorted({e.stream_id for e in events if is_case_stream(e.stream_id)})
         for stream_id in touched:
             # Fold only up to what this batch has seen, so a rebuild replays identically.
             upto = max(e.stream_version for e in events if e.stream_id == stream_id)
@@ -69,7 +68,7 @@ class CaseListProjection:
     async def _upsert(
         self, conn: Connection, stream_id: str, history: Sequence[RecordedEvent]
     ) -> None:
-        case_id = stream_id.removeprefix(CASE_PREFIX)
+        case_id = case_id_of(stream_id) or stream_id
         state = case_state_from(history, case_id)
         deadline = min(dc.pending_deadlines(state), key=lambda d: d.due_at, default=None)
         report = state.report
@@ -117,9 +116,8 @@ class MemberStandingProjection:
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None:
-        members = {e.stream_id.removeprefix(MEMBER_STREAM_PREFIX) for e in events
-                   if e.stream_id.startswith(MEMBER_STREAM_PREFIX)}
-        for stream_id in {e.stream_id for e in events if e.stream_id.startswith(CASE_PREFIX)}:
+        members = {m for m in (member_id_of(e.stream_id) for e in events) if m is not None}
+        for stream_id in {e.stream_id for e in events if is_case_stream(e.stream_id)}:
             opening = await store.read_stream(stream_id, to_version=1)
             respondent = (opening[0].payload.get("respondent") or {}).get("person_id") \
                 if opening and opening[0].event_type == "ReportFiled" else None
@@ -145,7 +143,7 @@ class MemberStandingProjection:
                    case_ids = excluded.case_ids, updated_at = excluded.updated_at""",
             member_id, str(result.status), sorted(str(r) for r in result.rights),
             result.membership_number, result.continuous_since,
-            [c.removeprefix(CASE_PREFIX) for c in cases], as_of,
+            [case_id_of(c) or c for c in cases], as_of,
         )
 
 

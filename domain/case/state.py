@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..base import Model
-from ..policy import INTERIM_STATUS, PolicyVersion, Right, Rule
+from ..policy import PolicyVersion, Right, Rule
 from .events import (
     CASE_EVENT_ADAPTER,
     AppealDecided,
@@ -45,6 +45,7 @@ from .events import (
     SanctionApplied,
     SanctionEnded,
 )
+from .measures import MeasureHistory, interim_rights, record_measure
 from .values import (
     Admissibility,
     AppealOutcome,
@@ -121,6 +122,10 @@ class CaseState(Model):
     closed: bool = False
     officers_ever: frozenset[str] = frozenset()  # case officers who have acted on the case
     instructions: tuple[InstructionRecorded, ...] = ()  # invariant 5: on the record
+    # Every measure over time, for standing's as-of/as-known-on views; its facts cite
+    # events by ordinal: events_folded after that event.
+    events_folded: int = 0
+    measures: MeasureHistory = MeasureHistory()
 
     @classmethod
     def empty(cls, case_id: str) -> CaseState:
@@ -231,7 +236,10 @@ def state_from_payloads(case_id: str, payloads: Iterable[Mapping[str, Any]]) -> 
 def evolve(state: CaseState, event: CaseEvent) -> CaseState:
     changed = state.model_copy(update=_changes(state, event))
     as_of = event.effective_at if state.as_of is None else max(state.as_of, event.effective_at)
-    update: dict[str, Any] = {"as_of": as_of, "stage": _stage(changed)}
+    seq = state.events_folded + 1
+    update: dict[str, Any] = {
+        "as_of": as_of, "stage": _stage(changed), "events_folded": seq,
+        "measures": record_measure(state.measures, event, seq, changed.procedure)}
     if event.actor.role == _CASE_OFFICER:
         update["officers_ever"] = state.officers_ever | {event.actor.id}
     return changed.model_copy(update=update)
@@ -320,11 +328,9 @@ def _renewed(state: CaseState, event: InterimSuspensionRenewed) -> dict[str, Any
     if state.interim is None:
         # A renewal without a recorded imposition is still a fact: keep the review date
         # with the rights the pinned policy removes, so the record shows a live measure.
-        procedure = state.procedure
-        rights = procedure.rights_removed(INTERIM_STATUS) if procedure else frozenset()
         return {"interim": InterimSuspension(imposed_at=event.effective_at,
                                              review_by=event.review_by, reasons=event.reasons,
-                                             rights_removed=rights)}
+                                             rights_removed=interim_rights(state.procedure))}
     return {"interim": state.interim.model_copy(
         update={"review_by": event.review_by, "reasons": event.reasons})}
 

@@ -1,0 +1,175 @@
+"""What standing reads: the member's facts and the measures of their cases, as known on a
+date, each tied to the stored events that produced it.
+
+Case events are folded by the case's one fold, ``evolve``; the measures come from the
+folded ``CaseState`` (its measure history), never from a second fold here. What was
+known on a date is the fold of the events recorded by then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from ..base import Model
+from ..case.events import CASE_EVENT_ADAPTER, CaseEvent
+from ..case.measures import Measure
+from ..case.state import CaseState, evolve
+from ..envelope import RecordedEvent
+from ..policy import Right
+from ..streams import case_id_of
+from .member import MEMBER_EVENT_ADAPTER, MEMBER_EVENT_TYPES, MemberEvent
+from .statuses import EXPELLED
+
+
+class Reason(Model):
+    """One event behind an answer, with what it did to the member's standing."""
+
+    event_id: UUID
+    stream_id: str
+    event_type: str
+    effective_at: datetime
+    recorded_at: datetime
+    explanation: str
+
+
+E = TypeVar("E", covariant=True)
+
+
+@dataclass(frozen=True)
+class Cited(Generic[E]):
+    """A parsed event with its envelope (for valid/knowledge time and the reason)."""
+
+    record: RecordedEvent
+    event: E
+
+    @property
+    def at(self) -> datetime:
+        return self.record.effective_at
+
+    @property
+    def order(self) -> tuple[str, int, str]:
+        return self.record.stream_id, self.record.stream_version, str(self.record.event_id)
+
+    def reason(self, explanation: str) -> Reason:
+        r = self.record
+        return Reason(event_id=r.event_id, stream_id=r.stream_id, event_type=r.event_type,
+                      effective_at=r.effective_at, recorded_at=r.recorded_at,
+                      explanation=explanation)
+
+
+def known(records: Sequence[RecordedEvent],
+          as_known_on: datetime | None) -> list[RecordedEvent]:
+    return [r for r in records if as_known_on is None or r.recorded_at <= as_known_on]
+
+
+def parse_member(record: RecordedEvent) -> Cited[MemberEvent] | None:
+    """The member fact, or None for a type standing does not use or cannot read: an
+    unreadable event must not make a member's standing unanswerable."""
+    if record.event_type not in MEMBER_EVENT_TYPES:
+        return None
+    try:
+        return Cited(record, MEMBER_EVENT_ADAPTER.validate_python(_payload(record)))
+    except ValidationError:
+        return None
+
+
+def _parse_case(record: RecordedEvent) -> CaseEvent | None:
+    try:
+        return CASE_EVENT_ADAPTER.validate_python(_payload(record))
+    except ValidationError:
+        return None
+
+
+def _payload(record: RecordedEvent) -> dict[str, object]:
+    # The envelope's times are the ones the log is judged by.
+    return {**record.payload, "type": record.event_type, "effective_at": record.effective_at}
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """One case as known: its folded state and the events folded, in fold order
+    (``folded[n - 1]`` is the event a measure cites as ``n``)."""
+
+    state: CaseState
+    folded: tuple[Cited[CaseEvent], ...]
+
+    def cite(self, seq: int | None) -> Cited[CaseEvent] | None:
+        return self.folded[seq - 1] if seq is not None else None
+
+
+def case_views(records: Sequence[RecordedEvent]) -> list[CaseView]:
+    """Each case stream folded by ``evolve``, in stream order; unreadable events skipped."""
+    streams: dict[str, list[tuple[RecordedEvent, CaseEvent]]] = {}
+    for record in sorted(records, key=lambda r: (r.stream_id, r.stream_version,
+                                                 str(r.event_id))):
+        event = _parse_case(record)
+        if event is not None:
+            streams.setdefault(record.stream_id, []).append((record, event))
+    views = []
+    for stream_id, items in streams.items():
+        state = CaseState.empty(case_id_of(stream_id) or stream_id)
+        for _, event in items:
+            state = evolve(state, event)
+        views.append(CaseView(state=state, folded=tuple(Cited(r, e) for r, e in items)))
+    return views
+
+
+@dataclass(frozen=True)
+class MeasureView:
+    """A measure from a case's folded state, with the events it cites."""
+
+    fact: Measure
+    case: CaseView
+
+    def cite(self, seq: int | None) -> Cited[CaseEvent] | None:
+        return self.case.cite(seq)
+
+    @property
+    def source(self) -> Cited[CaseEvent]:
+        cited = self.case.cite(self.fact.source)
+        assert cited is not None
+        return cited
+
+    @property
+    def status(self) -> str:
+        return self.fact.status
+
+    @property
+    def rights(self) -> frozenset[Right]:
+        return self.fact.rights
+
+    @property
+    def start(self) -> datetime:
+        return self.fact.start
+
+    @property
+    def voided(self) -> bool:
+        return self.fact.voided
+
+    def end_by(self, readmissions: Sequence[datetime]) -> datetime | None:
+        """When it stopped; an expulsion ends only when the member is admitted again."""
+        if self.status != EXPELLED:
+            return self.fact.end
+        later = [at for at in readmissions if at > self.start]
+        return min([*later, *([self.fact.end] if self.fact.end else [])], default=None)
+
+    def in_effect(self, as_of: datetime, readmissions: Sequence[datetime]) -> bool:
+        end = self.end_by(readmissions)
+        return not self.voided and self.start <= as_of and (end is None or as_of < end)
+
+
+def measures_of(member_id: str, records: Sequence[RecordedEvent]) -> list[MeasureView]:
+    """Measures of the cases in ``records`` where ``member_id`` is respondent (a case
+    with no readable report counts: its measures are on the record)."""
+    found = []
+    for view in case_views(records):
+        respondent = view.state.respondent
+        if respondent is None or respondent.person_id == member_id:
+            found += [MeasureView(fact=m, case=view) for m in view.state.measures.measures]
+    return found
