@@ -21,15 +21,15 @@ from temporalio import activity
 
 from ..domain.base import SYSTEM_ACTOR
 from ..domain.envelope import NewEvent
+from ..domain.records import NotificationDispatched
+
+# Re-exported for callers of this module; stream names are defined in domain/streams.py.
+from ..domain.streams import notification_stream as notification_stream
 from ..store.db import Database
 from ..store.eventstore import EventStore
 from .contracts import DISPATCH_NOTIFICATIONS, DispatchInput, DispatchResult, OutgoingNotification
 
 _NOTIFICATION_NS = uuid.UUID("6f1d1c9e-5a51-4a55-9a3e-2c54a1e0d6b1")
-
-
-def notification_stream(case_id: str) -> str:
-    return f"notifications-{case_id}"
 
 
 class Sink(Protocol):
@@ -171,19 +171,23 @@ class NotificationActivities:
 
     async def _record(self, request: DispatchInput, note: OutgoingNotification) -> None:
         subject = note.recipient_subject_id
+        payload = {
+            "notification_id": note.notification_id,
+            "recipient_role": note.recipient_role,
+            "recipient_subject_id": subject,
+            "address": {"pii": True, "subject_id": subject, "value": note.address}
+            if note.address else None,
+            "subject": note.subject,
+            "channel": self._sink.channel,
+            "caused_by": str(request.caused_by),
+        }
+        # The stored shape must be its model's: subject access finds the recipient's id
+        # by the model's types.
+        NotificationDispatched.model_validate(payload)
         event = NewEvent(
             event_id=uuid.uuid5(_NOTIFICATION_NS, note.notification_id),
             event_type="NotificationDispatched",
-            payload={
-                "notification_id": note.notification_id,
-                "recipient_role": note.recipient_role,
-                "recipient_subject_id": subject,
-                "address": {"pii": True, "subject_id": subject, "value": note.address}
-                if note.address else None,
-                "subject": note.subject,
-                "channel": self._sink.channel,
-                "caused_by": str(request.caused_by),
-            },
+            payload=payload,
             actor=SYSTEM_ACTOR,
             authority="policy:notifications",
             recorded_at=request.requested_at,

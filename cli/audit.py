@@ -203,13 +203,13 @@ async def read_case_streams(
     store: EventStore, *, page: int = 1000
 ) -> dict[str, list[RecordedEvent]]:
     """Every case stream (``case-<id>``), paging through the global order."""
-    from ..domain.statistics import CASE_STREAM_PREFIX
+    from ..domain.streams import is_case_stream
 
     streams: dict[str, list[RecordedEvent]] = {}
     after = None
     while events := await store.read_all(after, limit=page):
         for event in events:
-            if event.stream_id.startswith(CASE_STREAM_PREFIX):
+            if is_case_stream(event.stream_id):
                 streams.setdefault(event.stream_id, []).append(event)
         after = events[-1].position
     return streams

@@ -99,8 +99,21 @@ def values_at(node: Any, path: Path) -> Iterator[Any]:
 
 
 def person_ids_at(node: Any, paths: frozenset[Path]) -> list[str]:
-    """Person ids at ``paths`` in ``node``, in order of first mention."""
+    """Person ids at ``paths`` in the JSON document ``node``, in order of first mention."""
+    prefixes = {p[:i] for p in paths for i in range(len(p) + 1)}
     found: dict[str, None] = {}
-    for path in sorted(paths):
-        found.update((v, None) for v in values_at(node, path) if isinstance(v, str))
+
+    def walk(value: Any, at: Path) -> None:
+        if at in paths and isinstance(value, str):
+            found.setdefault(value)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                for step in (key, VALUE):
+                    if (*at, step) in prefixes:
+                        walk(item, (*at, step))
+        elif isinstance(value, list) and (*at, ITEM) in prefixes:
+            for item in value:
+                walk(item, (*at, ITEM))
+
+    walk(node, ())
     return list(found)

@@ -36,8 +36,9 @@ from .case.state import CaseStage, CaseState, fold
 from .case.values import AppealOutcome, AutomatedDecision, ComplainantKind, DismissalReason
 from .envelope import RecordedEvent
 from .policy import SanctionKind
+from .streams import CASE_PREFIX, case_id_of
 
-CASE_STREAM_PREFIX = "case-"
+CASE_STREAM_PREFIX = CASE_PREFIX  # kept for callers; defined in streams.py
 _DAY_SECONDS = 86_400.0
 _DEADLINE_KINDS: tuple[str, ...] = get_args(DeadlineMissed.model_fields["kind"].annotation)
 
@@ -136,7 +137,7 @@ def case_statistics(
     for key, recorded in cases.items():
         ordered = sorted(recorded, key=lambda e: e.stream_version)
         events = [CASE_EVENT_ADAPTER.validate_python(e.payload) for e in ordered]
-        state = fold(events, CaseState.empty(key.removeprefix(CASE_STREAM_PREFIX)))
+        state = fold(events, CaseState.empty(case_id_of(key) or key))
         if state.report is None or not _within(state.report.effective_at,
                                                period_from, period_to):
             continue

@@ -11,12 +11,12 @@ notification sinks forget their copies), and the log still verifies afterwards.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ..domain import case as dc
-from ..domain.base import Actor, ActorKind, DomainError, InvalidCommand, Model, NotPermitted
+from ..domain.base import Actor, DomainError, InvalidCommand, Model, NotPermitted
 from ..domain.envelope import NewEvent, RecordedEvent, envelope_for
 from ..domain.records import (
     READER_ROLES,
@@ -26,12 +26,20 @@ from ..domain.records import (
     access_stream,
     subject_stream,
 )
-from ..store.crypto import is_personal
+from ..domain.streams import case_id_of, case_stream
 from ..store.db import Database
 from ..store.eventstore import EventStore
 from ..store.projections import case_state_from
 from ..store.verify import verify_store
-from ..workflows.case import case_stream
+from .redaction import (
+    Pseudonyms,
+    concerns,
+    event_person_ids,
+    evidence_ids_in,
+    personal_values_of,
+    redact_others,
+    respondent_view,
+)
 
 
 class ErasureBlocked(DomainError):
@@ -79,200 +87,6 @@ def _require(value: str, field: str) -> str:
 def _record(event: Any, stream_id: str) -> tuple[str, list[NewEvent]]:
     return stream_id, [envelope_for(event, event_id=uuid.uuid4(), recorded_at=datetime.now(UTC),
                                     correlation_id=getattr(event, "case_id", None))]
-
-
-def _concerns(doc: Mapping[str, Any], person_id: str) -> bool:
-    """``doc``: an event's stored document or its JSON form (actor, payload)."""
-    return doc["actor"]["id"] == person_id or person_id in _person_ids_in(doc["payload"])
-
-
-# Keys whose string values (or list items) are person ids: parties, witnesses, panels,
-# staff who acted, notification recipients. An actor's ``id`` is one when it is a person.
-_PERSON_ID_KEYS = frozenset({
-    "person_id", "witness_id", "member_id", "investigator_id", "replaces", "reviewed_by",
-    "captured_by", "recipient_subject_id", "from_person_id", "subject_id", "respondent_id",
-    "complainant_id",
-})
-_PERSON_ID_LIST_KEYS = frozenset({"attendees"})
-# Keys that never hold a person id, whatever their value looks like.
-_NOT_PERSON_KEYS = frozenset({
-    "event_id", "case_id", "evidence_id", "allegation_id", "notification_id", "causation_id",
-    "caused_by", "rule_id", "policy_id", "hash", "content_hash", "type", "event_type",
-})
-# Keys naming a stream ("member-<id>", "subject-<id>"), which may embed a person id.
-_STREAM_KEYS = frozenset({"stream_id", "correlation_id", "workflow_id"})
-
-
-def _is_person_actor(key: str, node: Any) -> bool:
-    return (key in ("actor", "reader") and isinstance(node, dict)
-            and isinstance(node.get("id"), str)
-            and node.get("kind", ActorKind.PERSON.value) == ActorKind.PERSON.value)
-
-
-def _person_ids_in(node: Any) -> list[str]:
-    """Person ids mentioned anywhere, in order of first mention."""
-    found: dict[str, None] = {}
-
-    def walk(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if key in _PERSON_ID_KEYS and isinstance(item, str):
-                    found.setdefault(item)
-                elif key in _PERSON_ID_LIST_KEYS and isinstance(item, list):
-                    found.update((i, None) for i in item if isinstance(i, str))
-                elif _is_person_actor(key, item):
-                    found.setdefault(item["id"])
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(node)
-    return list(found)
-
-
-class Pseudonyms:
-    """Stable stand-ins for other people's ids within one export: the same person is
-    ``person-N`` wherever they appear, so the subject can tell who acted twice without
-    learning who they are."""
-
-    def __init__(self, subject_id: str) -> None:
-        self.subject_id = subject_id
-        self.names: dict[str, str] = {}
-
-    def add(self, person_ids: Iterable[str]) -> None:
-        for person_id in person_ids:
-            if person_id != self.subject_id and person_id not in self.names:
-                self.names[person_id] = f"person-{len(self.names) + 1}"
-
-    def __call__(self, person_id: str) -> str:
-        self.add([person_id])
-        return self.names.get(person_id, person_id)
-
-    def stream(self, stream_id: str) -> str:
-        prefix, sep, rest = stream_id.partition("-")
-        return f"{prefix}-{self.names[rest]}" if sep and rest in self.names else stream_id
-
-
-def redact_others(node: Any, person_id: str, pseudonyms: Pseudonyms | None = None) -> Any:
-    """Keep the person's own data; hide everyone else's: their personal values are
-    dropped and their ids (plain fields, actors, data subjects) replaced by pseudonyms."""
-    names = pseudonyms if pseudonyms is not None else Pseudonyms(person_id)
-    names.add(_person_ids_in(node))
-
-    def walk(value: Any, key: str | None = None) -> Any:
-        if is_personal(value) and value["subject_id"] != person_id:
-            return {"pii": True, "subject_id": names(value["subject_id"]), "value": None,
-                    "redacted": True}
-        if isinstance(value, dict):
-            return {k: walk(v, k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v, key) for v in value]
-        if isinstance(value, str) and key not in _NOT_PERSON_KEYS:
-            if key in _STREAM_KEYS:
-                return names.stream(value)
-            return names.names.get(value, value)
-        return value
-
-    return walk(node)
-
-
-def _is_evidence_item(node: Any) -> bool:
-    return isinstance(node, dict) and {"evidence_id", "description", "content_hash"} <= set(node)
-
-
-def evidence_ids_in(node: Any) -> set[str]:
-    """The ids of the evidence items (not mere references) anywhere in a document."""
-    if _is_evidence_item(node):
-        return {node["evidence_id"]}
-    if isinstance(node, dict):
-        return set().union(*(evidence_ids_in(v) for v in node.values()))
-    if isinstance(node, list):
-        return set().union(*(evidence_ids_in(v) for v in node))
-    return set()
-
-
-_EVIDENCE_KEYED = frozenset({"inadmissible", "withheld", "disclosed_at"})
-
-
-def _only_evidence(node: Any, shown: Collection[str], known: Collection[str]) -> Any:
-    """Drop every evidence item not in ``shown``, wherever it sits (the evidence map, the
-    report, events folded into the state), and every reference (admissibility rulings,
-    withholding and redaction notes) to evidence the reader has not been told of."""
-    if isinstance(node, dict):
-        kept: dict[str, Any] = {}
-        for key, value in node.items():
-            if _is_evidence_item(value) and value["evidence_id"] not in shown:
-                continue
-            if key in _EVIDENCE_KEYED and isinstance(value, dict):
-                value = {k: v for k, v in value.items() if k in known}
-            kept[key] = _only_evidence(value, shown, known)
-        return kept
-    if isinstance(node, list):
-        return [_only_evidence(v, shown, known) for v in node
-                if not (isinstance(v, dict) and "evidence_id" in v
-                        and v["evidence_id"] not in (shown if _is_evidence_item(v) else known))]
-    return node
-
-
-def _erase_others(node: Any, keep: str) -> Any:
-    """Every personal value not about ``keep`` replaced by the redaction marker."""
-    if is_personal(node):
-        if node["subject_id"] == keep:
-            return node
-        return {"pii": True, "subject_id": node["subject_id"], "value": None, "erased": True}
-    if isinstance(node, dict):
-        return {k: _erase_others(v, keep) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_erase_others(v, keep) for v in node]
-    return node
-
-
-def _replace_id(node: Any, old: str, new: str) -> Any:
-    if isinstance(node, dict):
-        return {k: _replace_id(v, old, new) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_replace_id(v, old, new) for v in node]
-    return new if node == old else node
-
-
-UNNAMED_COMPLAINANT = "complainant-not-named"
-
-
-def respondent_view(
-    state: dc.CaseState, respondent_id: str, shown: Collection[str]
-) -> dc.CaseState:
-    """The case as the respondent may see it: only the evidence in ``shown`` (disclosed
-    to them), no reference to evidence they were never told of, nobody else's personal
-    data, and the complainant's id too while the complainant is not named to them."""
-    known = set(state.disclosed_at) | set(state.withheld)
-    data = _erase_others(_only_evidence(state.model_dump(mode="json"), shown, known),
-                         respondent_id)
-    complainant = state.complainant
-    named = state.notice is not None and state.notice.complainant_identified
-    if complainant is not None and not named and complainant.person_id != respondent_id:
-        data = _replace_id(data, complainant.person_id, UNNAMED_COMPLAINANT)
-    return dc.CaseState.model_validate(data)
-
-
-def _values_of(events: Sequence[RecordedEvent], person_id: str) -> set[str]:
-    """The person's personal values in clear (read before their key is destroyed)."""
-    values: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if is_personal(node):
-            if node["subject_id"] == person_id and isinstance(node.get("value"), str):
-                values.add(node["value"])
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for event in events:
-        walk(event.payload)
-    return values
 
 
 class RecordsClient:
@@ -389,7 +203,7 @@ class RecordsClient:
             if (doc["event_type"] == "ReportFiled"
                     and (payload.get("respondent") or {}).get("person_id") == person_id):
                 own_cases.add(stream_id)
-            return stream_id in own_cases or _concerns(doc, person_id)
+            return stream_id in own_cases or concerns(doc, person_id)
 
         return await self._store.select_all(keep)
 
@@ -401,7 +215,8 @@ class RecordsClient:
         events = await self.events_concerning(person_id)
         dumped = [e.model_dump(mode="json") for e in events]
         pseudonyms = Pseudonyms(person_id)
-        pseudonyms.add(_person_ids_in(dumped))  # numbered in order of first appearance
+        for doc in dumped:  # numbered in order of first appearance
+            pseudonyms.add(event_person_ids(doc))
         document = {
             "subject_id": person_id,
             "exported_at": datetime.now(UTC).isoformat(),
@@ -418,10 +233,10 @@ class RecordsClient:
         return await self._open_cases_in(await self.events_concerning(person_id))
 
     async def _open_cases_in(self, events: Sequence[RecordedEvent]) -> list[str]:
-        streams = sorted({e.stream_id for e in events if e.stream_id.startswith("case-")})
+        cases = sorted({c for c in (case_id_of(e.stream_id) for e in events) if c is not None})
         open_cases = []
-        for stream in streams:
-            case_id = stream.removeprefix("case-")
+        for case_id in cases:
+            stream = case_stream(case_id)
             state = case_state_from(await self._store.read_stream(stream), case_id)
             if state.stage is not dc.CaseStage.CLOSED:
                 open_cases.append(case_id)
@@ -442,7 +257,7 @@ class RecordsClient:
                 f"{person_id} is named in open case(s) {', '.join(blocking)}: erasure waits "
                 "until they (and any appeal) are closed",
                 rule="erasure-blocked-by-open-case", field="person_id")
-        values = _values_of(concerning, person_id)  # readable only until the shred
+        values = personal_values_of(concerning, person_id)  # readable only until the shred
         destroyed = await self._store.erase_subject(person_id)
         record = SubjectErased(actor=actor, authority=authority, effective_at=datetime.now(UTC),
                                subject_id=person_id, reason=reason, keys_destroyed=destroyed)

@@ -39,6 +39,9 @@ with workflow.unsafe.imports_passed_through():
     from ..domain.base import DomainError, Model, Personal
     from ..domain.envelope import AppendResult, NewEvent, envelope_for
 
+    # Re-exported for callers of this module; stream names are defined in domain/streams.
+    from ..domain.streams import case_stream as case_stream
+
 CASE_WORKFLOW = "CaseWorkflow"
 STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -52,10 +55,6 @@ STORE_GIVE_UP = timedelta(minutes=10)
 # undeliverable address must not keep a closed case's workflow open for ever.
 DISPATCH_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=40)
 DISPATCH_GIVE_UP = timedelta(hours=6)
-
-
-def case_stream(case_id: str) -> str:
-    return f"case-{case_id}"
 
 
 class CaseInput(Model):

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from ..base import CommandBase, Personal
+from ..ids import PersonId
 from ..policy import PolicyDocument, Text
 from .values import (
     Allegation,
@@ -21,6 +22,7 @@ from .values import (
     EvidenceItem,
     Finding,
     PanelMember,
+    PersonText,
     Redaction,
     Respondent,
     Sanction,
@@ -57,7 +59,7 @@ class TriageCase(CaseCommandBase):
 
 class AssignInvestigator(CaseCommandBase):
     type: Literal["AssignInvestigator"] = "AssignInvestigator"
-    investigator_id: Text
+    investigator_id: PersonText
 
 
 class AddEvidence(CaseCommandBase):
@@ -114,7 +116,7 @@ class ScheduleHearing(CaseCommandBase):
 
 class RecordHearingHeld(CaseCommandBase):
     type: Literal["RecordHearingHeld"] = "RecordHearingHeld"
-    attendees: list[str]
+    attendees: list[PersonId]
     companion: Personal | None = None
     respondent_attended: bool
 
@@ -166,7 +168,7 @@ class RecordInstruction(CaseCommandBase):
     """
 
     type: Literal["RecordInstruction"] = "RecordInstruction"
-    from_person_id: Text
+    from_person_id: PersonText
     from_role: Text  # e.g. "general_secretary"
     channel: Text  # email, phone, meeting...
     content: Personal  # subject_id = from_person_id

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, Field, TypeAdapter
 
 from ..base import EventBase, Personal
+from ..ids import PersonId
 from ..policy import PolicyVersion, Right, SanctionKind
 from .values import (
     Admissibility,
@@ -59,20 +60,20 @@ class ReportAcknowledged(CaseEventBase):
 class CaseTriaged(CaseEventBase):
     type: Literal["CaseTriaged"] = "CaseTriaged"
     reasons: str
-    reviewed_by: str  # the named human who triaged
+    reviewed_by: PersonId  # the named human who triaged
 
 
 class CaseDismissed(CaseEventBase):
     type: Literal["CaseDismissed"] = "CaseDismissed"
     dismissal_reason: DismissalReason
     reasons: str
-    reviewed_by: str
+    reviewed_by: PersonId
 
 
 class InvestigatorAssigned(CaseEventBase):
     type: Literal["InvestigatorAssigned"] = "InvestigatorAssigned"
-    investigator_id: str
-    replaces: str | None = None
+    investigator_id: PersonId
+    replaces: PersonId | None = None
 
 
 class EvidenceAdded(CaseEventBase):
@@ -149,7 +150,7 @@ class HearingScheduled(CaseEventBase):
 
 class HearingHeld(CaseEventBase):
     type: Literal["HearingHeld"] = "HearingHeld"
-    attendees: list[str]
+    attendees: list[PersonId]
     companion: Personal | None = None
     respondent_attended: bool
 
@@ -226,7 +227,7 @@ class InstructionRecorded(CaseEventBase):
     """
 
     type: Literal["InstructionRecorded"] = "InstructionRecorded"
-    from_person_id: str
+    from_person_id: PersonId
     from_role: str
     channel: str
     content: Personal

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime
 
 from ..base import Model, Personal
+from ..ids import PersonId, PersonRef
 from ..policy import SANCTION_SEVERITY, IsoDuration, SanctionKind, SourceKind, Text
+
+# A person's id that must not be blank.
+PersonText = Annotated[Text, PersonRef()]
 
 
 class ComplainantKind(StrEnum):
@@ -26,14 +31,14 @@ class ComplainantKind(StrEnum):
 
 class Complainant(Model):
     kind: ComplainantKind
-    person_id: Text  # for an automated detector, the detector's id
+    person_id: PersonText  # for an automated detector, the detector's id
     name: Personal
     contact: Personal | None = None
     outside_body: str | None = None  # e.g. "Metropolitan Police Online Hate Crime Hub"
 
 
 class Respondent(Model):
-    person_id: Text
+    person_id: PersonText
     name: Personal
     contact: Personal | None = None
 
@@ -49,13 +54,13 @@ class EvidenceItem(Model):
     evidence_id: Text
     description: Personal
     source_kind: SourceKind
-    captured_by: Text
+    captured_by: PersonText
     captured_at: AwareDatetime
     captured_from: Text
     content_hash: Text
     lawful_basis: str | None = None
     consent: bool = False
-    witness_id: str | None = None  # a witness may not sit on the panel or investigate
+    witness_id: PersonId | None = None  # a witness may not sit on the panel or investigate
 
 
 class Admissibility(Model):
@@ -76,7 +81,7 @@ class DismissalReason(StrEnum):
 
 
 class PanelMember(Model):
-    member_id: Text
+    member_id: PersonText
     declared: bool  # has declared interests before sitting (Porter v Magill)
     interests: str = ""
 
