@@ -23,6 +23,7 @@ from ..case.events import (
     ReportFiled,
     SanctionApplied,
 )
+from ..case.state import CaseState
 from ..case.values import ComplainantKind
 from .model import (
     Breach,
@@ -140,9 +141,10 @@ def _charges(t: Transition) -> Iterator[Breach]:
             field = f"allegations.{index}"
             version = pinned.get(event.rule_versions.get(a.allegation_id, ""))
             if version is None or not version.in_force_on(a.conduct_date):
+                name = event.rule_versions.get(a.allegation_id)
                 yield Breach(f"{field}.conduct_date",
-                             f"no policy version pinned for {a.allegation_id} was in force on "
-                             f"{a.conduct_date}")
+                             f"{a.allegation_id} cites policy version {name!r}, which is not "
+                             f"pinned or was not in force on {a.conduct_date}")
             elif version.find_rule(a.rule_id) is None:
                 yield Breach(f"{field}.rule_id",
                              f"rule {a.rule_id!r} was not in force on {a.conduct_date} "
@@ -196,6 +198,11 @@ CASE_DISMISSED = ProcessRule(
     passed="no investigation step followed a dismissal")
 
 
+def _person_triaged(state: CaseState) -> bool:
+    triage = state.triage or state.dismissal
+    return triage is not None and triage.actor.kind is ActorKind.PERSON
+
+
 def _human_triage(t: Transition) -> Iterator[Breach]:
     event, actor = t.event, t.event.actor
     if isinstance(event, CaseTriaged | CaseDismissed):
@@ -204,7 +211,7 @@ def _human_triage(t: Transition) -> Iterator[Breach]:
         return
     if not is_adverse(event):
         return
-    if t.before.automated_report and not t.before.human_triaged:
+    if t.before.automated_report and not _person_triaged(t.before):
         yield Breach(None, "an automated report needs a named person's triage before any "
                            "adverse measure")
     if actor.kind is not ActorKind.PERSON:

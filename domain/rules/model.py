@@ -136,6 +136,9 @@ class ProcessRule:
     events: tuple[type[CaseEventBase], ...] = ()  # the events its predicate judges
     predicate: Predicate | None = None
     passed: str = ""  # what a pass verified, for the audit
+    # Which events of those types give it something to judge (default: all of them), so
+    # the audit says "not applicable" rather than "pass" when there was nothing to judge.
+    concerns: Callable[[CaseEventBase], bool] | None = None
 
     @property
     def audit_check(self) -> str | None:
@@ -143,16 +146,20 @@ class ProcessRule:
         return None if self.kind is RuleKind.COMMAND else self.rule_id
 
     def applies_to(self, event: CaseEventBase) -> bool:
-        return self.predicate is not None and isinstance(event, self.events)
+        return self.predicate is not None and isinstance(event, self.events) \
+            and (self.concerns is None or self.concerns(event))
 
     def judge(self, step: Transition) -> Violation | None:
-        """The first breach of this rule in the step, or None."""
+        """The first breach of this rule in the step (what decide() raises), or None."""
+        return next(self.breaches(step), None)
+
+    def breaches(self, step: Transition) -> Iterator[Violation]:
+        """Every breach of this rule in the step (what the audit reports)."""
         if self.predicate is None or not isinstance(step.event, self.events):
-            return None
+            return
         for breach in self.predicate(step):
-            return Violation(self.rule_id, breach.field, breach.message,
-                             breach.error or self.error)
-        return None
+            yield Violation(self.rule_id, breach.field, breach.message,
+                            breach.error or self.error)
 
     def refuse(self, message: str, field: str | None = None) -> DomainError:
         """The error for a command check (or a step that cannot even be formed)."""

@@ -13,6 +13,7 @@ from ..case.events import (
     AppealLodged,
     AppealPanelAppointed,
     AppealWindowClosed,
+    CaseEventBase,
     DecisionRecorded,
     MemberReinstated,
     SanctionApplied,
@@ -43,6 +44,14 @@ def _sanctions(t: Transition) -> Iterator[tuple[str, Sanction, bool]]:
         yield "new_sanction", event.new_sanction, True
 
 
+def sanctions_given(event: CaseEventBase) -> bool:
+    if isinstance(event, DecisionRecorded):
+        return event.sanction is not None or any(f.sanction for f in event.findings)
+    if isinstance(event, AppealDecided):
+        return event.new_sanction is not None
+    return isinstance(event, SanctionApplied)
+
+
 def _upheld_only(t: Transition) -> Iterator[Breach]:
     for field, _, upheld in _sanctions(t):
         if not upheld:
@@ -52,7 +61,7 @@ def _upheld_only(t: Transition) -> Iterator[Breach]:
 SANCTION_REQUIRES_UPHELD_FINDING = ProcessRule(
     "sanction-requires-upheld-finding", "A sanction follows only an upheld finding",
     acas("18") + invariant(1), InvalidCommand, guards=("RecordDecision",),
-    events=(DecisionRecorded,), predicate=_upheld_only,
+    events=(DecisionRecorded,), predicate=_upheld_only, concerns=sanctions_given,
     passed="every sanction follows an upheld finding")
 
 
@@ -67,7 +76,8 @@ SANCTION_TERM = ProcessRule(
     "sanction-term", "A suspension, and only a suspension, has a positive term",
     acas("18") + dsa("17(3)") + invariant(3), InvalidCommand,
     guards=("RecordDecision", "DecideAppeal"), events=(DecisionRecorded, AppealDecided),
-    predicate=_terms, passed="every suspension has a term, and nothing else does")
+    predicate=_terms, concerns=sanctions_given,
+    passed="every suspension has a term, and nothing else does")
 
 
 def upheld_rules(state: CaseState) -> list[tuple[PolicyVersion, Rule]]:
@@ -108,6 +118,7 @@ SANCTION_ALLOWED_BY_RULE = ProcessRule(
     "allows", acas("18") + invariant(1), PolicyViolation,
     guards=("RecordDecision", "DecideAppeal", "CarryOutSanction"),
     events=(DecisionRecorded, AppealDecided, SanctionApplied), predicate=_allowed,
+    concerns=sanctions_given,
     passed="every sanction decided, varied or carried out is one the cited rule allows")
 
 
