@@ -11,8 +11,10 @@ does not apply.
 
 The package is split by concern: ``model`` (public results), ``context`` (the parsed and
 folded history), ``results`` (faults and wording), ``deadlines``, ``roles`` (who acted),
-the checks by theme (``checks_intake``, ``checks_hearing``, ``checks_outcome``,
-``checks_process``) and ``timeline``. This module holds the entry point and the order in
+``verdicts`` (each transition rule of the catalogue asked of every recorded step: the
+same predicates decide() asks), the history checks by theme (``checks_intake``,
+``checks_outcome``, ``checks_process``), ``evidence`` (provenance and rulings) and
+``timeline``. This module holds the entry point and the order in
 which checks are reported.
 """
 
@@ -22,19 +24,22 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from ..envelope import RecordedEvent
-from .checks_hearing import (
-    conflicts_declared,
-    disclosure_before_reliance,
-    hearing_before_decision,
-    notice_before_hearing,
-    panel_independence,
-)
-from .checks_intake import events_readable, human_triage, interim_governed, rule_in_force
-from .checks_outcome import appeal_window, decision_complete, reinstatement, sanction_allowed
+from .checks_intake import events_readable, interim_governed
+from .checks_outcome import reinstatement
 from .checks_process import complainant_informed, deadlines_met, instructions_on_record
 from .context import History, read_history
-from .model import TITLES, CaseAudit, CheckResult, CheckStatus, EventRef, TimelineEntry
+from .evidence import evidence_rows, with_items
+from .model import (
+    TITLES,
+    CaseAudit,
+    CheckResult,
+    CheckStatus,
+    EventRef,
+    EvidenceRow,
+    TimelineEntry,
+)
 from .timeline import build_timeline
+from .verdicts import transition_verdicts
 
 __all__ = [
     "TITLES",
@@ -42,15 +47,15 @@ __all__ = [
     "CheckResult",
     "CheckStatus",
     "EventRef",
+    "EvidenceRow",
     "TimelineEntry",
     "audit_case",
 ]
 
-_CHECKS: tuple[Callable[[History], CheckResult], ...] = (
-    events_readable, rule_in_force, human_triage, interim_governed, notice_before_hearing,
-    disclosure_before_reliance, hearing_before_decision, panel_independence,
-    conflicts_declared, decision_complete, sanction_allowed, appeal_window,
-    reinstatement, deadlines_met, instructions_on_record, complainant_informed,
+# Checks judged over the whole history; the transition rules come from the catalogue.
+_HISTORY_CHECKS: tuple[Callable[[History], CheckResult], ...] = (
+    interim_governed, reinstatement, deadlines_met, instructions_on_record,
+    complainant_informed,
 )
 
 
@@ -70,7 +75,12 @@ def audit_case(
     if now is not None and now.tzinfo is None:
         raise ValueError("now must carry a time zone: event times are all aware")
     history = read_history(events, notifications, now)
-    checks = [check(history) for check in _CHECKS]
+    rows = evidence_rows(history)
+    checks = [events_readable(history)]
+    for verdict in transition_verdicts(history):
+        admissibility = verdict.check_id == "evidence-admissibility"
+        checks.append(with_items(verdict, rows) if admissibility else verdict)
+    checks += [check(history) for check in _HISTORY_CHECKS]
     return CaseAudit(
         case_id=history.case_id, as_of=history.clock, timeline=build_timeline(history),
-        checks=checks, ok=all(c.status is not CheckStatus.FAIL for c in checks))
+        checks=checks, evidence=rows, ok=all(c.status is not CheckStatus.FAIL for c in checks))

@@ -7,6 +7,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from ..base import ActorKind, Model
+from ..rules.catalogue import CATALOGUE
 
 
 class CheckStatus(StrEnum):
@@ -46,39 +47,32 @@ class TimelineEntry(Model):
     flags: list[str] = []  # e.g. an act by someone with no part in the case (invariant 5)
 
 
+class EvidenceRow(Model):
+    """One item on the case file with its provenance and the admissibility ruling."""
+
+    evidence_id: str
+    source_kind: str
+    captured_by: str
+    captured_from: str
+    consent: bool
+    lawful_basis: str | None
+    admissible: bool
+    reason: str | None  # why it is inadmissible
+    relied_on_by: list[EventRef] = []  # decisions that relied on it
+
+
 class CaseAudit(Model):
     case_id: str
     as_of: datetime | None  # the time deadlines were judged against
     timeline: list[TimelineEntry]
     checks: list[CheckResult]
+    evidence: list[EvidenceRow] = []
     ok: bool  # no check failed
 
     def failures(self) -> list[CheckResult]:
         return [check for check in self.checks if check.status is CheckStatus.FAIL]
 
 
-TITLES: dict[str, str] = {
-    "events-readable": "Every event reads as a case event",
-    "rule-in-force-on-conduct-date": "Charges cite a rule in force on the conduct date",
-    "human-triage-of-automated-reports": "Automated reports are triaged by a person before "
-                                         "any adverse step",
-    "interim-suspension-governed": "Interim suspension has reasons, rights and a review date, "
-                                   "and lapses or is renewed explicitly",
-    "notice-before-hearing": "Notice in writing before any hearing or decision",
-    "disclosure-before-reliance": "A decision relies only on evidence disclosed in time",
-    "hearing-before-decision": "The respondent is heard before the decision",
-    "panel-independence": "Parties, witnesses, investigator, panel and appeal panel are "
-                          "distinct people",
-    "panel-conflicts-declared": "Every panel member declared interests before sitting",
-    "decision-complete": "The decision carries facts, rule, reasons, sanction, automation "
-                         "flags and redress",
-    "sanction-allowed-by-rule": "Every sanction is one the cited rule allows",
-    "appeal-window-respected": "Appeals are accepted until the window closes; the outcome "
-                               "has reasons",
-    "reinstatement-after-successful-appeal": "A successful appeal restores rights and "
-                                             "corrects the record",
-    "deadlines-met-or-escalated": "Every deadline was met or its breach recorded",
-    "instructions-on-record": "Only people assigned to the case acted on it; instructions "
-                              "from anyone else are on the record",
-    "complainant-informed": "The complainant was acknowledged and told the outcome",
-}
+# One audit check per rule the audit judges, titled as in the catalogue.
+TITLES: dict[str, str] = {rule.rule_id: rule.title for rule in CATALOGUE
+                          if rule.audit_check is not None}

@@ -19,6 +19,7 @@ closed case is ``dueprocess.domain.base.CaseClosed``, re-exported as ``CaseClose
 from __future__ import annotations
 
 from ..base import CaseClosed as CaseClosedError
+from ..rules.timing import pending_before_close
 from .commands import (
     CASE_COMMAND_ADAPTER,
     COMMAND_TYPES,
@@ -54,7 +55,6 @@ from .commands import (
 )
 from .deadlines import Deadline, DeadlineKind, pending_deadlines
 from .decide import decide
-from .decide.outcome import pending_before_close
 from .events import (
     CASE_EVENT_ADAPTER,
     EVENT_TYPES,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ...base import CaseClosed as CaseClosedError
-from ...base import InvalidCommand, check_effective_time
+from ...rules.catalogue import judge_batch
+from ...rules.records import CASE_CLOSED, CASE_NOT_REPORTED, case_closed, case_not_reported
 from ..commands import (
     TIMER_COMMANDS,
     AcknowledgeReport,
@@ -77,22 +77,31 @@ def decide(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseEv
     """Events the command causes, ``[]`` if it already took effect, or a DomainError.
 
     ``now`` is the caller's clock (workflow time); events take effect at the command's
-    ``effective_at`` when it records something that happened earlier.
+    ``effective_at`` when it records something that happened earlier. The candidate
+    events are judged by the due-process rules (domain/rules), each against the case as
+    it stands before it, the same judgement the audit makes of the recorded history.
+    """
+    events = propose(state, command, now)
+    judge_batch(state, events, now)
+    return events
+
+
+def propose(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseEvent]:
+    """The events the command would cause, judged only by the command checks.
+
+    decide() then asks the rules about them. Tests use this to write what a buggy
+    importer or a forger would write: the events decide() would refuse.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    if state.closed:
+    if case_closed(state):
         if isinstance(command, (CloseCase, *TIMER_COMMANDS)):
             return []  # a retried close, or a timer that raced the closure
-        raise CaseClosedError("the case is closed", rule="case-closed")
-    if state.report is None and not isinstance(command, FileReport):
-        raise InvalidCommand("the case has no report yet", rule="case-not-reported")
+        raise CASE_CLOSED.refuse("the case is closed")
+    if case_not_reported(state, None) and not isinstance(command, FileReport):
+        raise CASE_NOT_REPORTED.refuse("the case has no report yet")
     check_permission(state, command)
-    at = command.effective_at or now
-    events = _dispatch(state, command, at)
-    if events:
-        check_effective_time(at, now, state.as_of)
-    return events
+    return _dispatch(state, command, command.effective_at or now)
 
 
 def _dispatch(state: CaseState, command: CaseCommand, at: datetime) -> list[CaseEvent]:

@@ -1,0 +1,255 @@
+"""What decide() refuses, the audit fails: the same rule, at the same step.
+
+Histories are built two ways from the example happy path: through decide() (legal steps),
+and, where decide() refuses a step with a due-process rule, by writing the events it would
+have produced anyway (``propose``), as a forger or a buggy importer would. Steps are
+skipped, swapped and mutated at random. For every history the audit must fail rule R at
+a step exactly when decide() refused that step with R, and fail no transition rule at a
+step decide() allowed.
+
+``DUEPROCESS_HYPOTHESIS_PROFILE=nightly`` runs ten times the examples.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dueprocess.domain.audit import CheckStatus, audit_case
+from dueprocess.domain.base import DomainError, DueProcessViolation
+from dueprocess.domain.case import (
+    AppointPanel,
+    AssignInvestigator,
+    CarryOutSanction,
+    CaseCommand,
+    CaseEvent,
+    CaseState,
+    DiscloseEvidence,
+    IssueNotice,
+    PanelMember,
+    RecordDecision,
+    ScheduleHearing,
+    WithheldEvidence,
+    decide,
+    evolve,
+)
+from dueprocess.domain.case.decide import propose
+from dueprocess.domain.envelope import Position, RecordedEvent
+from dueprocess.domain.rules.catalogue import BY_ID, CATALOGUE
+from dueprocess.domain.rules.model import RuleKind
+from fixtures import case_examples as ex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+settings.register_profile("rules-differential", max_examples=300, deadline=None)
+settings.register_profile("rules-differential-nightly", max_examples=3000, deadline=None)
+_PROFILE = "rules-differential" + (
+    "-nightly" if os.environ.get("DUEPROCESS_HYPOTHESIS_PROFILE") == "nightly" else "")
+
+DAY = timedelta(days=1)
+ORDER = [rule.rule_id for rule in CATALOGUE]
+
+
+def _decision(cmd: CaseCommand, **finding: object) -> CaseCommand:
+    assert isinstance(cmd, RecordDecision)
+    changed = cmd.findings[0].model_copy(update=finding)
+    return cmd.model_copy(update={"findings": [changed]})
+
+
+Mutation = Callable[[CaseCommand, datetime], CaseCommand]
+
+MUTATIONS: dict[type, list[Mutation]] = {
+    ScheduleHearing: [
+        lambda c, now: c.model_copy(update={"at": now + 5 * DAY}),  # minimum-hearing-notice
+    ],
+    RecordDecision: [
+        lambda c, now: _decision(c, relied_on_evidence=["E2"]),  # inadmissible
+        lambda c, now: _decision(c, relied_on_evidence=["E9"]),  # unknown
+        lambda c, now: _decision(c, upheld=False),  # sanction without an upheld finding
+    ],
+    DiscloseEvidence: [  # withhold what the decision relies on
+        lambda c, now: c.model_copy(update={"evidence_ids": ["E2", "E3"], "withheld": [
+            WithheldEvidence(evidence_id="E1", reason="protects a witness")]}),
+    ],
+    AppointPanel: [
+        lambda c, now: c.model_copy(update={"members": [
+            PanelMember(member_id=ex.PANEL_IDS[0], declared=False)]}),
+        lambda c, now: c.model_copy(update={"members": [
+            *ex.panel(*ex.PANEL_IDS), PanelMember(member_id=ex.WITNESS_ID, declared=True)]}),
+    ],
+    AssignInvestigator: [
+        lambda c, now: c.model_copy(update={"investigator_id": ex.WITNESS_ID}),
+    ],
+    IssueNotice: [
+        lambda c, now: c.model_copy(update={"complainant_withheld_reason": " "}),
+    ],
+    CarryOutSanction: [
+        lambda c, now: c.model_copy(update={"effective_at": now - 20 * DAY}),  # out of order
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    first: int  # stream version of its first event
+    events: tuple[CaseEvent, ...]
+    refused: str | None  # the rule decide() refused it with, if any
+
+
+def build(plan: Sequence[tuple[int, int]]) -> tuple[list[RecordedEvent], list[Step]]:
+    """Run the happy path, each step (action, mutation) kept, skipped, mutated or swapped."""
+    steps = ex.happy_path()
+    order = list(range(len(steps)))
+    for index, (action, _) in enumerate(plan):
+        if action == 3 and 0 < index < len(order) - 1:  # swap with the next (not the report)
+            order[index], order[index + 1] = order[index + 1], order[index]
+    state = CaseState.empty("case-d")
+    records: list[RecordedEvent] = []
+    done: list[Step] = []
+    for position, step_index in enumerate(order):
+        action, choice = plan[position]
+        step = steps[step_index]
+        if action == 1 and position > 0:
+            continue  # skipped (never the report: nothing happens without one)
+        command = step.command
+        options = MUTATIONS.get(type(command), [])
+        if action == 2 and options:
+            command = options[choice % len(options)](command, step.now)
+        events, refused = _attempt(state, command, step.now)
+        if not events:
+            continue
+        done.append(Step(len(records) + 1, tuple(events), refused))
+        for event in events:
+            records.append(_record(event, len(records) + 1, step.now))
+            state = evolve(state, event)
+    return records, done
+
+
+def _attempt(state: CaseState, command: CaseCommand,
+             now: datetime) -> tuple[list[CaseEvent], str | None]:
+    try:
+        return decide(state, command, now), None
+    except DomainError as refused:
+        if BY_ID.get(refused.rule) is None or BY_ID[refused.rule].kind is not \
+                RuleKind.TRANSITION:
+            return [], None  # a command check: there is no event to forge
+        try:
+            return propose(state, command, now), refused.rule
+        except DomainError:
+            return [], None  # refused before any event could be formed (no report, closed)
+
+
+def _record(event: CaseEvent, version: int, now: datetime) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=uuid.uuid4(), event_type=event.type, payload=event.model_dump(mode="json"),
+        actor=event.actor, authority=event.authority, recorded_at=now,
+        effective_at=event.effective_at, stream_id="case-case-d", stream_version=version,
+        position=Position(tx_id=1, global_position=version), hash="0" * 64)
+
+
+def failures_by_version(records: list[RecordedEvent]) -> dict[int, list[str]]:
+    audit = audit_case(records, now=records[-1].recorded_at)
+    found: dict[int, list[str]] = {}
+    for check in audit.checks:
+        rule = BY_ID.get(check.check_id)
+        if check.status is CheckStatus.FAIL and rule and rule.kind is RuleKind.TRANSITION:
+            for ref in check.offending:
+                found.setdefault(ref.stream_version, []).append(check.check_id)
+    return found
+
+
+PLANS = st.lists(st.tuples(st.sampled_from([0, 0, 0, 1, 2, 2, 3]), st.integers(0, 5)),
+                 min_size=len(ex.happy_path()), max_size=len(ex.happy_path()))
+
+
+@settings(settings.get_profile(_PROFILE))
+@given(PLANS)
+def test_audit_fails_rule_r_at_a_step_exactly_when_decide_refused_it_with_r(
+        plan: list[tuple[int, int]]) -> None:
+    records, steps = build(plan)
+    failed = failures_by_version(records) if records else {}
+    for step in steps:
+        versions = range(step.first, step.first + len(step.events))
+        at_step = [(v, sorted(failed.get(v, []), key=ORDER.index)) for v in versions]
+        first = next((rules[0] for _, rules in at_step if rules), None)
+        assert first == step.refused, (step, at_step)
+
+
+def test_the_property_sees_forged_steps() -> None:
+    # Guard against a vacuous property: the plans do produce refused, forged steps.
+    mutate_all = [(2, 0)] * len(ex.happy_path())
+    _, steps = build(mutate_all)
+    assert {s.refused for s in steps} - {None}
+
+
+# -- the two divergences of issue 10, judged the same way by engine and audit ---------------
+
+
+def _history(*, mutate: dict[str, Callable[[CaseCommand], CaseCommand]]
+             ) -> tuple[list[RecordedEvent], DomainError | None]:
+    state = CaseState.empty("case-r")
+    records: list[RecordedEvent] = []
+    refused: DomainError | None = None
+    for step in ex.happy_path():
+        change = mutate.get(step.name)
+        command = step.command if change is None else change(step.command)
+        try:
+            events = decide(state, command, step.now)
+        except DomainError as error:
+            refused = refused or error
+            events = propose(state, command, step.now)
+        for event in events:
+            records.append(_record(event, len(records) + 1, step.now))
+            state = evolve(state, event)
+    return records, refused
+
+
+def _failed(records: list[RecordedEvent], rule: str) -> list[str]:
+    check = next(c for c in audit_case(records, now=records[-1].recorded_at).checks
+                 if c.check_id == rule)
+    assert check.status is CheckStatus.FAIL
+    return [ref.event_type for ref in check.offending]
+
+
+def test_decision_relying_on_withheld_evidence_is_refused_and_fails_the_audit() -> None:
+    withhold = WithheldEvidence(evidence_id="E1", reason="protects a witness")
+
+    def disclose(c: CaseCommand) -> CaseCommand:
+        return c.model_copy(update={"evidence_ids": ["E2", "E3"], "withheld": [withhold]})
+
+    records, refused = _history(mutate={"disclose": disclose})
+    assert isinstance(refused, DueProcessViolation)
+    assert (refused.rule, refused.field) == ("disclosure-before-reliance",
+                                             "findings.0.relied_on_evidence.0")
+    assert _failed(records, "disclosure-before-reliance") == ["DecisionRecorded"]
+
+
+def test_hearing_set_five_days_ahead_is_refused_and_fails_the_audit() -> None:
+    # 14 days' minimum notice in the example policy, measured from the scheduling.
+    def schedule(c: CaseCommand) -> CaseCommand:
+        return c.model_copy(update={"at": ex.T0 + 11 * DAY})
+
+    records, refused = _history(mutate={"schedule": schedule})
+    assert isinstance(refused, DueProcessViolation)
+    assert (refused.rule, refused.field) == ("minimum-hearing-notice", "at")
+    assert _failed(records, "minimum-hearing-notice") == ["HearingScheduled"]
+
+
+def test_inadmissible_evidence_is_listed_with_its_provenance() -> None:
+    records, _ = _history(mutate={})
+    audit = audit_case(records, now=records[-1].recorded_at)
+    rows = {row.evidence_id: row for row in audit.evidence}
+    private = rows["E2"]
+    assert not private.admissible and private.reason and "consent" in private.reason
+    assert (private.source_kind, private.captured_by, private.consent) == (
+        "private_message", ex.COMPLAINANT_ID, False)
+    assert rows["E1"].admissible and [r.event_type for r in rows["E1"].relied_on_by] == [
+        "DecisionRecorded"]
+    check = next(c for c in audit.checks if c.check_id == "evidence-admissibility")
+    assert "E2: private_message captured by m-100" in check.explanation
+    assert "INADMISSIBLE" in check.explanation and "not relied on" in check.explanation
+
+
