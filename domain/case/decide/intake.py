@@ -49,8 +49,12 @@ def file_report(state: CaseState, cmd: FileReport, at: datetime) -> list[CaseEve
             return []
         raise InvalidCommand("this case already has a report", rule="case-already-reported")
     _check_report(cmd, at)
-    in_force = _procedure_version(cmd.policy, at.date())
-    charged = {a.allegation_id: _charge_version(cmd.policy, a, i, at.date())
+    policy = cmd.policy
+    if policy is None:  # the workflow supplies the published rulebook (domain/rulebook.py)
+        raise PolicyViolation("no published rulebook to judge the report under",
+                              rule="published-rulebook-only", field="policy")
+    in_force = _procedure_version(policy, at.date())
+    charged = {a.allegation_id: _charge_version(policy, a, i, at.date())
                for i, a in enumerate(cmd.allegations)}
     pinned = {in_force.version: in_force} | {v.version: v for v in charged.values()}
     automated = (cmd.complainant.kind is ComplainantKind.AUTOMATED_DETECTOR
@@ -60,7 +64,7 @@ def file_report(state: CaseState, cmd: FileReport, at: datetime) -> list[CaseEve
         respondent=cmd.respondent, allegations=cmd.allegations, evidence=cmd.evidence,
         admissibility=admissibility(in_force, cmd.evidence),
         good_faith_declaration=cmd.good_faith_declaration, automated=automated,
-        policy_id=cmd.policy.policy_id, procedure_version=in_force.version,
+        policy_id=policy.policy_id, procedure_version=in_force.version,
         rule_versions={aid: v.version for aid, v in charged.items()},
         pinned_versions=list(pinned.values()))]
 
