@@ -8,6 +8,7 @@ Temporal dev server are started in the data dir and stopped again on exit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -163,7 +164,8 @@ def activities_for(
 
 def projection_runner(runtime: Runtime) -> ProjectionRunner:
     policy = load_policy_file(runtime.settings.policy_file)
-    return ProjectionRunner(runtime.pool, runtime.store, default_projections(policy))
+    return ProjectionRunner(runtime.pool, runtime.store, default_projections(policy),
+                            on_error=runtime.settings.projection_on_error)
 
 
 def build_worker(
@@ -183,8 +185,24 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Serve the task queue and keep the read models current until ``stop`` is set."""
     worker = build_worker(runtime)
     async with worker:
-        projections = asyncio.create_task(projection_runner(runtime).run(stop))
+        projections = asyncio.create_task(keep_projections(runtime, stop))
         try:
             await stop.wait()
         finally:
             await projections
+
+
+async def keep_projections(runtime: Runtime, stop: asyncio.Event, pause: float = 1.0) -> None:
+    """The projection loop, restarted (and logged) should it ever end before ``stop``:
+    a read model that silently stops moving is how case lists go stale unnoticed."""
+    while not stop.is_set():
+        try:
+            await projection_runner(runtime).run(stop)
+        except Exception:
+            log.exception("projection loop crashed; restarting it")
+        else:
+            if not stop.is_set():
+                log.error("projection loop ended before shutdown; restarting it")
+        if not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
