@@ -51,7 +51,8 @@ def test_demo_runs_a_case_end_to_end_then_verifies(tmp_path: Path) -> None:
     verify = _run(tmp_path, "verify", "--json")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     report = json.loads(verify.stdout)
-    assert report["ok"] and report["events"] == len(doc["timeline"]) + 1  # + MemberJoined
+    # + MemberJoined, + the two versions of the sample rulebook the stack published
+    assert report["ok"] and report["events"] == len(doc["timeline"]) + 1 + 2
 
     audit = _run(tmp_path, "audit", "case", doc["case_id"], "--json")
     assert audit.returncode == 0, audit.stdout
