@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -27,6 +27,7 @@ _FIELDS = {
     "policy_file": "POLICY_FILE",
     "payload_key": "PAYLOAD_KEY",
     "key_encryption_keys": "KEY_ENCRYPTION_KEYS",
+    "projection_on_error": "PROJECTION_ON_ERROR",
 }
 _SECRETS = frozenset({"payload_key", "key_encryption_keys"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -85,6 +86,8 @@ class Settings(BaseModel):
     # base64 of 32 bytes each, comma-separated: wrap the per-subject keys (the first wraps
     # new keys, all unwrap), so the database alone does not reveal personal data
     key_encryption_keys: str | None = Field(default=None, repr=False)
+    # An event a projection cannot apply: quarantine it and go on, or halt that projection
+    projection_on_error: Literal["quarantine", "halt"] = "quarantine"
 
     @field_validator("payload_key")
     @classmethod

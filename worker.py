@@ -8,6 +8,7 @@ Temporal dev server are started in the data dir and stopped again on exit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +23,11 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import Worker
 
 from .activities.notifications import FileSink, NotificationActivities, Sink, SmtpSink
+from .activities.rulebook import RulebookActivities, RulebookSource
 from .activities.store import EventStoreActivities
 from .services.codec import data_converter
 from .services.policyfile import load_policy_file
+from .services.rulebook import RulebookService
 from .settings import Settings
 from .store.db import Database, create_pool
 from .store.eventstore import EventStore
@@ -116,6 +119,9 @@ async def open_runtime(
         pool = await create_pool(dsn, min_size=1, max_size=10)
         stack.push_async_callback(pool.close)
         await ensure_schema(pool, apply=embedded_db if auto_migrate is None else auto_migrate)
+        store = EventStore(pool, key_wrap=settings.key_wrap())
+        if embedded_db:  # a development stack files reports under the shipped sample
+            await RulebookService(store).publish_sample_if_none()
 
         ui_url = None
         embedded_temporal = settings.temporal_address is None
@@ -131,7 +137,7 @@ async def open_runtime(
         )
         yield Runtime(
             settings=settings, dsn=dsn, temporal_address=address, client=client, pool=pool,
-            store=EventStore(pool, key_wrap=settings.key_wrap()), ui_url=ui_url,
+            store=store, ui_url=ui_url,
             embedded_database=embedded_db, embedded_temporal=embedded_temporal,
         )
 
@@ -143,26 +149,35 @@ def sink_for(runtime: Runtime) -> Sink:
     return FileSink(settings.data_dir.resolve() / "outbox")
 
 
-def activities_for(runtime: Runtime) -> list[Callable[..., Any]]:
+def activities_for(
+    runtime: Runtime, rulebook: RulebookSource | None = None
+) -> list[Callable[..., Any]]:
+    """``rulebook``: where new cases get their rulebook (default: the published one)."""
     store = EventStoreActivities(runtime.store)
     notifications = NotificationActivities(
         runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from
     )
-    return [store.append_events, store.load_stream, notifications.dispatch_notifications]
+    rules = RulebookActivities(rulebook or RulebookService(runtime.store).current)
+    return [store.append_events, store.load_stream, notifications.dispatch_notifications,
+            rules.load_rulebook]
 
 
 def projection_runner(runtime: Runtime) -> ProjectionRunner:
     policy = load_policy_file(runtime.settings.policy_file)
-    return ProjectionRunner(runtime.pool, runtime.store, default_projections(policy))
+    return ProjectionRunner(runtime.pool, runtime.store, default_projections(policy),
+                            on_error=runtime.settings.projection_on_error)
 
 
-def build_worker(runtime: Runtime) -> Worker:
-    """Register every workflow and activity on the configured task queue."""
+def build_worker(
+    runtime: Runtime, *, task_queue: str | None = None, rulebook: RulebookSource | None = None
+) -> Worker:
+    """Register every workflow and activity on the configured task queue (the demo runs
+    its own worker on a queue of its own, with its own rulebook source)."""
     return Worker(
         runtime.client,
-        task_queue=runtime.settings.task_queue,
+        task_queue=task_queue or runtime.settings.task_queue,
         workflows=[CaseWorkflow],
-        activities=activities_for(runtime),
+        activities=activities_for(runtime, rulebook),
     )
 
 
@@ -170,8 +185,24 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Serve the task queue and keep the read models current until ``stop`` is set."""
     worker = build_worker(runtime)
     async with worker:
-        projections = asyncio.create_task(projection_runner(runtime).run(stop))
+        projections = asyncio.create_task(keep_projections(runtime, stop))
         try:
             await stop.wait()
         finally:
             await projections
+
+
+async def keep_projections(runtime: Runtime, stop: asyncio.Event, pause: float = 1.0) -> None:
+    """The projection loop, restarted (and logged) should it ever end before ``stop``:
+    a read model that silently stops moving is how case lists go stale unnoticed."""
+    while not stop.is_set():
+        try:
+            await projection_runner(runtime).run(stop)
+        except Exception:
+            log.exception("projection loop crashed; restarting it")
+        else:
+            if not stop.is_set():
+                log.error("projection loop ended before shutdown; restarting it")
+        if not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)

@@ -8,10 +8,13 @@ from uuid import UUID
 
 from ..domain.base import Model
 from ..domain.envelope import NewEvent
+from ..domain.policy import PolicyDocument
 
 APPEND_EVENTS = "append_events"
 DISPATCH_NOTIFICATIONS = "dispatch_notifications"
 LOAD_STREAM = "load_stream"
+LOAD_RULEBOOK = "load_rulebook"
+NO_PUBLISHED_RULEBOOK = "NoPublishedRulebook"
 
 # Business rejections and store conflicts are final: retrying cannot make them succeed.
 NON_RETRYABLE = ["ConcurrencyConflict", "EventIdConflict"]
@@ -30,6 +33,10 @@ class LoadInput(Model):
 class LoadedStream(Model):
     version: int
     payloads: list[dict[str, Any]]  # current-shape event payloads, in stream order
+
+
+class LoadedRulebook(Model):
+    policy: PolicyDocument  # the published rulebook a new case is filed under
 
 
 class OutgoingNotification(Model):

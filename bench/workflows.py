@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
-from dueprocess.devstack.demo import Story, compressed
+from dueprocess.devstack.demo import Story, compressed, demo_rulebook
 from dueprocess.devstack.stack import DevTemporal, EmbeddedPostgres
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.policyfile import load_policy_file
@@ -103,7 +104,9 @@ async def main(quick: bool) -> dict[str, Any]:
             async with Worker(client, task_queue=QUEUE, workflows=[CaseWorkflow, BareWorkflow],
                               activities=[EventStoreActivities(store).append_events,
                                           EventStoreActivities(store).load_stream,
-                                          notes.dispatch_notifications, bare_step],
+                                          notes.dispatch_notifications, bare_step,
+                                          RulebookActivities(demo_rulebook(
+                                              load_policy_file(None))).load_rulebook],
                               max_concurrent_workflow_tasks=100,
                               max_concurrent_activities=100):
                 await _bare(client, 20, concurrency)  # warm-up

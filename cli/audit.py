@@ -63,7 +63,10 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
             if not events:
                 raise ConfigError(f"case {args.id!r}: no such case in this store")
             notes = await store.read_stream(notification_stream(args.id))
-            audit = audit_case(events, notes, now=datetime.now(UTC))
+            try:
+                audit = audit_case(events, notes, now=datetime.now(UTC))
+            except Exception as err:  # odd stored data is a finding, never a traceback
+                return _unauditable(args, args.id, err)
             text = [f"case {args.id}: " + ("all checks pass" if audit.ok else
                                            f"{len(audit.failures())} check(s) FAIL")]
             text += [f"  {t.effective_at:%Y-%m-%d %H:%M} (recorded "
@@ -81,6 +84,15 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
                 or "no recorded access")
             return 0
         return await _audit_member(args, settings, store, pool)
+
+
+def _unauditable(args: argparse.Namespace, case_id: str, err: Exception) -> int:
+    finding = {"ok": False, "case_id": case_id, "checks": [{
+        "check_id": "stored-record-readable", "status": "fail",
+        "explanation": f"the stored record cannot be audited: {type(err).__name__}: {err}"}]}
+    emit(args, finding, f"case {case_id}: 1 check(s) FAIL\n  FAIL  stored-record-readable"
+         f"{'':24} the stored record cannot be audited: {type(err).__name__}: {err}")
+    return 1
 
 
 async def _audit_member(
@@ -173,13 +185,35 @@ async def _projections(args: argparse.Namespace, settings: Settings) -> int:
 
     policy = load_policy_file(settings.policy_file)
     async with connect_pool(settings) as pool:
-        runner = ProjectionRunner(pool, store_for(pool, settings), default_projections(policy))
+        runner = ProjectionRunner(pool, store_for(pool, settings), default_projections(policy),
+                                  on_error=settings.projection_on_error)
+        if args.action == "status":
+            return await _projection_status(args, pool, [p.name for p in runner.projections])
         count = await (runner.rebuild() if args.action == "rebuild" else runner.catch_up())
     names = [p.name for p in runner.projections]
     emit(args, {"events_applied": count, "projections": names},
          f"{args.action}: {count} event applications across {len(names)} projections "
          f"({', '.join(names)})")
     return 0
+
+
+async def _projection_status(args: argparse.Namespace, pool: Any, names: list[str]) -> int:
+    """Exit 1 when any projection has quarantined events or is halted: someone must look."""
+    from ..store.projections import projection_status
+
+    statuses = await projection_status(pool, names)
+    lines = []
+    for st in statuses:
+        lines.append(f"{st.name:16} position {st.tx_id}/{st.global_position}  lag {st.lag}  "
+                     f"errors {st.errors}  quarantined {len(st.quarantined)}"
+                     + ("  HALTED" if st.halted else ""))
+        if st.last_error:
+            lines.append(f"  last error ({st.last_error_at:%Y-%m-%d %H:%M:%S}): "
+                         f"{st.last_error}")
+        lines += [f"  quarantined {q['stream_id']} v{q['stream_version']} {q['event_type']} "
+                  f"{q['event_id']}: {q['error']}" for q in st.quarantined]
+    emit(args, [st.model_dump(mode="json") for st in statuses], "\n".join(lines))
+    return 1 if any(st.halted or st.quarantined for st in statuses) else 0
 
 
 @command("cases")
@@ -332,8 +366,9 @@ def _extend(sub: Any, add: Any) -> None:
     member.add_argument("id", help="member id")
     member.add_argument("--file", default="-", help="JSON command file, '-' for stdin")
     member.add_argument("--policy", help="policy file (default: the shipped sample)")
-    proj = add("projections", "bring read models up to date, or drop and rebuild them")
-    proj.add_argument("action", choices=["catch-up", "rebuild"])
+    proj = add("projections", "bring read models up to date, drop and rebuild them, or show "
+               "their position, lag, errors and quarantined events")
+    proj.add_argument("action", choices=["catch-up", "rebuild", "status"])
     cases = add("cases", "list cases with their stage and next deadline")
     cases.add_argument("--stage", help="only cases at this stage")
     keys = add("keys", "subject keys at rest: how they are stored (status), or wrap every "

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -16,7 +17,6 @@ from pydantic import ValidationError
 from temporalio.client import Client
 
 from ..services.codec import data_converter
-from ..services.policyfile import load_policy_file
 from ..settings import ConfigError, Settings
 from ..store.db import Database, create_pool
 from .common import EXTENSIONS, command, emit
@@ -118,15 +118,22 @@ async def case_timeline(store: EventStore, case_id: str) -> list[dict[str, Any]]
 
 @command("demo")
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from ..devstack.demo import render_timeline, run_demo
+    from ..devstack.demo import demo_rulebook, render_timeline, run_demo
     from ..services.client import DueProcessClient
     from ..services.members import MemberService, case_streams_for
+    from ..services.rulebook import RulebookService
     from ..worker import build_worker, open_runtime
 
-    policy = load_policy_file(args.policy or settings.policy_file)
     async with open_runtime(settings) as runtime:
-        async with build_worker(runtime):
-            client = DueProcessClient(runtime.client, settings.task_queue)
+        rulebook = RulebookService(runtime.store)
+        await rulebook.publish_sample_if_none()
+        policy = await rulebook.current()
+        assert policy is not None  # published just above if it was not
+        # A queue of its own: no other worker files this case, and this worker's
+        # compressed rulebook serves no other case.
+        queue = f"{settings.task_queue}-demo-{uuid.uuid4().hex[:8]}"
+        async with build_worker(runtime, task_queue=queue, rulebook=demo_rulebook(policy)):
+            client = DueProcessClient(runtime.client, queue)
             members = MemberService(runtime.store, policy)
             case_id, people = await run_demo(client, policy, members)
             # The workflow finishes once its notifications are dispatched and recorded.
@@ -164,9 +171,7 @@ async def _case(args: argparse.Namespace, settings: Settings) -> int:
             if args.action == "file":
                 raw = _read_json(args.file)
                 raw.setdefault("type", "FileReport")
-                if "policy" not in raw:
-                    policy = load_policy_file(args.policy or settings.policy_file)
-                    raw["policy"] = policy.model_dump(mode="json")
+                # No rulebook is added: the workflow files it under the published one.
                 report = dc.FileReport.model_validate(raw)
                 result = await client.file_report(report, idempotency_key=args.key)
             elif args.action == "send":
@@ -192,14 +197,13 @@ async def _case(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _extend(sub: Any, add: Any) -> None:
-    demo = add("demo", "run a realistic case end to end on the embedded stack")
-    demo.add_argument("--policy", type=Path, help="policy file (default: the shipped sample)")
+    add("demo", "run a realistic case end to end on the embedded stack (under the "
+        "published rulebook, deadlines compressed)")
     case = add("case", "start a case, send decisions, read state (uses the typed client)")
     case.add_argument("action", choices=["file", "send", "state", "deadlines", "timeline"])
     case.add_argument("case_id", nargs="?", help="case id (send/state/deadlines/timeline)")
     case.add_argument("--file", default="-", help="JSON command file, '-' for stdin")
     case.add_argument("--key", help="idempotency key of the intake (file)")
-    case.add_argument("--policy", type=Path, help="policy file for `file` (default: sample)")
 
 
 EXTENSIONS.append(_extend)

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from ..domain.policy import PolicyError
 from ..settings import ConfigError, Settings
 from ..store.crypto import KeyUnavailable
-from . import audit, cases, rules  # noqa: F401  (importing them registers their subcommands)
+from . import audit, cases, policy, rules  # noqa: F401  (importing them registers their subcommands)
 from .common import COMMANDS, EXTENSIONS, command, emit
 
 

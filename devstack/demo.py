@@ -3,14 +3,18 @@
 A member reports abusive posts; the respondent is suspended pending investigation, told
 the allegations, shown the evidence, heard, and suspended for eight weeks; on appeal an
 independent panel finds the posts were taken out of context, allows the appeal, and the
-member is reinstated with an apology. Policy deadlines are compressed to seconds so the
-story runs in under a minute; everything else is the production path.
+member is reinstated with an apology. The case is filed under the published rulebook
+(the shipped sample is published when none is) with its deadlines compressed to seconds so
+the story runs in under a minute: the demo's own worker, on a task queue of its own, serves
+that compressed rulebook (``demo_rulebook``), which is never published. Everything else is
+the production path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -65,6 +69,14 @@ def compressed(policy: PolicyDocument) -> PolicyDocument:
     })
 
 
+def demo_rulebook(published: PolicyDocument) -> Callable[[], Awaitable[PolicyDocument]]:
+    """The rulebook source of the demo's own worker: the published one, compressed."""
+    async def source() -> PolicyDocument:
+        return compressed(published)
+
+    return source
+
+
 def _people(run: str) -> People:
     return People(
         complainant=f"m-priya-{run}", respondent=f"m-daniel-{run}", witness=f"m-grace-{run}",
@@ -74,7 +86,7 @@ def _people(run: str) -> People:
     )
 
 
-def _report(p: People, policy: PolicyDocument, now: datetime) -> dc.FileReport:
+def _report(p: People, now: datetime) -> dc.FileReport:
     def pd(subject: str, text: str) -> Personal:
         return Personal(subject_id=subject, value=text)
 
@@ -110,12 +122,14 @@ def _report(p: People, policy: PolicyDocument, now: datetime) -> dc.FileReport:
                      where="direct message, forwarded without consent"),
         ],
         good_faith_declaration=True,
-        policy=policy,
     )
 
 
 class Story:
-    """Drives one case through the client, step by step; tests reuse the steps."""
+    """Drives one case through the client, step by step; tests reuse the steps.
+
+    ``policy`` is the rulebook the serving worker files the case under (for readers such
+    as standing); the report itself carries none."""
 
     def __init__(self, client: DueProcessClient, policy: PolicyDocument, run: str | None = None,
                  clock: Any = None) -> None:
@@ -142,7 +156,7 @@ class Story:
     async def build_report(self) -> dc.FileReport:
         # A retried intake resends the very same report: build it once.
         if self._report is None:
-            self._report = _report(self.p, self.policy, await self.now())
+            self._report = _report(self.p, await self.now())
         return self._report
 
     async def file(self) -> DecisionResult:
@@ -240,7 +254,8 @@ async def record_membership(members: MemberService, story: Story) -> None:
 async def run_demo(
     client: DueProcessClient, policy: PolicyDocument, members: MemberService | None = None
 ) -> tuple[str, People]:
-    """Drive one case from report to closure; return its case id and the people."""
+    """Drive one case from report to closure; return its case id and the people.
+    ``client`` sends to a worker that files the case under ``demo_rulebook(policy)``."""
     story = Story(client, compressed(policy))
     if members is not None:
         await record_membership(members, story)

@@ -9,6 +9,12 @@ Durations are ISO-8601 strings in days, weeks and time parts only (``"P14D"``,
 ``"P2W"``, ``"PT36H"``). Bare numbers are refused because "14" could mean seconds or
 days, and months/years are refused because their length varies.
 
+Bounds (``MAX_DURATION``, ``EARLIEST_DATE``/``LATEST_DATE``, ``MAX_*`` counts and text
+lengths) hold for every policy that parses, so no policy can overflow a date or a durable
+timer: a deadline is at most ten years after a conduct date before 2200. Publication adds
+floors on the periods that protect the respondent (``PUBLICATION_FLOORS``): they are checked
+when a version is published, not when one is parsed, so a pinned version stays readable.
+
 Pure: ``load_policy`` takes text, never a path; callers do the reading.
 """
 
@@ -90,9 +96,43 @@ def _iso_duration(value: object) -> object:
     raise ValueError("must be an ISO-8601 duration in days/weeks/hours such as 'P14D'")
 
 
+# Ten years (with leap days): longer than any disciplinary period, far below the limits
+# of datetime arithmetic and of Temporal's timers, so no deadline can overflow either.
+MAX_DURATION = timedelta(days=3653)
+# Effective dates a rulebook may name; with MAX_DURATION every deadline stays in year 2210.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+MAX_VERSIONS = 100
+MAX_RULES = 200
+MAX_EXAMPLES = 20
+MAX_STATUSES = 50
+MAX_LIST = 50  # sanctions, source kinds, lawful bases, rights of a status
+MAX_SHORT_TEXT = 200  # ids, titles, version names, lawful bases
+MAX_LONG_TEXT = 10_000  # definitions and examples
+
+# Least length of the periods that protect the respondent (ACAS Code paras 9-12, 26-27):
+# time to answer the allegations, notice of the hearing, sight of the evidence before it,
+# and time to appeal. Checked on publication (see ``publication_problems``).
+PUBLICATION_FLOORS: dict[str, timedelta] = {
+    "respond": timedelta(days=7),
+    "minimum_hearing_notice": timedelta(days=5),
+    "disclosure_lead_time": timedelta(days=2),
+    "appeal_window": timedelta(days=7),
+}
+
+
 def _positive(value: timedelta) -> timedelta:
     if value <= timedelta(0):
         raise ValueError("must be a positive duration")
+    if value > MAX_DURATION:
+        raise ValueError(f"must be at most {MAX_DURATION.days} days (ten years)")
+    return value
+
+
+def _sane_date(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"must be between {EARLIEST_DATE.isoformat()} and "
+                         f"{LATEST_DATE.isoformat()}")
     return value
 
 
@@ -124,16 +164,19 @@ def _not_blank(value: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_not_blank)]
+ShortText = Annotated[str, Field(max_length=MAX_SHORT_TEXT), AfterValidator(_not_blank)]
+LongText = Annotated[str, Field(max_length=MAX_LONG_TEXT), AfterValidator(_not_blank)]
+PolicyDate = Annotated[date, AfterValidator(_sane_date)]
 
 
 class Rule(Model):
     """One rule of conduct, written so a member can understand it (definition + examples)."""
 
-    rule_id: Text
-    title: Text
-    definition: Text
-    examples: list[Text]
-    allowed_sanctions: list[SanctionKind]
+    rule_id: ShortText
+    title: ShortText
+    definition: LongText
+    examples: list[LongText] = Field(max_length=MAX_EXAMPLES)
+    allowed_sanctions: list[SanctionKind] = Field(max_length=MAX_LIST)
     max_suspension: Duration | None = Field(default=None, validate_default=True)
 
     @field_validator("examples")
@@ -185,9 +228,10 @@ class Deadlines(Model):
 
 
 class EvidencePolicy(Model):
-    acceptable_source_kinds: list[SourceKind]
-    private_source_kinds: list[SourceKind] = []
-    lawful_bases: list[Text] = []  # bases that may stand in for consent on private sources
+    acceptable_source_kinds: list[SourceKind] = Field(max_length=MAX_LIST)
+    private_source_kinds: list[SourceKind] = Field(default=[], max_length=MAX_LIST)
+    # Bases that may stand in for consent on private sources.
+    lawful_bases: list[ShortText] = Field(default=[], max_length=MAX_LIST)
 
     @field_validator("acceptable_source_kinds")
     @classmethod
@@ -223,11 +267,12 @@ class EvidencePolicy(Model):
 
 
 class PolicyVersion(Model):
-    version: Text
-    effective_from: date
-    effective_to: date | None = Field(default=None, validate_default=True)  # inclusive
-    rules: list[Rule]
-    statuses: dict[str, list[Right]]
+    version: ShortText
+    effective_from: PolicyDate
+    effective_to: PolicyDate | None = Field(default=None, validate_default=True)  # inclusive
+    rules: list[Rule] = Field(max_length=MAX_RULES)
+    statuses: dict[ShortText, Annotated[list[Right], Field(max_length=MAX_LIST)]] = Field(
+        max_length=MAX_STATUSES)
     deadlines: Deadlines
     evidence: EvidencePolicy
 
@@ -282,8 +327,8 @@ class PolicyVersion(Model):
 
 
 class PolicyDocument(Model):
-    policy_id: Text
-    versions: list[PolicyVersion]
+    policy_id: ShortText
+    versions: list[PolicyVersion] = Field(max_length=MAX_VERSIONS)
 
     @field_validator("versions")
     @classmethod
@@ -317,6 +362,18 @@ class PolicyDocument(Model):
 def _period(version: PolicyVersion) -> str:
     end = version.effective_to.isoformat() if version.effective_to else "open-ended"
     return f"{version.effective_from.isoformat()}..{end}"
+
+
+def publication_problems(version: PolicyVersion, path: str) -> list[tuple[str, str]]:
+    """Why a valid version may not be published: a protective period below its floor.
+    ``path`` is the version's place in the published document, e.g. ``versions.1``."""
+    problems: list[tuple[str, str]] = []
+    for name, floor in PUBLICATION_FLOORS.items():
+        if getattr(version.deadlines, name) < floor:
+            problems.append((f"{path}.deadlines.{name}",
+                             f"must be at least {iso_duration_text(floor)} (it protects the "
+                             "respondent)"))
+    return problems
 
 
 class PolicyError(ValueError):

@@ -19,6 +19,8 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..domain import case as dc
+from ..domain.base import DomainError
+from ..domain.rulebook import refuse_caller_rulebook
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
 
 
@@ -64,7 +66,15 @@ class DueProcessClient:
     async def file_report(
         self, command: dc.FileReport, *, idempotency_key: str, correlation_id: str | None = None
     ) -> DecisionResult:
-        """Start the case and file the report atomically; the same key twice is one case."""
+        """Start the case and file the report atomically; the same key twice is one case.
+
+        The report is judged under the organisation's published rulebook, which the
+        workflow loads; a report carrying a rulebook of its own is refused here, before
+        any workflow starts (and again by the workflow, for callers that skip this)."""
+        try:
+            refuse_caller_rulebook(command)
+        except DomainError as err:
+            raise CommandRejected(err.error_type, err.message, err.details()) from None
         case_id = case_id_for(idempotency_key)
         start = WithStartWorkflowOperation(
             CaseWorkflow.run,

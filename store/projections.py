@@ -11,32 +11,23 @@ patching rows event by event: a second copy of the rules is how read models drif
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Protocol
-
-import asyncpg
 
 from ..domain import case as dc
-from ..domain.envelope import Position, RecordedEvent
+from ..domain.envelope import RecordedEvent
 from ..domain.membership.standing import standing
 from ..domain.policy import PolicyDocument
 from ..domain.streams import case_id_of, is_case_stream, member_id_of, member_stream
 from ..services.members import case_streams_for
-from .db import Connection, Database
+from .db import Connection
 from .eventstore import EventStore
+from .projection_runner import Projection, ProjectionRunner, ProjectionStatus, projection_status
+
+__all__ = ["CaseListProjection", "MemberStandingProjection", "Projection", "ProjectionRunner",
+           "ProjectionStatus", "default_projections", "projection_status"]
 
 log = logging.getLogger("dueprocess.projections")
-
-
-class Projection(Protocol):
-    name: str
-    tables: tuple[str, ...]
-
-    async def apply(
-        self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
-    ) -> None: ...
 
 
 def case_state_from(events: Sequence[RecordedEvent], case_id: str) -> dc.CaseState:
@@ -145,74 +136,6 @@ class MemberStandingProjection:
             result.membership_number, result.continuous_since,
             [case_id_of(c) or c for c in cases], as_of,
         )
-
-
-class ProjectionRunner:
-    def __init__(
-        self, pool: Database, store: EventStore, projections: Sequence[Projection]
-    ) -> None:
-        self._pool = pool
-        self._store = store
-        self._projections = list(projections)
-
-    @property
-    def projections(self) -> list[Projection]:
-        return list(self._projections)
-
-    async def step(self, projection: Projection, limit: int = 500) -> int:
-        """Apply the next batch; returns how many events were consumed."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
-                projection.name,
-            )
-            row = await conn.fetchrow(
-                """SELECT tx_id, global_position FROM projection_checkpoints
-                    WHERE name = $1 FOR UPDATE""",
-                projection.name,
-            )
-            assert row is not None
-            after = Position(tx_id=row["tx_id"], global_position=row["global_position"])
-            events = await self._store.read_all(after, limit=limit)
-            if not events:
-                return 0
-            await projection.apply(conn, self._store, events)
-            last = events[-1].position
-            await conn.execute(
-                """UPDATE projection_checkpoints SET tx_id = $2, global_position = $3,
-                       updated_at = now() WHERE name = $1""",
-                projection.name, last.tx_id, last.global_position,
-            )
-            return len(events)
-
-    async def catch_up(self) -> int:
-        total = 0
-        for projection in self._projections:
-            while (n := await self.step(projection)) > 0:
-                total += n
-        return total
-
-    async def rebuild(self, name: str | None = None) -> int:
-        for projection in self._projections:
-            if name is not None and projection.name != name:
-                continue
-            async with self._pool.acquire() as conn, conn.transaction():
-                for table in projection.tables:
-                    await conn.execute(f"DELETE FROM {table}")
-                await conn.execute(
-                    "DELETE FROM projection_checkpoints WHERE name = $1", projection.name)
-        return await self.catch_up()
-
-    async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                if await self.catch_up() == 0:
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                continue
-            except (asyncpg.PostgresError, OSError):
-                log.exception("projection batch failed; retrying")
-                await asyncio.sleep(interval)
 
 
 def default_projections(policy: PolicyDocument) -> list[Projection]:

@@ -10,6 +10,9 @@
 - Notifications are handed to a dispatch activity in the background, so a decision
   costs one activity round trip.
 - History stays bounded: the workflow continues as new with its folded state.
+- A report is filed under the organisation's published rulebook, read by an activity
+  when the report arrives and pinned into the case; a report carrying its own rulebook
+  is refused (``domain/rulebook.py``).
 """
 
 from __future__ import annotations
@@ -27,17 +30,22 @@ with workflow.unsafe.imports_passed_through():
     from ..activities.contracts import (
         APPEND_EVENTS,
         DISPATCH_NOTIFICATIONS,
+        LOAD_RULEBOOK,
         LOAD_STREAM,
+        NO_PUBLISHED_RULEBOOK,
         NON_RETRYABLE,
         AppendInput,
         DispatchInput,
+        LoadedRulebook,
         LoadedStream,
         LoadInput,
         OutgoingNotification,
     )
     from ..domain import case as dc
-    from ..domain.base import DomainError, Model, Personal
+    from ..domain.base import DomainError, Model, Personal, PolicyViolation
     from ..domain.envelope import AppendResult, NewEvent, envelope_for
+    from ..domain.policy import PolicyDocument
+    from ..domain.rulebook import CALLER_RULEBOOK_RULE, file_under_published, refuse_caller_rulebook
 
     # Re-exported for callers of this module; stream names are defined in domain/streams.
     from ..domain.streams import case_stream as case_stream
@@ -55,6 +63,8 @@ STORE_GIVE_UP = timedelta(minutes=10)
 # undeliverable address must not keep a closed case's workflow open for ever.
 DISPATCH_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=40)
 DISPATCH_GIVE_UP = timedelta(hours=6)
+# Histories recorded before this patch filed reports under the rulebook the caller sent.
+PUBLISHED_RULEBOOK_PATCH = "published-rulebook"
 
 
 class CaseInput(Model):
@@ -136,8 +146,13 @@ class CaseWorkflow:
 
     @decide.validator
     def _validate(self, request: CommandRequest) -> None:
+        command = request.command
         try:
-            dc.decide(self._state, request.command, workflow.now())
+            if isinstance(command, dc.FileReport):
+                refuse_caller_rulebook(command)
+                if self._state.report is None:
+                    return  # judged by the handler, under the rulebook it loads
+            dc.decide(self._state, command, workflow.now())
         except DomainError as err:
             raise rejection(err) from None
 
@@ -152,9 +167,17 @@ class CaseWorkflow:
     # -- mechanics -----------------------------------------------------------------------
 
     async def _execute(self, request: CommandRequest) -> DecisionResult:
+        command = request.command
+        if isinstance(command, dc.FileReport) and self._state.report is None \
+                and workflow.patched(PUBLISHED_RULEBOOK_PATCH):
+            try:
+                refuse_caller_rulebook(command)
+            except DomainError as err:
+                raise rejection(err) from None
+            command = file_under_published(command, await self._published_rulebook())
         now = workflow.now()
         try:
-            events = dc.decide(self._state, request.command, now)
+            events = dc.decide(self._state, command, now)
         except DomainError as err:
             raise rejection(err) from None
         if not events:
@@ -204,6 +227,27 @@ class CaseWorkflow:
                 type=kind or "StoreUnavailable", non_retryable=True,
             ) from None
         return result
+
+    async def _published_rulebook(self) -> PolicyDocument:
+        try:
+            loaded: LoadedRulebook = await workflow.execute_activity(
+                LOAD_RULEBOOK, result_type=LoadedRulebook,
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=STORE_GIVE_UP, retry_policy=STORE_RETRY,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == NO_PUBLISHED_RULEBOOK:
+                raise rejection(PolicyViolation(cause.message, rule=CALLER_RULEBOOK_RULE,
+                                                field="policy")) from None
+            raise ApplicationError(
+                f"the report was not filed: the published rulebook could not be read: "
+                f"{cause or err}",
+                {"type": "StoreUnavailable", "rule": "recorded-or-rejected", "field": None,
+                 "message": str(cause or err)},
+                type="StoreUnavailable", non_retryable=True,
+            ) from None
+        return loaded.policy
 
     async def _reload(self) -> None:
         loaded: LoadedStream = await workflow.execute_activity(

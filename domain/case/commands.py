@@ -43,7 +43,9 @@ class FileReport(CaseCommandBase):
     allegations: list[Allegation] = Field(min_length=1)
     evidence: list[EvidenceItem] = []
     good_faith_declaration: bool
-    policy: PolicyDocument
+    # Filled in by the case workflow from the published rulebook (domain/rulebook.py);
+    # a caller's own rulebook is refused there. Optional so callers can leave it out.
+    policy: PolicyDocument | None = None
 
 
 class AcknowledgeReport(CaseCommandBase):

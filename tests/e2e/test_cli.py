@@ -51,7 +51,8 @@ def test_demo_runs_a_case_end_to_end_then_verifies(tmp_path: Path) -> None:
     verify = _run(tmp_path, "verify", "--json")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     report = json.loads(verify.stdout)
-    assert report["ok"] and report["events"] == len(doc["timeline"]) + 1  # + MemberJoined
+    # + MemberJoined, + the two versions of the sample rulebook the stack published
+    assert report["ok"] and report["events"] == len(doc["timeline"]) + 1 + 2
 
     audit = _run(tmp_path, "audit", "case", doc["case_id"], "--json")
     assert audit.returncode == 0, audit.stdout
@@ -128,8 +129,21 @@ def _drive_a_case_through_the_cli(data_dir: Path) -> None:
     from dueprocess.devstack.demo import _people, _report
     from dueprocess.services.policyfile import load_policy_file
 
-    report = _report(_people("cli"), load_policy_file(None), datetime.now(UTC))
+    report = _report(_people("cli"), datetime.now(UTC))
     doc = report.model_dump(mode="json", exclude={"policy"})
+    # Given a report that brings its own (lenient) rulebook: it is refused, naming the field.
+    own = {**doc, "policy": load_policy_file(None).model_dump(mode="json")}
+    (data_dir / "own-rulebook.json").write_text(json.dumps(own))
+    refused = _run(data_dir, "case", "file", "--key", "cli-own-rulebook", "--file",
+                   str(data_dir / "own-rulebook.json"), "--json")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    answer = json.loads(refused.stdout)
+    assert answer["field"] == "policy" and answer["rule"] == "published-rulebook-only"
+    # The embedded stack published the shipped sample, as the stack itself.
+    listed = json.loads(_run(data_dir, "policy", "list", "--json").stdout)
+    assert [v["version"] for v in listed["versions"]] == ["2019.1", "2023.1"]
+    assert listed["versions"][0]["published_by"] == "policy_admin:dueprocess-embedded-stack"
+
     (data_dir / "report.json").write_text(json.dumps(doc))
     filed = _run(data_dir, "case", "file", "--key", "cli-intake-1", "--file",
                  str(data_dir / "report.json"), "--json")

@@ -13,11 +13,13 @@ from typing import Any
 import asyncpg
 import pytest
 from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
 from dueprocess.devstack.stack import find_test_server
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -63,8 +65,16 @@ async def env(test_server_path: str) -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
+async def load_rulebook(store: EventStore) -> Any:
+    """The rulebook activity over a store where the shipped sample is published."""
+    service = RulebookService(store)
+    await service.publish_sample_if_none()
+    return RulebookActivities(service.current).load_rulebook
+
+
+@pytest.fixture
 async def client(
-    env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path
+    env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any
 ) -> AsyncIterator[DueProcessClient]:
     store = EventStore(pool)
     notes = NotificationActivities(pool, store, FileSink(tmp_path / "outbox"), "test@localhost")
@@ -72,7 +82,7 @@ async def client(
     async with Worker(
         env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
         activities=[activities.append_events, activities.load_stream,
-                    notes.dispatch_notifications],
+                    notes.dispatch_notifications, load_rulebook],
     ):
         yield DueProcessClient(env.client, QUEUE)
 

@@ -183,7 +183,8 @@ async def test_long_cases_continue_as_new_with_their_state_and_version(
 
 
 async def test_a_decision_accepted_while_handing_over_is_recorded_by_the_old_run(
-    env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+    env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
+    load_rulebook: Any,
 ) -> None:
     """Continue-as-new waits for in-flight decisions and dispatches together, so nothing
     recorded in the store is missing from the state the next run starts with."""
@@ -202,7 +203,8 @@ async def test_a_decision_accepted_while_handing_over_is_recorded_by_the_old_run
         return await notes.dispatch_notifications(request)
 
     async with Worker(env.client, task_queue="slow", workflows=[CaseWorkflow],
-                      activities=[slow_append, real.load_stream, slow_dispatch]):
+                      activities=[slow_append, real.load_stream, slow_dispatch,
+                                  load_rulebook]):
         client = DueProcessClient(env.client, "slow")
         story = Story(client, load_policy_file(None), clock=env.get_current_time)
         report = await story.build_report()

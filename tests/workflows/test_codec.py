@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -22,7 +23,8 @@ from temporalio.worker import Worker
 
 
 async def test_sealed_payloads_keep_personal_data_out_of_history(
-    pool: asyncpg.Pool, store: EventStore, tmp_path: Path, test_server_path: str
+    pool: asyncpg.Pool, store: EventStore, tmp_path: Path, test_server_path: str,
+    load_rulebook: Any,
 ) -> None:
     key = os.urandom(32)
     env = await WorkflowEnvironment.start_time_skipping(
@@ -32,7 +34,7 @@ async def test_sealed_payloads_keep_personal_data_out_of_history(
         async with Worker(env.client, task_queue="sealed", workflows=[CaseWorkflow],
                           activities=[EventStoreActivities(store).append_events,
                                       EventStoreActivities(store).load_stream,
-                                      notes.dispatch_notifications]):
+                                      notes.dispatch_notifications, load_rulebook]):
             story = Story(DueProcessClient(env.client, "sealed"), load_policy_file(None),
                           clock=env.get_current_time)
             await story.file()

@@ -38,8 +38,12 @@ from .common import meta, procedure
 def file_report(state: CaseState, cmd: FileReport, at: datetime) -> list[CaseEvent]:
     if state.report is not None and _same_report(state.report, cmd):
         return []
-    in_force = _version_on(cmd.policy, at.date())
-    charged = {a.allegation_id: _version_on(cmd.policy, a.conduct_date)
+    policy = cmd.policy
+    if policy is None:  # the workflow supplies the published rulebook (domain/rulebook.py)
+        raise PolicyViolation("no published rulebook to judge the report under",
+                              rule="published-rulebook-only", field="policy")
+    in_force = _version_on(policy, at.date())
+    charged = {a.allegation_id: _version_on(policy, a.conduct_date)
                for a in cmd.allegations}
     # Versions are pinned as found; the rules judge whether they are in force and hold the
     # rule charged, so a forged report is judged the same way.
@@ -51,7 +55,7 @@ def file_report(state: CaseState, cmd: FileReport, at: datetime) -> list[CaseEve
         respondent=cmd.respondent, allegations=cmd.allegations, evidence=cmd.evidence,
         admissibility=admissibility(in_force, cmd.evidence),
         good_faith_declaration=cmd.good_faith_declaration, automated=automated,
-        policy_id=cmd.policy.policy_id,
+        policy_id=policy.policy_id,
         procedure_version=in_force.version if in_force else "",
         rule_versions={aid: v.version for aid, v in charged.items() if v is not None},
         pinned_versions=list(pinned.values()))]

@@ -1,0 +1,243 @@
+"""Running projections: batches, checkpoints, and what happens when an event will not apply.
+
+Each projection's rows and its checkpoint change in one transaction, and the checkpoint
+row is locked while a batch is applied, so two runners never apply a batch twice and a
+crash never skips one. An event a projection cannot apply never stops the others and
+never vanishes: it is quarantined with its error (or its projection halts there, by
+configuration), the error is logged, and `dueprocess projections status` shows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import asyncpg
+from pydantic import BaseModel
+
+from ..domain.envelope import Position, RecordedEvent
+from .crypto import KeyUnavailable
+from .db import Connection, Database
+from .eventstore import EventStore
+
+log = logging.getLogger("dueprocess.projections")
+
+
+class Projection(Protocol):
+    name: str
+    tables: tuple[str, ...]
+
+    async def apply(
+        self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
+    ) -> None: ...
+
+
+# Failures no event is to blame for: the database or the network, a key that cannot be
+# read. The batch is retried as it is; anything else is the event's (or the code's) fault.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+    asyncpg.exceptions.SerializationError, asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError, KeyUnavailable,
+)
+MAX_ERROR_TEXT = 2000
+
+_NEXT_EVENT = """SELECT event_id, stream_id, stream_version, event_type,
+                        tx_id::text::bigint AS tx, global_position FROM events
+                  WHERE (tx_id, global_position) > ($1::text::xid8, $2)
+                    AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+                  ORDER BY tx_id, global_position LIMIT 1"""
+
+
+class ProjectionHalted(Exception):
+    """A projection stopped at an event it cannot apply (``on_error="halt"``)."""
+
+
+class ProjectionRunner:
+    """Keeps projections current. An event a projection cannot apply is quarantined with
+    its error and the projection goes on (``on_error="quarantine"``, the default), or the
+    projection halts there, visibly, until restarted (``on_error="halt"``); either way
+    the error is logged and counted on the checkpoint (`dueprocess projections status`).
+    """
+
+    def __init__(
+        self, pool: Database, store: EventStore, projections: Sequence[Projection],
+        *, on_error: Literal["quarantine", "halt"] = "quarantine",
+    ) -> None:
+        self._pool = pool
+        self._store = store
+        self._projections = list(projections)
+        self._on_error = on_error
+        self._halted: set[str] = set()
+
+    @property
+    def projections(self) -> list[Projection]:
+        return list(self._projections)
+
+    async def step(self, projection: Projection, limit: int = 500) -> int:
+        """Apply the next batch; returns how many events were consumed (quarantined
+        events included). A failing batch is retried event by event to find the culprit."""
+        try:
+            return await self._batch(projection, limit)
+        except TRANSIENT:
+            raise
+        except Exception as err:
+            if limit == 1:
+                return await self._poisoned(projection, err)
+        done = 0
+        for _ in range(limit):
+            consumed = await self.step(projection, 1)
+            if consumed == 0:
+                break
+            done += consumed
+        return done
+
+    async def _batch(self, projection: Projection, limit: int) -> int:
+        async with self._pool.acquire() as conn, conn.transaction():
+            after = await self._checkpoint(conn, projection.name)
+            events = await self._store.read_all(after, limit=limit)
+            if not events:
+                return 0
+            await projection.apply(conn, self._store, events)
+            last = events[-1].position
+            await conn.execute(
+                """UPDATE projection_checkpoints SET tx_id = $2, global_position = $3,
+                       updated_at = now() WHERE name = $1""",
+                projection.name, last.tx_id, last.global_position,
+            )
+            return len(events)
+
+    @staticmethod
+    async def _checkpoint(conn: Connection, name: str) -> Position:
+        await conn.execute(
+            "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
+            name)
+        row = await conn.fetchrow(
+            """SELECT tx_id, global_position FROM projection_checkpoints
+                WHERE name = $1 FOR UPDATE""", name)
+        assert row is not None
+        return Position(tx_id=row["tx_id"], global_position=row["global_position"])
+
+    async def _poisoned(self, projection: Projection, err: Exception) -> int:
+        """The next event cannot be applied: set it aside and move on, or halt."""
+        error = f"{type(err).__name__}: {err}"[:MAX_ERROR_TEXT]
+        halt = self._on_error == "halt"
+        async with self._pool.acquire() as conn, conn.transaction():
+            after = await self._checkpoint(conn, projection.name)
+            row = await conn.fetchrow(_NEXT_EVENT, str(after.tx_id), after.global_position)
+            if row is None:  # nothing left to blame: the error came from elsewhere
+                raise err
+            log.error("projection %s cannot apply event %s (%s v%s %s): %s; %s",
+                      projection.name, row["event_id"], row["stream_id"],
+                      row["stream_version"], row["event_type"], error,
+                      "halting it" if halt else "quarantined, going on",
+                      exc_info=(type(err), err, err.__traceback__))
+            await conn.execute(
+                """UPDATE projection_checkpoints SET errors = errors + 1, last_error = $2,
+                       last_error_at = now(), halted = $3 WHERE name = $1""",
+                projection.name, f"event {row['event_id']}: {error}", halt)
+            if halt:
+                self._halted.add(projection.name)
+                return 0
+            await conn.execute(
+                """INSERT INTO projection_quarantine (projection, event_id, stream_id,
+                       stream_version, event_type, tx_id, global_position, error)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING""",
+                projection.name, row["event_id"], row["stream_id"], row["stream_version"],
+                row["event_type"], row["tx"], row["global_position"], error)
+            await conn.execute(
+                """UPDATE projection_checkpoints SET tx_id = $2, global_position = $3,
+                       updated_at = now() WHERE name = $1""",
+                projection.name, row["tx"], row["global_position"])
+            return 1
+
+    async def catch_up(self) -> int:
+        total = 0
+        for projection in self._projections:
+            while projection.name not in self._halted \
+                    and (n := await self.step(projection)) > 0:
+                total += n
+        return total
+
+    async def rebuild(self, name: str | None = None) -> int:
+        for projection in self._projections:
+            if name is not None and projection.name != name:
+                continue
+            async with self._pool.acquire() as conn, conn.transaction():
+                for table in projection.tables:
+                    await conn.execute(f"DELETE FROM {table}")
+                await conn.execute(
+                    "DELETE FROM projection_quarantine WHERE projection = $1", projection.name)
+                await conn.execute(
+                    "DELETE FROM projection_checkpoints WHERE name = $1", projection.name)
+            self._halted.discard(projection.name)
+        return await self.catch_up()
+
+    async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:
+        """Until ``stop``: catch up, then wait. Nothing but ``stop`` ends the loop: every
+        failure is logged and the loop starts again after a pause."""
+        await self._resume_halted()
+        while not stop.is_set():
+            try:
+                if await self.catch_up() == 0:
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                continue
+            except TRANSIENT:
+                log.exception("projection batch failed; retrying")
+                await asyncio.sleep(interval)
+            except Exception:
+                log.exception("projection loop failed; restarting it")
+                await asyncio.sleep(interval)
+
+    async def _resume_halted(self) -> None:
+        """A restarted runner tries a halted projection again (its error stays counted)."""
+        names = [p.name for p in self._projections]
+        await self._pool.execute(
+            "UPDATE projection_checkpoints SET halted = false WHERE name = ANY($1) AND halted",
+            names)
+
+
+class ProjectionStatus(BaseModel):
+    name: str
+    tx_id: int
+    global_position: int
+    lag: int  # committed events not yet applied
+    errors: int
+    last_error: str | None
+    last_error_at: datetime | None
+    halted: bool
+    quarantined: list[dict[str, Any]]
+
+
+async def projection_status(
+    db: Database, names: Sequence[str], *, show: int = 20
+) -> list[ProjectionStatus]:
+    """Each projection's position, lag, errors and (latest ``show``) quarantined events."""
+    result = []
+    async with db.acquire() as conn:
+        for name in names:
+            row = await conn.fetchrow(
+                """SELECT tx_id, global_position, errors, last_error, last_error_at, halted
+                     FROM projection_checkpoints WHERE name = $1""", name)
+            tx_id = int(row["tx_id"]) if row else 0
+            position = int(row["global_position"]) if row else 0
+            lag = await conn.fetchval(
+                """SELECT count(*) FROM events
+                    WHERE (tx_id, global_position) > ($1::text::xid8, $2)""",
+                str(tx_id), position)
+            quarantined = await conn.fetch(
+                """SELECT event_id::text, stream_id, stream_version, event_type, error,
+                          quarantined_at FROM projection_quarantine WHERE projection = $1
+                    ORDER BY tx_id DESC, global_position DESC LIMIT $2""", name, show)
+            result.append(ProjectionStatus(
+                name=name, tx_id=tx_id, global_position=position, lag=int(lag),
+                errors=int(row["errors"]) if row else 0,
+                last_error=row["last_error"] if row else None,
+                last_error_at=row["last_error_at"] if row else None,
+                halted=bool(row["halted"]) if row else False,
+                quarantined=[dict(q) for q in quarantined]))
+    return result

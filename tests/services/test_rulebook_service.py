@@ -1,0 +1,37 @@
+"""Publishing the rulebook into a real event store."""
+
+from __future__ import annotations
+
+import asyncio
+
+from dueprocess.domain.base import Actor
+from dueprocess.domain.rulebook import RULEBOOK_STREAM
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.rulebook import EMBEDDED_PUBLISHER, RulebookService
+from dueprocess.store.eventstore import EventStore
+
+ADMIN = Actor(id="ops-alice", role="policy_admin")
+
+
+async def test_published_versions_are_events_naming_the_publisher(store: EventStore) -> None:
+    service = RulebookService(store)
+    assert await service.current() is None
+    published = await service.publish(load_policy_file(None), ADMIN, "NEC 2025/1")
+    assert [e.version.version for e in published] == ["2019.1", "2023.1"]
+    events = await store.read_stream(RULEBOOK_STREAM)
+    assert {(e.event_type, e.actor.id, e.actor.role, e.authority) for e in events} == {
+        ("PolicyVersionPublished", "ops-alice", "policy_admin", "NEC 2025/1")}
+    assert await service.current() == load_policy_file(None)
+
+
+async def test_racing_publishers_of_one_file_publish_it_once(store: EventStore) -> None:
+    services = [RulebookService(store) for _ in range(3)]
+    await asyncio.gather(*(s.publish(load_policy_file(None), ADMIN, "NEC") for s in services))
+    assert len(await store.read_stream(RULEBOOK_STREAM)) == 2
+
+
+async def test_the_sample_is_published_only_when_nothing_is(store: EventStore) -> None:
+    service = RulebookService(store)
+    first = await service.publish_sample_if_none()
+    assert {e.actor for e in first} == {EMBEDDED_PUBLISHER}
+    assert await service.publish_sample_if_none() == []
