@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg
-import orjson
 import pytest
 from dueprocess.domain.base import Actor, ActorKind
 from dueprocess.domain.encoding import Upcasters, canonical_json
