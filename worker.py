@@ -116,6 +116,9 @@ async def open_runtime(
     """Connect to (or start) PostgreSQL and Temporal. Embedded databases are migrated
     automatically; an explicit one only when ``auto_migrate`` is true."""
     _setup_tracing()
+    # First: a missing key (explicit Temporal address, no waiver) is a configuration error
+    # before anything starts. Embedded, it is the data dir's, shared with the CLI.
+    payload_key = settings.payload_key_bytes()
     async with AsyncExitStack() as stack:
         embedded_db = settings.database_url is None
         if not embedded_db and settings.key_encryption_keys is None:
@@ -140,7 +143,7 @@ async def open_runtime(
         client = await Client.connect(
             address,
             namespace=settings.temporal_namespace,
-            data_converter=data_converter(settings.payload_key_bytes()),
+            data_converter=data_converter(payload_key),
             interceptors=[TracingInterceptor()],
         )
         yield Runtime(
