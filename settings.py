@@ -92,16 +92,26 @@ class Settings(BaseModel):
     @field_validator("payload_key")
     @classmethod
     def _payload_key(cls, value: str | None) -> str | None:
-        if value is not None:
-            from .services.codec import parse_key
+        from .services.codec import WAIVER, parse_key
 
-            parse_key(value)
+        if value is not None and value != WAIVER:
+            try:
+                parse_key(value)
+            except ValueError as err:
+                raise ValueError(f"{err}, or '{WAIVER}'") from None
         return value
 
     def payload_key_bytes(self) -> bytes | None:
-        from .services.codec import parse_key
+        """The payload key: configured, waived (None), or for the embedded Temporal the
+        one generated into the data dir. Raises ConfigError when an explicit Temporal
+        address has neither key nor waiver."""
+        from .services.codec import PayloadKeyMissing, payload_key
 
-        return parse_key(self.payload_key) if self.payload_key else None
+        try:
+            return payload_key(self.payload_key, data_dir=self.data_dir,
+                               embedded=self.temporal_address is None)
+        except PayloadKeyMissing as err:
+            raise ConfigError(f"invalid configuration:\n  {err}") from None
 
     @field_validator("key_encryption_keys")
     @classmethod

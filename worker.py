@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
@@ -62,16 +63,25 @@ def _setup_tracing() -> None:
         trace.set_tracer_provider(TracerProvider())
 
 
-async def _start_database(settings: Settings, stack: AsyncExitStack) -> str:
+async def _start_database(settings: Settings, stack: AsyncExitStack) -> tuple[str, str]:
+    """The embedded server's DSNs: (owner, for migrations; application login)."""
     from .devstack.stack import EmbeddedPostgres
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = EmbeddedPostgres(settings.data_dir.resolve())
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(1) as pool:
         dsn = await loop.run_in_executor(pool, server.start)
     stack.callback(server.release)
-    return dsn
+    return dsn, server.app_dsn
+
+
+async def migrate_as_owner(owner_dsn: str) -> None:
+    """Migrations run as the schema's owner; everything else as the application login."""
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
 
 
 async def _start_temporal(
@@ -79,7 +89,6 @@ async def _start_temporal(
 ) -> tuple[str, str | None]:
     from .devstack.stack import DevTemporal
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = DevTemporal(settings.data_dir.resolve(), namespace=settings.temporal_namespace, ui=ui)
     address = await server.start()
     stack.push_async_callback(server.stop)
@@ -110,15 +119,23 @@ async def open_runtime(
     """Connect to (or start) PostgreSQL and Temporal. Embedded databases are migrated
     automatically; an explicit one only when ``auto_migrate`` is true."""
     _setup_tracing()
+    # First: a missing key (explicit Temporal address, no waiver) is a configuration error
+    # before anything starts. Embedded, it is the data dir's, shared with the CLI.
+    payload_key = settings.payload_key_bytes()
     async with AsyncExitStack() as stack:
         embedded_db = settings.database_url is None
         if not embedded_db and settings.key_encryption_keys is None:
             log.warning("DUEPROCESS_KEY_ENCRYPTION_KEYS is not set: new data subjects' keys "
                         "are stored in clear beside the data they protect")
-        dsn = settings.database_url or await _start_database(settings, stack)
+        if settings.database_url is None:
+            owner_dsn, dsn = await _start_database(settings, stack)
+            if auto_migrate is not False:
+                await migrate_as_owner(owner_dsn)
+        else:
+            dsn = settings.database_url
         pool = await create_pool(dsn, min_size=1, max_size=10)
         stack.push_async_callback(pool.close)
-        await ensure_schema(pool, apply=embedded_db if auto_migrate is None else auto_migrate)
+        await ensure_schema(pool, apply=not embedded_db and auto_migrate is True)
         store = EventStore(pool, key_wrap=settings.key_wrap())
         if embedded_db:  # a development stack files reports under the shipped sample
             await RulebookService(store).publish_sample_if_none()
@@ -132,7 +149,7 @@ async def open_runtime(
         client = await Client.connect(
             address,
             namespace=settings.temporal_namespace,
-            data_converter=data_converter(settings.payload_key_bytes()),
+            data_converter=data_converter(payload_key),
             interceptors=[TracingInterceptor()],
         )
         yield Runtime(

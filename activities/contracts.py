@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from ..domain.base import Model
+from ..domain.base import Model, Personal
 from ..domain.envelope import NewEvent
 from ..domain.policy import PolicyDocument
 
@@ -17,7 +17,7 @@ LOAD_RULEBOOK = "load_rulebook"
 NO_PUBLISHED_RULEBOOK = "NoPublishedRulebook"
 
 # Business rejections and store conflicts are final: retrying cannot make them succeed.
-NON_RETRYABLE = ["ConcurrencyConflict", "EventIdConflict"]
+NON_RETRYABLE = ["ConcurrencyConflict", "EventIdConflict", "ErasedSubject"]
 
 
 class AppendInput(Model):
@@ -50,6 +50,10 @@ class OutgoingNotification(Model):
     address: str | None
     subject: str
     body: str
+    # The letter's factual basis (particulars, findings, names), each with whose it is:
+    # the sink appends them to the body and records where each sits, so erasure forgets by
+    # subject id. Empty for letters composed before (their details are in ``body``).
+    details: list[Personal] = []
 
 
 class DispatchInput(Model):

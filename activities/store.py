@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from ..domain.envelope import AppendResult
-from ..store.eventstore import ConcurrencyConflict, EventIdConflict, EventStore
+from ..store.eventstore import ConcurrencyConflict, ErasedSubject, EventIdConflict, EventStore
 from .contracts import APPEND_EVENTS, LOAD_STREAM, AppendInput, LoadedStream, LoadInput
 
 
@@ -28,5 +28,5 @@ class EventStoreActivities:
             return await self._store.append(
                 request.stream_id, request.expected_version, request.events
             )
-        except (ConcurrencyConflict, EventIdConflict) as err:
+        except (ConcurrencyConflict, EventIdConflict, ErasedSubject) as err:
             raise ApplicationError(str(err), type=err.error_type, non_retryable=True) from err

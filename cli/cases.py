@@ -54,24 +54,28 @@ async def connect_client(settings: Settings) -> AsyncIterator[Client]:
 
 @asynccontextmanager
 async def connect_pool(
-    settings: Settings, *, migrate_embedded: bool = True
+    settings: Settings, *, migrate_embedded: bool = True, owner: bool = False
 ) -> AsyncIterator[Database]:
     """The configured database, else the one a running `dueprocess dev` uses, else the
-    embedded server in the data dir, started for this command and stopped after it."""
+    embedded server in the data dir, started for this command and stopped after it.
+    Embedded, commands connect as the application login; ``owner`` (migrations) as the
+    server's owner."""
     from ..devstack.stack import EmbeddedPostgres
 
     server = None
-    dsn = settings.database_url or _dev_info(settings).get("database_url")
+    dsn = settings.database_url or (None if owner else _dev_info(settings).get("database_url"))
     if not dsn:
         server = EmbeddedPostgres(settings.data_dir.resolve())
         dsn = await asyncio.to_thread(server.start)
+        if migrate_embedded:
+            from ..worker import migrate_as_owner
+
+            await migrate_as_owner(dsn)
+        if not owner:
+            dsn = server.app_dsn
     try:
         pool = await create_pool(dsn, min_size=1, max_size=4)
         try:
-            if server is not None and migrate_embedded:
-                from ..worker import ensure_schema
-
-                await ensure_schema(pool, apply=True)
             yield pool
         finally:
             await pool.close()

@@ -98,7 +98,8 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from ..store.migrations import migrate
     from .cases import connect_pool
 
-    async with connect_pool(settings, migrate_embedded=False) as pool, pool.acquire() as conn:
+    async with connect_pool(settings, migrate_embedded=False, owner=True) as pool, \
+            pool.acquire() as conn:
         applied = await migrate(conn)
     emit(args, {"applied": applied},
          "applied: " + ", ".join(applied) if applied else "schema is up to date")

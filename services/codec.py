@@ -5,6 +5,10 @@ commands that carry that data also pass through Temporal's history, in clear unl
 codec seals them. With DUEPROCESS_PAYLOAD_KEY set (32 random bytes, base64), every
 payload the client, workers and replayers exchange is AES-256-GCM encrypted; the key id
 travels in the payload metadata so keys can be rotated (old keys stay for decoding).
+
+On by default: the embedded Temporal dev server gets a key generated into the data dir
+(PAYLOAD_KEY_FILE, 0600), which the CLI's client commands read too; an explicit Temporal
+address needs DUEPROCESS_PAYLOAD_KEY, or the waiver WAIVER to run with clear history.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
@@ -21,10 +26,47 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 
 ENCODING = b"binary/dueprocess-aesgcm"
+KEY_VARIABLE = "DUEPROCESS_PAYLOAD_KEY"
+# DUEPROCESS_PAYLOAD_KEY=none-i-accept-clear-history: Temporal keeps payloads in clear.
+WAIVER = "none-i-accept-clear-history"
+PAYLOAD_KEY_FILE = "payload.key"
+
+
+class PayloadKeyMissing(ValueError):
+    """An explicit Temporal address and no payload key (nor the waiver)."""
 
 
 def key_id(key: bytes) -> str:
     return hashlib.sha256(b"dueprocess-payload-key|" + key).hexdigest()[:16]
+
+
+def payload_key(configured: str | None, *, data_dir: Path, embedded: bool) -> bytes | None:
+    """The key sealing Temporal payloads: the configured one; None when waived; for the
+    embedded dev server the data dir's (generated the first time, 0600). Client and
+    worker call this with the same settings, so they agree."""
+    if configured == WAIVER:
+        return None
+    if configured:
+        return parse_key(configured)
+    if not embedded:
+        raise PayloadKeyMissing(
+            f"{KEY_VARIABLE}: required with an explicit Temporal address (base64 of 32 "
+            f"random bytes, the same for clients and workers), or {KEY_VARIABLE}={WAIVER} "
+            "to keep workflow histories in clear")
+    path = data_dir / PAYLOAD_KEY_FILE
+    try:
+        return parse_key(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = os.urandom(32)
+    try:  # O_EXCL: two processes starting together keep the first key written
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return parse_key(path.read_text().strip())
+    with os.fdopen(fd, "w") as out:
+        out.write(base64.b64encode(key).decode() + "\n")
+    return key
 
 
 def parse_key(text: str) -> bytes:

@@ -36,7 +36,6 @@ from .redaction import (
     concerns,
     event_person_ids,
     evidence_ids_in,
-    personal_values_of,
     redact_others,
     respondent_view,
 )
@@ -72,9 +71,9 @@ class ErasureResult(Model):
 class ForgettingSink(Protocol):
     """A notification sink that keeps copies of what it sent (a file outbox) and can
     forget a data subject: drop the messages addressed to them and redact their data in
-    the others. ``values`` are the subject's personal values, read before the shred."""
+    the others, found by the subject ids recorded with each message (never by value)."""
 
-    async def forget(self, subject_id: str, *, values: Collection[str] = ()) -> int: ...
+    async def forget(self, subject_id: str) -> int: ...
 
 
 def _require(value: str, field: str) -> str:
@@ -250,21 +249,25 @@ class RecordsClient:
         each sink forget the copies of notices it kept: those sent to the person go, and
         their data is redacted from those sent to others."""
         _require(reason, "reason")
-        concerning = await self.events_concerning(person_id)
-        blocking = await self._open_cases_in(concerning)
-        if blocking:
-            raise ErasureBlocked(
-                f"{person_id} is named in open case(s) {', '.join(blocking)}: erasure waits "
-                "until they (and any appeal) are closed",
-                rule="erasure-blocked-by-open-case", field="person_id")
-        values = personal_values_of(concerning, person_id)  # readable only until the shred
-        destroyed = await self._store.erase_subject(person_id)
+        # Under the subject's lock, appends sealing the person's data wait (and are refused
+        # once the key is gone), so no case can open between the check and the shredding;
+        # the check reads every committed event, however long other transactions run.
+        async with self._store.erasure(person_id) as erasure:
+            locked = RecordsClient(erasure.store, self._pool)
+            concerning = await locked.events_concerning(person_id)
+            blocking = await locked._open_cases_in(concerning)
+            if blocking:
+                raise ErasureBlocked(
+                    f"{person_id} is named in open case(s) {', '.join(blocking)}: erasure "
+                    "waits until they (and any appeal) are closed",
+                    rule="erasure-blocked-by-open-case", field="person_id")
+            destroyed = await erasure.destroy()
         record = SubjectErased(actor=actor, authority=authority, effective_at=datetime.now(UTC),
                                subject_id=person_id, reason=reason, keys_destroyed=destroyed)
         await self._store.append_at_head(*_record(record, subject_stream(person_id)))
         forgotten = 0
         for sink in sinks:
-            forgotten += await sink.forget(person_id, values=values)
+            forgotten += await sink.forget(person_id)
         async with self._pool.acquire() as conn:
             report = await verify_store(conn)
         return ErasureResult(subject_id=person_id, keys_destroyed=destroyed,

@@ -8,12 +8,11 @@ the data subject of every personal value: no list of field names to keep up to d
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from ..domain import case as dc
 from ..domain.base import ActorKind
-from ..domain.envelope import RecordedEvent
 from ..domain.ids import person_ids_at
 from ..domain.records import STORED_EVENT_MODELS, person_paths
 from ..domain.streams import PERSON_PREFIXES, split
@@ -203,25 +202,3 @@ def respondent_view(
     if complainant is not None and not named and complainant.person_id != respondent_id:
         data = _replace_id(data, complainant.person_id, UNNAMED_COMPLAINANT)
     return dc.CaseState.model_validate(data)
-
-
-def personal_values_of(events: Sequence[RecordedEvent], person_id: str) -> set[str]:
-    """The person's personal values in clear (read before their key is destroyed)."""
-    values: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if is_personal(node):
-            if node["subject_id"] == person_id and isinstance(node.get("value"), str):
-                values.add(node["value"])
-        elif isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    for event in events:
-        walk(event.payload)
-    return values
-
-

@@ -178,8 +178,6 @@ def _connection_survives(err: Exception) -> bool:
         err, asyncpg.InterfaceError | asyncpg.InternalClientError | OSError | TimeoutError)
 
 
-# Either pool: dueprocess creates its own, tests sometimes pass asyncpg's.
-Database = Pool | asyncpg.Pool
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
@@ -190,3 +188,32 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Poo
     pool = Pool(connect, max_size=max_size)
     await pool._fill(min(min_size, max_size))
     return pool
+
+
+class Pinned:
+    """One connection lent as a ``Database``: every query and ``acquire`` use it. For work
+    that must stay on the connection holding a session lock (erasure), whatever pool size."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Connection]:
+        yield self.conn
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.conn.fetch(query, *args)
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return await self.conn.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self.conn.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        return await self.conn.execute(query, *args)
+
+
+# Either pool (dueprocess creates its own, tests sometimes pass asyncpg's), or one pinned
+# connection.
+Database = Pool | asyncpg.Pool | Pinned

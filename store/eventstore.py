@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +30,7 @@ from ..domain.base import Actor
 from ..domain.encoding import NO_UPCASTERS, Upcasters, canonical_json
 from ..domain.envelope import AppendResult, NewEvent, Position, RecordedEvent
 from . import crypto
-from .db import Database
+from .db import Connection, Database, Pinned
 
 _HEAD_CACHE_SIZE = 10_000
 # One read-only round trip for what the caches lack: the subjects' live keys, the stream
@@ -45,7 +46,7 @@ _LOOKUP = """
       FROM generate_series(1, $3::int)
 """
 _APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-_REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6)"
+_REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6, $7)"
 # A stale head is refreshed at most this often per append (a second refresh only matters
 # when the stream was created between the lookup and the append).
 _HEAD_REFRESHES = 2
@@ -55,6 +56,11 @@ _KEY_REFRESHES = 2
 # The constraints a key created by the append can meet when another process won.
 _KEY_CONSTRAINTS = frozenset({"subject_keys_one_live_key", "subject_keys_pkey"})
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
+# Every committed event in global order, paged inside one REPEATABLE READ snapshot (see
+# select_all): unlike the gapless tail of read_all, it hides nothing that has committed.
+_SCAN = f"""SELECT {_READ_COLUMNS} FROM events
+             WHERE (tx_id, global_position) > ($1::text::xid8, $2)
+             ORDER BY tx_id, global_position LIMIT $3"""
 
 
 class EventStoreError(Exception):
@@ -100,6 +106,19 @@ def _destroyed_key_ids(err: asyncpg.UniqueViolationError) -> set[int]:
         return {int(part) for part in detail.split(",") if part.strip()}
     except ValueError:
         return set()
+
+
+class ErasedSubject(EventStoreError):
+    """The batch names (seals personal data of) a data subject who was erased: nothing
+    about them is written again. Never a retry."""
+
+    error_type = "ErasedSubject"
+
+    def __init__(self, subject_ids: list[str]) -> None:
+        super().__init__(
+            f"data subject(s) {', '.join(subject_ids) or '?'} were erased: appends naming "
+            "them are refused; nothing was written")
+        self.subject_ids = subject_ids
 
 
 class EventIdConflict(EventStoreError):
@@ -293,7 +312,8 @@ class EventStore:
                 # rows mean a retry; nothing wrong any more (a competing first append
                 # rolled back) is a conflict like any other: the caller decides again.
                 stored = await self._pool.fetch(
-                    _REFUSAL, stream_id, expected, prev, ids, docs, key_ids)
+                    _REFUSAL, stream_id, expected, prev, ids, docs, key_ids,
+                    [subject for subject, _ in new])
                 if stored or not docs:
                     return list(stored)
                 raise ConcurrencyConflict(stream_id, expected)
@@ -302,6 +322,9 @@ class EventStore:
                 raise _StaleHead from err
             if err.constraint_name == "subject_keys_destroyed":
                 raise _KeysDestroyed(_destroyed_key_ids(err)) from err
+            if err.constraint_name == "subject_erased":
+                detail = getattr(err, "detail", None) or ""
+                raise ErasedSubject([s for s in detail.split(",") if s]) from err
             if err.constraint_name in _KEY_CONSTRAINTS:
                 raise _KeyRace from err
             raise
@@ -415,14 +438,23 @@ class EventStore:
         return keys, prev if prev is not None else b"", trusted
 
     async def erase_subject(self, subject_id: str) -> int:
-        """Destroy the subject's key(s); returns how many were destroyed."""
-        self._write_keys.pop(subject_id, None)
-        result = await self._pool.execute(
-            """UPDATE subject_keys SET key_material = NULL, destroyed_at = now()
-                WHERE subject_id = $1 AND destroyed_at IS NULL""",
-            subject_id,
-        )
-        return int(result.split()[-1])
+        """Destroy the subject's key(s), with no check; returns how many were destroyed.
+        Appends naming the subject are refused from then on."""
+        async with self.erasure(subject_id) as erasure:
+            return await erasure.destroy()
+
+    @asynccontextmanager
+    async def erasure(self, subject_id: str) -> AsyncIterator[Erasure]:
+        """Hold the subject's erasure lock: appends that seal data of the subject wait
+        until it is released (and are then refused if the key was destroyed). Check what
+        must be checked through ``erasure.store`` (it reads every committed event, on the
+        locked connection), then ``erasure.destroy()``."""
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT dueprocess_lock_subject($1)", subject_id)
+            try:
+                yield Erasure(self, conn, subject_id)
+            finally:
+                await _unlock(conn, subject_id)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -469,6 +501,11 @@ class EventStore:
         """
         return await self._decode(await self._page(after or Position(), limit))
 
+    def pinned(self, conn: Connection) -> EventStore:
+        """This store (same upcasters and key wrapping) on one connection."""
+        return EventStore(Pinned(conn), upcasters=self._upcasters, key_wrap=self._key_wrap,
+                          key_cache_seconds=self._key_cache_seconds)
+
     async def _page(self, after: Position, limit: int) -> list[asyncpg.Record]:
         return list(await self._pool.fetch(
             f"""SELECT {_READ_COLUMNS} FROM events
@@ -483,22 +520,33 @@ class EventStore:
         self, keep: Callable[[str, Mapping[str, Any]], bool], *, page: int = 2000
     ) -> list[RecordedEvent]:
         """Every committed event, in global order, that ``keep(stream_id, document)``
-        accepts, decoded; only those are held in memory or decrypted.
+        accepts, decoded; only those are held in memory or decrypted. Read in one
+        snapshot (REPEATABLE READ): exactly what had committed when the scan began, even
+        while other transactions stay open (the gapless tail would hide their successors).
 
         ``document`` is the event as stored: envelope fields, and the payload with personal
         values still sealed (each names its ``subject_id`` in clear). An event whose shape
         an upcaster changes is decoded first, so ``keep`` always judges current shapes.
         For scans by who an event concerns (subject access, erasure): several times
         faster than reading everything with ``read_all``."""
+        async with self._pool.acquire() as conn:
+            if conn.is_in_transaction():  # the caller's snapshot
+                return await self._select(conn, keep, page)
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                return await self._select(conn, keep, page)
+
+    async def _select(
+        self, conn: Connection, keep: Callable[[str, Mapping[str, Any]], bool], page: int
+    ) -> list[RecordedEvent]:
         kept: list[tuple[asyncpg.Record, dict[str, Any]]] = []
         after = Position()
-        while rows := await self._page(after, page):
+        while rows := await conn.fetch(_SCAN, str(after.tx_id), after.global_position, page):
             parsed = [(row, orjson.loads(row["data"])) for row in rows]
             judged: list[Mapping[str, Any]] = [doc for _, doc in parsed]
             old = [i for i, (_, doc) in enumerate(parsed)
                    if self._upcasters.applies(doc["event_type"], doc["schema_version"])]
             if old:  # one key read per page for the old shapes, not one per event
-                upcast = await self._decode_parsed([parsed[i] for i in old])
+                upcast = await self._decode_parsed([parsed[i] for i in old], conn)
                 for i, event in zip(old, upcast, strict=True):
                     judged[i] = event.model_dump(mode="json")
             for (row, doc), shape in zip(parsed, judged, strict=True):
@@ -506,19 +554,19 @@ class EventStore:
                     kept.append((row, doc))
             last = rows[-1]
             after = Position(tx_id=int(last["tx"]), global_position=last["global_position"])
-        return await self._decode_parsed(kept)
+        return await self._decode_parsed(kept, conn)
 
     async def _decode(self, rows: Iterable[asyncpg.Record]) -> list[RecordedEvent]:
         return await self._decode_parsed([(row, orjson.loads(row["data"])) for row in rows])
 
     async def _decode_parsed(
-        self, parsed: list[tuple[asyncpg.Record, dict[str, Any]]]
+        self, parsed: list[tuple[asyncpg.Record, dict[str, Any]]], db: Connection | None = None
     ) -> list[RecordedEvent]:
         key_ids = set().union(*(crypto.key_ids_in(doc["payload"]) for _, doc in parsed)) \
             if parsed else set()
         keys: dict[int, bytes | None] = {}
         if key_ids:
-            for k in await self._pool.fetch(
+            for k in await (self._pool if db is None else db).fetch(
                 "SELECT key_id, subject_id, key_material FROM subject_keys "
                 "WHERE key_id = ANY($1)",
                 list(key_ids),
@@ -553,3 +601,34 @@ class EventStore:
             position=Position(tx_id=int(row["tx"]), global_position=row["global_position"]),
             hash=bytes(row["hash"]).hex(),
         )
+
+
+class Erasure:
+    """A subject's erasure under way: the subject's lock is held (see EventStore.erasure)."""
+
+    def __init__(self, store: EventStore, conn: Connection, subject_id: str) -> None:
+        self.subject_id = subject_id
+        self.store = store.pinned(conn)  # reads every committed event, on the locked conn
+        self._owner = store
+        self._conn = conn
+
+    async def destroy(self) -> int:
+        """Destroy the subject's key(s) (or mark a never-keyed subject erased); returns
+        how many keys were destroyed."""
+        self._owner._write_keys.pop(self.subject_id, None)
+        destroyed = await self._conn.fetchval(
+            "SELECT dueprocess_erase_subject($1)", self.subject_id)
+        self._owner._write_keys.pop(self.subject_id, None)  # in case it raced a lookup
+        return int(destroyed)
+
+
+async def _unlock(conn: Connection, subject_id: str) -> None:
+    """Release the session lock; a connection that cannot say it did is closed (which
+    releases it) rather than returned to the pool still holding it."""
+    try:
+        if await conn.fetchval("SELECT dueprocess_unlock_subject($1)", subject_id):
+            return
+    except BaseException:
+        conn.terminate()
+        raise
+    conn.terminate()

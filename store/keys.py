@@ -100,9 +100,6 @@ async def _wrap_one(
     new = key_wrap.wrap(key_id, subject, material)
     if key_wrap.unwrap(key_id, subject, new) != material:  # never lose a key
         raise crypto.KeyUnavailable(f"subject key {key_id}: wrapping did not round-trip")
-    status = await db.execute(
-        """UPDATE subject_keys SET key_material = $3
-            WHERE key_id = $1 AND key_material = $2 AND destroyed_at IS NULL""",
-        key_id, stored, new,
-    )
-    return 1 if status == "UPDATE 1" else 0
+    # Through the owner's function (0010): the application role may not UPDATE keys.
+    wrapped = await db.fetchval("SELECT dueprocess_wrap_key($1, $2, $3)", key_id, stored, new)
+    return 1 if wrapped else 0

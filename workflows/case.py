@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         OutgoingNotification,
     )
     from ..domain import case as dc
-    from ..domain.base import DomainError, Model, Personal, PolicyViolation
+    from ..domain.base import DomainError, Model, PolicyViolation
     from ..domain.envelope import AppendResult, NewEvent, envelope_for
     from ..domain.policy import PolicyDocument
     from ..domain.rulebook import CALLER_RULEBOOK_RULE, file_under_published, refuse_caller_rulebook
@@ -88,12 +88,6 @@ class DecisionResult(Model):
     version: int
     event_ids: list[UUID]
     events: list[dc.CaseEvent]
-
-
-def _with_details(body: str, details: list[Personal]) -> str:
-    """The letter's factual basis (particulars, findings), decrypted only in the worker."""
-    lines = [d.text() for d in details]
-    return body if not lines else body + "\n\n" + "\n".join(f"- {line}" for line in lines)
 
 
 def rejection(err: DomainError) -> ApplicationError:
@@ -286,7 +280,7 @@ class CaseWorkflow:
                     notification_id=n.notification_id, recipient_role=n.recipient_role,
                     recipient_subject_id=n.recipient.subject_id, recipient_name=n.recipient.value,
                     address=n.address.value if n.address else None,
-                    subject=n.subject, body=_with_details(n.body, n.details),
+                    subject=n.subject, body=n.body, details=n.details,
                 )
                 for n in notes
             ],

@@ -6,6 +6,9 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 
 import asyncpg
@@ -15,8 +18,10 @@ from dueprocess.activities.notifications import (
     FileSink,
     NotificationActivities,
     SmtpSink,
+    compose,
     notification_stream,
 )
+from dueprocess.domain.base import Personal, personal
 from dueprocess.store.eventstore import EventStore
 
 
@@ -98,3 +103,59 @@ async def test_smtp_delivery_when_configured(
     assert "To: daniel@example.org" in message and "Notice of allegations" in message
     [event] = await store.read_stream(notification_stream("c2"))
     assert event.payload["channel"] == "smtp"
+
+
+def _note(subject_id: str, address: str, body: str, details: list[Personal] | None = None,
+          ) -> OutgoingNotification:
+    return OutgoingNotification(
+        notification_id=f"{uuid.uuid4()}:respondent", recipient_role="respondent",
+        recipient_subject_id=subject_id, recipient_name=None, address=address,
+        subject="Notice", body=body, details=details or [])
+
+
+async def test_forgetting_a_person_keeps_other_peoples_letters_at_a_shared_address(
+    tmp_path: Path,
+) -> None:
+    # Given letters to two people who share an e-mail address (and a surname), and a
+    # letter to a third that names the first
+    sink = FileSink(tmp_path / "outbox")
+    shared = "family@example.org"
+    await sink.send(compose(_note("m-1", shared, "Dear Okafor, a letter for m-1."), "dp@x"))
+    await sink.send(compose(_note("m-2", shared, "Dear Okafor, a letter for m-2."), "dp@x"))
+    await sink.send(compose(_note("m-3", "c@example.org", "Notice.", [
+        personal("m-3", "your particulars"), personal("m-1", "Okafor"),
+        personal("m-2", "Okafor")]), "dp@x"))
+    # When m-1 is forgotten
+    assert await sink.forget("m-1") == 2
+    # Then only m-1's letter is gone and only m-1's detail is erased, wherever the values
+    # match someone else's
+    mails = {str(m["X-Subject-Id"]): m for m in _read_all(tmp_path / "outbox")}
+    assert set(mails) == {"m-2", "m-3"}
+    assert mails["m-2"]["To"] == shared and "Okafor" in mails["m-2"].get_content()
+    assert mails["m-3"].get_content().endswith(
+        "- your particulars\n- [erased]\n- Okafor\n")
+    # and forgetting m-2 afterwards still finds theirs (the record was kept in step)
+    assert await sink.forget("m-2") == 2
+    [left] = _read_all(tmp_path / "outbox")
+    assert left.get_content().endswith("- your particulars\n- [erased]\n- [erased]\n")
+
+
+async def test_the_outbox_is_private(tmp_path: Path) -> None:
+    sink = FileSink(tmp_path / "outbox")
+    await sink.send(compose(_note("m-1", "a@example.org", "Hello"), "dp@x"))
+    assert (tmp_path / "outbox").stat().st_mode & 0o777 == 0o700
+    [path] = (tmp_path / "outbox").glob("*.eml")
+    assert path.stat().st_mode & 0o777 == 0o600
+    await sink.send(compose(_note("m-2", "b@example.org", "Hi", [personal("m-1", "x y")]),
+                            "dp@x"))
+    await sink.forget("m-1")
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in (tmp_path / "outbox").iterdir())
+
+
+def _read_all(directory: Path) -> list[EmailMessage]:
+    mails = []
+    for path in sorted(directory.glob("*.eml")):
+        mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        assert isinstance(mail, EmailMessage)
+        mails.append(mail)
+    return mails

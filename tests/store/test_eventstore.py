@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg
-import orjson
 import pytest
 from dueprocess.domain.base import Actor, ActorKind
 from dueprocess.domain.encoding import Upcasters, canonical_json
@@ -18,6 +17,7 @@ from dueprocess.store import crypto
 from dueprocess.store.db import create_pool
 from dueprocess.store.eventstore import (
     ConcurrencyConflict,
+    ErasedSubject,
     EventIdConflict,
     EventStore,
     envelope_document,
@@ -282,10 +282,12 @@ async def test_erasure_redacts_and_the_chain_still_verifies(
     assert second.payload["posts"][0]["erased"] is True
     async with pool.acquire() as conn:
         assert (await verify_store(conn)).ok
-    # A later event about the same person gets a fresh key id; the old one is never reused.
-    await store.append("s", 2, [ev(payload={"name": pii("p-1", "Jane again")})])
+    # An erased person stays erased: nothing about them is written again, no new key.
+    with pytest.raises(ErasedSubject, match="p-1"):
+        await store.append("s", 2, [ev(payload={"name": pii("p-1", "Jane again")})])
+    assert await store.version("s") == 2
     key_ids = await pool.fetch("SELECT key_id FROM subject_keys WHERE subject_id = 'p-1'")
-    assert len({r["key_id"] for r in key_ids}) == 2
+    assert len(key_ids) == 1
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await pool.execute("DELETE FROM subject_keys")
 
@@ -371,18 +373,19 @@ async def test_a_key_erased_by_another_store_is_not_used_for_new_events(
     await worker.append("m-1", 0, [ev(payload={"name": pii("p-1", "Alice")})])
     old_key = await pool.fetchval("SELECT key_id FROM subject_keys WHERE subject_id = 'p-1'")
     assert await dpo.erase_subject("p-1") == 1
-    # The worker's key cache still holds the destroyed key.
-    await worker.append("m-2", 0, [ev(payload={"name": pii("p-1", "Alice again"),
-                                               "other": pii("p-2", "Bob")})])
+    # The worker's key cache still holds the destroyed key: refused, and no new key is
+    # made for the erased person either.
+    with pytest.raises(ErasedSubject, match="p-1"):
+        await worker.append("m-2", 0, [ev(payload={"name": pii("p-1", "Alice again"),
+                                                   "other": pii("p-2", "Bob")})])
+    assert await dpo.version("m-2") == 0
+    assert await pool.fetchval(
+        "SELECT array_agg(key_id) FROM subject_keys WHERE subject_id = 'p-1'") == [old_key]
+    await worker.append("m-2", 0, [ev(payload={"other": pii("p-2", "Bob")})])
     [back] = await dpo.read_stream("m-2")
-    assert back.payload["name"]["value"] == "Alice again"
     assert back.payload["other"]["value"] == "Bob"
-    raw = orjson.loads(await pool.fetchval("SELECT data FROM events WHERE stream_id = 'm-2'"))
-    assert raw["payload"]["name"]["key_id"] != old_key
     [first] = await dpo.read_stream("m-1")
     assert first.payload["name"]["erased"] is True
-    # The refreshed key is cached: the next append needs no extra round trip.
-    await worker.append("m-2", 1, [ev(payload={"name": pii("p-1", "Alice 3")})])
     async with pool.acquire() as conn:
         assert (await verify_store(conn)).ok
 
@@ -526,10 +529,11 @@ async def test_events_written_before_0006_read_verify_extend_and_retry(empty_dsn
             [e.recorded_at for e in batch], [e.effective_at for e in batch], docs, hashes,
             [key_id])
         assert [r["stream_version"] for r in written] == [1, 2]
-        assert (await migrate(conn))[:4] == ["0006_lean_append.sql",
-                                       "0007_append_for_workers_before_0006.sql",
-                                       "0008_keys_created_with_the_append.sql",
-                                       "0009_wrapped_subject_keys.sql"]
+        assert (await migrate(conn))[:5] == ["0006_lean_append.sql",
+                                             "0007_append_for_workers_before_0006.sql",
+                                             "0008_keys_created_with_the_append.sql",
+                                             "0009_wrapped_subject_keys.sql",
+                                             "0010_least_privilege.sql"]
         # A worker still on the 0005-era client keeps its contract during the upgrade:
         # a retry returns the stored rows, a stale version raises, a fresh one appends.
         old_call = ("SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, "

@@ -193,10 +193,9 @@ async def test_an_erasure_during_wrapping_wins(pool: asyncpg.Pool) -> None:
         def fetch(self, *args: Any) -> Any:
             return pool.fetch(*args)
 
-        async def execute(self, *args: Any) -> str:
+        async def fetchval(self, *args: Any) -> Any:  # the write: dueprocess_wrap_key
             await EventStore(pool).erase_subject("p-1")
-            status: str = await pool.execute(*args)
-            return status
+            return await pool.fetchval(*args)
 
     result = await wrap_keys(cast(asyncpg.Pool, ErasedMeanwhile()), crypto.KeyWrap((NEW,)))
     assert result == WrapResult(wrapped=0, failed={})

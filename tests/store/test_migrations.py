@@ -31,7 +31,8 @@ async def test_an_applied_migration_that_was_edited_is_refused(pool: asyncpg.Poo
 
 def _cli(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUEPROCESS_")}
-    env.update(DUEPROCESS_DATABASE_URL=dsn, DUEPROCESS_TEMPORAL_ADDRESS="127.0.0.1:1")
+    env.update(DUEPROCESS_DATABASE_URL=dsn, DUEPROCESS_TEMPORAL_ADDRESS="127.0.0.1:1",
+               DUEPROCESS_PAYLOAD_KEY="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
     return subprocess.run([sys.executable, "-m", "dueprocess", *args], env=env,
                           capture_output=True, text=True, timeout=120)
 
