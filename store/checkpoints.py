@@ -279,9 +279,9 @@ async def run_checkpoints(
     pool: Database, directory: CheckpointDir, key: Ed25519PrivateKey, interval: float,
     stop: asyncio.Event,
 ) -> None:
-    """Sign a head every ``interval`` seconds until ``stop``; a failure is logged and
-    retried next time, never silent and never fatal to the worker."""
-    while not stop.is_set():
+    """Sign a head now and every ``interval`` seconds until ``stop``; a failure is logged
+    and retried next time, never silent and never fatal to the worker."""
+    while True:
         try:
             async with pool.acquire() as conn:
                 written = await write_checkpoint(conn, directory, key)
@@ -295,5 +295,6 @@ async def run_checkpoints(
                           directory.path, interval)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
+            return
         except TimeoutError:
             pass

@@ -142,4 +142,4 @@ def test_consistency_proof_nodes_in_the_old_tree_are_frontier_nodes(
                                      for lo, hi in merkle.Frontier(old, [b""] * old.bit_count())
                                      .ranges()])
     for lo, hi in merkle.consistency_ranges(old, new):
-        assert hi <= old and (lo, hi) in frontier.ranges() or lo >= old
+        assert (hi <= old and (lo, hi) in frontier.ranges()) or lo >= old
