@@ -93,13 +93,15 @@ class Witness:
             raise CheckpointError(f"no signed heads in {self.directory.path}: "
                                   "run `dueprocess checkpoint` first")
         latest = heads[-1]
-        index = next((p for p, e, _ in _signed_leaves(heads) if e == str(event_id)), None)
-        if index is None:
+        found = next(((p, leaf) for p, e, leaf in _signed_leaves(heads) if e == str(event_id)),
+                     None)
+        if found is None:
             raise CheckpointError(f"event {event_id} is not covered by the latest signed head "
                                   f"(size {latest.head.tree_size})")
-        leaves = [leaf for _, _, leaf in _signed_leaves(heads)]
+        index, leaf = found
         ranges = merkle.inclusion_ranges(index, latest.head.tree_size)
-        nodes = merkle.range_roots(iter(leaves), ranges)
+        # A second streaming pass over the signed leaves: O(log n) memory, as for the root.
+        nodes = merkle.range_roots((leaf for _, _, leaf in _signed_leaves(heads)), ranges)
         row = await conn.fetchrow(
             """SELECT stream_id, stream_version, event_id, event_type, data, hash, global_position
                  FROM events WHERE event_id = $1""", event_id)
@@ -112,7 +114,7 @@ class Witness:
         }
         return {
             "format": "dueprocess-inclusion-proof-v1", "leaf_index": index,
-            "leaf_hash": leaves[index].hex(),
+            "leaf_hash": leaf.hex(),
             "inclusion_path": [nodes[r].hex() for r in ranges],
             "event": event, "signed_head": latest.head.model_dump(),
             "signature": latest.signature, "key_id": latest.key_id,

@@ -178,3 +178,33 @@ async def test_prove_gives_a_proof_the_standalone_verifier_accepts(
     unknown = await asyncio.to_thread(_cli, env, "prove", "not-a-uuid", "--json")
     assert unknown.returncode == 2 and "EVENT_ID" in json.loads(unknown.stdout)["error"]
 
+
+
+async def test_the_cli_names_a_dropped_stream_and_refuses_to_prove_an_unsigned_event(
+    store: EventStore, pool: asyncpg.Pool, db_dsn: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUEPROCESS_")}
+    env.update(DUEPROCESS_DATABASE_URL=db_dsn, DUEPROCESS_DATA_DIR=str(tmp_path / "data"),
+               PYTHONPATH=str(Path(dueprocess.__file__).parent.parent))
+    await _append(store, "keep", 2)
+    dropped = await _append(store, "gone", 2)
+    assert (await asyncio.to_thread(_cli, env, "checkpoint")).returncode == 0
+    later = await _append(store, "keep", 1)
+    unsigned = await asyncio.to_thread(_cli, env, "prove", later[0], "--json")
+    assert unsigned.returncode == 1
+    assert "not covered by the latest signed head" in json.loads(unsigned.stdout)["error"]
+
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER USER")
+        await conn.execute("DELETE FROM events WHERE stream_id = 'gone'")
+        await conn.execute("DELETE FROM streams WHERE stream_id = 'gone'")
+        await conn.execute("ALTER TABLE events ENABLE TRIGGER USER")
+    verified = await asyncio.to_thread(_cli, env, "verify", "--json")
+    assert verified.returncode == 1
+    report = json.loads(verified.stdout)
+    assert report["first_difference"] == 2
+    assert [(p["kind"], p["position"], p["event_id"]) for p in report["problems"]] == [
+        ("removed", 2, dropped[0]), ("removed", 3, dropped[1])]
+    text = await asyncio.to_thread(_cli, env, "verify")
+    assert "differs from the signed heads from position 2" in text.stdout
+    assert f"removed   position 2 event {dropped[0]}: signed at position 2" in text.stdout
