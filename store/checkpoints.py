@@ -24,13 +24,13 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, NonNegativeInt, StringConstraints, ValidationError
 
 from . import merkle
 from .db import Connection, Database
@@ -41,6 +41,7 @@ HEAD_PREFIX = b"dueprocess signed tree head v1\n"
 LEAF_PREFIX = b"dueprocess event v1\n"
 PUBLIC_KEY_FILE = "checkpoint-key.pub.pem"
 _FILE = "sth-{:015d}.json"
+Hash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]  # SHA-256, hex
 
 
 class CheckpointError(Exception):
@@ -72,9 +73,9 @@ def event_leaf(stream_id: str, stream_version: int, event_id: UUID, event_type: 
 class TreeHead(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    tree_size: int
-    root_hash: str  # hex
-    timestamp: int  # milliseconds since the epoch, as RFC 9162
+    tree_size: NonNegativeInt
+    root_hash: Hash
+    timestamp: NonNegativeInt  # milliseconds since the epoch, as RFC 9162
 
     def message(self) -> bytes:
         return HEAD_PREFIX + json.dumps(self.model_dump(), sort_keys=True,
@@ -88,10 +89,10 @@ class Checkpoint(BaseModel):
     head: TreeHead
     signature: str  # base64 Ed25519 over head.message()
     key_id: str  # hex SHA-256 of the raw public key
-    previous_size: int
-    consistency: list[str]  # RFC 9162 proof from previous_size to head.tree_size
-    leaves: list[tuple[str, str]]  # (event id, leaf hash) for previous_size .. tree_size-1
-    frontier: list[str]
+    previous_size: NonNegativeInt
+    consistency: list[Hash]  # RFC 9162 proof from previous_size to head.tree_size
+    leaves: list[tuple[str, Hash]]  # (event id, leaf hash) for previous_size .. tree_size-1
+    frontier: list[Hash]
     cursor: tuple[str, int]  # (tx_id, global_position) of the last leaf
 
     def check(self, public: Ed25519PublicKey) -> None:
@@ -104,7 +105,11 @@ class Checkpoint(BaseModel):
             raise CheckpointError("signature does not verify") from None
         if len(self.leaves) != self.head.tree_size - self.previous_size:
             raise CheckpointError("leaf count does not match the signed sizes")
-        frontier = merkle.Frontier(self.head.tree_size, [bytes.fromhex(h) for h in self.frontier])
+        try:
+            frontier = merkle.Frontier(self.head.tree_size,
+                                       [bytes.fromhex(h) for h in self.frontier])
+        except ValueError as err:
+            raise CheckpointError(f"frontier: {err}") from None
         if frontier.root().hex() != self.head.root_hash:
             raise CheckpointError("frontier does not reproduce the signed root")
 

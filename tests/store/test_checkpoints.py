@@ -109,6 +109,10 @@ async def test_edited_witness_files_and_a_missing_head_are_named(
     forged = dict(original, head=dict(original["head"], tree_size=99))
     second.write_text(json.dumps(forged))
     assert "signature does not verify" in (await _witness_problems(pool, witness))[0]
+    second.write_text(json.dumps(dict(original, frontier=["zz"])))
+    assert "not a checkpoint (frontier.0" in (await _witness_problems(pool, witness))[0]
+    second.write_text("{not json")
+    assert "not a checkpoint" in (await _witness_problems(pool, witness))[0]
     second.write_text(json.dumps(original))
     directory.files()[0].unlink()
     assert "a checkpoint file is missing" in (await _witness_problems(pool, witness))[0]
