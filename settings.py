@@ -28,6 +28,9 @@ _FIELDS = {
     "payload_key": "PAYLOAD_KEY",
     "key_encryption_keys": "KEY_ENCRYPTION_KEYS",
     "projection_on_error": "PROJECTION_ON_ERROR",
+    "checkpoint_key": "CHECKPOINT_KEY",
+    "checkpoint_dir": "CHECKPOINT_DIR",
+    "checkpoint_interval": "CHECKPOINT_INTERVAL",
 }
 _SECRETS = frozenset({"payload_key", "key_encryption_keys"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -88,6 +91,12 @@ class Settings(BaseModel):
     key_encryption_keys: str | None = Field(default=None, repr=False)
     # An event a projection cannot apply: quarantine it and go on, or halt that projection
     projection_on_error: Literal["quarantine", "halt"] = "quarantine"
+    # Signed checkpoints of the log (store/checkpoints.py): the Ed25519 signing key (PEM;
+    # None: generated 0600 in data_dir), where the signed heads go (None:
+    # data_dir/checkpoints) and how often the worker signs one (seconds; 0: never).
+    checkpoint_key: Path | None = None
+    checkpoint_dir: Path | None = None
+    checkpoint_interval: float = Field(default=60.0, ge=0, le=86400)
 
     @field_validator("payload_key")
     @classmethod
@@ -134,6 +143,21 @@ class Settings(BaseModel):
         if value is not None and not value.is_file():
             raise ValueError("must be an existing YAML or JSON policy file")
         return value
+
+    @field_validator("checkpoint_key")
+    @classmethod
+    def _checkpoint_key(cls, value: Path | None) -> Path | None:
+        # A configured key must exist: generating one for a mistyped path would sign
+        # heads no one can check against the published public key.
+        if value is not None and not value.is_file():
+            raise ValueError("must be an existing Ed25519 private key file (PEM)")
+        return value
+
+    def checkpoint_key_path(self) -> Path:
+        return self.checkpoint_key or self.data_dir / "checkpoint-ed25519.pem"
+
+    def checkpoint_directory(self) -> Path:
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
     @field_validator("database_url")
     @classmethod

@@ -30,6 +30,7 @@ from .services.codec import data_converter
 from .services.policyfile import load_policy_file
 from .services.rulebook import RulebookService
 from .settings import Settings
+from .store.checkpoints import CheckpointDir, CheckpointError, load_key, run_checkpoints
 from .store.db import Database, create_pool
 from .store.eventstore import EventStore
 from .store.migrations import bundled_migrations, migrate
@@ -203,10 +204,12 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     worker = build_worker(runtime)
     async with worker:
         projections = asyncio.create_task(keep_projections(runtime, stop))
+        checkpoints = asyncio.create_task(checkpoint_writer(runtime, stop))
         try:
             await stop.wait()
         finally:
             await projections
+            await checkpoints
 
 
 async def keep_projections(runtime: Runtime, stop: asyncio.Event, pause: float = 1.0) -> None:
@@ -223,3 +226,21 @@ async def keep_projections(runtime: Runtime, stop: asyncio.Event, pause: float =
         if not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=pause)
+
+
+async def checkpoint_writer(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Sign a tree head of the log every DUEPROCESS_CHECKPOINT_INTERVAL seconds, with a
+    key and into a directory outside the database (store/checkpoints.py)."""
+    settings = runtime.settings
+    if settings.checkpoint_interval <= 0:
+        return
+    if settings.checkpoint_key is None and not runtime.embedded_database:
+        log.warning("DUEPROCESS_CHECKPOINT_KEY is not set: checkpoints are signed with a key "
+                    "generated in the data dir")
+    try:
+        key = load_key(settings.checkpoint_key_path(), create=settings.checkpoint_key is None)
+    except CheckpointError as err:
+        log.error("checkpoints disabled: %s", err)
+        return
+    await run_checkpoints(runtime.pool, CheckpointDir(settings.checkpoint_directory()), key,
+                          settings.checkpoint_interval, stop)

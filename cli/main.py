@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from ..domain.policy import PolicyError
 from ..settings import ConfigError, Settings
 from ..store.crypto import KeyUnavailable
-from . import audit, cases, policy, rules  # noqa: F401  (importing them registers their subcommands)
+from . import audit, cases, checkpoints, policy, rules  # noqa: F401  (importing them registers their subcommands)
 from .common import COMMANDS, EXTENSIONS, command, emit
 
 
@@ -106,22 +106,6 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@command("verify")
-async def _verify(args: argparse.Namespace, settings: Settings) -> int:
-    from ..store.verify import verify_store
-    from .cases import connect_pool
-
-    async with connect_pool(settings) as pool, pool.acquire() as conn:
-        report = await verify_store(conn)
-    lines = [f"verified {report.events} events in {report.streams} streams: "
-             + ("OK" if report.ok else f"{len(report.problems)} problem(s)")]
-    lines += [f"  {p.kind:9} {p.stream_id} v{p.stream_version}"
-              f"{' event ' + p.event_id if p.event_id else ''}: {p.detail}"
-              for p in report.problems]
-    emit(args, {"ok": report.ok, **report.model_dump()}, "\n".join(lines))
-    return 0 if report.ok else 1
-
-
 # -- parsing -----------------------------------------------------------------------------
 
 
@@ -143,7 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--headless", action="store_true", help="do not serve the Temporal UI")
     add("worker", "run a worker against the configured services")
     add("migrate", "apply pending SQL migrations (idempotent)")
-    add("verify", "re-check every stream's hash chain; non-zero exit on any problem")
     for extend in EXTENSIONS:
         extend(sub, add)
     return parser

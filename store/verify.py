@@ -1,118 +1,178 @@
-"""Tamper evidence: re-check every stream's hash chain against the stored bytes.
+"""Tamper evidence: each stream's hash chain, and the whole log against signed heads.
 
-Each event's hash is SHA-256(previous hash || stored bytes). Walking a stream in version
-order we can name each event that was altered (bytes or copied columns no longer match),
-removed (a version is missing, or the head says the stream is longer) or reordered (an
-event's bytes say it belongs at another version, or global order disagrees with version
-order). After a break the walk re-anchors on the stored hash so one bad row does not
-condemn every later one. Only the append function moves a stream's head, so an event
-beyond the head was inserted outside the append path: it is flagged even when it chains
-correctly.
+The chain check: each event's hash is SHA-256(previous hash || stored bytes). Per stream we
+name each event that was altered (bytes or copied columns no longer match), removed (a
+version is missing, or the head says the stream is longer) or reordered (its bytes say it
+belongs at another version, or global order disagrees with version order). An event's
+hash is judged against its predecessor by content (the row whose bytes say version v-1),
+so a moved or swapped row never condemns an untouched neighbour. Only the append function
+moves a stream's head, so an event beyond the head is flagged even when it chains.
+
+A database writer can re-chain a stream, move its head back or drop a stream and every
+chain still holds: the check against signed heads (``witness``) catches those. See
+``store.checkpoints`` and ``store.witness``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import asyncpg
 from pydantic import BaseModel
 
 from .db import Connection
 
-ProblemKind = Literal["altered", "removed", "reordered"]
+if TYPE_CHECKING:
+    from .witness import Witness
+
+ProblemKind = Literal["altered", "removed", "reordered", "inserted", "witness"]
 
 
 class Problem(BaseModel):
-    stream_id: str
-    stream_version: int
+    stream_id: str | None
+    stream_version: int | None
     kind: ProblemKind
     event_id: str | None
     detail: str
+    # Index in the signed log's global order, for problems found against signed heads.
+    position: int | None = None
+    check: Literal["chain", "checkpoint"] = "chain"
 
 
 class VerifyReport(BaseModel):
     streams: int = 0
     events: int = 0
     problems: list[Problem] = []
+    signed_heads: int = 0  # signed heads found and checked
+    signed_size: int = 0  # events covered by the latest valid signed head
+    unsigned_events: int = 0  # events after the latest head: only chain-checked
+    first_difference: int | None = None  # earliest position where the log left the heads
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-class _StreamWalk:
-    def __init__(
-        self, stream_id: str, report: VerifyReport, head: tuple[int, bytes] | None
-    ) -> None:
-        self.stream_id = stream_id
-        self.report = report
-        self.head = head
-        self.prev_hash = b""
-        self.prev_version = 0
-        self.prev_position = 0
-        self.hash_at_head: bytes | None = None
+def out_of_order(values: list[Any]) -> set[int]:
+    """Indexes to blame for ``values`` not being ascending: the fewer of (a) those not at
+    their sorted rank (exactly the two of a swap) and (b) those outside one longest
+    ascending run (exactly the one of a move). Never blames more than needed."""
+    ranked = sorted(values)
+    by_rank = {i for i, (v, r) in enumerate(zip(values, ranked, strict=True)) if v != r}
+    tails: list[int] = []  # index ending the best run of each length
+    before: list[int | None] = [None] * len(values)
+    for i, v in enumerate(values):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if values[tails[mid]] < v:
+                lo = mid + 1
+            else:
+                hi = mid
+        before[i] = tails[lo - 1] if lo else None
+        tails[lo:lo + 1] = [i]
+    keep: set[int] = set()
+    at = tails[-1] if tails else None
+    while at is not None:
+        keep.add(at)
+        at = before[at]
+    by_run = set(range(len(values))) - keep
+    return by_rank if len(by_rank) <= len(by_run) else by_run
+
+
+@dataclass
+class _Row:
+    version: int
+    position: tuple[int, int]
+    event_id: str
+    event_type: str
+    data: bytes
+    hash: bytes
+    doc: dict[str, Any] | None
+
+
+class _StreamCheck:
+    """One stream's rows, judged when the stream ends (a stream is one case or member,
+    so holding it is small)."""
+
+    def __init__(self, stream_id: str, report: VerifyReport,
+                 head: tuple[int, bytes] | None) -> None:
+        self.stream_id, self.report, self.head = stream_id, report, head
+        self.rows: list[_Row] = []
 
     def flag(self, version: int, kind: ProblemKind, event_id: str | None, detail: str) -> None:
-        self.report.problems.append(Problem(
-            stream_id=self.stream_id, stream_version=version, kind=kind,
-            event_id=event_id, detail=detail,
-        ))
+        self.report.problems.append(Problem(stream_id=self.stream_id, stream_version=version,
+                                            kind=kind, event_id=event_id, detail=detail))
 
-    def check(self, row: asyncpg.Record) -> None:
-        version: int = row["stream_version"]
-        data = bytes(row["data"])
-        stored_hash = bytes(row["hash"])
-        doc = _parse(data)
-        event_id = str(row["event_id"])
-        if self.head is not None and version > self.head[0]:
-            self.flag(version, "altered", event_id, "event beyond the recorded stream head "
-                      f"(version {self.head[0]}): inserted outside the append path")
-            return
-        if self.head is not None and version == self.head[0]:
-            self.hash_at_head = stored_hash
-        if version != self.prev_version + 1:
-            missing = ", ".join(str(v) for v in range(self.prev_version + 1, version))
-            self.flag(version, "removed", None, f"version(s) {missing} missing before this event")
-        elif row["global_position"] < self.prev_position:
-            self.flag(version, "reordered", event_id, "global order contradicts stream order")
-        broken = self._check_content(row, doc, event_id, version)
-        if not broken and hashlib.sha256(self.prev_hash + data).digest() != stored_hash:
-            if version == self.prev_version + 1:
-                self.flag(version, "altered", event_id,
-                          "hash chain broken: stored bytes or hash were changed")
-        self.prev_hash = stored_hash
-        self.prev_version = version
-        self.prev_position = row["global_position"]
-
-    def _check_content(
-        self, row: asyncpg.Record, doc: dict[str, Any] | None, event_id: str, version: int
-    ) -> bool:
-        if doc is None:
-            self.flag(version, "altered", event_id, "stored bytes are not the canonical JSON")
-            return True
-        if doc.get("stream_id") != self.stream_id or doc.get("stream_version") != version:
-            self.flag(version, "reordered", event_id,
-                      f"stored bytes belong at {doc.get('stream_id')!r} "
-                      f"version {doc.get('stream_version')}")
-            return True
-        copies = {"event_id": event_id, "event_type": row["event_type"]}
-        for name, value in copies.items():
-            if doc.get(name) != value:
-                self.flag(version, "altered", event_id, f"column {name} differs from stored bytes")
-                return True
-        return False
+    def add(self, row: asyncpg.Record) -> None:
+        self.rows.append(_Row(row["stream_version"], (int(row["tx"]), row["global_position"]),
+                              str(row["event_id"]), row["event_type"], bytes(row["data"]),
+                              bytes(row["hash"]), _parse(bytes(row["data"]))))
 
     def finish(self) -> None:
+        head_version = self.head[0] if self.head is not None else None
+        by_content: dict[int, _Row] = {}  # doc version -> row, for rows of this stream
+        for row in self.rows:
+            if row.doc is not None and row.doc.get("stream_id") == self.stream_id \
+                    and isinstance(row.doc.get("stream_version"), int):
+                by_content.setdefault(row.doc["stream_version"], row)
+        previous, hash_at_head = 0, None
+        for row in self.rows:
+            if head_version is not None and row.version > head_version:
+                self.flag(row.version, "altered", row.event_id, "event beyond the recorded "
+                          f"stream head (version {head_version}): inserted outside the append "
+                          "path")
+                continue
+            if row.version == head_version:
+                hash_at_head = row.hash
+            if row.version != previous + 1:
+                missing = ", ".join(str(v) for v in range(previous + 1, row.version))
+                self.flag(row.version, "removed", None,
+                          f"version(s) {missing} missing before this event")
+            previous = row.version
+            if self._content_ok(row):
+                before = b"" if row.version == 1 else (
+                    by_content[row.version - 1].hash if row.version - 1 in by_content else None)
+                if before is not None and hashlib.sha256(before + row.data).digest() != row.hash:
+                    self.flag(row.version, "altered", row.event_id,
+                              "hash chain broken: stored bytes or hash were changed")
+        in_content_order = [by_content[v] for v in sorted(by_content)]
+        for i in sorted(out_of_order([r.position for r in in_content_order])):
+            row = in_content_order[i]
+            self.flag(row.version, "reordered", row.event_id,
+                      "global order contradicts stream order")
+        self._check_head(previous, hash_at_head)
+
+    def _content_ok(self, row: _Row) -> bool:
+        doc = row.doc
+        if doc is None:
+            self.flag(row.version, "altered", row.event_id,
+                      "stored bytes are not the canonical JSON")
+            return False
+        if doc.get("stream_id") != self.stream_id or doc.get("stream_version") != row.version:
+            self.flag(row.version, "reordered", row.event_id,
+                      f"stored bytes belong at {doc.get('stream_id')!r} "
+                      f"version {doc.get('stream_version')}")
+            return False
+        for name, value in {"event_id": row.event_id, "event_type": row.event_type}.items():
+            if doc.get(name) != value:
+                self.flag(row.version, "altered", row.event_id,
+                          f"column {name} differs from stored bytes")
+                return False
+        return True
+
+    def _check_head(self, last: int, hash_at_head: bytes | None) -> None:
         if self.head is None:
-            self.flag(self.prev_version, "altered", None, "stream has no head record")
+            self.flag(last, "altered", None, "stream has no head record")
             return
         head_version, head_hash = self.head
-        if head_version > self.prev_version:
+        if head_version > last:
             self.flag(head_version, "removed", None,
-                      f"head says version {head_version}, last event is {self.prev_version}")
-        elif self.hash_at_head is not None and head_hash != self.hash_at_head:
+                      f"head says version {head_version}, last event is {last}")
+        elif hash_at_head is not None and head_hash != hash_at_head:
             self.flag(head_version, "altered", None, "head hash differs from the chain's end")
 
 
@@ -124,34 +184,41 @@ def _parse(data: bytes) -> dict[str, Any] | None:
     return doc if isinstance(doc, dict) else None
 
 
-async def verify_store(conn: Connection) -> VerifyReport:
-    """Re-check every stream (streaming rows, constant memory per stream)."""
-    report = VerifyReport()
-    walk: _StreamWalk | None = None
-    # One snapshot for heads and events, so concurrent appends are not mistaken for damage.
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        heads = {
-            r["stream_id"]: (r["version"], bytes(r["head_hash"]))
-            for r in await conn.fetch("SELECT stream_id, version, head_hash FROM streams")
-        }
-        async for row in conn.cursor(
-            """SELECT stream_id, stream_version, global_position, event_id, event_type, data, hash
-                 FROM events ORDER BY stream_id, stream_version""",
-            prefetch=2000,
-        ):
-            if walk is None or walk.stream_id != row["stream_id"]:
-                if walk is not None:
-                    walk.finish()
-                walk = _StreamWalk(row["stream_id"], report, heads.pop(row["stream_id"], None))
-                report.streams += 1
-            report.events += 1
-            walk.check(row)
-    if walk is not None:
-        walk.finish()
+async def _check_chains(conn: Connection, report: VerifyReport) -> None:
+    check: _StreamCheck | None = None
+    heads = {
+        r["stream_id"]: (r["version"], bytes(r["head_hash"]))
+        for r in await conn.fetch("SELECT stream_id, version, head_hash FROM streams")
+    }
+    async for row in conn.cursor(
+        """SELECT stream_id, stream_version, tx_id::text AS tx, global_position, event_id,
+                  event_type, data, hash
+             FROM events ORDER BY stream_id, stream_version""",
+        prefetch=2000,
+    ):
+        if check is None or check.stream_id != row["stream_id"]:
+            if check is not None:
+                check.finish()
+            check = _StreamCheck(row["stream_id"], report, heads.pop(row["stream_id"], None))
+            report.streams += 1
+        report.events += 1
+        check.add(row)
+    if check is not None:
+        check.finish()
     for stream_id, (version, _) in sorted(heads.items()):
         report.problems.append(Problem(
             stream_id=stream_id, stream_version=version, kind="removed", event_id=None,
             detail="every event of this stream is missing",
         ))
         report.streams += 1
+
+
+async def verify_store(conn: Connection, witness: Witness | None = None) -> VerifyReport:
+    """Re-check every stream's chain and, given a witness, the whole log
+    against the signed heads; one snapshot for all, so concurrent appends are not damage."""
+    report = VerifyReport()
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        await _check_chains(conn, report)
+        if witness is not None:
+            await witness.check(conn, report)
     return report
