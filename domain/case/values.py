@@ -9,11 +9,26 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import AwareDatetime
 
 from ..base import Model, Personal
-from ..policy import SANCTION_SEVERITY, IsoDuration, SanctionKind, SourceKind, Text
+from ..policy import SANCTION_SEVERITY, IsoDuration, SanctionKind, SourceKind
+from ..text import (
+    LINE,
+    Email,
+    FreeText,
+    IdText,
+    LineText,
+    OptionalId,
+    OptionalLine,
+    OptionalText,
+)
+
+# Limits reach a Personal's value through these markers (domain/text.py).
+Name = Annotated[Personal, LINE]
+Contact = Annotated[Personal, Email()]  # an e-mail address: notices are sent to it
 
 
 class ComplainantKind(StrEnum):
@@ -26,36 +41,36 @@ class ComplainantKind(StrEnum):
 
 class Complainant(Model):
     kind: ComplainantKind
-    person_id: Text  # for an automated detector, the detector's id
-    name: Personal
-    contact: Personal | None = None
-    outside_body: str | None = None  # e.g. "Metropolitan Police Online Hate Crime Hub"
+    person_id: IdText  # for an automated detector, the detector's id
+    name: Name
+    contact: Contact | None = None
+    outside_body: OptionalLine | None = None  # e.g. "Metropolitan Police Online Hate Crime Hub"
 
 
 class Respondent(Model):
-    person_id: Text
-    name: Personal
-    contact: Personal | None = None
+    person_id: IdText
+    name: Name
+    contact: Contact | None = None
 
 
 class Allegation(Model):
-    allegation_id: Text
-    rule_id: Text
+    allegation_id: IdText
+    rule_id: IdText
     conduct_date: date
     particulars: Personal  # about the respondent
 
 
 class EvidenceItem(Model):
-    evidence_id: Text
+    evidence_id: IdText
     description: Personal
     source_kind: SourceKind
-    captured_by: Text
+    captured_by: IdText
     captured_at: AwareDatetime
-    captured_from: Text
-    content_hash: Text
-    lawful_basis: str | None = None
+    captured_from: LineText
+    content_hash: IdText
+    lawful_basis: OptionalLine | None = None
     consent: bool = False
-    witness_id: str | None = None  # a witness may not sit on the panel or investigate
+    witness_id: OptionalId | None = None  # a witness may not sit on the panel or investigate
 
 
 class Admissibility(Model):
@@ -76,20 +91,20 @@ class DismissalReason(StrEnum):
 
 
 class PanelMember(Model):
-    member_id: Text
+    member_id: IdText
     declared: bool  # has declared interests before sitting (Porter v Magill)
-    interests: str = ""
+    interests: OptionalText = ""
 
 
 class WithheldEvidence(Model):
-    evidence_id: Text
-    reason: Text
+    evidence_id: IdText
+    reason: FreeText
 
 
 class Redaction(Model):
-    evidence_id: Text
-    description: Text
-    reason: Text
+    evidence_id: IdText
+    description: FreeText
+    reason: FreeText
 
 
 class Sanction(Model):
@@ -101,11 +116,11 @@ class Sanction(Model):
 
 
 class Finding(Model):
-    allegation_id: Text
+    allegation_id: IdText
     upheld: bool
     findings: Personal  # facts found, about the respondent
-    reasons: Text  # why the facts do or do not breach the rule
-    relied_on_evidence: list[str] = []
+    reasons: FreeText  # why the facts do or do not breach the rule
+    relied_on_evidence: list[OptionalId] = []
     sanction: Sanction | None = None
 
 

@@ -27,7 +27,8 @@ from ..base import (
     check_effective_time,
     personal,
 )
-from ..policy import PolicyDocument, PolicyVersion, Text
+from ..policy import PolicyDocument, PolicyVersion
+from ..text import IdText, OptionalText
 
 MEMBER_STREAM_PREFIX = "member-"
 
@@ -51,7 +52,7 @@ class MemberCommandBase(CommandBase):
 
 class RecordJoined(MemberCommandBase):
     type: Literal["RecordJoined"] = "RecordJoined"
-    membership_number: Text
+    membership_number: IdText
     joined_on: date
 
 
@@ -69,12 +70,12 @@ class RecordResigned(MemberCommandBase):
     in_protest: bool
     # Why someone resigns is often a political opinion (GDPR Art 9): the event stores it
     # as the member's Personal data so erasure can shred it.
-    reason: str | None = None
+    reason: OptionalText | None = None
 
 
 class RecordRejoined(MemberCommandBase):
     type: Literal["RecordRejoined"] = "RecordRejoined"
-    membership_number: Text | None = None  # None: keep the existing number
+    membership_number: IdText | None = None  # None: keep the existing number
 
 
 MemberCommand = Annotated[
