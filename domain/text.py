@@ -29,7 +29,10 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, EmailStr, TypeAdapter
+# email-validator directly (pydantic's EmailStr wraps it, but imports it lazily on first
+# use, which inside the workflow sandbox would be re-done for every workflow run).
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, AwareDatetime, BaseModel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # -- the limits --------------------------------------------------------------------------
@@ -60,7 +63,7 @@ class Limit:
 
 @dataclass(frozen=True)
 class Email:
-    """An e-mail address, validated by email-validator (via pydantic's EmailStr)."""
+    """A plain e-mail address (no display name), validated by email-validator."""
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,6 @@ OptionalLine = Annotated[str, LINE]
 OptionalText = Annotated[str, TEXT]
 SystemDatetime = Annotated[AwareDatetime, SystemTime()]
 
-_EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
-
-
 # -- the walk ----------------------------------------------------------------------------
 
 
@@ -120,10 +120,9 @@ def email_problem(value: str) -> str | None:
     if len(value) > MAX_EMAIL_CHARS or any(unicodedata.category(c) == "Cc" for c in value):
         return "not a valid e-mail address (one line, at most 254 characters)"
     try:
-        _EMAIL.validate_python(value)
-    except ValueError as err:
-        reason = str(err).splitlines()[-1].strip() if str(err) else ""
-        return f"not a valid e-mail address: {reason}".rstrip(": ")
+        validate_email(value, check_deliverability=False)  # no DNS: pure, and no network
+    except EmailNotValidError as err:
+        return f"not a valid e-mail address: {err}"
     return None
 
 

@@ -1,0 +1,95 @@
+"""The typed client on the time-skipping server: a refused intake leaves no workflow, an
+unknown case is NotFound, Temporal gone is ServiceUnavailable (never a raw RPC error)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from dueprocess.devstack.demo import Story
+from dueprocess.domain import case as dc
+from dueprocess.services.client import (
+    CommandRejected,
+    DueProcessClient,
+    NotFound,
+    ServiceUnavailable,
+    case_id_for,
+)
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+QUEUE = "case-tests"  # the queue the shared worker fixture serves
+
+
+async def _status(env: WorkflowEnvironment, case_id: str) -> WorkflowExecutionStatus | None:
+    try:
+        described = await env.client.get_workflow_handle(case_id).describe()
+    except RPCError as err:
+        assert err.status is RPCStatusCode.NOT_FOUND
+        return None
+    return described.status
+
+
+async def test_a_refused_intake_starts_no_workflow(story: Story, env: WorkflowEnvironment) -> None:
+    report = (await story.build_report()).model_copy(update={"good_faith_declaration": False})
+    with pytest.raises(CommandRejected) as caught:
+        await story.client.file_report(report, idempotency_key=f"demo-{story.run}")
+    assert caught.value.rule == "good-faith-declaration"
+    assert caught.value.field == "good_faith_declaration"
+    assert await _status(env, case_id_for(f"demo-{story.run}")) is None
+
+
+async def test_an_intake_the_workflow_refuses_ends_the_workflow_it_started(
+    story: Story, env: WorkflowEnvironment
+) -> None:
+    """The client's clock runs ahead: it judges the report fine, the workflow refuses it as
+    dated in the future; the empty workflow must not run for ever (it did)."""
+    now = await env.get_current_time()
+    ahead = DueProcessClient(env.client, QUEUE, clock=lambda: now + timedelta(days=1))
+    report = await story.build_report()
+    future = report.model_copy(update={"effective_at": now + timedelta(hours=2)})
+    key = f"ahead-{story.run}"
+    with pytest.raises(CommandRejected) as caught:
+        await ahead.file_report(future, idempotency_key=key)
+    assert caught.value.rule == "effective-at-not-in-future"
+    assert await _status(env, case_id_for(key)) \
+        is WorkflowExecutionStatus.TERMINATED
+    # The key is not burnt: the corrected report opens the case.
+    filed = await story.client.file_report(report, idempotency_key=key)
+    assert [e.type for e in filed.events] == ["ReportFiled"]
+    assert await _status(env, filed.case_id) \
+        is WorkflowExecutionStatus.RUNNING
+
+
+async def test_a_refused_duplicate_intake_leaves_the_live_case_alone(
+    story: Story, env: WorkflowEnvironment
+) -> None:
+    first = await story.file()
+    other = (await story.build_report()).model_copy(update={"evidence": []})
+    with pytest.raises(CommandRejected) as caught:
+        await story.client.file_report(other, idempotency_key=f"demo-{story.run}")
+    assert caught.value.rule == "case-already-reported"
+    assert await _status(env, first.case_id) \
+        is WorkflowExecutionStatus.RUNNING
+
+
+async def test_an_unknown_case_is_not_found(story: Story) -> None:
+    # Was: a raw RPCError, a traceback in `case state`.
+    with pytest.raises(NotFound):
+        await story.client.state("no-such-case")
+    with pytest.raises(NotFound):
+        await story.client.deadlines("no-such-case")
+    with pytest.raises(NotFound) as caught:
+        await story.client.send("no-such-case", dc.CloseCase(actor=story.officer,
+                                                             authority="rulebook"))
+    assert caught.value.field == "case_id" and caught.value.rule == "case-exists"
+
+
+async def test_temporal_gone_mid_session_is_service_unavailable(
+    story: Story, env: WorkflowEnvironment
+) -> None:
+    filed = await story.file()
+    await env.shutdown()
+    with pytest.raises(ServiceUnavailable):
+        await story.client.state(filed.case_id)
