@@ -1,0 +1,64 @@
+"""Store upkeep: `keys` (subject keys at rest, wrapping) and `projections` (read models)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..services.policyfile import load_policy_file
+from ..settings import Settings
+from ..store.keys import key_status, wrap_keys
+from ..store.projections import ProjectionRunner, default_projections
+from .common import EXTENSIONS, command, emit
+from .connect import connect_pool, store_for
+
+
+@command("projections")
+async def _projections(args: argparse.Namespace, settings: Settings) -> int:
+    policy = load_policy_file(settings.policy_file)
+    async with connect_pool(settings) as pool:
+        runner = ProjectionRunner(pool, store_for(pool, settings), default_projections(policy))
+        count = await (runner.rebuild() if args.action == "rebuild" else runner.catch_up())
+    names = [p.name for p in runner.projections]
+    emit(args, {"events_applied": count, "projections": names},
+         f"{args.action}: {count} event applications across {len(names)} projections "
+         f"({', '.join(names)})")
+    return 0
+
+
+@command("keys")
+async def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    key_wrap = settings.key_wrap()
+    async with connect_pool(settings) as pool:
+        result = await wrap_keys(pool, key_wrap) if args.action == "wrap" else None
+        status = await key_status(pool, key_wrap)
+    doc = status.model_dump()
+    lines = []
+    if result is not None:
+        doc |= result.model_dump()
+        lines.append(f"wrapped {result.wrapped} key(s)")
+        lines += [f"  key {key_id} left as it was: {why}"
+                  for key_id, why in sorted(result.failed.items())]
+    lines += [
+        f"live keys in clear: {status.live_in_clear}",
+        *(f"live keys wrapped by KEK {fingerprint}: {n}"
+          for fingerprint, n in sorted(status.live_wrapped.items())),
+        f"destroyed keys: {status.destroyed}",
+        f"current KEK: {status.current_kek or 'none (DUEPROCESS_KEY_ENCRYPTION_KEYS unset)'}",
+    ]
+    if status.needing_wrap:
+        lines.append(f"{status.needing_wrap} live key(s) not wrapped by the current KEK: "
+                     "run `dueprocess keys wrap`")
+    emit(args, doc, "\n".join(lines))
+    return 1 if result is not None and (result.failed or status.needing_wrap) else 0
+
+
+def _extend(sub: Any, add: Any) -> None:
+    proj = add("projections", "bring read models up to date, or drop and rebuild them")
+    proj.add_argument("action", choices=["catch-up", "rebuild"])
+    keys = add("keys", "subject keys at rest: how they are stored (status), or wrap every "
+               "live key under the current key-encryption key (wrap)")
+    keys.add_argument("action", choices=["status", "wrap"])
+
+
+EXTENSIONS.append(_extend)
