@@ -171,6 +171,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    try:
+        code = _main(argv, as_json)
+        sys.stdout.flush()  # here, so a reader gone away is noticed while it can be handled
+    except BrokenPipeError:
+        return _pipe_closed()
+    return code
+
+
+def _main(argv: list[str], as_json: bool) -> int:
     settings = None
     try:
         args = build_parser().parse_args(argv)
@@ -179,14 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return _pipe_closed()
-    except SystemExit as done:  # --help, --version
+        raise
+    except SystemExit as done:  # --help
         return done.code if isinstance(done.code, int) else USAGE
     except Exception as err:  # every failure: one line, the README's exit status
-        try:
-            return report(classify(err, settings), as_json=as_json)
-        except BrokenPipeError:
-            return _pipe_closed()
+        return report(classify(err, settings), as_json=as_json)
 
 
 def _pipe_closed() -> int:
