@@ -3,9 +3,15 @@ unknown case is NotFound, Temporal gone is ServiceUnavailable (never a raw RPC e
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from dueprocess.cli.main import main
 from dueprocess.devstack.demo import Story
 from dueprocess.domain import case as dc
 from dueprocess.services.client import (
@@ -93,3 +99,35 @@ async def test_temporal_gone_mid_session_is_service_unavailable(
     await env.shutdown()
     with pytest.raises(ServiceUnavailable):
         await story.client.state(filed.case_id)
+
+
+async def _cli(env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+               *argv: str) -> tuple[int, str]:
+    """`dueprocess ARGV --json` in-process (its own event loop, in a thread)."""
+    target = env.client.service_client.config.target_host
+    monkeypatch.setenv("DUEPROCESS_TEMPORAL_ADDRESS", target)
+    monkeypatch.setenv("DUEPROCESS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DUEPROCESS_TASK_QUEUE", QUEUE)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = await asyncio.to_thread(main, [*argv, "--json"])
+    return code, out.getvalue()
+
+
+async def test_cli_state_of_an_unknown_case_is_one_line_exit_2(
+    story: Story, env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    code, out = await _cli(env, monkeypatch, tmp_path, "case", "state", "no-such-case")
+    assert code == 2 and out.count("\n") == 1
+    assert json.loads(out)["type"] == "NotFound"
+
+
+async def test_cli_with_temporal_gone_exits_3(
+    story: Story, env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    filed = await story.file()
+    code, out = await _cli(env, monkeypatch, tmp_path, "case", "state", filed.case_id)
+    assert code == 0 and json.loads(out)["stage"] == "reported"
+    await env.shutdown()
+    code, out = await _cli(env, monkeypatch, tmp_path, "case", "state", filed.case_id)
+    assert code == 3 and out.count("\n") == 1  # was: a traceback and exit 1
