@@ -9,6 +9,7 @@ import io
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dueprocess.cli.main import main
@@ -21,6 +22,9 @@ from dueprocess.services.client import (
     ServiceUnavailable,
     case_id_for,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -131,3 +135,46 @@ async def test_cli_with_temporal_gone_exits_3(
     await env.shutdown()
     code, out = await _cli(env, monkeypatch, tmp_path, "case", "state", filed.case_id)
     assert code == 3 and out.count("\n") == 1  # was: a traceback and exit 1
+
+
+NASTY = st.one_of(st.text(max_size=30), st.just("\x00"), st.just("x\ud800"),
+                  st.just("a@b.org\r\nBcc: c@d.org"), st.text(min_size=201, max_size=260),
+                  st.just("y" * 70_000))
+FIELDS = ["respondent.person_id", "complainant.person_id", "complainant.name.value",
+          "complainant.contact.value", "allegations.0.rule_id", "allegations.0.allegation_id",
+          "allegations.0.particulars.value", "evidence.0.captured_from", "authority",
+          "actor.id"]
+
+
+async def test_fuzz_the_client_refuses_or_records_never_anything_else(
+    story: Story, env: WorkflowEnvironment
+) -> None:
+    """Whatever text a field holds, the report is refused as invalid input (before it is
+    sent), or filed, or refused by the case: no other error, no hang."""
+    loop = asyncio.get_running_loop()
+    base = (await story.build_report()).model_dump(mode="python")
+    outcomes: list[str] = []
+
+    @settings(max_examples=25, deadline=None, derandomize=True)
+    @given(field=st.sampled_from(FIELDS), value=NASTY, key=st.uuids())
+    def fuzz(field: str, value: str, key: Any) -> None:
+        doc = json.loads(json.dumps(base, default=str))
+        target: Any = doc
+        *parents, last = field.split(".")
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        target[last] = value
+        try:
+            report = dc.FileReport.model_validate(doc)
+        except ValidationError:
+            outcomes.append("invalid")
+            return
+        call = story.client.file_report(report, idempotency_key=f"fuzz-{key}")
+        try:
+            asyncio.run_coroutine_threadsafe(call, loop).result(timeout=120)
+            outcomes.append("filed")
+        except CommandRejected:
+            outcomes.append("rejected")
+
+    await asyncio.to_thread(fuzz)
+    assert "invalid" in outcomes
