@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import smtplib
+import ssl
 import uuid
 from email import policy
 from email.message import EmailMessage
@@ -110,6 +111,11 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 class SmtpSink:
+    """Delivery by SMTP. smtps:// speaks TLS from the start; smtp:// with credentials must
+    upgrade with STARTTLS before it logs in, and refuses to send the password otherwise
+    (a server that does not offer STARTTLS is a configuration error, not a reason to log
+    in in clear). Certificates are verified against the system's trust store."""
+
     channel = "smtp"
 
     def __init__(self, url: str) -> None:
@@ -120,9 +126,18 @@ class SmtpSink:
         self.user, self.password = parts.username, parts.password
 
     def _send(self, message: EmailMessage) -> None:
-        cls = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
-        with cls(self.host, self.port, timeout=30) as smtp:
+        context = ssl.create_default_context()
+        smtp = (smtplib.SMTP_SSL(self.host, self.port, timeout=30, context=context)
+                if self.tls else smtplib.SMTP(self.host, self.port, timeout=30))
+        with smtp:
             if self.user and self.password:
+                if not self.tls:
+                    smtp.ehlo()
+                    if not smtp.has_extn("starttls"):
+                        raise smtplib.SMTPNotSupportedError(
+                            f"{self.host}:{self.port} does not offer STARTTLS: refusing to "
+                            "send SMTP credentials in clear (use smtps:// or a TLS server)")
+                    smtp.starttls(context=context)
                 smtp.login(self.user, self.password)
             smtp.send_message(message)
 

@@ -1,4 +1,4 @@
-"""Auditor and data-protection commands: audit, records, projections, cases.
+"""Auditor and data-protection commands: audit (case, member, access), member, records.
 
 All read the event log directly (no Temporal needed) and take --json.
 """
@@ -6,28 +6,29 @@ All read the event log directly (no Temporal needed) and take --json.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import Any
 
-from ..settings import ConfigError, Settings
-from .cases import connect_pool, store_for
-from .common import EXTENSIONS, command, emit
+from ..activities.notifications import FileSink, notification_stream
+from ..domain.audit import audit_case
+from ..domain.base import Actor
+from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
+from ..services.members import MemberService, case_streams_for
+from ..services.policyfile import load_policy_file
+from ..services.records import RecordsClient
+from ..settings import Settings
+from ..workflows.case import case_stream
+from .common import EXTENSIONS, InputError, command, emit, read_json, require_id
+from .connect import connect_pool, store_for
 
-if TYPE_CHECKING:
-    from ..domain.envelope import RecordedEvent
-    from ..domain.statistics import CaseStatistics
-    from ..store.eventstore import EventStore
 
-
-def parse_actor(text: str, field: str = "--as") -> Any:
+def parse_actor(text: str, field: str = "--as") -> Actor:
     """`role:id` -> Actor, e.g. `auditor:aud-3`."""
-    from ..domain.base import Actor
-
     role, sep, actor_id = text.partition(":")
-    if not sep or not role or not actor_id:
-        raise ConfigError(f"{field}: must be ROLE:ID, e.g. auditor:aud-3 (got {text!r})")
-    return Actor(id=actor_id, role=role)
+    if not sep or not role.strip() or not actor_id.strip():
+        raise InputError(f"{field}: must be ROLE:ID, e.g. auditor:aud-3 (got {text!r})",
+                         field=field, rule="role-and-id")
+    return Actor(id=require_id(actor_id, field), role=require_id(role, field))
 
 
 def parse_when(text: str | None, field: str) -> datetime | None:
@@ -36,7 +37,8 @@ def parse_when(text: str | None, field: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"{field}: must be an ISO date or date-time (got {text!r})") from None
+        raise InputError(f"{field}: must be an ISO date or date-time (got {text!r})",
+                         field=field, rule="iso-date") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -51,17 +53,14 @@ def _check_line(check: Any) -> str:
 
 @command("audit")
 async def _audit(args: argparse.Namespace, settings: Settings) -> int:
-    from ..activities.notifications import notification_stream
-    from ..domain.audit import audit_case
-    from ..services.records import RecordsClient
-    from ..workflows.case import case_stream
-
+    require_id(args.id, "id")
     async with connect_pool(settings) as pool:
         store = store_for(pool, settings)
         if args.subject == "case":
             events = await store.read_stream(case_stream(args.id))
             if not events:
-                raise ConfigError(f"case {args.id!r}: no such case in this store")
+                raise InputError(f"case {args.id!r}: no such case in this store", field="id",
+                                 rule="case-exists")
             notes = await store.read_stream(notification_stream(args.id))
             try:
                 audit = audit_case(events, notes, now=datetime.now(UTC))
@@ -98,9 +97,6 @@ def _unauditable(args: argparse.Namespace, case_id: str, err: Exception) -> int:
 async def _audit_member(
     args: argparse.Namespace, settings: Settings, store: Any, pool: Any
 ) -> int:
-    from ..services.members import MemberService, case_streams_for
-    from ..services.policyfile import load_policy_file
-
     as_of = parse_when(args.as_of, "--as-of") or datetime.now(UTC)
     known = parse_when(args.as_known_on, "--as-known-on")
     policy = load_policy_file(args.policy or settings.policy_file)
@@ -121,21 +117,12 @@ async def _audit_member(
 @command("member")
 async def _member(args: argparse.Namespace, settings: Settings) -> int:
     """Record a membership fact from a back-office system (JSON command)."""
-    from ..domain.base import DomainError
-    from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
-    from ..services.members import MemberService
-    from ..services.policyfile import load_policy_file
-    from .cases import _read_json
-
-    command_ = MEMBER_COMMAND_ADAPTER.validate_python(_read_json(args.file))
+    require_id(args.id, "id")
+    command_ = MEMBER_COMMAND_ADAPTER.validate_python(read_json(args.file))
+    policy = load_policy_file(args.policy or settings.policy_file)
     async with connect_pool(settings) as pool:
-        policy = load_policy_file(args.policy or settings.policy_file)
         service = MemberService(store_for(pool, settings), policy)
-        try:
-            events = await service.record(args.id, command_, datetime.now(UTC))
-        except DomainError as err:
-            emit(args, {"rejected": True, **err.details()}, f"rejected: {err}")
-            return 1
+        events = await service.record(args.id, command_, datetime.now(UTC))
     emit(args, [e.model_dump(mode="json") for e in events],
          f"member {args.id}: " + (", ".join(e.event_type for e in events)
                                   or "no change (already recorded)"))
@@ -144,206 +131,30 @@ async def _member(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("records")
 async def _records(args: argparse.Namespace, settings: Settings) -> int:
-    from ..domain.base import DomainError
-    from ..services.records import RecordsClient
-
+    require_id(args.id, "id")
     actor = parse_actor(args.as_actor)
     async with connect_pool(settings) as pool:
         records = RecordsClient(store_for(pool, settings), pool)
-        try:
-            if args.action == "read":
-                file = await records.read_case_file(args.id, actor, purpose=args.purpose or "",
-                                                    authority=args.authority)
-                doc: Any = file.model_dump(mode="json")
-                text = (f"case {args.id}: {len(file.events)} events, stage {file.state.stage}; "
-                        "this access has been recorded")
-            elif args.action == "export":
-                doc = await records.export_subject(args.id, actor, authority=args.authority)
-                text = (f"subject access export for {args.id}: {len(doc['events'])} events "
-                        "(use --json for the document)")
-            else:
-                from ..activities.notifications import FileSink
-
-                outbox = FileSink(settings.data_dir.resolve() / "outbox")
-                result = await records.erase_subject(args.id, actor, reason=args.reason or "",
-                                                     authority=args.authority, sinks=[outbox])
-                doc = result.model_dump(mode="json")
-                text = (f"erased {args.id}: {result.keys_destroyed} key(s) destroyed; "
-                        f"{result.sent_messages_forgotten} outbox message(s) deleted or "
-                        f"redacted; store verifies: {result.store_verifies}")
-        except DomainError as err:
-            emit(args, {"rejected": True, **err.details()}, f"rejected: {err}")
-            return 1
+        if args.action == "read":
+            file = await records.read_case_file(args.id, actor, purpose=args.purpose or "",
+                                                authority=args.authority)
+            doc: Any = file.model_dump(mode="json")
+            text = (f"case {args.id}: {len(file.events)} events, stage {file.state.stage}; "
+                    "this access has been recorded")
+        elif args.action == "export":
+            doc = await records.export_subject(args.id, actor, authority=args.authority)
+            text = (f"subject access export for {args.id}: {len(doc['events'])} events "
+                    "(use --json for the document)")
+        else:
+            outbox = FileSink(settings.data_dir.resolve() / "outbox")
+            result = await records.erase_subject(args.id, actor, reason=args.reason or "",
+                                                 authority=args.authority, sinks=[outbox])
+            doc = result.model_dump(mode="json")
+            text = (f"erased {args.id}: {result.keys_destroyed} key(s) destroyed; "
+                    f"{result.sent_messages_forgotten} outbox message(s) deleted or "
+                    f"redacted; store verifies: {result.store_verifies}")
     emit(args, doc, text)
     return 0
-
-
-@command("projections")
-async def _projections(args: argparse.Namespace, settings: Settings) -> int:
-    from ..services.policyfile import load_policy_file
-    from ..store.projections import ProjectionRunner, default_projections
-
-    policy = load_policy_file(settings.policy_file)
-    async with connect_pool(settings) as pool:
-        runner = ProjectionRunner(pool, store_for(pool, settings), default_projections(policy),
-                                  on_error=settings.projection_on_error)
-        if args.action == "status":
-            return await _projection_status(args, pool, [p.name for p in runner.projections])
-        count = await (runner.rebuild() if args.action == "rebuild" else runner.catch_up())
-    names = [p.name for p in runner.projections]
-    emit(args, {"events_applied": count, "projections": names},
-         f"{args.action}: {count} event applications across {len(names)} projections "
-         f"({', '.join(names)})")
-    return 0
-
-
-async def _projection_status(args: argparse.Namespace, pool: Any, names: list[str]) -> int:
-    """Exit 1 when any projection has quarantined events or is halted: someone must look."""
-    from ..store.projections import projection_status
-
-    statuses = await projection_status(pool, names)
-    lines = []
-    for st in statuses:
-        lines.append(f"{st.name:16} position {st.tx_id}/{st.global_position}  lag {st.lag}  "
-                     f"errors {st.errors}  quarantined {len(st.quarantined)}"
-                     + ("  HALTED" if st.halted else ""))
-        if st.last_error:
-            lines.append(f"  last error ({st.last_error_at:%Y-%m-%d %H:%M:%S}): "
-                         f"{st.last_error}")
-        lines += [f"  quarantined {q['stream_id']} v{q['stream_version']} {q['event_type']} "
-                  f"{q['event_id']}: {q['error']}" for q in st.quarantined]
-    emit(args, [st.model_dump(mode="json") for st in statuses], "\n".join(lines))
-    return 1 if any(st.halted or st.quarantined for st in statuses) else 0
-
-
-@command("cases")
-async def _cases(args: argparse.Namespace, settings: Settings) -> int:
-    async with connect_pool(settings) as pool:
-        rows = await pool.fetch(
-            """SELECT case_id, stage, respondent_id, next_deadline_kind, next_deadline_at,
-                      opened_at, version FROM case_list
-                WHERE ($1::text IS NULL OR stage = $1) ORDER BY opened_at DESC NULLS LAST""",
-            args.stage,
-        )
-    docs = [dict(r) for r in rows]
-    emit(args, docs, "\n".join(
-        f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
-        f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}" for r in rows)
-        or "no cases (is a worker running? `dueprocess projections catch-up` fills this)")
-    return 0
-
-
-async def read_case_streams(
-    store: EventStore, *, page: int = 1000
-) -> dict[str, list[RecordedEvent]]:
-    """Every case stream (``case-<id>``), paging through the global order."""
-    from ..domain.streams import is_case_stream
-
-    streams: dict[str, list[RecordedEvent]] = {}
-    after = None
-    while events := await store.read_all(after, limit=page):
-        for event in events:
-            if is_case_stream(event.stream_id):
-                streams.setdefault(event.stream_id, []).append(event)
-        after = events[-1].position
-    return streams
-
-
-def _period_end(text: str | None) -> datetime | None:
-    """--to: a bare date includes that whole day; a date-time is the exclusive end."""
-    end = parse_when(text, "--to")
-    if text is not None and end is not None:
-        try:
-            date.fromisoformat(text)
-        except ValueError:
-            return end
-        return end + timedelta(days=1)
-    return end
-
-
-def _nonzero(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
-
-
-def _share(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:.0%}"
-
-
-def _days(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}"
-
-
-def stats_text(s: CaseStatistics) -> str:
-    period = (f"{s.period_from:%Y-%m-%d %H:%M}" if s.period_from else "start") + " to " \
-        + (f"{s.period_to:%Y-%m-%d %H:%M} (exclusive)" if s.period_to else "now")
-    d, a, auto, m = s.decisions, s.appeals, s.automation, s.median_days
-    i = s.interim_suspensions
-    rules = "; ".join(f"{rule} {c.allegations} ({c.upheld} upheld, {c.not_upheld} not)"
-                      for rule, c in s.by_rule.items()) or "none"
-    return "\n".join([
-        f"{s.cases} case(s) reported {period}, from {s.generated_from_events} events",
-        f"  stage:       {_nonzero(s.by_stage)}",
-        f"  source:      {_nonzero(s.by_complainant_kind)}",
-        f"  rules cited: {rules}",
-        f"  dismissed:   {s.dismissals.total} ({_nonzero(s.dismissals.by_reason)})",
-        f"  decisions:   {d.total} ({d.upheld} upheld, {d.not_upheld} not upheld); "
-        f"sanctions: {_nonzero(d.sanctions_by_kind)}",
-        f"  interim suspensions: {i.imposed} imposed, {i.renewed} renewed, "
-        f"{i.lifted} lifted, {i.lapsed} lapsed",
-        f"  appeals:     {a.lodged} lodged, {a.decided} decided ({_nonzero(a.outcomes)}); "
-        f"reversal rate {_share(a.reversal_rate)}",
-        f"  automation:  {auto.reports_from_automated_detectors} detector report(s), "
-        f"{auto.decisions_with_automated_detection} decision(s) with automated detection, "
-        f"error rate {_share(auto.automated_error_rate)}",
-        f"               automated decision: {_nonzero(auto.automated_decision)}",
-        f"  deadlines missed: {_nonzero(s.deadlines_missed)}",
-        f"  median days: report->decision {_days(m.report_to_decision)}, "
-        f"report->closure {_days(m.report_to_closure)}, "
-        f"decision->appeal decision {_days(m.decision_to_appeal_decision)}",
-    ])
-
-
-@command("stats")
-async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from ..domain.statistics import case_statistics
-
-    start, end = parse_when(args.period_from, "--from"), _period_end(args.period_to)
-    if start is not None and end is not None and start >= end:
-        raise ConfigError("--from must be before --to")
-    async with connect_pool(settings) as pool:
-        streams = await read_case_streams(store_for(pool, settings))
-    stats = case_statistics(streams, period_from=start, period_to=end)
-    emit(args, stats.model_dump(mode="json"), stats_text(stats))
-    return 0
-
-
-@command("keys")
-async def _keys(args: argparse.Namespace, settings: Settings) -> int:
-    from ..store.keys import key_status, wrap_keys
-
-    key_wrap = settings.key_wrap()
-    async with connect_pool(settings) as pool:
-        result = await wrap_keys(pool, key_wrap) if args.action == "wrap" else None
-        status = await key_status(pool, key_wrap)
-    doc = status.model_dump()
-    lines = []
-    if result is not None:
-        doc |= result.model_dump()
-        lines.append(f"wrapped {result.wrapped} key(s)")
-        lines += [f"  key {key_id} left as it was: {why}"
-                  for key_id, why in sorted(result.failed.items())]
-    lines += [
-        f"live keys in clear: {status.live_in_clear}",
-        *(f"live keys wrapped by KEK {fingerprint}: {n}"
-          for fingerprint, n in sorted(status.live_wrapped.items())),
-        f"destroyed keys: {status.destroyed}",
-        f"current KEK: {status.current_kek or 'none (DUEPROCESS_KEY_ENCRYPTION_KEYS unset)'}",
-    ]
-    if status.needing_wrap:
-        lines.append(f"{status.needing_wrap} live key(s) not wrapped by the current KEK: "
-                     "run `dueprocess keys wrap`")
-    emit(args, doc, "\n".join(lines))
-    return 1 if result is not None and (result.failed or status.needing_wrap) else 0
 
 
 def _extend(sub: Any, add: Any) -> None:
@@ -366,19 +177,6 @@ def _extend(sub: Any, add: Any) -> None:
     member.add_argument("id", help="member id")
     member.add_argument("--file", default="-", help="JSON command file, '-' for stdin")
     member.add_argument("--policy", help="policy file (default: the shipped sample)")
-    proj = add("projections", "bring read models up to date, drop and rebuild them, or show "
-               "their position, lag, errors and quarantined events")
-    proj.add_argument("action", choices=["catch-up", "rebuild", "status"])
-    cases = add("cases", "list cases with their stage and next deadline")
-    cases.add_argument("--stage", help="only cases at this stage")
-    keys = add("keys", "subject keys at rest: how they are stored (status), or wrap every "
-               "live key under the current key-encryption key (wrap)")
-    keys.add_argument("action", choices=["status", "wrap"])
-    stats = add("stats", "transparency statistics from the log, without personal data")
-    stats.add_argument("--from", dest="period_from", metavar="DATE",
-                       help="count cases reported on or after this ISO date or date-time")
-    stats.add_argument("--to", dest="period_to", metavar="DATE",
-                       help="... and before this date-time (a bare date counts that whole day)")
 
 
 EXTENSIONS.append(_extend)

@@ -1,120 +1,35 @@
-"""CLI commands over the typed client: demo, and `case file|send|state|deadlines|timeline`."""
+"""CLI commands over the typed client: demo, and `case file|send|state|deadlines|timeline`.
+
+Input is read and validated before any service is contacted, so bad input is exit status
+2 whether or not the services are up.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import sys
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pydantic import ValidationError
-from temporalio.client import Client
+from ..activities.notifications import notification_stream
+from ..devstack.demo import demo_rulebook, render_timeline, run_demo, timeline_entry
+from ..domain import case as dc
+from ..services.client import DueProcessClient
+from ..services.members import MemberService, case_streams_for
+from ..services.rulebook import RulebookService
+from ..settings import Settings
+from ..store.eventstore import EventStore
+from ..worker import build_worker, open_runtime
+from ..workflows.case import DecisionResult, case_stream
+from .common import EXTENSIONS, InputError, command, emit, read_json, require_id
 
-from ..services.codec import data_converter
-from ..settings import ConfigError, Settings
-from ..store.db import Database, create_pool
-from .common import EXTENSIONS, command, emit
+# Other command modules import these from here.
+from .connect import connect_client, connect_pool, store_for, with_running_stack
 
-if TYPE_CHECKING:
-    from ..store.eventstore import EventStore
-
-DEV_FILE = "dev.json"
-
-
-def _read_json(source: str) -> Any:
-    text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8")
-    try:
-        return json.loads(text)
-    except ValueError as err:
-        raise ConfigError(f"{source}: not valid JSON ({err})") from None
-
-
-def _dev_info(settings: Settings) -> dict[str, Any]:
-    path = settings.data_dir / DEV_FILE
-    return dict(json.loads(path.read_text())) if path.exists() else {}
-
-
-@asynccontextmanager
-async def connect_client(settings: Settings) -> AsyncIterator[Client]:
-    """Client commands never start servers: they use the configured address or the one
-    a running `dueprocess dev` wrote to the data dir."""
-    address = settings.temporal_address or _dev_info(settings).get("temporal_address")
-    if not address:
-        raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
-                          f"running with data dir {settings.data_dir}")
-    yield await Client.connect(address, namespace=settings.temporal_namespace,
-                               data_converter=data_converter(settings.payload_key_bytes()))
-
-
-@asynccontextmanager
-async def connect_pool(
-    settings: Settings, *, migrate_embedded: bool = True, owner: bool = False
-) -> AsyncIterator[Database]:
-    """The configured database, else the one a running `dueprocess dev` uses, else the
-    embedded server in the data dir, started for this command and stopped after it.
-    Embedded, commands connect as the application login; ``owner`` (migrations) as the
-    server's owner."""
-    from ..devstack.stack import EmbeddedPostgres
-
-    server = None
-    dsn = settings.database_url or (None if owner else _dev_info(settings).get("database_url"))
-    if not dsn:
-        server = EmbeddedPostgres(settings.data_dir.resolve())
-        dsn = await asyncio.to_thread(server.start)
-        if migrate_embedded:
-            from ..worker import migrate_as_owner
-
-            await migrate_as_owner(dsn)
-        if not owner:
-            dsn = server.app_dsn
-    try:
-        pool = await create_pool(dsn, min_size=1, max_size=4)
-        try:
-            yield pool
-        finally:
-            await pool.close()
-    finally:
-        if server is not None:
-            await asyncio.to_thread(server.release)
-
-
-def _rejection_exit(args: argparse.Namespace, err: Exception) -> int:
-    from ..services.client import CommandRejected
-
-    if isinstance(err, CommandRejected):
-        doc = {"rejected": True, "type": err.error_type, "rule": err.rule, "field": err.field,
-               "message": err.message}
-        text = f"rejected: {err.error_type} ({err.rule})"
-        text += f" field {err.field}" if err.field else ""
-        emit(args, doc, f"{text}: {err.message}")
-        return 1
-    if isinstance(err, ValidationError):
-        problems = [{"field": ".".join(str(x) for x in e["loc"]), "rule": e["msg"]}
-                    for e in err.errors()]
-        emit(args, {"rejected": True, "type": "InvalidInput", "problems": problems},
-             "invalid input:\n" + "\n".join(f"  {p['field']}: {p['rule']}" for p in problems))
-        return 1
-    raise err
-
-
-def store_for(pool: Database, settings: Settings) -> EventStore:
-    """The event store as the configured workers use it (same key wrapping)."""
-    from ..store.eventstore import EventStore
-
-    return EventStore(pool, key_wrap=settings.key_wrap())
+__all__ = ["case_timeline", "connect_client", "connect_pool", "store_for"]
 
 
 async def case_timeline(store: EventStore, case_id: str) -> list[dict[str, Any]]:
-    from ..activities.notifications import notification_stream
-    from ..devstack.demo import timeline_entry
-    from ..workflows.case import case_stream
-
     events = await store.read_streams(
         [case_stream(case_id), notification_stream(case_id)])
     return [timeline_entry(e) for e in events]
@@ -122,13 +37,8 @@ async def case_timeline(store: EventStore, case_id: str) -> list[dict[str, Any]]
 
 @command("demo")
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from ..devstack.demo import demo_rulebook, render_timeline, run_demo
-    from ..services.client import DueProcessClient
-    from ..services.members import MemberService, case_streams_for
-    from ..services.rulebook import RulebookService
-    from ..worker import build_worker, open_runtime
-
-    async with open_runtime(settings) as runtime:
+    # A `dueprocess dev` running on this data dir is used, not started twice over its files.
+    async with open_runtime(with_running_stack(settings)) as runtime:
         rulebook = RulebookService(runtime.store)
         await rulebook.publish_sample_if_none()
         policy = await rulebook.current()
@@ -157,52 +67,67 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@command("case")
-async def _case(args: argparse.Namespace, settings: Settings) -> int:
-    from ..domain import case as dc
-    from ..services.client import DueProcessClient
+def _report(args: argparse.Namespace, settings: Settings) -> dc.FileReport:
+    if args.key is None or not args.key.strip():
+        raise InputError("case file: --key is required (the intake's idempotency key)",
+                         field="--key", rule="required")
+    require_id(args.key, "--key")
+    if args.case_id is not None:
+        raise InputError("case file: takes no case id (it is derived from --key)",
+                         field="case_id", rule="usage")
+    raw = read_json(args.file)
+    raw.setdefault("type", "FileReport")
+    # No rulebook is added: the workflow files it under the published one.
+    return dc.FileReport.model_validate(raw)
 
-    if args.action == "timeline":
-        async with connect_pool(settings) as pool:
-            timeline = await case_timeline(store_for(pool, settings), args.case_id)
-        from ..devstack.demo import render_timeline
 
-        emit(args, {"case_id": args.case_id, "timeline": timeline}, render_timeline(timeline))
-        return 0
-    async with connect_client(settings) as temporal:
-        client = DueProcessClient(temporal, settings.task_queue)
-        try:
-            if args.action == "file":
-                raw = _read_json(args.file)
-                raw.setdefault("type", "FileReport")
-                # No rulebook is added: the workflow files it under the published one.
-                report = dc.FileReport.model_validate(raw)
-                result = await client.file_report(report, idempotency_key=args.key)
-            elif args.action == "send":
-                cmd = dc.CASE_COMMAND_ADAPTER.validate_python(_read_json(args.file))
-                result = await client.send(args.case_id, cmd)
-            elif args.action == "state":
-                state = await client.state(args.case_id)
-                emit(args, state.model_dump(mode="json"),
-                     f"case {args.case_id}: stage {state.stage}")
-                return 0
-            else:
-                deadlines = await client.deadlines(args.case_id)
-                emit(args, [d.model_dump(mode="json") for d in deadlines],
-                     "\n".join(f"{d.due_at.isoformat()}  {d.kind}" for d in deadlines)
-                     or "no pending deadlines")
-                return 0
-        except Exception as err:
-            return _rejection_exit(args, err)
-    emit(args, result.model_dump(mode="json"),
-         f"case {result.case_id} at version {result.version}: "
-         + (", ".join(e.type for e in result.events) or "no change (already recorded)"))
+async def _case_timeline(args: argparse.Namespace, settings: Settings, case_id: str) -> int:
+    async with connect_pool(settings) as pool:
+        timeline = await case_timeline(store_for(pool, settings), case_id)
+    emit(args, {"case_id": case_id, "timeline": timeline}, render_timeline(timeline))
     return 0
 
 
+@command("case")
+async def _case(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "file":
+        report = _report(args, settings)
+    else:
+        case_id = require_id(args.case_id, "case_id")
+        if args.action == "timeline":
+            return await _case_timeline(args, settings, case_id)
+        command_ = (dc.CASE_COMMAND_ADAPTER.validate_python(read_json(args.file))
+                    if args.action == "send" else None)
+    async with connect_client(settings) as temporal:
+        client = DueProcessClient(temporal, settings.task_queue)
+        if args.action == "file":
+            result = await client.file_report(report, idempotency_key=args.key)
+        elif command_ is not None:
+            result = await client.send(case_id, command_)
+        elif args.action == "state":
+            state = await client.state(case_id)
+            emit(args, state.model_dump(mode="json"), f"case {case_id}: stage {state.stage}")
+            return 0
+        else:
+            deadlines = await client.deadlines(case_id)
+            emit(args, [d.model_dump(mode="json") for d in deadlines],
+                 "\n".join(f"{d.due_at.isoformat()}  {d.kind}" for d in deadlines)
+                 or "no pending deadlines")
+            return 0
+    _result(args, result)
+    return 0
+
+
+def _result(args: argparse.Namespace, result: DecisionResult) -> None:
+    emit(args, result.model_dump(mode="json"),
+         f"case {result.case_id} at version {result.version}: "
+         + (", ".join(e.type for e in result.events) or "no change (already recorded)"))
+
+
 def _extend(sub: Any, add: Any) -> None:
-    add("demo", "run a realistic case end to end on the embedded stack (under the "
-        "published rulebook, deadlines compressed)")
+    add("demo", "run a realistic case end to end on the embedded stack, or on the "
+        "`dueprocess dev` stack running on the same data dir (under the published rulebook, "
+        "deadlines compressed)")
     case = add("case", "start a case, send decisions, read state (uses the typed client)")
     case.add_argument("action", choices=["file", "send", "state", "deadlines", "timeline"])
     case.add_argument("case_id", nargs="?", help="case id (send/state/deadlines/timeline)")

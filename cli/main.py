@@ -1,7 +1,9 @@
 """The `dueprocess` command. Every subcommand takes --json for machine-readable output.
 
 Exit status: 0 success, 1 a check failed (verify/audit) or a business rejection,
-2 bad configuration or usage, 3 a service could not be reached or is not migrated.
+2 bad configuration, usage or input, 3 a service could not be reached (or went away
+mid-call) or is not migrated; 141, silently, when the output's reader went away. Every
+failure is one line (a JSON object with --json): see cli/errors.py.
 """
 
 from __future__ import annotations
@@ -9,22 +11,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
-import contextlib
-import json
 import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import NoReturn
 
-from pydantic import ValidationError
+from ..devstack.announce import announced, running_stack
+from ..settings import Settings
+from ..store.migrations import migrate
+from ..worker import open_runtime, run_worker
 
-from ..domain.policy import PolicyError
-from ..settings import ConfigError, Settings
-from ..store.crypto import KeyUnavailable
-from . import audit, cases, checkpoints, policy, rules  # noqa: F401  (importing them registers their subcommands)
-from .common import COMMANDS, EXTENSIONS, command, emit
+# Importing a command module registers its subcommands (cli/common.py).
+from . import audit, cases, checkpoints, keys, policy, rules, stats  # noqa: F401
+from .common import COMMANDS, EXTENSIONS, InputError, command, emit
+from .connect import connect_pool
+from .errors import PIPE_CLOSED, USAGE, classify, report
 
 
 def _stop_event() -> asyncio.Event:
@@ -41,8 +44,7 @@ def _stop_event() -> asyncio.Event:
 
 @command("dev")
 async def _dev(args: argparse.Namespace, settings: Settings) -> int:
-    from ..worker import open_runtime, run_worker
-
+    _refuse_second_stack(settings)
     stop = _stop_event()
     async with open_runtime(settings, ui=not args.headless) as runtime:
         info = {
@@ -58,7 +60,7 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
         lines += [f"  {k:17} {v}" for k, v in info.items() if v is not None]
         emit(args, info, "\n".join(lines))
         sys.stdout.flush()
-        with _announced(settings, info):
+        with announced(settings.data_dir, info):
             await run_worker(runtime, stop)
     if not args.json:
         print("dueprocess dev: stopped cleanly")
@@ -67,37 +69,28 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("worker")
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from ..worker import open_runtime, run_worker
-
     stop = _stop_event()
     async with open_runtime(settings) as runtime:
         info = {"temporal_address": runtime.temporal_address, "database_url": runtime.dsn,
                 "task_queue": settings.task_queue}
         emit(args, {k: v for k, v in info.items() if k != "database_url"},
              f"worker polling {settings.task_queue!r} on {runtime.temporal_address}")
-        with _announced(settings, info):
+        with announced(settings.data_dir, info):
             await run_worker(runtime, stop)
     return 0
 
 
-@contextlib.contextmanager
-def _announced(settings: Settings, info: dict[str, Any]) -> Iterator[None]:
-    """Client and store commands (`dueprocess case ...`, `verify`, ...) find the running
-    stack through the data dir instead of starting a second one."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    announcement = settings.data_dir / "dev.json"
-    announcement.write_text(json.dumps(info))
-    try:
-        yield
-    finally:
-        announcement.unlink(missing_ok=True)
+def _refuse_second_stack(settings: Settings) -> None:
+    """Two embedded stacks on one data dir would share PostgreSQL's and Temporal's files."""
+    info = running_stack(settings.data_dir)
+    if info and not settings.database_url and not settings.temporal_address:
+        raise InputError(f"a `dueprocess dev` (pid {info.get('pid', '?')}) is already running "
+                         f"with data dir {settings.data_dir}: use it, or stop it first",
+                         field="DUEPROCESS_DATA_DIR", rule="one-stack-per-data-dir")
 
 
 @command("migrate")
 async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from ..store.migrations import migrate
-    from .cases import connect_pool
-
     async with connect_pool(settings, migrate_embedded=False, owner=True) as pool, \
             pool.acquire() as conn:
         applied = await migrate(conn)
@@ -109,8 +102,15 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 # -- parsing -----------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (the full usage is one `--help` away)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{self.prog}: {message} (see --help)", rule="usage")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dueprocess",
         description="Event-sourced disciplinary workflow engine. Configure with DUEPROCESS_* "
         "environment variables; with none set, an embedded PostgreSQL and Temporal dev "
@@ -151,54 +151,39 @@ def run() -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    as_json = "--json" in argv
+    # Input may carry text that does not encode (a lone surrogate): echo it escaped.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
+        code = _main(argv, as_json)
+        sys.stdout.flush()  # here, so a reader gone away is noticed while it can be handled
+    except BrokenPipeError:
+        return _pipe_closed()
+    return code
+
+
+def _main(argv: list[str], as_json: bool) -> int:
+    settings = None
+    try:
+        args = build_parser().parse_args(argv)
         settings = Settings.from_env(os.environ)
-    except ConfigError as err:
-        print(f"dueprocess: {err}", file=sys.stderr)
-        return 2
-    try:
         return asyncio.run(COMMANDS[args.command](args, settings))
     except KeyboardInterrupt:
         return 130
-    except ConfigError as err:
-        print(f"dueprocess: {err}", file=sys.stderr)
-        return 2
-    except FileNotFoundError as err:
-        print(f"dueprocess: {err.filename}: no such file", file=sys.stderr)
-        return 2
-    except ValidationError as err:
-        print(f"dueprocess: invalid input:\n{_problems(err)}", file=sys.stderr)
-        return 2
-    except PolicyError as err:
-        print(f"dueprocess: policy file: {err}", file=sys.stderr)
-        return 2
-    except KeyUnavailable as err:  # a key-encryption key missing or wrong: configuration
-        print(f"dueprocess: {err}", file=sys.stderr)
-        return 2
-    except Exception as err:  # unreachable services get one clear line
-        message = _service_problem(err, settings)
-        if message is None:
-            raise
-        print(f"dueprocess: {message}", file=sys.stderr)
-        return 3
+    except BrokenPipeError:
+        raise
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else USAGE
+    except Exception as err:  # every failure: one line, the README's exit status
+        return report(classify(err, settings), as_json=as_json)
 
 
-def _problems(err: ValidationError) -> str:
-    return "\n".join(f"  {'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in err.errors())
-
-
-def _service_problem(err: Exception, settings: Settings) -> str | None:
-    """A one-line explanation for failures to reach or use the configured services."""
-    from ..worker import SchemaNotReady
-
-    if isinstance(err, SchemaNotReady):
-        return str(err)
-    if isinstance(err, OSError) or type(err).__module__.startswith("asyncpg"):
-        where = "DUEPROCESS_DATABASE_URL" if settings.database_url else "the embedded database"
-        return f"cannot use {where}: {err}"
-    if isinstance(err, RuntimeError) and "client connect" in str(err):
-        address = settings.temporal_address or "the Temporal address in use"
-        return f"cannot reach Temporal at {address} (DUEPROCESS_TEMPORAL_ADDRESS): {err}"
-    return None
-
+def _pipe_closed() -> int:
+    """The reader went away (`| head`): stop quietly, as Unix tools do; nothing is left
+    for Python to flush into the closed pipe at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return PIPE_CLOSED

@@ -7,9 +7,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .text import OptionalId, OptionalLine, command_errors
 
 
 class Model(BaseModel):
@@ -27,8 +36,8 @@ class ActorKind(StrEnum):
 class Actor(Model):
     """Who did something, in which role. Roles are checked by the deciders."""
 
-    id: str
-    role: str
+    id: OptionalId  # blank is refused below, for old and new records alike
+    role: OptionalId
     kind: ActorKind = ActorKind.PERSON
 
     @field_validator("id", "role")
@@ -51,7 +60,7 @@ class Personal(Model):
     """
 
     pii: Literal[True] = True
-    subject_id: str
+    subject_id: OptionalId
     value: str | None
     erased: bool = False
 
@@ -156,8 +165,18 @@ class CommandBase(Model):
 
     type: str
     actor: Actor
-    authority: str
+    authority: OptionalLine  # blank refused below, with its own message
     effective_at: datetime | None = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _within_limits(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """Text, sizes and dates judged on the whole command (see domain/text.py: events
+        share the value types, and old events must keep reading)."""
+        command = handler(data)
+        if errors := command_errors(command):
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return command
 
     @field_validator("authority")
     @classmethod

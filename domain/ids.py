@@ -5,7 +5,7 @@ members, staff who acted, notification recipients). Subject access and erasure f
 person's events by the paths ``person_id_paths`` derives from these annotations, so a
 new field typed ``PersonId`` cannot be missed, and no list of field names has to be kept.
 
-Kept a plain ``Annotated[str, marker]`` so string constraints can be added alongside.
+The id's shape (length, one line, not blank) comes from ``text.IdText``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from .text import IdText
+
 
 class PersonRef:
     """Marker: the annotated value is a person's id."""
@@ -25,7 +27,8 @@ class PersonRef:
         return "PersonRef()"
 
 
-PersonId = Annotated[str, PersonRef()]
+# Ids are short, one line, not blank (domain/text.py); the marker says whose they are.
+PersonId = Annotated[IdText, PersonRef()]
 
 # A path into an event's JSON form: field names, with ITEM for "each item of a list" and
 # VALUE for "each value of a mapping".

@@ -1,30 +1,53 @@
 """Typed client for back-office services: start a case, send decisions, read state.
 
 Every business rejection surfaces as ``CommandRejected`` with the stable error type, the
-rule broken and the field at fault, exactly as the decider raised it.
+rule broken and the field at fault, exactly as the decider raised it; an unknown case as
+``NotFound``; Temporal unreachable (or gone mid-call) as ``ServiceUnavailable``. Callers
+never see a raw RPC error.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from ..activities.contracts import LOAD_RULEBOOK
 from ..domain import case as dc
 from ..domain.base import DomainError
 from ..domain.rulebook import refuse_caller_rulebook
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
 
+# What a workflow has done once it acted on a case: scheduled a timer or an activity other
+# than reading the published rulebook (which every intake does before it is judged).
+_ACTED = frozenset({
+    EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_TIMER_STARTED,
+})
+_UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
+                          RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN,
+                          RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.INTERNAL})
 
-class CommandRejected(Exception):
+
+class ClientError(Exception):
+    """Base of what the client raises: a stable ``error_type``, the ``rule`` and
+    ``field`` when one is at fault, and ``details`` for machines."""
+
     def __init__(self, error_type: str, message: str, details: dict[str, Any]) -> None:
         super().__init__(f"{error_type}: {message}")
         self.error_type = error_type
@@ -32,6 +55,26 @@ class CommandRejected(Exception):
         self.rule: str | None = details.get("rule")
         self.field: str | None = details.get("field")
         self.details = details
+
+
+class CommandRejected(ClientError):
+    """The case (or the model) refused the command: nothing was recorded."""
+
+
+class NotFound(CommandRejected):
+    """No such case."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__("NotFound", f"no case {case_id!r}",
+                         {"rule": "case-exists", "field": "case_id", "case_id": case_id})
+
+
+class ServiceUnavailable(ClientError):
+    """Temporal could not be reached, or went away during the call. The command may or may
+    not have been recorded: send it again (commands are idempotent)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ServiceUnavailable", message, {"rule": "temporal-reachable"})
 
 
 def case_id_for(idempotency_key: str) -> str:
@@ -50,12 +93,39 @@ def _rejected(err: WorkflowUpdateFailedError) -> Exception:
         details = cause.details[0] if cause.details else {}
         return CommandRejected(cause.type, cause.message, details if isinstance(details, dict)
                                else {})
-    return err
+    return CommandRejected("UpdateFailed", str(cause or err), {"rule": "recorded-or-rejected"})
 
 
 def _closed(case_id: str, field: str) -> CommandRejected:
     return CommandRejected("CaseClosed", f"case {case_id} is closed: its record is final", {
         "rule": "closed-case-is-final", "field": field, "case_id": case_id})
+
+
+def _domain_rejection(err: DomainError) -> CommandRejected:
+    return CommandRejected(err.error_type, err.message, err.details())
+
+
+@contextmanager
+def _rpc_errors(case_id: str) -> Iterator[None]:
+    """Raw RPC failures as the client's typed errors."""
+    try:
+        yield
+    except (RPCTimeoutOrCancelledError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+        raise ServiceUnavailable(f"Temporal did not answer in time: {err}") from err
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            raise NotFound(case_id) from err
+        if err.status in _UNAVAILABLE:
+            raise ServiceUnavailable(f"Temporal unavailable: {err.message}") from err
+        raise
+
+
+def _acted(event: HistoryEvent) -> bool:
+    if event.event_type not in _ACTED:
+        return False
+    scheduled = event.activity_task_scheduled_event_attributes
+    return not (event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+                and scheduled.activity_type.name == LOAD_RULEBOOK)
 
 
 class DueProcessClient:
@@ -70,11 +140,16 @@ class DueProcessClient:
 
         The report is judged under the organisation's published rulebook, which the
         workflow loads; a report carrying a rulebook of its own is refused here, before
-        any workflow starts (and again by the workflow, for callers that skip this)."""
+        any workflow starts (and again by the workflow, for callers that skip this). Should
+        the workflow refuse the report, the workflow it started, still empty, is ended.
+        """
+        if not idempotency_key.strip():
+            raise CommandRejected("InvalidCommand", "the idempotency key must not be blank",
+                                  {"rule": "idempotency-key", "field": "idempotency_key"})
         try:
             refuse_caller_rulebook(command)
         except DomainError as err:
-            raise CommandRejected(err.error_type, err.message, err.details()) from None
+            raise _domain_rejection(err) from err
         case_id = case_id_for(idempotency_key)
         start = WithStartWorkflowOperation(
             CaseWorkflow.run,
@@ -82,17 +157,20 @@ class DueProcessClient:
             id=case_id,
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            # A closed case is never restarted empty by a late duplicate of its intake.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # A closed case is never restarted empty by a late duplicate of its intake;
+            # an intake ended because it was refused may be filed again, corrected.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         )
         try:
-            result: DecisionResult = await self._client.execute_update_with_start_workflow(
-                "decide",
-                CommandRequest(command=command, correlation_id=correlation_id or case_id),
-                start_workflow_operation=start,
-                result_type=DecisionResult,
-            )
+            with _rpc_errors(case_id):
+                result: DecisionResult = await self._client.execute_update_with_start_workflow(
+                    "decide",
+                    CommandRequest(command=command, correlation_id=correlation_id or case_id),
+                    start_workflow_operation=start,
+                    result_type=DecisionResult,
+                )
         except WorkflowUpdateFailedError as err:
+            await self._end_if_empty(case_id)
             raise _rejected(err) from err
         except WorkflowAlreadyStartedError as err:
             raise _closed(case_id, "idempotency_key") from err
@@ -103,22 +181,39 @@ class DueProcessClient:
             raise
         return result
 
+    async def _end_if_empty(self, case_id: str) -> None:
+        """End the workflow a refused intake started, if it has done nothing at all (a
+        duplicate intake refused by a live case leaves that case alone)."""
+        handle = self._client.get_workflow_handle(case_id)
+        with _rpc_errors(case_id):
+            history = await handle.fetch_history()
+            if any(_acted(e) for e in history.events):
+                return
+            try:
+                await handle.terminate(reason="intake refused: the case was never opened")
+            except RPCError as err:
+                if err.status is not RPCStatusCode.NOT_FOUND:  # NOT_FOUND: already closed
+                    raise
+
     async def send(
         self, case_id: str, command: dc.CaseCommand, *, correlation_id: str | None = None,
         causation_id: str | None = None,
     ) -> DecisionResult:
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)
         try:
-            result: DecisionResult = await handle.execute_update(
-                "decide",
-                CommandRequest(command=command, correlation_id=correlation_id,
-                               causation_id=causation_id),
-                result_type=DecisionResult,
-            )
+            with _rpc_errors(case_id):
+                result: DecisionResult = await handle.execute_update(
+                    "decide",
+                    CommandRequest(command=command, correlation_id=correlation_id,
+                                   causation_id=causation_id),
+                    result_type=DecisionResult,
+                )
         except WorkflowUpdateFailedError as err:
             raise _rejected(err) from err
+        except NotFound as err:
+            raise await self._why_unavailable(case_id) from err
         except RPCError as err:
-            if err.status is RPCStatusCode.NOT_FOUND or "already completed" in err.message:
+            if "already completed" in err.message:
                 raise await self._why_unavailable(case_id) from err
             raise
         return result
@@ -126,16 +221,24 @@ class DueProcessClient:
     async def _why_unavailable(self, case_id: str) -> CommandRejected:
         """A case that takes no more decisions: closed, or never opened."""
         try:
-            await self._client.get_workflow_handle(case_id).describe()
-        except RPCError:
-            return CommandRejected("InvalidCommand", f"no case {case_id!r}",
-                                   {"rule": "case-exists", "field": "case_id"})
+            with _rpc_errors(case_id):
+                await self._client.get_workflow_handle(case_id).describe()
+        except NotFound:
+            return NotFound(case_id)
         return _closed(case_id, "case_id")
 
     async def state(self, case_id: str) -> dc.CaseState:
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)
-        return await handle.query(CaseWorkflow.state)
+        with _rpc_errors(case_id):
+            try:
+                return await handle.query(CaseWorkflow.state)
+            except WorkflowQueryFailedError as err:
+                raise ClientError("QueryFailed", f"case {case_id}: {err}", {}) from err
 
     async def deadlines(self, case_id: str) -> list[dc.Deadline]:
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)
-        return await handle.query(CaseWorkflow.deadlines)
+        with _rpc_errors(case_id):
+            try:
+                return await handle.query(CaseWorkflow.deadlines)
+            except WorkflowQueryFailedError as err:
+                raise ClientError("QueryFailed", f"case {case_id}: {err}", {}) from err

@@ -27,6 +27,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    # email-validator imports its own package again on every call (domain/text.py checks
+    # contacts while commands are decoded): passed through, the sandbox does not re-load it.
+    import email_validator  # noqa: F401
+
     from ..activities.contracts import (
         APPEND_EVENTS,
         DISPATCH_NOTIFICATIONS,

@@ -12,7 +12,8 @@ from pydantic import AwareDatetime, Field, TypeAdapter
 
 from ..base import CommandBase, Personal
 from ..ids import PersonId
-from ..policy import PolicyDocument, Text
+from ..policy import PolicyDocument
+from ..text import FreeText, IdText, LineText, OptionalId, OptionalText, SystemDatetime
 from .values import (
     Allegation,
     AppealOutcome,
@@ -22,7 +23,6 @@ from .values import (
     EvidenceItem,
     Finding,
     PanelMember,
-    PersonText,
     Redaction,
     Respondent,
     Sanction,
@@ -56,12 +56,12 @@ class TriageCase(CaseCommandBase):
     type: Literal["TriageCase"] = "TriageCase"
     outcome: TriageOutcome
     dismissal_reason: DismissalReason | None = None
-    reasons: Text
+    reasons: FreeText
 
 
 class AssignInvestigator(CaseCommandBase):
     type: Literal["AssignInvestigator"] = "AssignInvestigator"
-    investigator_id: PersonText
+    investigator_id: PersonId
 
 
 class AddEvidence(CaseCommandBase):
@@ -71,31 +71,31 @@ class AddEvidence(CaseCommandBase):
 
 class ImposeInterimSuspension(CaseCommandBase):
     type: Literal["ImposeInterimSuspension"] = "ImposeInterimSuspension"
-    reasons: Text
+    reasons: FreeText
     review_by: AwareDatetime | None = None  # default: now + policy review period
 
 
 class RenewInterimSuspension(CaseCommandBase):
     type: Literal["RenewInterimSuspension"] = "RenewInterimSuspension"
-    reasons: Text
+    reasons: FreeText
     review_by: AwareDatetime | None = None
 
 
 class LiftInterimSuspension(CaseCommandBase):
     type: Literal["LiftInterimSuspension"] = "LiftInterimSuspension"
-    reasons: Text
+    reasons: FreeText
 
 
 class IssueNotice(CaseCommandBase):
     type: Literal["IssueNotice"] = "IssueNotice"
-    allegation_ids: list[str] | None = None  # None: every allegation in the report
-    consequences_note: str | None = None
-    complainant_withheld_reason: str | None = None  # None: the complainant is named
+    allegation_ids: list[OptionalId] | None = None  # None: every allegation in the report
+    consequences_note: OptionalText | None = None
+    complainant_withheld_reason: OptionalText | None = None  # None: the complainant is named
 
 
 class DiscloseEvidence(CaseCommandBase):
     type: Literal["DiscloseEvidence"] = "DiscloseEvidence"
-    evidence_ids: list[str] = []
+    evidence_ids: list[OptionalId] = []
     withheld: list[WithheldEvidence] = []
     redactions: list[Redaction] = []
 
@@ -113,7 +113,7 @@ class AppointPanel(CaseCommandBase):
 class ScheduleHearing(CaseCommandBase):
     type: Literal["ScheduleHearing"] = "ScheduleHearing"
     at: AwareDatetime
-    location: Text
+    location: LineText
 
 
 class RecordHearingHeld(CaseCommandBase):
@@ -128,7 +128,7 @@ class RecordDecision(CaseCommandBase):
     findings: list[Finding] = Field(min_length=1)
     automated_detection: bool = False
     automated_decision: AutomatedDecision = AutomatedDecision.NOT_AUTOMATED
-    how_to_appeal: Text
+    how_to_appeal: FreeText
 
 
 class LodgeAppeal(CaseCommandBase):
@@ -144,7 +144,7 @@ class AppointAppealPanel(CaseCommandBase):
 class DecideAppeal(CaseCommandBase):
     type: Literal["DecideAppeal"] = "DecideAppeal"
     outcome: AppealOutcome
-    reasons: Text
+    reasons: FreeText
     new_sanction: Sanction | None = None  # required for, and only for, sanction_varied
 
 
@@ -154,7 +154,7 @@ class CarryOutSanction(CaseCommandBase):
 
 class Reinstate(CaseCommandBase):
     type: Literal["Reinstate"] = "Reinstate"
-    apology: str | None = None
+    apology: OptionalText | None = None
 
 
 class CloseCase(CaseCommandBase):
@@ -170,9 +170,9 @@ class RecordInstruction(CaseCommandBase):
     """
 
     type: Literal["RecordInstruction"] = "RecordInstruction"
-    from_person_id: PersonText
-    from_role: Text  # e.g. "general_secretary"
-    channel: Text  # email, phone, meeting...
+    from_person_id: PersonId
+    from_role: IdText  # e.g. "general_secretary"
+    channel: LineText  # email, phone, meeting...
     content: Personal  # subject_id = from_person_id
     received_at: AwareDatetime
 
@@ -184,22 +184,22 @@ class RecordInstruction(CaseCommandBase):
 class EscalateMissedDeadline(CaseCommandBase):
     type: Literal["EscalateMissedDeadline"] = "EscalateMissedDeadline"
     kind: Literal["acknowledge", "respond"]
-    due_at: AwareDatetime
+    due_at: SystemDatetime
 
 
 class LapseInterimSuspension(CaseCommandBase):
     type: Literal["LapseInterimSuspension"] = "LapseInterimSuspension"
-    review_by: AwareDatetime
+    review_by: SystemDatetime
 
 
 class CloseAppealWindow(CaseCommandBase):
     type: Literal["CloseAppealWindow"] = "CloseAppealWindow"
-    closes_at: AwareDatetime
+    closes_at: SystemDatetime
 
 
 class EndSanction(CaseCommandBase):
     type: Literal["EndSanction"] = "EndSanction"
-    ends_at: AwareDatetime
+    ends_at: SystemDatetime
 
 
 TimerCommand = EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction

@@ -14,12 +14,22 @@ from typing import Annotated
 from pydantic import AwareDatetime
 
 from ..base import Model, Personal
-from ..ids import PersonId, PersonRef
-from ..policy import SANCTION_SEVERITY, IsoDuration, SanctionKind, SourceKind, Text
+from ..ids import PersonId
+from ..policy import SANCTION_SEVERITY, IsoDuration, SanctionKind, SourceKind
+from ..text import (
+    LINE,
+    Email,
+    FreeText,
+    IdText,
+    LineText,
+    OptionalId,
+    OptionalLine,
+    OptionalText,
+)
 
-# A person's id that must not be blank.
-PersonText = Annotated[Text, PersonRef()]
-
+# Limits reach a Personal's value through these markers (domain/text.py).
+Name = Annotated[Personal, LINE]
+Contact = Annotated[Personal, Email()]  # an e-mail address: notices are sent to it
 
 class ComplainantKind(StrEnum):
     MEMBER = "member"
@@ -31,34 +41,34 @@ class ComplainantKind(StrEnum):
 
 class Complainant(Model):
     kind: ComplainantKind
-    person_id: PersonText  # for an automated detector, the detector's id
-    name: Personal
-    contact: Personal | None = None
-    outside_body: str | None = None  # e.g. "Metropolitan Police Online Hate Crime Hub"
+    person_id: PersonId  # for an automated detector, the detector's id
+    name: Name
+    contact: Contact | None = None
+    outside_body: OptionalLine | None = None  # e.g. "Metropolitan Police Online Hate Crime Hub"
 
 
 class Respondent(Model):
-    person_id: PersonText
-    name: Personal
-    contact: Personal | None = None
+    person_id: PersonId
+    name: Name
+    contact: Contact | None = None
 
 
 class Allegation(Model):
-    allegation_id: Text
-    rule_id: Text
+    allegation_id: IdText
+    rule_id: IdText
     conduct_date: date
     particulars: Personal  # about the respondent
 
 
 class EvidenceItem(Model):
-    evidence_id: Text
+    evidence_id: IdText
     description: Personal
     source_kind: SourceKind
-    captured_by: PersonText
+    captured_by: PersonId
     captured_at: AwareDatetime
-    captured_from: Text
-    content_hash: Text
-    lawful_basis: str | None = None
+    captured_from: LineText
+    content_hash: IdText
+    lawful_basis: OptionalLine | None = None
     consent: bool = False
     witness_id: PersonId | None = None  # a witness may not sit on the panel or investigate
 
@@ -81,20 +91,20 @@ class DismissalReason(StrEnum):
 
 
 class PanelMember(Model):
-    member_id: PersonText
+    member_id: PersonId
     declared: bool  # has declared interests before sitting (Porter v Magill)
-    interests: str = ""
+    interests: OptionalText = ""
 
 
 class WithheldEvidence(Model):
-    evidence_id: Text
-    reason: Text
+    evidence_id: IdText
+    reason: FreeText
 
 
 class Redaction(Model):
-    evidence_id: Text
-    description: Text
-    reason: Text
+    evidence_id: IdText
+    description: FreeText
+    reason: FreeText
 
 
 class Sanction(Model):
@@ -106,11 +116,11 @@ class Sanction(Model):
 
 
 class Finding(Model):
-    allegation_id: Text
+    allegation_id: IdText
     upheld: bool
     findings: Personal  # facts found, about the respondent
-    reasons: Text  # why the facts do or do not breach the rule
-    relied_on_evidence: list[str] = []
+    reasons: FreeText  # why the facts do or do not breach the rule
+    relied_on_evidence: list[OptionalId] = []
     sanction: Sanction | None = None
 
 

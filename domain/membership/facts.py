@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, Field, TypeAdapter
 
 from ..base import CommandBase, EventBase, Model, Personal
 from ..ids import PersonId
-from ..policy import Text
+from ..text import IdText, OptionalText
 
 # -- commands ------------------------------------------------------------------------
 
@@ -26,7 +26,7 @@ class MemberCommandBase(CommandBase):
 
 class RecordJoined(MemberCommandBase):
     type: Literal["RecordJoined"] = "RecordJoined"
-    membership_number: Text
+    membership_number: IdText
     joined_on: date
 
 
@@ -44,12 +44,12 @@ class RecordResigned(MemberCommandBase):
     in_protest: bool
     # Why someone resigns is often a political opinion (GDPR Art 9): the event stores it
     # as the member's Personal data so erasure can shred it.
-    reason: str | None = None
+    reason: OptionalText | None = None
 
 
 class RecordRejoined(MemberCommandBase):
     type: Literal["RecordRejoined"] = "RecordRejoined"
-    membership_number: Text | None = None  # None: keep the existing number
+    membership_number: IdText | None = None  # None: keep the existing number
 
 
 MemberCommand = Annotated[

@@ -84,7 +84,9 @@ def _wrap_the_keys_of(data_dir: Path, person: str) -> None:
     assert (after["live_in_clear"], after["needing_wrap"]) == (0, 0)
     export = ("records", "export", person, "--as", "dpo:dpo-1", "--json")
     locked = _run(data_dir, *export)
-    assert locked.returncode == 2 and "DUEPROCESS_KEY_ENCRYPTION_KEYS" in locked.stderr
+    # With --json the one-line error is a JSON object on stdout.
+    assert locked.returncode == 2 and "DUEPROCESS_KEY_ENCRYPTION_KEYS" in locked.stdout
+    assert json.loads(locked.stdout)["exit_status"] == 2
     opened = _run(data_dir, *export, DUEPROCESS_KEY_ENCRYPTION_KEYS=kek)
     assert opened.returncode == 0, opened.stderr
     assert '"erased": false' in json.dumps(json.loads(opened.stdout))

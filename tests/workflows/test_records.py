@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 from dueprocess.activities.notifications import FileSink
-from dueprocess.cli.audit import _stats, read_case_streams
 from dueprocess.cli.main import build_parser
+from dueprocess.cli.stats import _stats, read_case_streams
 from dueprocess.devstack.demo import Story
 from dueprocess.domain.base import Actor, InvalidCommand, NotPermitted
 from dueprocess.domain.membership.member import RecordJoined

@@ -39,6 +39,11 @@ def file_report(state: CaseState, cmd: FileReport, at: datetime) -> list[CaseEve
     if state.report is not None and _same_report(state.report, cmd):
         return []
     policy = cmd.policy
+    if policy is None and state.report is not None:
+        # A second, different report: built under the rulebook the case pinned, so the
+        # rules judge (and refuse) it as they would a recorded one (case-already-reported).
+        policy = PolicyDocument(policy_id=state.report.policy_id,
+                                versions=state.report.pinned_versions)
     if policy is None:  # the workflow supplies the published rulebook (domain/rulebook.py)
         raise PolicyViolation("no published rulebook to judge the report under",
                               rule="published-rulebook-only", field="policy")

@@ -1,0 +1,77 @@
+"""How CLI commands reach the services: the configured ones, else the stack a running
+`dueprocess dev` announced in the data dir (devstack/announce.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from temporalio.client import Client
+
+from ..devstack.announce import running_stack
+from ..devstack.stack import EmbeddedPostgres
+from ..services.codec import data_converter
+from ..settings import ConfigError, Settings
+from ..store.db import Database, create_pool
+from ..store.eventstore import EventStore
+from ..worker import migrate_as_owner
+
+
+@asynccontextmanager
+async def connect_client(settings: Settings) -> AsyncIterator[Client]:
+    """Client commands never start servers: they use the configured address or the one
+    a running `dueprocess dev` wrote to the data dir."""
+    address = settings.temporal_address or running_stack(settings.data_dir).get(
+        "temporal_address")
+    if not address:
+        raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
+                          f"running with data dir {settings.data_dir}")
+    yield await Client.connect(address, namespace=settings.temporal_namespace,
+                               data_converter=data_converter(settings.payload_key_bytes()))
+
+
+@asynccontextmanager
+async def connect_pool(
+    settings: Settings, *, migrate_embedded: bool = True, owner: bool = False
+) -> AsyncIterator[Database]:
+    """The configured database, else the one a running `dueprocess dev` uses, else the
+    embedded server in the data dir, started for this command and stopped after it.
+    Embedded, commands connect as the application login; ``owner`` (migrations) as the
+    server's owner."""
+    server = None
+    dsn = settings.database_url or (
+        None if owner else running_stack(settings.data_dir).get("database_url"))
+    if not dsn:
+        server = EmbeddedPostgres(settings.data_dir.resolve())
+        dsn = await asyncio.to_thread(server.start)
+        if migrate_embedded:
+            await migrate_as_owner(dsn)
+        if not owner:
+            dsn = server.app_dsn
+    try:
+        pool = await create_pool(dsn, min_size=1, max_size=4)
+        try:
+            yield pool
+        finally:
+            await pool.close()
+    finally:
+        if server is not None:
+            await asyncio.to_thread(server.release)
+
+
+def store_for(pool: Database, settings: Settings) -> EventStore:
+    """The event store as the configured workers use it (same key wrapping)."""
+    return EventStore(pool, key_wrap=settings.key_wrap())
+
+
+def with_running_stack(settings: Settings) -> Settings:
+    """``settings`` pointed at the stack a live `dueprocess dev` announced for the same data
+    dir, so a second PostgreSQL and Temporal server never start on its files."""
+    info = running_stack(settings.data_dir)
+    if not info or (settings.database_url and settings.temporal_address):
+        return settings
+    return settings.model_copy(update={
+        "database_url": settings.database_url or info.get("database_url"),
+        "temporal_address": settings.temporal_address or info.get("temporal_address"),
+    })

@@ -1,0 +1,131 @@
+"""Reports over the whole log: `stats` (transparency statistics, no personal data) and
+`cases` (the case list read model)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ..domain.envelope import RecordedEvent
+from ..domain.statistics import CaseStatistics, case_statistics
+from ..domain.streams import is_case_stream
+from ..settings import ConfigError, Settings
+from ..store.eventstore import EventStore
+from .audit import parse_when
+from .common import EXTENSIONS, command, emit
+from .connect import connect_pool, store_for
+
+
+@command("cases")
+async def _cases(args: argparse.Namespace, settings: Settings) -> int:
+    async with connect_pool(settings) as pool:
+        rows = await pool.fetch(
+            """SELECT case_id, stage, respondent_id, next_deadline_kind, next_deadline_at,
+                      opened_at, version FROM case_list
+                WHERE ($1::text IS NULL OR stage = $1) ORDER BY opened_at DESC NULLS LAST""",
+            args.stage,
+        )
+    docs = [dict(r) for r in rows]
+    emit(args, docs, "\n".join(
+        f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
+        f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}" for r in rows)
+        or "no cases (is a worker running? `dueprocess projections catch-up` fills this)")
+    return 0
+
+
+async def read_case_streams(
+    store: EventStore, *, page: int = 1000
+) -> dict[str, list[RecordedEvent]]:
+    """Every case stream (``case-<id>``), paging through the global order."""
+
+    streams: dict[str, list[RecordedEvent]] = {}
+    after = None
+    while events := await store.read_all(after, limit=page):
+        for event in events:
+            if is_case_stream(event.stream_id):
+                streams.setdefault(event.stream_id, []).append(event)
+        after = events[-1].position
+    return streams
+
+
+def _period_end(text: str | None) -> datetime | None:
+    """--to: a bare date includes that whole day; a date-time is the exclusive end."""
+    end = parse_when(text, "--to")
+    if text is not None and end is not None:
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            return end
+        return end + timedelta(days=1)
+    return end
+
+
+def _nonzero(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items() if v) or "none"
+
+
+def _share(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+def _days(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def stats_text(s: CaseStatistics) -> str:
+    period = (f"{s.period_from:%Y-%m-%d %H:%M}" if s.period_from else "start") + " to " \
+        + (f"{s.period_to:%Y-%m-%d %H:%M} (exclusive)" if s.period_to else "now")
+    d, a, auto, m = s.decisions, s.appeals, s.automation, s.median_days
+    i = s.interim_suspensions
+    rules = "; ".join(f"{rule} {c.allegations} ({c.upheld} upheld, {c.not_upheld} not)"
+                      for rule, c in s.by_rule.items()) or "none"
+    return "\n".join([
+        f"{s.cases} case(s) reported {period}, from {s.generated_from_events} events",
+        f"  stage:       {_nonzero(s.by_stage)}",
+        f"  source:      {_nonzero(s.by_complainant_kind)}",
+        f"  rules cited: {rules}",
+        f"  dismissed:   {s.dismissals.total} ({_nonzero(s.dismissals.by_reason)})",
+        f"  decisions:   {d.total} ({d.upheld} upheld, {d.not_upheld} not upheld); "
+        f"sanctions: {_nonzero(d.sanctions_by_kind)}",
+        f"  interim suspensions: {i.imposed} imposed, {i.renewed} renewed, "
+        f"{i.lifted} lifted, {i.lapsed} lapsed",
+        f"  appeals:     {a.lodged} lodged, {a.decided} decided ({_nonzero(a.outcomes)}); "
+        f"reversal rate {_share(a.reversal_rate)}",
+        f"  automation:  {auto.reports_from_automated_detectors} detector report(s), "
+        f"{auto.decisions_with_automated_detection} decision(s) with automated detection, "
+        f"error rate {_share(auto.automated_error_rate)}",
+        f"               automated decision: {_nonzero(auto.automated_decision)}",
+        f"  deadlines missed: {_nonzero(s.deadlines_missed)}",
+        f"  median days: report->decision {_days(m.report_to_decision)}, "
+        f"report->closure {_days(m.report_to_closure)}, "
+        f"decision->appeal decision {_days(m.decision_to_appeal_decision)}",
+    ])
+
+
+@command("stats")
+async def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    start, end = parse_when(args.period_from, "--from"), _period_end(args.period_to)
+    if start is not None and end is not None and start >= end:
+        raise ConfigError("--from must be before --to")
+    async with connect_pool(settings) as pool:
+        streams = await read_case_streams(store_for(pool, settings))
+    stats = case_statistics(streams, period_from=start, period_to=end)
+    emit(args, stats.model_dump(mode="json"), stats_text(stats))
+    return 0
+
+
+def _extend(sub: Any, add: Any) -> None:
+    cases = add("cases", "list cases with their stage and next deadline")
+    cases.add_argument("--stage", help="only cases at this stage")
+    stats = add("stats", "transparency statistics from the log, without personal data")
+    stats.add_argument("--from", dest="period_from", metavar="DATE",
+                       help="count cases reported on or after this ISO date or date-time")
+    stats.add_argument("--to", dest="period_to", metavar="DATE",
+                       help="... and before this date-time (a bare date counts that whole day)")
+
+
+
+
+EXTENSIONS.append(_extend)
