@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError, field_validator
@@ -33,6 +33,7 @@ _FIELDS = {
     "health_address": "HEALTH_ADDRESS",
     "prometheus_address": "PROMETHEUS_ADDRESS",
     "shutdown_grace_seconds": "SHUTDOWN_GRACE_SECONDS",
+    "log_format": "LOG_FORMAT",
 }
 _SECRETS = frozenset({"payload_key", "key_encryption_keys", "temporal_api_key"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -110,6 +111,8 @@ class Settings(BaseModel):
     prometheus_address: str | None = None
     # how long a stopping worker lets running activities finish before cancelling them
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
+    # "json": one JSON object per log line (with trace and span ids) for log collectors
+    log_format: Literal["text", "json"] = "text"
     # From Temporal's environment configuration (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE,
     # TEMPORAL_TLS_*, TEMPORAL_API_KEY, ...), loaded by from_env: how to reach a cluster
     # with TLS, mTLS or an API key. Used only for the configured address, never for an

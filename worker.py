@@ -10,21 +10,26 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.common import MetricMeter
+from temporalio.runtime import Runtime as TemporalRuntime
 from temporalio.worker import Worker
 
 from .activities.notifications import FileSink, NotificationActivities, Sink, SmtpSink
 from .activities.store import EventStoreActivities
+from .services import telemetry
 from .services.codec import data_converter
+from .services.health import HealthServer
+from .services.metrics import DecisionMetricsInterceptor
 from .services.policyfile import load_policy_file
 from .settings import ConfigError, Settings
 from .store.db import Database, create_pool
@@ -53,11 +58,12 @@ class SchemaNotReady(RuntimeError):
     pass
 
 
-def _setup_tracing() -> None:
-    # A real provider so spans from the TracingInterceptor exist; exporters are the
-    # deployment's choice (OTEL_* environment variables with an exporter package).
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(TracerProvider())
+def _setup_tracing(settings: Settings) -> None:
+    # A real provider so spans from the TracingInterceptor exist, exported over OTLP (with
+    # SQL spans) when the standard OTEL_EXPORTER_OTLP_* variables say where to; log records
+    # carry the trace id.
+    telemetry.setup_tracing(os.environ)
+    telemetry.setup_logging(json_lines=settings.log_format == "json")
 
 
 DEV_EXTRA = "pip install 'dueprocess[dev]'"
@@ -124,7 +130,7 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Connect to (or start) PostgreSQL and Temporal. Embedded databases are migrated
     automatically; an explicit one only when ``auto_migrate`` is true."""
-    _setup_tracing()
+    _setup_tracing(settings)
     async with AsyncExitStack() as stack:
         embedded_db = settings.database_url is None
         require_dev_servers(embedded_db, settings.temporal_address is None)
@@ -145,7 +151,8 @@ async def open_runtime(
         client = await Client.connect(
             **settings.temporal_connect_args(address),
             data_converter=data_converter(settings.payload_key_bytes()),
-            interceptors=[TracingInterceptor()],
+            interceptors=[telemetry.tracing_interceptor()],
+            runtime=telemetry.temporal_runtime(settings.prometheus_address, os.environ),
         )
         yield Runtime(
             settings=settings, dsn=dsn, temporal_address=address, client=client, pool=pool,
@@ -181,15 +188,55 @@ def build_worker(runtime: Runtime) -> Worker:
         task_queue=runtime.settings.task_queue,
         workflows=[CaseWorkflow],
         activities=activities_for(runtime),
+        interceptors=[DecisionMetricsInterceptor()],
+        # On SIGTERM the worker stops polling at once and lets running activities finish
+        # for this long before cancelling them (keep it under the orchestrator's grace).
+        graceful_shutdown_timeout=timedelta(seconds=runtime.settings.shutdown_grace_seconds),
     )
 
 
+async def readiness(runtime: Runtime, stop: asyncio.Event) -> dict[str, str | None]:
+    """What /readyz checks: Temporal answers, PostgreSQL answers, not shutting down."""
+    problems: dict[str, str | None] = {"shutdown": "draining" if stop.is_set() else None}
+    try:
+        await runtime.client.workflow_service.get_system_info(
+            GetSystemInfoRequest(), timeout=timedelta(seconds=2))
+        problems["temporal"] = None
+    except Exception as err:
+        problems["temporal"] = f"{type(err).__name__}: {err}"
+    try:
+        async with asyncio.timeout(2), runtime.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+        problems["postgres"] = None
+    except Exception as err:
+        problems["postgres"] = f"{type(err).__name__}: {err}"
+    return problems
+
+
+def _metric_meter(runtime: Runtime) -> MetricMeter:
+    return (runtime.client.service_client.config.runtime or TemporalRuntime.default()).metric_meter
+
+
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Serve the task queue and keep the read models current until ``stop`` is set."""
-    worker = build_worker(runtime)
-    async with worker:
-        projections = asyncio.create_task(projection_runner(runtime).run(stop))
-        try:
-            await stop.wait()
-        finally:
-            await projections
+    """Serve the task queue and keep the read models current until ``stop`` is set, then
+    drain: readiness fails first, polling stops, running activities get the grace period."""
+    health = None
+    if runtime.settings.health_address:
+        host, _, port = runtime.settings.health_address.rpartition(":")
+        health = HealthServer(host, int(port), lambda: readiness(runtime, stop))
+        await health.start()
+    try:
+        worker = build_worker(runtime)
+        async with worker:
+            projections = asyncio.create_task(projection_runner(runtime).run(stop))
+            lag = asyncio.create_task(
+                telemetry.report_projection_lag(runtime.pool, _metric_meter(runtime), stop))
+            try:
+                await stop.wait()
+                log.info("stopping: draining the worker")
+            finally:
+                await projections
+                await lag
+    finally:
+        if health is not None:
+            await health.close()
