@@ -91,6 +91,20 @@ def tracing_interceptor() -> OpenTelemetryInterceptor:
     return OpenTelemetryInterceptor(add_temporal_spans=True)
 
 
+class _EvictedWorkflowDetach(logging.Filter):
+    """Drops OpenTelemetry's "Failed to detach context" when a workflow's coroutine is closed
+    by the garbage collector after the worker evicted it (cache pressure, shutdown): the
+    span's context token belongs to the coroutine's own context, so detaching it from
+    another fails, harmlessly. Every other detach failure is still logged. (Formatting that
+    traceback inside the collector can also break a concurrent ast.parse on CPython 3.11.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (record.getMessage() == "Failed to detach context"
+                    and isinstance(error, ValueError)
+                    and isinstance(error.__context__, GeneratorExit))
+
+
 def setup_tracing(env: Mapping[str, str]) -> ReplaySafeTracerProvider:
     """The process's tracer provider: set once, replay-safe (as the interceptor requires),
     with the OTLP exporter when configured and SQL spans from asyncpg whenever spans leave
@@ -98,6 +112,7 @@ def setup_tracing(env: Mapping[str, str]) -> ReplaySafeTracerProvider:
     current = trace.get_tracer_provider()
     if isinstance(current, ReplaySafeTracerProvider):
         return current
+    logging.getLogger("opentelemetry.context").addFilter(_EvictedWorkflowDetach())
     if isinstance(current, TracerProvider):
         raise RuntimeError("another OpenTelemetry tracer provider is already set")
     # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.

