@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError, field_validator
+from temporalio.envconfig import ClientConfigProfile
+from temporalio.service import TLSConfig
 
 if TYPE_CHECKING:
     from .store.crypto import KeyWrap
@@ -31,8 +34,12 @@ _FIELDS = {
     "checkpoint_key": "CHECKPOINT_KEY",
     "checkpoint_dir": "CHECKPOINT_DIR",
     "checkpoint_interval": "CHECKPOINT_INTERVAL",
+    "health_address": "HEALTH_ADDRESS",
+    "prometheus_address": "PROMETHEUS_ADDRESS",
+    "shutdown_grace_seconds": "SHUTDOWN_GRACE_SECONDS",
+    "log_format": "LOG_FORMAT",
 }
-_SECRETS = frozenset({"payload_key", "key_encryption_keys"})
+_SECRETS = frozenset({"payload_key", "key_encryption_keys", "temporal_api_key"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
@@ -62,6 +69,19 @@ def _parse_keks(text: str) -> tuple[bool, tuple[bytes, ...]]:
     if len(set(keks)) != len(keks):
         raise ValueError("the same key is listed twice")
     return wrap_new, tuple(keks)
+
+
+# libpq's sslmode values; asyncpg reads them (and sslrootcert/sslcert/sslkey, or the PGSSL*
+# variables) from the DSN, so PostgreSQL TLS needs no setting of its own.
+_SSLMODES = frozenset({"disable", "allow", "prefer", "require", "verify-ca", "verify-full"})
+_SSLFILES = ("sslrootcert", "sslcert", "sslkey")
+
+
+def _host_port(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must be host:port with a port from 1 to 65535")
+    return value
 
 
 class ConfigError(ValueError):
@@ -97,6 +117,21 @@ class Settings(BaseModel):
     checkpoint_key: Path | None = None
     checkpoint_dir: Path | None = None
     checkpoint_interval: float = Field(default=60.0, ge=0, le=86400)
+    # host:port serving /livez and /readyz (readiness checks Temporal and PostgreSQL)
+    health_address: str | None = None
+    # host:port of a Prometheus scrape endpoint for the SDK's and the application's metrics
+    prometheus_address: str | None = None
+    # how long a stopping worker lets running activities finish before cancelling them
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
+    # "json": one JSON object per log line (with trace and span ids) for log collectors
+    log_format: Literal["text", "json"] = "text"
+    # From Temporal's environment configuration (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE,
+    # TEMPORAL_TLS_*, TEMPORAL_API_KEY, ...), loaded by from_env: how to reach a cluster
+    # with TLS, mTLS or an API key. Used only for the configured address, never for an
+    # embedded dev server.
+    temporal_tls: SkipValidation[bool | TLSConfig] = Field(default=False, repr=False)
+    temporal_api_key: str | None = Field(default=None, repr=False)
+    temporal_rpc_metadata: dict[str, str] = Field(default_factory=dict, repr=False)
 
     @field_validator("payload_key")
     @classmethod
@@ -164,17 +199,34 @@ class Settings(BaseModel):
     def _dsn(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^postgres(ql)?://", value):
             raise ValueError("must be a postgresql:// URL")
+        if value is not None:
+            query = parse_qs(urlsplit(value).query)
+            mode = query.get("sslmode", ["prefer"])[-1]
+            if mode not in _SSLMODES:
+                raise ValueError(f"sslmode must be one of {', '.join(sorted(_SSLMODES))}")
+            for name in _SSLFILES:
+                for path in query.get(name, []):
+                    if not Path(path).expanduser().is_file():
+                        raise ValueError(f"{name} must name an existing file")
         return value
 
-    @field_validator("temporal_address")
+    @field_validator("temporal_address", "health_address", "prometheus_address")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must be host:port with a port from 1 to 65535")
-        return value
+        return None if value is None else _host_port(value)
+
+    def temporal_connect_args(self, address: str) -> dict[str, Any]:
+        """Keyword arguments for ``Client.connect`` to ``address`` (the configured cluster's
+        TLS, API key and gRPC metadata; none of them for an embedded dev server)."""
+        args: dict[str, Any] = {"target_host": address, "namespace": self.temporal_namespace}
+        if address != self.temporal_address:
+            return args
+        args["tls"] = self.temporal_tls
+        if self.temporal_api_key is not None:
+            args["api_key"] = self.temporal_api_key
+        if self.temporal_rpc_metadata:
+            args["rpc_metadata"] = dict(self.temporal_rpc_metadata)
+        return args
 
     @field_validator("temporal_namespace", "task_queue")
     @classmethod
@@ -204,14 +256,46 @@ class Settings(BaseModel):
             for field, suffix in _FIELDS.items()
             if env.get(PREFIX + suffix, "").strip() != ""
         }
+        temporal = _temporal_profile(env)
         try:
-            return cls.model_validate(given)
+            return cls.model_validate({**temporal, **given})
         except ValidationError as err:
             lines = []
             for problem in err.errors():
                 field = str(problem["loc"][0])
                 name = PREFIX + _FIELDS.get(field, field.upper())
                 message = problem["msg"].removeprefix("Value error, ")
-                shown = "<hidden>" if field in _SECRETS else repr(_masked(given.get(field)))
+                if field not in given and field in temporal:  # from Temporal's own config
+                    name = "TEMPORAL_" + field.removeprefix("temporal_").upper()
+                shown = ("<hidden>" if field in _SECRETS
+                         else repr(_masked(given.get(field, temporal.get(field)))))
                 lines.append(f"{name}: {message} (got {shown})")
             raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def _temporal_profile(env: Mapping[str, str]) -> dict[str, Any]:
+    """Settings from Temporal's environment configuration: the profile named by
+    TEMPORAL_PROFILE (default "default") in TEMPORAL_CONFIG_FILE (default
+    ~/.config/temporalio/temporal.toml) with the TEMPORAL_* variables applied. The
+    DUEPROCESS_TEMPORAL_* variables override its address and namespace."""
+    try:
+        profile = ClientConfigProfile.load(override_env_vars=dict(env))
+        connect = profile.to_client_connect_config()  # reads the certificate files
+    except OSError as err:
+        raise ConfigError(
+            f"invalid configuration:\n  Temporal TLS: cannot read {err.filename}: "
+            f"{err.strerror}") from None
+    except Exception as err:  # the SDK's bridge raises its own ConfigError type
+        raise ConfigError(f"invalid configuration:\n  Temporal profile: {err}") from None
+    values: dict[str, Any] = {}
+    if "target_host" in connect:
+        values["temporal_address"] = connect["target_host"]
+    if "namespace" in connect:
+        values["temporal_namespace"] = connect["namespace"]
+    if "tls" in connect:
+        values["temporal_tls"] = connect["tls"]
+    if "api_key" in connect:
+        values["temporal_api_key"] = connect["api_key"]
+    if "rpc_metadata" in connect:
+        values["temporal_rpc_metadata"] = dict(connect["rpc_metadata"])
+    return values

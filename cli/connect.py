@@ -15,7 +15,7 @@ from ..services.codec import data_converter
 from ..settings import ConfigError, Settings
 from ..store.db import Database, create_pool
 from ..store.eventstore import EventStore
-from ..worker import migrate_as_owner
+from ..worker import migrate_as_owner, require_dev_servers
 
 
 @asynccontextmanager
@@ -27,7 +27,7 @@ async def connect_client(settings: Settings) -> AsyncIterator[Client]:
     if not address:
         raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
                           f"running with data dir {settings.data_dir}")
-    yield await Client.connect(address, namespace=settings.temporal_namespace,
+    yield await Client.connect(**settings.temporal_connect_args(address),
                                data_converter=data_converter(settings.payload_key_bytes()))
 
 
@@ -43,6 +43,7 @@ async def connect_pool(
     dsn = settings.database_url or (
         None if owner else running_stack(settings.data_dir).get("database_url"))
     if not dsn:
+        require_dev_servers(database=True, temporal=False)
         server = EmbeddedPostgres(settings.data_dir.resolve())
         dsn = await asyncio.to_thread(server.start)
         if migrate_embedded:

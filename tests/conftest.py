@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from dueprocess.activities.rulebook import RulebookActivities
+from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.db import create_pool
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.migrations import migrate
@@ -101,3 +104,11 @@ async def empty_dsn(pg_dsn: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def load_rulebook(store: EventStore) -> Any:
+    """The rulebook activity over a store where the shipped sample is published."""
+    service = RulebookService(store)
+    await service.publish_sample_if_none()
+    return RulebookActivities(service.current).load_rulebook

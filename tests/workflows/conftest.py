@@ -13,13 +13,11 @@ from typing import Any
 import asyncpg
 import pytest
 from dueprocess.activities.notifications import FileSink, NotificationActivities
-from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
 from dueprocess.devstack.stack import find_test_server
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.policyfile import load_policy_file
-from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -62,14 +60,6 @@ async def env(test_server_path: str) -> AsyncIterator[WorkflowEnvironment]:
         test_server_existing_path=test_server_path, data_converter=pydantic_data_converter)
     yield environment
     await environment.shutdown()
-
-
-@pytest.fixture
-async def load_rulebook(store: EventStore) -> Any:
-    """The rulebook activity over a store where the shipped sample is published."""
-    service = RulebookService(store)
-    await service.publish_sample_if_none()
-    return RulebookActivities(service.current).load_rulebook
 
 
 @pytest.fixture
