@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
-from dueprocess.store.db import create_pool
+from dueprocess.store.db import Pool, create_pool
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.migrations import migrate
 
@@ -79,14 +79,14 @@ async def db_dsn(pg_dsn: str, template_dsn: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+async def pool(db_dsn: str) -> AsyncIterator[Pool]:
     p = await create_pool(db_dsn, min_size=1, max_size=10)
     yield p
     await p.close()
 
 
 @pytest.fixture
-async def store(pool: asyncpg.Pool) -> EventStore:
+async def store(pool: Pool) -> EventStore:
     return EventStore(pool)
 
 

@@ -1,4 +1,4 @@
-"""Tests of dueprocess.devstack.stack against the real embedded PostgreSQL and Temporal dev server."""
+"""Tests of dueprocess.devstack.stack against the real embedded PostgreSQL and Temporal server."""
 
 from __future__ import annotations
 

@@ -212,7 +212,7 @@ def _addressee(mail: EmailMessage) -> str:
 
 def _readable(mail: EmailMessage) -> str:
     """Headers and decoded body: what anyone opening the file reads."""
-    return "".join(f"{k}: {v}\n" for k, v in mail.items()) + mail.get_content()
+    return "".join(f"{k}: {v}\n" for k, v in mail.items()) + str(mail.get_content())
 
 
 async def test_erasure_waits_for_closure_then_shreds_and_the_log_still_verifies(
