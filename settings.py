@@ -8,12 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-if TYPE_CHECKING:
-    from .store.crypto import KeyWrap
+from .services.codec import parse_key
+from .store.crypto import KeyWrap
 
 PREFIX = "DUEPROCESS_"
 _FIELDS = {
@@ -39,8 +38,6 @@ CLEAR = "clear"
 
 def _parse_keks(text: str) -> tuple[bool, tuple[bytes, ...]]:
     """(whether new keys are wrapped, the KEKs in order)."""
-    from .services.codec import parse_key
-
     parts = [part.strip() for part in text.split(",")]
     wrap_new = parts[0] != CLEAR
     keks = []
@@ -90,14 +87,10 @@ class Settings(BaseModel):
     @classmethod
     def _payload_key(cls, value: str | None) -> str | None:
         if value is not None:
-            from .services.codec import parse_key
-
             parse_key(value)
         return value
 
     def payload_key_bytes(self) -> bytes | None:
-        from .services.codec import parse_key
-
         return parse_key(self.payload_key) if self.payload_key else None
 
     @field_validator("key_encryption_keys")
@@ -108,8 +101,6 @@ class Settings(BaseModel):
         return value
 
     def key_wrap(self) -> KeyWrap:
-        from .store.crypto import KeyWrap
-
         if not self.key_encryption_keys:
             return KeyWrap()
         wrap_new, keks = _parse_keks(self.key_encryption_keys)

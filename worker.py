@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from .activities.notifications import FileSink, NotificationActivities, Sink, SmtpSink
 from .activities.store import EventStoreActivities
+from .devstack.stack import DevTemporal, EmbeddedPostgres
 from .services.codec import data_converter
 from .services.policyfile import load_policy_file
 from .settings import Settings
@@ -60,8 +61,6 @@ def _setup_tracing() -> None:
 
 
 async def _start_database(settings: Settings, stack: AsyncExitStack) -> str:
-    from .devstack.stack import EmbeddedPostgres
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = EmbeddedPostgres(settings.data_dir.resolve())
     loop = asyncio.get_running_loop()
@@ -74,8 +73,6 @@ async def _start_database(settings: Settings, stack: AsyncExitStack) -> str:
 async def _start_temporal(
     settings: Settings, stack: AsyncExitStack, ui: bool
 ) -> tuple[str, str | None]:
-    from .devstack.stack import DevTemporal
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     server = DevTemporal(settings.data_dir.resolve(), namespace=settings.temporal_namespace, ui=ui)
     address = await server.start()
