@@ -21,10 +21,11 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import Worker
 
-from .activities.notifications import FileSink, NotificationActivities, Sink, SmtpSink
+from .activities.notifications import NotificationActivities
 from .activities.store import EventStoreActivities
 from .devstack.stack import DevTemporal, EmbeddedPostgres
 from .services.codec import data_converter
+from .services.notifications import FileSink, Sink, SmtpSink
 from .services.policyfile import load_policy_file
 from .settings import Settings
 from .store.db import Database, create_pool

@@ -11,12 +11,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 from dueprocess.activities.contracts import DispatchInput, OutgoingNotification
-from dueprocess.activities.notifications import (
-    FileSink,
-    NotificationActivities,
-    SmtpSink,
-    notification_stream,
-)
+from dueprocess.activities.notifications import NotificationActivities
+from dueprocess.services.notifications import FileSink, SmtpSink, notification_stream
 from dueprocess.store.eventstore import EventStore
 
 

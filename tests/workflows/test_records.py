@@ -11,7 +11,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from dueprocess.activities.notifications import FileSink
 from dueprocess.cli.audit import _stats, read_case_streams
 from dueprocess.cli.main import build_parser
 from dueprocess.devstack.demo import Story
@@ -19,6 +18,7 @@ from dueprocess.domain.base import Actor, InvalidCommand, NotPermitted
 from dueprocess.domain.membership.member import RecordJoined
 from dueprocess.domain.statistics import CaseStatistics, case_statistics
 from dueprocess.services.members import MemberService
+from dueprocess.services.notifications import FileSink
 from dueprocess.services.records import ErasureBlocked, RecordsClient
 from dueprocess.settings import Settings
 from dueprocess.store.eventstore import EventStore
