@@ -8,15 +8,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError, field_validator
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import TLSConfig
 
-if TYPE_CHECKING:
-    from .store.crypto import KeyWrap
+from .services.codec import WAIVER, PayloadKeyMissing, parse_key, payload_key
+from .store.crypto import KeyWrap
 
 PREFIX = "DUEPROCESS_"
 _FIELDS = {
@@ -50,8 +50,6 @@ CLEAR = "clear"
 
 def _parse_keks(text: str) -> tuple[bool, tuple[bytes, ...]]:
     """(whether new keys are wrapped, the KEKs in order)."""
-    from .services.codec import parse_key
-
     parts = [part.strip() for part in text.split(",")]
     wrap_new = parts[0] != CLEAR
     keks = []
@@ -136,8 +134,6 @@ class Settings(BaseModel):
     @field_validator("payload_key")
     @classmethod
     def _payload_key(cls, value: str | None) -> str | None:
-        from .services.codec import WAIVER, parse_key
-
         if value is not None and value != WAIVER:
             try:
                 parse_key(value)
@@ -149,8 +145,6 @@ class Settings(BaseModel):
         """The payload key: configured, waived (None), or for the embedded Temporal the
         one generated into the data dir. Raises ConfigError when an explicit Temporal
         address has neither key nor waiver."""
-        from .services.codec import PayloadKeyMissing, payload_key
-
         try:
             return payload_key(self.payload_key, data_dir=self.data_dir,
                                embedded=self.temporal_address is None)
@@ -165,8 +159,6 @@ class Settings(BaseModel):
         return value
 
     def key_wrap(self) -> KeyWrap:
-        from .store.crypto import KeyWrap
-
         if not self.key_encryption_keys:
             return KeyWrap()
         wrap_new, keks = _parse_keks(self.key_encryption_keys)

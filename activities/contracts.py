@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -68,3 +69,6 @@ class DispatchInput(Model):
 class DispatchResult(Model):
     dispatched: list[str]
     already_sent: list[str]
+
+# Where the rulebook activity reads the published rulebook (RulebookService.current).
+RulebookSource = Callable[[], Awaitable[PolicyDocument | None]]

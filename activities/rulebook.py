@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from ..domain.policy import PolicyDocument
-from .contracts import LOAD_RULEBOOK, NO_PUBLISHED_RULEBOOK, LoadedRulebook
-
-RulebookSource = Callable[[], Awaitable[PolicyDocument | None]]
+from .contracts import LOAD_RULEBOOK, NO_PUBLISHED_RULEBOOK, LoadedRulebook, RulebookSource
 
 
 class RulebookActivities:

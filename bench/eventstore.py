@@ -53,7 +53,8 @@ from dueprocess.domain.encoding import canonical_json
 from dueprocess.domain.envelope import NewEvent, Position
 from dueprocess.services.records import RecordsClient
 from dueprocess.store import crypto
-from dueprocess.store.eventstore import EventStore, _documents, envelope_bytes, envelope_document
+from dueprocess.store.documents import batch_documents, envelope_bytes, envelope_document
+from dueprocess.store.eventstore import EventStore
 from dueprocess.store.migrations import migrate
 from dueprocess.store.verify import verify_store
 
@@ -621,7 +622,7 @@ def _test_keys() -> dict[str, crypto.SubjectKey]:
 
 
 def _sealed_docs(a: Append, keys: dict[str, crypto.SubjectKey]) -> list[bytes]:
-    return _documents(a.stream_id, a.expected_version, a.events,
+    return batch_documents(a.stream_id, a.expected_version, a.events,
                       [crypto.personal_nodes(e.payload) for e in a.events], keys)
 
 

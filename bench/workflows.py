@@ -22,12 +22,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story, compressed, demo_rulebook
 from dueprocess.devstack.stack import DevTemporal, EmbeddedPostgres
 from dueprocess.services.client import DueProcessClient
+from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow

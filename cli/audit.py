@@ -9,11 +9,12 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from ..activities.notifications import FileSink, notification_stream
 from ..domain.audit import audit_case
 from ..domain.base import Actor
 from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
+from ..domain.streams import notification_stream
 from ..services.members import MemberService, case_streams_for
+from ..services.notifications import FileSink
 from ..services.policyfile import load_policy_file
 from ..services.records import RecordsClient
 from ..settings import Settings

@@ -11,9 +11,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from ..activities.notifications import notification_stream
 from ..devstack.demo import demo_rulebook, render_timeline, run_demo, timeline_entry
 from ..domain import case as dc
+from ..domain.streams import notification_stream
 from ..services.client import DueProcessClient
 from ..services.members import MemberService, case_streams_for
 from ..services.rulebook import RulebookService

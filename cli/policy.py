@@ -12,18 +12,17 @@ import getpass
 from pathlib import Path
 from typing import Any
 
+from ..domain.base import Actor, DomainError
+from ..domain.rulebook import POLICY_ADMIN_ROLE
+from ..services.policyfile import load_policy_file
+from ..services.rulebook import RulebookService
 from ..settings import ConfigError, Settings
-from .cases import connect_pool, store_for
 from .common import EXTENSIONS, command, emit
+from .connect import connect_pool, store_for
 
 
 @command("policy")
 async def _policy(args: argparse.Namespace, settings: Settings) -> int:
-    from ..domain.base import Actor, DomainError
-    from ..domain.rulebook import POLICY_ADMIN_ROLE
-    from ..services.policyfile import load_policy_file
-    from ..services.rulebook import RulebookService
-
     if args.action == "publish" and args.file is None:
         raise ConfigError("policy publish: FILE is required (a YAML or JSON policy file)")
     document = load_policy_file(args.file) if args.action == "publish" else None

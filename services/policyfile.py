@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .. import deploy
 from ..domain.policy import PolicyDocument, load_policy
 
 
 def sample_policy_path() -> Path:
-    from .. import deploy
-
     return Path(deploy.__file__).parent / "policies" / "sample.yaml"
 
 

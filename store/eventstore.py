@@ -1,14 +1,16 @@
 """The PostgreSQL event store: the system of record for every case and member.
 
-Guarantees (each has a contract test in tests/activities/test_eventstore.py):
+Guarantees (each has a contract test in tests/store/test_eventstore.py):
 - optimistic concurrency per stream: a stale expected version raises ConcurrencyConflict
   and writes nothing;
 - idempotent by event id: re-appending the same batch returns the stored positions; the
   same id with other content raises EventIdConflict;
 - a gapless global order: ``read_all(after)`` never skips a committed event even with
   many concurrent writers, without a table lock (see migration 0001);
-- a per-stream hash chain over the stored bytes (see activities/verify.py);
+- a per-stream hash chain over the stored bytes (see store/verify.py);
 - personal data encrypted per data subject; erasure destroys the key.
+
+Reading is in reader.py (EventReader, the base class); the stored form in documents.py.
 """
 
 from __future__ import annotations
@@ -16,21 +18,33 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
-from uuid import UUID
 
 import asyncpg
-import orjson
 
-from ..domain.base import Actor
-from ..domain.encoding import NO_UPCASTERS, Upcasters, canonical_json
-from ..domain.envelope import AppendResult, NewEvent, Position, RecordedEvent
+from ..domain.encoding import NO_UPCASTERS, Upcasters
+from ..domain.envelope import AppendResult, NewEvent
 from . import crypto
 from .db import Connection, Database, Pinned
+from .documents import BatchKeys, batch_documents, envelope_bytes, envelope_document
+from .erasure import Erasure, unlock_subject
+from .errors import (
+    ConcurrencyConflict,
+    ErasedSubject,
+    EventIdConflict,
+    EventStoreError,
+    KeyRace,
+    KeysDestroyed,
+    StaleHead,
+    destroyed_key_ids,
+    map_violation,
+)
+from .reader import EventReader
+
+# Re-exported: callers import the store's errors and stored form from here.
+__all__ = ["ConcurrencyConflict", "ErasedSubject", "EventIdConflict", "EventReader", "EventStore",
+           "EventStoreError", "envelope_bytes", "envelope_document"]
 
 _HEAD_CACHE_SIZE = 10_000
 # One read-only round trip for what the caches lack: the subjects' live keys, the stream
@@ -55,148 +69,9 @@ _HEAD_REFRESHES = 2
 _KEY_REFRESHES = 2
 # The constraints a key created by the append can meet when another process won.
 _KEY_CONSTRAINTS = frozenset({"subject_keys_one_live_key", "subject_keys_pkey"})
-_READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
-# Every committed event in global order, paged inside one REPEATABLE READ snapshot (see
-# select_all): unlike the gapless tail of read_all, it hides nothing that has committed.
-_SCAN = f"""SELECT {_READ_COLUMNS} FROM events
-             WHERE (tx_id, global_position) > ($1::text::xid8, $2)
-             ORDER BY tx_id, global_position LIMIT $3"""
 
 
-class EventStoreError(Exception):
-    error_type = "EventStoreError"
-
-
-class ConcurrencyConflict(EventStoreError):
-    """Someone else appended to the stream first; reload and decide again."""
-
-    error_type = "ConcurrencyConflict"
-
-    def __init__(self, stream_id: str, expected_version: int) -> None:
-        super().__init__(
-            f"stream {stream_id!r} is no longer at the expected version {expected_version}: "
-            "another writer appended first; nothing was written"
-        )
-        self.stream_id = stream_id
-        self.expected_version = expected_version
-
-
-class _StaleHead(Exception):
-    """The cached head hash was not the stream's: refresh it and try again."""
-
-
-class _KeyRace(Exception):
-    """Another process created the first key of a subject this batch was sealed under a
-    new key for (or the batch may be a retry sealed under such a key): look the keys up
-    again, re-seal, retry."""
-
-
-class _KeysDestroyed(Exception):
-    """A key the batch was sealed under has been erased (by another process, whose erasure
-    this store's key cache did not see): drop it, fetch the live key, re-seal, retry."""
-
-    def __init__(self, key_ids: set[int]) -> None:
-        super().__init__(f"subject key(s) {sorted(key_ids)} destroyed")
-        self.key_ids = key_ids
-
-
-def _destroyed_key_ids(err: asyncpg.UniqueViolationError) -> set[int]:
-    detail = getattr(err, "detail", None) or ""
-    try:
-        return {int(part) for part in detail.split(",") if part.strip()}
-    except ValueError:
-        return set()
-
-
-class ErasedSubject(EventStoreError):
-    """The batch names (seals personal data of) a data subject who was erased: nothing
-    about them is written again. Never a retry."""
-
-    error_type = "ErasedSubject"
-
-    def __init__(self, subject_ids: list[str]) -> None:
-        super().__init__(
-            f"data subject(s) {', '.join(subject_ids) or '?'} were erased: appends naming "
-            "them are refused; nothing was written")
-        self.subject_ids = subject_ids
-
-
-class EventIdConflict(EventStoreError):
-    """An event id was reused for different content: never a retry, always a bug."""
-
-    error_type = "EventIdConflict"
-
-
-def _utc(value: datetime) -> datetime:
-    # canonical_json writes it as isoformat() would: "2026-03-01T09:00:00+00:00".
-    # NewEvent already holds UTC; the check is for instances built without validation.
-    return value if value.tzinfo is UTC else value.astimezone(UTC)
-
-
-def _actor_document(actor: Actor) -> dict[str, str]:
-    return {"id": actor.id, "kind": actor.kind, "role": actor.role}  # sorted; kind: a StrEnum
-
-
-def envelope_document(
-    stream_id: str, version: int, event: NewEvent, sealed_payload: Any
-) -> dict[str, Any]:
-    """The stored form of one event: everything that is hashed. Keys are written in sorted
-    order so ``envelope_bytes`` can skip sorting them (a test holds them sorted)."""
-    return {
-        "actor": _actor_document(event.actor),
-        "authority": event.authority,
-        "causation_id": event.causation_id,
-        "correlation_id": event.correlation_id,
-        "effective_at": _utc(event.effective_at),
-        "event_id": event.event_id,  # canonical_json writes the hyphenated lowercase form
-        "event_type": event.event_type,
-        "payload": sealed_payload,
-        "recorded_at": _utc(event.recorded_at),
-        "run_id": event.run_id,
-        "schema_version": event.schema_version,
-        "stream_id": stream_id,
-        "stream_version": version,
-        "workflow_id": event.workflow_id,
-    }
-
-
-def envelope_bytes(
-    stream_id: str, version: int, event: NewEvent, sealed_payload: dict[str, Any]
-) -> bytes:
-    """``canonical_json(envelope_document(...))`` at about half the cost: only the payload
-    needs its keys sorted; the envelope's own keys already are."""
-    try:
-        payload = orjson.Fragment(orjson.dumps(sealed_payload, option=orjson.OPT_SORT_KEYS))
-    except TypeError:  # a shape only the standard library writes (see canonical_json)
-        return canonical_json(envelope_document(stream_id, version, event, sealed_payload))
-    return orjson.dumps(envelope_document(stream_id, version, event, payload))
-
-
-def _documents(
-    stream_id: str, expected: int, events: Sequence[NewEvent], found: list[crypto.Found],
-    keys: dict[str, crypto.SubjectKey],
-) -> list[bytes]:
-    """The stored bytes of a batch: each envelope with its personal values sealed."""
-    return [
-        envelope_bytes(
-            stream_id, expected + i, event,
-            crypto.seal_found(event.payload, personal, crypto.uuid_text(event.event_id), keys)
-            if personal else event.payload,
-        )
-        for i, (event, personal) in enumerate(zip(events, found, strict=True), start=1)
-    ]
-
-
-@dataclass
-class _BatchKeys:
-    """The keys a batch is sealed under, by subject; ``new`` are those the append creates
-    (subjects that had no live key)."""
-
-    sealing: dict[str, crypto.SubjectKey] = field(default_factory=dict)
-    new: dict[str, crypto.SubjectKey] = field(default_factory=dict)
-
-
-class EventStore:
+class EventStore(EventReader):
     def __init__(
         self,
         pool: Database,
@@ -205,9 +80,7 @@ class EventStore:
         key_cache_seconds: float = 30.0,
         key_wrap: crypto.KeyWrap = crypto.NO_KEY_WRAP,
     ) -> None:
-        self._pool = pool
-        self._upcasters = upcasters
-        self._key_wrap = key_wrap
+        super().__init__(pool, upcasters=upcasters, key_wrap=key_wrap)
         self._key_cache_seconds = key_cache_seconds
         # Write keys only: reads always fetch keys so an erased subject is never decrypted
         # from a stale cache.
@@ -230,7 +103,7 @@ class EventStore:
         found = [crypto.personal_nodes(e.payload) for e in events]
         subjects = set().union(*map(crypto.subjects_of, found))
         keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
-        docs = _documents(stream_id, expected_version, events, found, keys.sealing)
+        docs = batch_documents(stream_id, expected_version, events, found, keys.sealing)
         head_refreshes = key_refreshes = 0
         # Every attempt maps unique violations the same way; only a stale head hash and
         # keys that changed underneath (erased, or first created elsewhere) are retried,
@@ -240,7 +113,7 @@ class EventStore:
                 rows = await self._append_chained(
                     stream_id, expected_version, prev, trusted, events, docs, keys)
                 break
-            except _StaleHead as err:
+            except StaleHead as err:
                 self._heads.pop(stream_id, None)
                 head_refreshes += 1
                 if head_refreshes > _HEAD_REFRESHES:
@@ -250,12 +123,12 @@ class EventStore:
                     ) from err
                 _, prev, trusted = await self._prepare(stream_id, expected_version, set())
                 continue
-            except _KeysDestroyed as err:
+            except KeysDestroyed as err:
                 for subject, key in keys.sealing.items():
                     if key.key_id in err.key_ids or not err.key_ids:
                         self._write_keys.pop(subject, None)
                 cause: Exception = err
-            except _KeyRace as err:
+            except KeyRace as err:
                 cause = err
             except asyncpg.UniqueViolationError as err:
                 stored = await self._already_stored(stream_id, events, docs)
@@ -267,7 +140,7 @@ class EventStore:
                 # (that copy is sealed under the keys that won): look once more.
                 if not (keys.new and err.constraint_name == "events_event_id_key"
                         and key_refreshes == 0):
-                    raise self._map_violation(err, stream_id, expected_version) from err
+                    raise map_violation(err, stream_id, expected_version) from err
                 cause = err
             key_refreshes += 1
             if key_refreshes > _KEY_REFRESHES:
@@ -277,7 +150,7 @@ class EventStore:
                     "process); nothing was written"
                 ) from cause
             keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
-            docs = _documents(stream_id, expected_version, events, found, keys.sealing)
+            docs = batch_documents(stream_id, expected_version, events, found, keys.sealing)
         version = rows[-1]["stream_version"] if rows else expected_version
         return AppendResult(
             stream_id=stream_id, version=version,
@@ -286,7 +159,7 @@ class EventStore:
 
     async def _append_chained(
         self, stream_id: str, expected: int, prev: bytes, trusted: bool,
-        events: Sequence[NewEvent], docs: list[bytes], keys: _BatchKeys,
+        events: Sequence[NewEvent], docs: list[bytes], keys: BatchKeys,
     ) -> list[asyncpg.Record]:
         """dueprocess_append, and on refusal dueprocess_append_refusal to learn why.
         ``trusted``: ``prev`` is known to be the head hash at version ``expected``; only
@@ -319,14 +192,14 @@ class EventStore:
                 raise ConcurrencyConflict(stream_id, expected)
         except asyncpg.UniqueViolationError as err:
             if err.constraint_name == "streams_head_hash":
-                raise _StaleHead from err
+                raise StaleHead from err
             if err.constraint_name == "subject_keys_destroyed":
-                raise _KeysDestroyed(_destroyed_key_ids(err)) from err
+                raise KeysDestroyed(destroyed_key_ids(err)) from err
             if err.constraint_name == "subject_erased":
                 detail = getattr(err, "detail", None) or ""
                 raise ErasedSubject([s for s in detail.split(",") if s]) from err
             if err.constraint_name in _KEY_CONSTRAINTS:
-                raise _KeyRace from err
+                raise KeyRace from err
             raise
         now = time.monotonic()
         for subject, key in new:  # written with the events: live keys from now on
@@ -371,29 +244,15 @@ class EventStore:
         )
         return list(rows) if events and len(rows) == len(events) else None
 
-    @staticmethod
-    def _map_violation(
-        err: asyncpg.UniqueViolationError, stream_id: str, expected: int
-    ) -> EventStoreError:
-        constraint = err.constraint_name
-        if constraint == "events_event_id_key":
-            return EventIdConflict(
-                f"an event id in this batch is already stored with different content or at "
-                f"another position in stream {stream_id!r}; nothing was written"
-            )
-        if constraint == "events_stream_version_key":
-            return ConcurrencyConflict(stream_id, expected)
-        return EventStoreError(f"unexpected unique violation on {constraint}: {err}")
-
     async def _prepare(
         self, stream_id: str, expected: int, subjects: set[str]
-    ) -> tuple[_BatchKeys, bytes, bool]:
+    ) -> tuple[BatchKeys, bytes, bool]:
         """The keys to seal under (a subject without a live key gets a new one, which the
         append creates), the hash the batch chains from, and whether that hash is known to
         be the head at ``expected``. All usually come from memory; whatever is missing
         comes in ONE read-only query (_LOOKUP)."""
         now = time.monotonic()
-        keys = _BatchKeys()
+        keys = BatchKeys()
         missing: list[str] = []
         for subject in sorted(subjects):
             cached = self._write_keys.get(subject)
@@ -452,183 +311,15 @@ class EventStore:
         async with self._pool.acquire() as conn:
             await conn.execute("SELECT dueprocess_lock_subject($1)", subject_id)
             try:
-                yield Erasure(self, conn, subject_id)
+                yield Erasure(self, self.pinned(conn), conn, subject_id)
             finally:
-                await _unlock(conn, subject_id)
-
-    # -- reading -----------------------------------------------------------------------
-
-    async def contains(self, stream_id: str, event_id: UUID) -> bool:
-        return bool(await self._pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND event_id = $2)",
-            stream_id, event_id,
-        ))
-
-    async def version(self, stream_id: str) -> int:
-        value = await self._pool.fetchval(
-            "SELECT version FROM streams WHERE stream_id = $1", stream_id
-        )
-        return int(value or 0)
-
-    async def read_stream(
-        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
-    ) -> list[RecordedEvent]:
-        rows = await self._pool.fetch(
-            f"""SELECT {_READ_COLUMNS} FROM events
-                 WHERE stream_id = $1 AND stream_version >= $2
-                   AND ($3::bigint IS NULL OR stream_version <= $3)
-                 ORDER BY stream_version""",
-            stream_id, from_version, to_version,
-        )
-        return await self._decode(rows)
-
-    async def read_streams(self, stream_ids: Sequence[str]) -> list[RecordedEvent]:
-        """Events of several streams, in global order (for cross-stream folds)."""
-        rows = await self._pool.fetch(
-            f"""SELECT {_READ_COLUMNS} FROM events WHERE stream_id = ANY($1)
-                 ORDER BY tx_id, global_position""",
-            list(stream_ids),
-        )
-        return await self._decode(rows)
-
-    async def read_all(
-        self, after: Position | None = None, *, limit: int = 1000
-    ) -> list[RecordedEvent]:
-        """The next committed events in global order, strictly after ``after``.
-
-        Only rows written by transactions older than every transaction still running are
-        returned, so a transaction that commits later can never land behind the reader.
-        """
-        return await self._decode(await self._page(after or Position(), limit))
+                await unlock_subject(conn, subject_id)
 
     def pinned(self, conn: Connection) -> EventStore:
         """This store (same upcasters and key wrapping) on one connection."""
         return EventStore(Pinned(conn), upcasters=self._upcasters, key_wrap=self._key_wrap,
                           key_cache_seconds=self._key_cache_seconds)
 
-    async def _page(self, after: Position, limit: int) -> list[asyncpg.Record]:
-        return list(await self._pool.fetch(
-            f"""SELECT {_READ_COLUMNS} FROM events
-                 WHERE (tx_id, global_position) > ($1::text::xid8, $2)
-                   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-                 ORDER BY tx_id, global_position
-                 LIMIT $3""",
-            str(after.tx_id), after.global_position, limit,
-        ))
-
-    async def select_all(
-        self, keep: Callable[[str, Mapping[str, Any]], bool], *, page: int = 2000
-    ) -> list[RecordedEvent]:
-        """Every committed event, in global order, that ``keep(stream_id, document)``
-        accepts, decoded; only those are held in memory or decrypted. Read in one
-        snapshot (REPEATABLE READ): exactly what had committed when the scan began, even
-        while other transactions stay open (the gapless tail would hide their successors).
-
-        ``document`` is the event as stored: envelope fields, and the payload with personal
-        values still sealed (each names its ``subject_id`` in clear). An event whose shape
-        an upcaster changes is decoded first, so ``keep`` always judges current shapes.
-        For scans by who an event concerns (subject access, erasure): several times
-        faster than reading everything with ``read_all``."""
-        async with self._pool.acquire() as conn:
-            if conn.is_in_transaction():  # the caller's snapshot
-                return await self._select(conn, keep, page)
-            async with conn.transaction(isolation="repeatable_read", readonly=True):
-                return await self._select(conn, keep, page)
-
-    async def _select(
-        self, conn: Connection, keep: Callable[[str, Mapping[str, Any]], bool], page: int
-    ) -> list[RecordedEvent]:
-        kept: list[tuple[asyncpg.Record, dict[str, Any]]] = []
-        after = Position()
-        while rows := await conn.fetch(_SCAN, str(after.tx_id), after.global_position, page):
-            parsed = [(row, orjson.loads(row["data"])) for row in rows]
-            judged: list[Mapping[str, Any]] = [doc for _, doc in parsed]
-            old = [i for i, (_, doc) in enumerate(parsed)
-                   if self._upcasters.applies(doc["event_type"], doc["schema_version"])]
-            if old:  # one key read per page for the old shapes, not one per event
-                upcast = await self._decode_parsed([parsed[i] for i in old], conn)
-                for i, event in zip(old, upcast, strict=True):
-                    judged[i] = event.model_dump(mode="json")
-            for (row, doc), shape in zip(parsed, judged, strict=True):
-                if keep(row["stream_id"], shape):
-                    kept.append((row, doc))
-            last = rows[-1]
-            after = Position(tx_id=int(last["tx"]), global_position=last["global_position"])
-        return await self._decode_parsed(kept, conn)
-
-    async def _decode(self, rows: Iterable[asyncpg.Record]) -> list[RecordedEvent]:
-        return await self._decode_parsed([(row, orjson.loads(row["data"])) for row in rows])
-
-    async def _decode_parsed(
-        self, parsed: list[tuple[asyncpg.Record, dict[str, Any]]], db: Connection | None = None
-    ) -> list[RecordedEvent]:
-        key_ids = set().union(*(crypto.key_ids_in(doc["payload"]) for _, doc in parsed)) \
-            if parsed else set()
-        keys: dict[int, bytes | None] = {}
-        if key_ids:
-            for k in await (self._pool if db is None else db).fetch(
-                "SELECT key_id, subject_id, key_material FROM subject_keys "
-                "WHERE key_id = ANY($1)",
-                list(key_ids),
-            ):
-                material = k["key_material"]
-                keys[k["key_id"]] = None if material is None else self._key_wrap.unwrap(
-                    k["key_id"], k["subject_id"], bytes(material))
-        return [self._to_recorded(row, doc, keys) for row, doc in parsed]
-
-    def _to_recorded(
-        self, row: asyncpg.Record, doc: dict[str, Any], keys: dict[int, bytes | None]
-    ) -> RecordedEvent:
-        payload = crypto.unseal(doc["payload"], doc["event_id"], keys)
-        version, payload = self._upcasters.upcast(
-            doc["event_type"], doc["schema_version"], payload
-        )
-        return RecordedEvent(
-            event_id=doc["event_id"],
-            event_type=doc["event_type"],
-            schema_version=version,
-            payload=payload,
-            actor=doc["actor"],
-            authority=doc["authority"],
-            recorded_at=doc["recorded_at"],
-            effective_at=doc["effective_at"],
-            correlation_id=doc["correlation_id"],
-            causation_id=doc["causation_id"],
-            workflow_id=doc["workflow_id"],
-            run_id=doc["run_id"],
-            stream_id=row["stream_id"],
-            stream_version=row["stream_version"],
-            position=Position(tx_id=int(row["tx"]), global_position=row["global_position"]),
-            hash=bytes(row["hash"]).hex(),
-        )
-
-
-class Erasure:
-    """A subject's erasure under way: the subject's lock is held (see EventStore.erasure)."""
-
-    def __init__(self, store: EventStore, conn: Connection, subject_id: str) -> None:
-        self.subject_id = subject_id
-        self.store = store.pinned(conn)  # reads every committed event, on the locked conn
-        self._owner = store
-        self._conn = conn
-
-    async def destroy(self) -> int:
-        """Destroy the subject's key(s) (or mark a never-keyed subject erased); returns
-        how many keys were destroyed."""
-        self._owner._write_keys.pop(self.subject_id, None)
-        destroyed = await self._conn.fetchval(
-            "SELECT dueprocess_erase_subject($1)", self.subject_id)
-        self._owner._write_keys.pop(self.subject_id, None)  # in case it raced a lookup
-        return int(destroyed)
-
-
-async def _unlock(conn: Connection, subject_id: str) -> None:
-    """Release the session lock; a connection that cannot say it did is closed (which
-    releases it) rather than returned to the pool still holding it."""
-    try:
-        if await conn.fetchval("SELECT dueprocess_unlock_subject($1)", subject_id):
-            return
-    except BaseException:
-        conn.terminate()
-        raise
-    conn.terminate()
+    def forget_key(self, subject_id: str) -> None:
+        """Drop a cached write key (its subject is being erased)."""
+        self._write_keys.pop(subject_id, None)

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.services.rulebook import RulebookService
-from dueprocess.store.db import create_pool
+from dueprocess.store.db import Pool, create_pool
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.migrations import migrate
 
@@ -82,14 +82,14 @@ async def db_dsn(pg_dsn: str, template_dsn: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+async def pool(db_dsn: str) -> AsyncIterator[Pool]:
     p = await create_pool(db_dsn, min_size=1, max_size=10)
     yield p
     await p.close()
 
 
 @pytest.fixture
-async def store(pool: asyncpg.Pool) -> EventStore:
+async def store(pool: Pool) -> EventStore:
     return EventStore(pool)
 
 

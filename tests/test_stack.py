@@ -15,7 +15,8 @@ from pathlib import Path
 import asyncpg
 import psutil
 import pytest
-from dueprocess.devstack import stack
+from dueprocess.devstack import processes
+from dueprocess.devstack import temporal as temporal_module
 from dueprocess.devstack.stack import (
     DevTemporal,
     EmbeddedPostgres,
@@ -174,7 +175,7 @@ async def test_temporal_failure_reports_log_tail(tmp_path: Path) -> None:
 async def test_temporal_retries_when_a_port_is_taken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_free_ports = stack._free_ports
+    real_free_ports = processes.free_ports
     calls = 0
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -186,7 +187,8 @@ async def test_temporal_retries_when_a_port_is_taken(
             ports = real_free_ports(count, host)
             return [busy.getsockname()[1], *ports[1:]] if calls == 1 else ports
 
-        monkeypatch.setattr(stack, "_free_ports", first_port_busy)
+        # DevTemporal looks the name up in its own module.
+        monkeypatch.setattr(temporal_module, "free_ports", first_port_busy)
         async with DevTemporal(tmp_path, ui=False) as temporal:
             assert calls == 2
             assert temporal.address != f"127.0.0.1:{busy.getsockname()[1]}"

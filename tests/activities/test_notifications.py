@@ -14,14 +14,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 from dueprocess.activities.contracts import DispatchInput, OutgoingNotification
-from dueprocess.activities.notifications import (
-    FileSink,
-    NotificationActivities,
-    SmtpSink,
-    compose,
-    notification_stream,
-)
+from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.domain.base import Personal, personal
+from dueprocess.services.notifications import FileSink, SmtpSink, compose, notification_stream
 from dueprocess.store.eventstore import EventStore
 
 

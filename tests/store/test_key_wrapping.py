@@ -205,7 +205,9 @@ async def test_an_erasure_during_wrapping_wins(pool: asyncpg.Pool) -> None:
 
 async def test_an_erased_key_cannot_come_back_wrapped(pool: asyncpg.Pool) -> None:
     await _append_about(EventStore(pool), "s", "p-1", "Ada")
-    key_id, clear = await pool.fetchrow("SELECT key_id, key_material FROM subject_keys")
+    row = await pool.fetchrow("SELECT key_id, key_material FROM subject_keys")
+    assert row is not None
+    key_id, clear = row
     await EventStore(pool).erase_subject("p-1")
     wrapped = crypto.KeyWrap((NEW,)).wrap(key_id, "p-1", bytes(clear))
     for sql in ("UPDATE subject_keys SET key_material = $2 WHERE key_id = $1",

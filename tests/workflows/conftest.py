@@ -12,11 +12,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
 from dueprocess.devstack.stack import find_test_server
 from dueprocess.services.client import DueProcessClient
+from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow

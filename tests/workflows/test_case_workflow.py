@@ -19,13 +19,14 @@ from dueprocess.activities.contracts import (
     DispatchInput,
     DispatchResult,
 )
-from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import Personal
 from dueprocess.domain.envelope import AppendResult, envelope_for
 from dueprocess.services.client import CommandRejected, DueProcessClient, case_id_for
+from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseInput, CaseWorkflow, case_stream

@@ -9,11 +9,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.codec import data_converter
+from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.settings import ConfigError, Settings
 from dueprocess.store.eventstore import EventStore

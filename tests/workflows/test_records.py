@@ -11,7 +11,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from dueprocess.activities.notifications import FileSink
 from dueprocess.cli.main import build_parser
 from dueprocess.cli.stats import _stats, read_case_streams
 from dueprocess.devstack.demo import Story
@@ -19,6 +18,7 @@ from dueprocess.domain.base import Actor, InvalidCommand, NotPermitted
 from dueprocess.domain.membership.member import RecordJoined
 from dueprocess.domain.statistics import CaseStatistics, case_statistics
 from dueprocess.services.members import MemberService
+from dueprocess.services.notifications import FileSink
 from dueprocess.services.records import ErasureBlocked, RecordsClient
 from dueprocess.settings import Settings
 from dueprocess.store.eventstore import EventStore
@@ -212,7 +212,7 @@ def _addressee(mail: EmailMessage) -> str:
 
 def _readable(mail: EmailMessage) -> str:
     """Headers and decoded body: what anyone opening the file reads."""
-    return "".join(f"{k}: {v}\n" for k, v in mail.items()) + mail.get_content()
+    return "".join(f"{k}: {v}\n" for k, v in mail.items()) + str(mail.get_content())
 
 
 async def test_erasure_waits_for_closure_then_shreds_and_the_log_still_verifies(

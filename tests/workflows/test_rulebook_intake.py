@@ -7,13 +7,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from dueprocess.activities.notifications import FileSink, NotificationActivities
+from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
 from dueprocess.domain.case.events import ReportFiled
 from dueprocess.domain.policy import Deadlines, PolicyDocument
 from dueprocess.services.client import CommandRejected, DueProcessClient
+from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseInput, CaseWorkflow, CommandRequest, case_stream
