@@ -29,6 +29,7 @@ from temporalio.worker import Worker
 from .activities.notifications import FileSink, NotificationActivities, Sink, SmtpSink
 from .activities.rulebook import RulebookActivities, RulebookSource
 from .activities.store import EventStoreActivities
+from .domain.case.upcasters import CASE_UPCASTERS
 from .services import telemetry
 from .services.codec import data_converter
 from .services.health import HealthServer
@@ -162,7 +163,7 @@ async def open_runtime(
         pool = await create_pool(dsn, min_size=1, max_size=10)
         stack.push_async_callback(pool.close)
         await ensure_schema(pool, apply=not embedded_db and auto_migrate is True)
-        store = EventStore(pool, key_wrap=settings.key_wrap())
+        store = EventStore(pool, upcasters=CASE_UPCASTERS, key_wrap=settings.key_wrap())
         if embedded_db:  # a development stack files reports under the shipped sample
             await RulebookService(store).publish_sample_if_none()
 
