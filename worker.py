@@ -31,6 +31,7 @@ from .activities.notifications import NotificationActivities
 from .activities.rulebook import RulebookActivities
 from .activities.store import EventStoreActivities
 from .devstack.stack import DevTemporal, EmbeddedPostgres, find_temporal
+from .domain.case.upcasters import CASE_UPCASTERS
 from .services import telemetry
 from .services.codec import data_converter
 from .services.health import HealthServer
@@ -159,7 +160,7 @@ async def open_runtime(
         pool = await create_pool(dsn, min_size=1, max_size=10)
         stack.push_async_callback(pool.close)
         await ensure_schema(pool, apply=not embedded_db and auto_migrate is True)
-        store = EventStore(pool, key_wrap=settings.key_wrap())
+        store = EventStore(pool, upcasters=CASE_UPCASTERS, key_wrap=settings.key_wrap())
         if embedded_db:  # a development stack files reports under the shipped sample
             await RulebookService(store).publish_sample_if_none()
 

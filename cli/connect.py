@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from ..devstack.announce import running_stack
 from ..devstack.stack import EmbeddedPostgres
+from ..domain.case.upcasters import CASE_UPCASTERS
 from ..services.codec import data_converter
 from ..settings import ConfigError, Settings
 from ..store.db import Database, create_pool
@@ -63,7 +64,7 @@ async def connect_pool(
 
 def store_for(pool: Database, settings: Settings) -> EventStore:
     """The event store as the configured workers use it (same key wrapping)."""
-    return EventStore(pool, key_wrap=settings.key_wrap())
+    return EventStore(pool, upcasters=CASE_UPCASTERS, key_wrap=settings.key_wrap())
 
 
 def with_running_stack(settings: Settings) -> Settings:

@@ -38,6 +38,7 @@ from ..domain.case.values import (
 from ..domain.envelope import RecordedEvent
 from ..domain.membership.member import RecordJoined
 from ..domain.policy import Deadlines, PolicyDocument, SanctionKind, SourceKind
+from ..domain.rules.collection import notices_owed
 from ..services.client import DueProcessClient
 from ..services.members import MemberService
 from ..workflows.case import DecisionResult
@@ -48,7 +49,7 @@ DEMO_DEADLINES = Deadlines(
     acknowledge=timedelta(minutes=5), respond=timedelta(minutes=5),
     minimum_hearing_notice=HEARING_NOTICE, disclosure_lead_time=timedelta(seconds=2),
     appeal_window=timedelta(minutes=10), interim_suspension_review=timedelta(minutes=10),
-    rejoin_continuity_window=timedelta(days=90),
+    rejoin_continuity_window=timedelta(days=90), data_collection_notice=timedelta(minutes=10),
 )
 
 
@@ -185,6 +186,17 @@ class Story:
             withheld=[WithheldEvidence(evidence_id="E3",
                                        reason="inadmissible: private message, no consent")]))
 
+    async def tell_whose_data_came_from_others(self) -> None:
+        """GDPR Art 14: each person the evidence is about, who did not supply it, is told
+        (one notice per person, listing the items the case says are owed)."""
+        owed: dict[str, list[str]] = {}
+        for item in notices_owed(await self.client.state(self.case_id)):
+            owed.setdefault(item.subject_id, []).append(item.evidence_id)
+        for subject_id, evidence_ids in owed.items():
+            await self.send(dc.GiveDataCollectionNotice(
+                actor=self.investigator, authority=f"{RB} s.4.2 (GDPR Art 14)",
+                subject_id=subject_id, evidence_ids=evidence_ids))
+
     async def respond(self) -> None:
         await self.send(dc.SubmitResponse(
             actor=self.respondent, authority=f"{RB} s.4.3",
@@ -263,6 +275,7 @@ async def run_demo(
     await story.acknowledge_and_investigate()
     await story.suspend_pending_hearing()
     await story.notify_and_disclose()
+    await story.tell_whose_data_came_from_others()
     await story.respond()
     hearing_at = await story.schedule_hearing(HEARING_NOTICE)
     await asyncio.sleep(max((hearing_at - datetime.now(UTC)).total_seconds(), 0) + 0.5)

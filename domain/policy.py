@@ -155,6 +155,9 @@ class Deadlines(Model):
     appeal_window: Duration
     interim_suspension_review: Duration  # longest an interim suspension may run unreviewed
     rejoin_continuity_window: Duration  # resign-in-protest then rejoin within this keeps continuity
+    # GDPR Art 14(3)(a): data from another source is notified within a month; 28 days never
+    # exceeds a calendar month. A default, so versions pinned before it still read.
+    data_collection_notice: Duration = Field(default=timedelta(days=28), validate_default=True)
 
 
 class EvidencePolicy(Model):

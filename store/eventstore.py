@@ -23,7 +23,8 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from ..domain.encoding import NO_UPCASTERS, Upcasters
+from ..domain.case.upcasters import CASE_UPCASTERS
+from ..domain.encoding import Upcasters
 from ..domain.envelope import AppendResult, NewEvent
 from . import crypto
 from .db import Connection, Database, Pinned
@@ -76,7 +77,7 @@ class EventStore(EventReader):
         self,
         pool: Database,
         *,
-        upcasters: Upcasters = NO_UPCASTERS,
+        upcasters: Upcasters = CASE_UPCASTERS,
         key_cache_seconds: float = 30.0,
         key_wrap: crypto.KeyWrap = crypto.NO_KEY_WRAP,
     ) -> None:

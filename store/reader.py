@@ -13,7 +13,8 @@ from uuid import UUID
 import asyncpg
 import orjson
 
-from ..domain.encoding import NO_UPCASTERS, Upcasters
+from ..domain.case.upcasters import CASE_UPCASTERS
+from ..domain.encoding import Upcasters
 from ..domain.envelope import Position, RecordedEvent
 from . import crypto
 from .db import Connection, Database
@@ -33,7 +34,7 @@ class EventReader:
         self,
         pool: Database,
         *,
-        upcasters: Upcasters = NO_UPCASTERS,
+        upcasters: Upcasters = CASE_UPCASTERS,
         key_wrap: crypto.KeyWrap = crypto.NO_KEY_WRAP,
     ) -> None:
         self._pool = pool

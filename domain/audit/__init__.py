@@ -27,6 +27,8 @@ from ..envelope import RecordedEvent
 from .checks_intake import events_readable, interim_governed
 from .checks_outcome import reinstatement
 from .checks_process import complainant_informed, deadlines_met, instructions_on_record
+from .collection import data_collection_notice
+from .contacts import contact_rows, outside_contacts
 from .context import History, read_history
 from .evidence import evidence_rows, with_items
 from .model import (
@@ -34,6 +36,7 @@ from .model import (
     CaseAudit,
     CheckResult,
     CheckStatus,
+    ContactRow,
     EventRef,
     EvidenceRow,
     TimelineEntry,
@@ -46,6 +49,7 @@ __all__ = [
     "CaseAudit",
     "CheckResult",
     "CheckStatus",
+    "ContactRow",
     "EventRef",
     "EvidenceRow",
     "TimelineEntry",
@@ -55,7 +59,7 @@ __all__ = [
 # Checks judged over the whole history; the transition rules come from the catalogue.
 _HISTORY_CHECKS: tuple[Callable[[History], CheckResult], ...] = (
     interim_governed, reinstatement, deadlines_met, instructions_on_record,
-    complainant_informed,
+    complainant_informed, data_collection_notice, outside_contacts,
 )
 
 
@@ -83,4 +87,5 @@ def audit_case(
     checks += [check(history) for check in _HISTORY_CHECKS]
     return CaseAudit(
         case_id=history.case_id, as_of=history.clock, timeline=build_timeline(history),
-        checks=checks, evidence=rows, ok=all(c.status is not CheckStatus.FAIL for c in checks))
+        checks=checks, evidence=rows, contacts=contact_rows(history),
+        ok=all(c.status is not CheckStatus.FAIL for c in checks))

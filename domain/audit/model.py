@@ -61,12 +61,29 @@ class EvidenceRow(Model):
     relied_on_by: list[EventRef] = []  # decisions that relied on it
 
 
+class ContactRow(Model):
+    """One contact about the case with anyone outside its process, either way (invariant 5):
+    a report or referral from an outside body, an instruction, a referral or disclosure."""
+
+    event: EventRef
+    direction: str  # "received" | "sent"
+    kind: str  # instruction, comment, referral, disclosure, request, report
+    outside_body: str | None
+    sender: str  # person id (role)
+    recipient: str | None  # person id (role) for a contact sent
+    at: datetime  # when it was received or sent
+    shared: str | None  # what was shared, as recorded
+    shared_evidence_ids: list[str] = []
+    sender_assigned: bool  # the sender had a part in the case
+
+
 class CaseAudit(Model):
     case_id: str
     as_of: datetime | None  # the time deadlines were judged against
     timeline: list[TimelineEntry]
     checks: list[CheckResult]
     evidence: list[EvidenceRow] = []
+    contacts: list[ContactRow] = []  # every contact surfaced (outside-contacts-surfaced)
     ok: bool  # no check failed
 
     def failures(self) -> list[CheckResult]:

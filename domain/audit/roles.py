@@ -38,6 +38,9 @@ _COMMANDS_FOR: dict[str, tuple[str, ...]] = {
     "AppealDecided": ("DecideAppeal",), "SanctionApplied": ("CarryOutSanction",),
     "SanctionEnded": ("EndSanction",), "MemberReinstated": ("Reinstate", "EndSanction"),
     "CaseClosed": ("CloseCase",), "InstructionRecorded": ("RecordInstruction",),
+    "DataCollectionNoticeGiven": ("GiveDataCollectionNotice",),
+    "DataCollectionNoticeExempted": ("RecordNoticeExemption",),
+    "DataCollectionNoticeMissed": ("EscalateMissedCollectionNotice",),
 }
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..case.events import CaseEventBase, DecisionRecorded, InstructionRecorded, ReportFiled
+from ..case.values import ContactDirection
 from ..envelope import RecordedEvent
 from .context import Entry, History
 from .model import TimelineEntry
@@ -24,6 +25,18 @@ def _report_summary(e: ReportFiled) -> str:
     return (f"report by {source} {e.complainant.person_id} against {e.respondent.person_id}: "
             f"{charges}; {len(e.evidence)} evidence item(s); procedure {e.policy_id} "
             f"{e.procedure_version}")
+
+
+def _contact_summary(e: InstructionRecorded) -> str:
+    sender = "assigned to" if e.sender_assigned else "outside"
+    body = f" ({e.outside_body})" if e.outside_body else ""
+    if e.direction is ContactDirection.SENT:
+        return (f"{e.kind.value} sent by {e.from_role} {e.from_person_id} to "
+                f"{e.to_role or ''} {e.to_person_id or ''}".rstrip() + f"{body} by {e.channel}, "
+                f"{iso(e.received_at)}; shared {e.shared or 'nothing described'}"
+                + (f", evidence {_ids(e.shared_evidence_ids)}" if e.shared_evidence_ids else ""))
+    return (f"{e.kind.value} on the record from {e.from_role} {e.from_person_id}{body} by "
+            f"{e.channel}, received {iso(e.received_at)}; sender {sender} the case")
 
 
 def _decision_summary(e: DecisionRecorded) -> str:
@@ -82,11 +95,16 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
                                   f"{rights_text(e.rights_restored)}; record corrected "
                                   + ("yes" if e.record_corrected else "no"),
     "CaseClosed": lambda e: "case closed",
-    "InstructionRecorded": lambda e: f"instruction on the record from {e.from_role} "
-                                     f"{e.from_person_id} by {e.channel}, received "
-                                     f"{iso(e.received_at)}; sender "
-                                     + ("assigned to" if e.sender_assigned else "outside")
-                                     + " the case",
+    "InstructionRecorded": lambda e: _contact_summary(e),
+    "DataCollectionNoticeGiven": lambda e: f"data-collection notice (GDPR Art 14) to "
+                                           f"{e.subject_id} for {_ids(e.evidence_ids)} by "
+                                           f"{e.channel}",
+    "DataCollectionNoticeExempted": lambda e: f"no data-collection notice to {e.subject_id} "
+                                              f"for {_ids(e.evidence_ids)}: "
+                                              f"{e.exemption.value} ({e.legal_basis})",
+    "DataCollectionNoticeMissed": lambda e: f"data-collection notice to {e.subject_id} for "
+                                            f"{_ids(e.evidence_ids)} due {iso(e.due_at)} "
+                                            f"missed; escalated to {e.escalated_to}",
 }
 
 

@@ -13,15 +13,26 @@ from pydantic import AwareDatetime, Field, TypeAdapter
 from ..base import CommandBase, Personal
 from ..ids import PersonId
 from ..policy import PolicyDocument
-from ..text import FreeText, IdText, LineText, OptionalId, OptionalText, SystemDatetime
+from ..text import (
+    FreeText,
+    IdText,
+    LineText,
+    OptionalId,
+    OptionalLine,
+    OptionalText,
+    SystemDatetime,
+)
 from .values import (
     Allegation,
     AppealOutcome,
     AutomatedDecision,
     Complainant,
+    ContactDirection,
+    ContactKind,
     DismissalReason,
     EvidenceItem,
     Finding,
+    NoticeExemption,
     PanelMember,
     Redaction,
     Respondent,
@@ -162,11 +173,14 @@ class CloseCase(CaseCommandBase):
 
 
 class RecordInstruction(CaseCommandBase):
-    """Put on the record an instruction or comment about the case from anyone (invariant 5).
+    """Put on the record a contact about the case, either way (invariant 5).
 
-    Staff record what reached them (a general secretary's email, a call from an office
-    holder); the decider notes whether the sender is assigned to the case, so the audit
-    surfaces every instruction from outside it (EHRC 2020: political interference).
+    Received: an instruction, comment or referral that reached the case (a general
+    secretary's email, a police unit's referral); ``from_*`` is the sender. Sent: a
+    referral or disclosure from the case (to the police, a regulator, a party office);
+    ``from_*`` is the staff member who sent it and ``to_*``/``outside_body`` the recipient.
+    The decider notes whether the sender is assigned to the case, so the audit surfaces
+    every contact from outside it (EHRC 2020: political interference).
     """
 
     type: Literal["RecordInstruction"] = "RecordInstruction"
@@ -174,7 +188,34 @@ class RecordInstruction(CaseCommandBase):
     from_role: IdText  # e.g. "general_secretary"
     channel: LineText  # email, phone, meeting...
     content: Personal  # subject_id = from_person_id
-    received_at: AwareDatetime
+    received_at: AwareDatetime  # when it was received, or sent
+    direction: ContactDirection = ContactDirection.RECEIVED
+    kind: ContactKind = ContactKind.INSTRUCTION
+    outside_body: OptionalLine | None = None  # e.g. "Metropolitan Police Online Hate Crime Hub"
+    to_person_id: PersonId | None = None
+    to_role: OptionalId | None = None
+    shared: OptionalText | None = None  # what was shared, described without personal data
+    shared_evidence_ids: list[OptionalId] = []  # items of the case file passed on
+
+
+class GiveDataCollectionNotice(CaseCommandBase):
+    """Tell a person that data about them came from another source (GDPR Art 14)."""
+
+    type: Literal["GiveDataCollectionNotice"] = "GiveDataCollectionNotice"
+    subject_id: PersonId
+    evidence_ids: list[OptionalId] = Field(min_length=1)
+    channel: LineText = "notification"  # how it reached them when they are not a party
+
+
+class RecordNoticeExemption(CaseCommandBase):
+    """Record why no Art 14 notice is given (Art 14(5), or a restriction under Art 23)."""
+
+    type: Literal["RecordNoticeExemption"] = "RecordNoticeExemption"
+    subject_id: PersonId
+    evidence_ids: list[OptionalId] = Field(min_length=1)
+    exemption: NoticeExemption
+    legal_basis: LineText  # the provision relied on, e.g. "UK DPA 2018 Sch 2 para 2"
+    reasons: FreeText
 
 
 # Timer commands: issued by the workflow (SYSTEM_ACTOR) when a durable timer fires.
@@ -202,9 +243,18 @@ class EndSanction(CaseCommandBase):
     ends_at: SystemDatetime
 
 
-TimerCommand = EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction
+class EscalateMissedCollectionNotice(CaseCommandBase):
+    """Every Art 14 notice due by ``due_at`` and still owed is recorded as missed."""
+
+    type: Literal["EscalateMissedCollectionNotice"] = "EscalateMissedCollectionNotice"
+    due_at: SystemDatetime
+
+
+TimerCommand = (EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow
+                | EndSanction | EscalateMissedCollectionNotice)
 TIMER_COMMANDS: tuple[type[CaseCommandBase], ...] = (
     EscalateMissedDeadline, LapseInterimSuspension, CloseAppealWindow, EndSanction,
+    EscalateMissedCollectionNotice,
 )
 
 CaseCommand = Annotated[
@@ -213,7 +263,8 @@ CaseCommand = Annotated[
     | IssueNotice | DiscloseEvidence | SubmitResponse | AppointPanel | ScheduleHearing
     | RecordHearingHeld | RecordDecision | LodgeAppeal | AppointAppealPanel | DecideAppeal
     | CarryOutSanction | Reinstate | CloseCase | RecordInstruction
-    | EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction,
+    | EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction
+    | GiveDataCollectionNotice | RecordNoticeExemption | EscalateMissedCollectionNotice,
     Field(discriminator="type"),
 ]
 
@@ -225,5 +276,6 @@ _ALL_COMMANDS: tuple[type[CaseCommandBase], ...] = (
     IssueNotice, DiscloseEvidence, SubmitResponse, AppointPanel, ScheduleHearing,
     RecordHearingHeld, RecordDecision, LodgeAppeal, AppointAppealPanel, DecideAppeal,
     CarryOutSanction, Reinstate, CloseCase, RecordInstruction, *TIMER_COMMANDS,
+    GiveDataCollectionNotice, RecordNoticeExemption,
 )
 COMMAND_TYPES: dict[str, type[CaseCommandBase]] = {cls.__name__: cls for cls in _ALL_COMMANDS}

@@ -13,10 +13,12 @@ from typing import Literal
 
 from ..base import SYSTEM_ACTOR, Model
 from ..policy import PolicyVersion
+from ..rules.collection import notices_owed
 from .commands import (
     CaseCommand,
     CloseAppealWindow,
     EndSanction,
+    EscalateMissedCollectionNotice,
     EscalateMissedDeadline,
     LapseInterimSuspension,
 )
@@ -29,6 +31,7 @@ class DeadlineKind(StrEnum):
     INTERIM_SUSPENSION_REVIEW = "interim_suspension_review"
     APPEAL_WINDOW = "appeal_window"
     SANCTION_END = "sanction_end"
+    DATA_COLLECTION_NOTICE = "data_collection_notice"  # GDPR Art 14
 
 
 class Deadline(Model):
@@ -61,6 +64,7 @@ def pending_deadlines(state: CaseState) -> list[Deadline]:
         *_interim_review(state, version),
         *_appeal_window(state, version),
         *_sanction_end(state),
+        *_collection_notices(state, version),
     ]
     return sorted(deadlines, key=lambda d: d.due_at)
 
@@ -106,3 +110,15 @@ def _sanction_end(state: CaseState) -> list[Deadline]:
         actor=SYSTEM_ACTOR, authority=f"case:{state.case_id}#decision.sanction.term",
         ends_at=sanction.ends_at)
     return [Deadline(kind=DeadlineKind.SANCTION_END, due_at=sanction.ends_at, command=command)]
+
+
+def _collection_notices(state: CaseState, version: PolicyVersion) -> list[Deadline]:
+    """One timer per due time at which Art 14 notices still owed fall due (a fired timer
+    records every miss due by then, so equal times share one timer)."""
+    dues = sorted({o.due_at for o in notices_owed(state)
+                   if o.evidence_id not in state.collection.missed})
+    authority = version.authority("deadlines.data_collection_notice")
+    return [Deadline(kind=DeadlineKind.DATA_COLLECTION_NOTICE, due_at=due,
+                     command=EscalateMissedCollectionNotice(
+                         actor=SYSTEM_ACTOR, authority=authority, due_at=due))
+            for due in dues]

@@ -6,7 +6,7 @@ writes the result into the event, so folding never consults the policy or the cl
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
@@ -19,10 +19,13 @@ from .values import (
     AppealOutcome,
     AutomatedDecision,
     Complainant,
+    ContactDirection,
+    ContactKind,
     DismissalReason,
     EvidenceItem,
     Finding,
     NoticedAllegation,
+    NoticeExemption,
     PanelMember,
     Redaction,
     ReinstatementReason,
@@ -219,20 +222,57 @@ class CaseClosed(CaseEventBase):
 
 
 class InstructionRecorded(CaseEventBase):
-    """An instruction or comment about the case, on the record (invariant 5).
+    """A contact about the case, either way, on the record (invariant 5).
 
     ``sender_assigned`` is whether the sender held a part in the case when it was
     recorded (investigator, panel, appeal panel, or a case officer who had acted on it);
-    the audit surfaces every instruction from a sender who did not.
+    the audit surfaces every contact, and every instruction from a sender who did not.
+    v2 added the direction, kind, outside body, recipient and what was shared; v1 records
+    are upcast as instructions received (domain/case/upcasters.py).
     """
 
+    schema_version: ClassVar[int] = 2
     type: Literal["InstructionRecorded"] = "InstructionRecorded"
     from_person_id: PersonId
     from_role: str
     channel: str
     content: Personal
-    received_at: AwareDatetime
+    received_at: AwareDatetime  # when it was received, or sent
     sender_assigned: bool
+    direction: ContactDirection = ContactDirection.RECEIVED
+    kind: ContactKind = ContactKind.INSTRUCTION
+    outside_body: str | None = None
+    to_person_id: PersonId | None = None
+    to_role: str | None = None
+    shared: str | None = None
+    shared_evidence_ids: list[str] = []
+
+
+class DataCollectionNoticeGiven(CaseEventBase):
+    """A person was told that data about them came from another source (GDPR Art 14)."""
+
+    type: Literal["DataCollectionNoticeGiven"] = "DataCollectionNoticeGiven"
+    subject_id: PersonId
+    evidence_ids: list[str]
+    sources: list[str]  # per item: the kind of source and where it was captured (Art 14(2)(f))
+    channel: str
+
+
+class DataCollectionNoticeExempted(CaseEventBase):
+    type: Literal["DataCollectionNoticeExempted"] = "DataCollectionNoticeExempted"
+    subject_id: PersonId
+    evidence_ids: list[str]
+    exemption: NoticeExemption
+    legal_basis: str
+    reasons: str
+
+
+class DataCollectionNoticeMissed(CaseEventBase):
+    type: Literal["DataCollectionNoticeMissed"] = "DataCollectionNoticeMissed"
+    subject_id: PersonId
+    evidence_ids: list[str]
+    due_at: AwareDatetime
+    escalated_to: str = "data_protection_officer"
 
 
 CaseEvent = Annotated[
@@ -242,7 +282,8 @@ CaseEvent = Annotated[
     | ResponseSubmitted | DeadlineMissed | PanelAppointed | HearingScheduled | HearingHeld
     | DecisionRecorded | AppealLodged | AppealWindowClosed | AppealPanelAppointed
     | AppealDecided | SanctionApplied | SanctionEnded | MemberReinstated | CaseClosed
-    | InstructionRecorded,
+    | InstructionRecorded | DataCollectionNoticeGiven | DataCollectionNoticeExempted
+    | DataCollectionNoticeMissed,
     Field(discriminator="type"),
 ]
 
@@ -257,6 +298,7 @@ EVENT_TYPES: dict[str, type[CaseEventBase]] = {
         ResponseSubmitted, DeadlineMissed, PanelAppointed, HearingScheduled, HearingHeld,
         DecisionRecorded, AppealLodged, AppealWindowClosed, AppealPanelAppointed,
         AppealDecided, SanctionApplied, SanctionEnded, MemberReinstated, CaseClosed,
-        InstructionRecorded,
+        InstructionRecorded, DataCollectionNoticeGiven, DataCollectionNoticeExempted,
+        DataCollectionNoticeMissed,
     )
 }

@@ -18,6 +18,7 @@ from .events import (
     CaseDismissed,
     CaseEvent,
     CaseTriaged,
+    DataCollectionNoticeGiven,
     DecisionRecorded,
     EvidenceDisclosed,
     HearingScheduled,
@@ -98,6 +99,8 @@ def _letters(state: CaseState, event: CaseEvent) -> list[Letter]:
                      [])]
         case MemberReinstated():
             return [_reinstated(state, event)]
+        case DataCollectionNoticeGiven():
+            return _collection(state, event)
     return []
 
 
@@ -194,6 +197,23 @@ def _reinstated(state: CaseState, event: MemberReinstated) -> Letter:
     if event.apology:
         body += f" {event.apology}"
     return ("respondent", f"Case {state.case_id}: reinstatement", body, [])
+
+
+def _collection(state: CaseState, event: DataCollectionNoticeGiven) -> list[Letter]:
+    """GDPR Art 14: what was collected about a party, from where, and why. Someone who is
+    not a party has no address on file: their notice goes by the recorded channel."""
+    assert state.report is not None
+    roles: dict[str, RecipientRole] = {state.report.respondent.person_id: "respondent",
+                                       state.report.complainant.person_id: "complainant"}
+    role = roles.get(event.subject_id)
+    if role is None:
+        return []
+    body = "\n".join([
+        "Personal data about you was obtained from someone other than you and is held in this "
+        "case file, to decide a complaint under the organisation's rules (its disciplinary "
+        "procedure). The items and their sources:", *(f"- {s}" for s in event.sources),
+        "You may ask for a copy, and for inaccurate data to be corrected."])
+    return [(role, f"Case {state.case_id}: data collected about you", body, [])]
 
 
 def _sanction(sanction: Sanction) -> str:

@@ -66,6 +66,9 @@ PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType({
     "LapseInterimSuspension": _roles(SYSTEM),
     "CloseAppealWindow": _roles(SYSTEM),
     "EndSanction": _roles(SYSTEM),
+    "GiveDataCollectionNotice": _roles(CASE_OFFICER, INVESTIGATOR),
+    "RecordNoticeExemption": _roles(CASE_OFFICER),
+    "EscalateMissedCollectionNotice": _roles(SYSTEM),
 })
 
 # Which kinds of actor may hold each role; everything not listed is a person's job.

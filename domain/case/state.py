@@ -14,6 +14,7 @@ from typing import Any
 
 from ..base import Model
 from ..policy import PolicyVersion, Right, Rule
+from .collection import CollectionNotices, record_collection
 from .events import (
     CASE_EVENT_ADAPTER,
     AppealDecided,
@@ -126,6 +127,7 @@ class CaseState(Model):
     # events by ordinal: events_folded after that event.
     events_folded: int = 0
     measures: MeasureHistory = MeasureHistory()
+    collection: CollectionNotices = CollectionNotices()  # GDPR Art 14 notices
 
     @classmethod
     def empty(cls, case_id: str) -> CaseState:
@@ -239,7 +241,8 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
     seq = state.events_folded + 1
     update: dict[str, Any] = {
         "as_of": as_of, "stage": _stage(changed), "events_folded": seq,
-        "measures": record_measure(state.measures, event, seq, changed.procedure)}
+        "measures": record_measure(state.measures, event, seq, changed.procedure),
+        "collection": record_collection(state.collection, event)}
     if event.actor.role == _CASE_OFFICER:
         update["officers_ever"] = state.officers_ever | {event.actor.id}
     return changed.model_copy(update=update)

@@ -169,3 +169,29 @@ class StatementOfReasons(Model):
 def most_severe(sanctions: list[Sanction]) -> Sanction | None:
     """Sanctions on several allegations run concurrently, so the most severe one governs."""
     return max(sanctions, key=Sanction.severity, default=None)
+
+
+class NoticeExemption(StrEnum):
+    """Why a data-collection notice (GDPR Art 14) need not be given: the Art 14(5)
+    exemptions, and a restriction by law under Art 23 (e.g. UK DPA 2018 Sch 2 para 2)."""
+
+    ALREADY_INFORMED = "already_informed"  # Art 14(5)(a)
+    DISPROPORTIONATE_EFFORT = "disproportionate_effort"  # Art 14(5)(b), incl. impairing aims
+    REQUIRED_BY_LAW = "required_by_law"  # Art 14(5)(c)
+    PROFESSIONAL_SECRECY = "professional_secrecy"  # Art 14(5)(d)
+    RESTRICTED_BY_LAW = "restricted_by_law"  # Art 23, in the national law named
+
+
+class ContactDirection(StrEnum):
+    """Which way a contact about the case went (invariant 5; DSA 17(3)(b), 22)."""
+
+    RECEIVED = "received"  # an instruction, comment or referral that reached the case
+    SENT = "sent"  # a referral or disclosure from the case to someone outside it
+
+
+class ContactKind(StrEnum):
+    INSTRUCTION = "instruction"
+    COMMENT = "comment"
+    REFERRAL = "referral"
+    DISCLOSURE = "disclosure"
+    REQUEST = "request"

@@ -14,7 +14,19 @@ from types import MappingProxyType
 
 from ..case.events import CaseEventBase
 from ..case.state import CaseState, evolve
-from . import decision, evidence, hearing, intake, notice, outcome, process, records, timing
+from . import (
+    collection,
+    contacts,
+    decision,
+    evidence,
+    hearing,
+    intake,
+    notice,
+    outcome,
+    process,
+    records,
+    timing,
+)
 from .model import ProcessRule, RuleKind, Transition, Violation
 
 CATALOGUE: tuple[ProcessRule, ...] = (
@@ -45,8 +57,9 @@ CATALOGUE: tuple[ProcessRule, ...] = (
     *outcome.CONTENT,
     *decision.CONTENT,
     *timing.CONTENT,
+    *collection.CONTENT, *contacts.CONTENT,
     *records.RULES_LAST,
-    *timing.HISTORY, *process.HISTORY,
+    *timing.HISTORY, *process.HISTORY, *collection.HISTORY, *contacts.HISTORY,
     intake.DISMISSAL_REASON, *process.STAFF_ONLY_COMMANDS,
 )
 

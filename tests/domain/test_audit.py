@@ -22,6 +22,7 @@ from dueprocess.domain.case.events import (
     CaseClosed,
     CaseEvent,
     CaseTriaged,
+    DataCollectionNoticeGiven,
     DeadlineMissed,
     DecisionRecorded,
     EvidenceDisclosed,
@@ -211,6 +212,14 @@ def interim(at: float = 2.5, review: float = 30,
                                     review_by=day(review), rights_removed=list(rights))
 
 
+def collection_notice(ids: Sequence[str] = ("ev-1", "ev-2"),
+                      at: float = 3) -> DataCollectionNoticeGiven:
+    """GDPR Art 14: the respondent told that data about them came from others."""
+    return DataCollectionNoticeGiven(**meta(INVESTIGATOR, day(at)), subject_id="resp-1",
+                                     evidence_ids=list(ids), sources=["public_post from forum"],
+                                     channel="notification")
+
+
 def until_hearing() -> list[CaseEvent]:
     return [
         report(),
@@ -219,6 +228,7 @@ def until_hearing() -> list[CaseEvent]:
         InvestigatorAssigned(**meta(OFFICER, day(2)), investigator_id="inv-1"),
         notice(),
         disclosure(),
+        collection_notice(),
         ResponseSubmitted(**meta(RESPONDENT, day(5)), statement=personal("resp-1", "denied")),
         panel(),
         HearingScheduled(**meta(OFFICER, day(6)), at=day(24), location="Room 1"),

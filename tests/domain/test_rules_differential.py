@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dueprocess.domain.audit import CheckStatus, audit_case
-from dueprocess.domain.base import DomainError, DueProcessViolation
+from dueprocess.domain.base import DomainError, DueProcessViolation, personal
 from dueprocess.domain.case import (
     AppointPanel,
     AssignInvestigator,
@@ -36,7 +36,13 @@ from dueprocess.domain.case import (
     decide,
     evolve,
 )
+from dueprocess.domain.case.commands import (
+    GiveDataCollectionNotice,
+    RecordInstruction,
+    RecordNoticeExemption,
+)
 from dueprocess.domain.case.decide import propose
+from dueprocess.domain.case.values import ContactDirection, ContactKind, NoticeExemption
 from dueprocess.domain.envelope import Position, RecordedEvent
 from dueprocess.domain.rules.catalogue import BY_ID, CATALOGUE
 from dueprocess.domain.rules.model import RuleKind
@@ -253,3 +259,45 @@ def test_inadmissible_evidence_is_listed_with_its_provenance() -> None:
     assert "INADMISSIBLE" in check.explanation and "not relied on" in check.explanation
 
 
+
+
+# -- issue 15: Art 14 notices and contacts, refused by decide() and failed by the audit -------
+
+
+def _forged(command: CaseCommand, after: str = "notice") -> tuple[list[RecordedEvent], str]:
+    """The happy path to ``after``, then ``command`` written even though decide() refuses it."""
+    state = CaseState.empty("case-f")
+    records: list[RecordedEvent] = []
+    steps = ex.happy_path()
+    upto = [s.name for s in steps].index(after)
+    for step in [*steps[: upto + 1]]:
+        for event in decide(state, step.command, step.now):
+            records.append(_record(event, len(records) + 1, step.now))
+            state = evolve(state, event)
+    now = steps[upto].now
+    try:
+        decide(state, command, now)
+    except DomainError as error:
+        for event in propose(state, command, now):
+            records.append(_record(event, len(records) + 1, now))
+        return records, error.rule
+    raise AssertionError("decide() accepted the forged step")
+
+
+def test_art14_and_contact_rules_refused_are_the_rules_the_audit_fails() -> None:
+    officer = ex.actor("case_officer")
+    forged: list[CaseCommand] = [
+        GiveDataCollectionNotice(actor=officer, authority=ex.AUTHORITY,
+                                 subject_id=ex.RESPONDENT_ID, evidence_ids=["E9"]),
+        RecordNoticeExemption(actor=officer, authority=ex.AUTHORITY, subject_id=ex.WITNESS_ID,
+                              evidence_ids=["E1"], exemption=NoticeExemption.REQUIRED_BY_LAW,
+                              legal_basis="Art 14(5)(c)", reasons="Required by statute."),
+        RecordInstruction(actor=officer, authority=ex.AUTHORITY, from_person_id=ex.OFFICER_ID,
+                          from_role="case_officer", channel="email",
+                          content=personal(ex.OFFICER_ID, "Referred."), received_at=ex.T0,
+                          direction=ContactDirection.SENT, kind=ContactKind.REFERRAL,
+                          to_role="duty_officer", shared_evidence_ids=["E9"]),
+    ]
+    for command in forged:
+        records, rule = _forged(command)
+        assert _failed(records, rule) == [records[-1].event_type], rule

@@ -248,3 +248,36 @@ async def test_an_outside_write_to_the_case_stream_is_reconciled_not_wedged(
     await story.send(dc.AssignInvestigator(actor=story.officer, authority="rulebook s.3.4",
                                            investigator_id=story.p.investigator))
     assert (await _types(store, story.case_id))[-1] == "InvestigatorAssigned"
+
+
+async def test_a_data_collection_notice_not_given_in_time_is_recorded_as_missed(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    # GDPR Art 14: the evidence about the respondent came from the complainant and a
+    # witness; nobody told the respondent, so the timer records the miss at the due time.
+    await story.file()
+    [due] = [d for d in await story.client.deadlines(story.case_id)
+             if d.kind == dc.DeadlineKind.DATA_COLLECTION_NOTICE]
+    await _wait_until(env, due.due_at)
+    types = await _types(store, story.case_id)
+    assert types.count("DataCollectionNoticeMissed") == 1
+    state = await story.client.state(story.case_id)
+    assert state.collection.missed == set(state.evidence)
+    assert not [d for d in await story.client.deadlines(story.case_id)
+                if d.kind == dc.DeadlineKind.DATA_COLLECTION_NOTICE]
+
+
+async def test_a_data_collection_notice_given_in_time_stops_the_timer(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    await story.file()
+    state = await story.client.state(story.case_id)
+    assert state.respondent is not None
+    await story.send(dc.GiveDataCollectionNotice(
+        actor=story.officer, authority="rulebook s.4.1", subject_id=state.respondent.person_id,
+        evidence_ids=sorted(state.evidence)))
+    assert not [d for d in await story.client.deadlines(story.case_id)
+                if d.kind == dc.DeadlineKind.DATA_COLLECTION_NOTICE]
+    await _wait_until(env, (await story.now()) + timedelta(days=40))
+    types = await _types(store, story.case_id)
+    assert "DataCollectionNoticeGiven" in types and "DataCollectionNoticeMissed" not in types

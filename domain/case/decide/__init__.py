@@ -20,8 +20,10 @@ from ..commands import (
     DecideAppeal,
     DiscloseEvidence,
     EndSanction,
+    EscalateMissedCollectionNotice,
     EscalateMissedDeadline,
     FileReport,
+    GiveDataCollectionNotice,
     ImposeInterimSuspension,
     IssueNotice,
     LapseInterimSuspension,
@@ -30,6 +32,7 @@ from ..commands import (
     RecordDecision,
     RecordHearingHeld,
     RecordInstruction,
+    RecordNoticeExemption,
     Reinstate,
     RenewInterimSuspension,
     ScheduleHearing,
@@ -70,6 +73,11 @@ from .outcome import (
     lodge_appeal,
     record_instruction,
     reinstate,
+)
+from .privacy import (
+    escalate_missed_collection_notice,
+    give_data_collection_notice,
+    record_notice_exemption,
 )
 
 
@@ -158,3 +166,9 @@ def _dispatch(state: CaseState, command: CaseCommand, at: datetime) -> list[Case
             return close_appeal_window(state, command, at)
         case EndSanction():
             return end_sanction(state, command, at)
+        case GiveDataCollectionNotice():
+            return give_data_collection_notice(state, command, at)
+        case RecordNoticeExemption():
+            return record_notice_exemption(state, command, at)
+        case EscalateMissedCollectionNotice():
+            return escalate_missed_collection_notice(state, command, at)

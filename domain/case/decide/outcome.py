@@ -101,14 +101,17 @@ def record_instruction(state: CaseState, cmd: RecordInstruction,
     event = InstructionRecorded(
         **meta(cmd, at), from_person_id=cmd.from_person_id, from_role=cmd.from_role,
         channel=cmd.channel, content=cmd.content, received_at=cmd.received_at,
-        sender_assigned=cmd.from_person_id in state.assigned_ids)
+        sender_assigned=cmd.from_person_id in state.assigned_ids, direction=cmd.direction,
+        kind=cmd.kind, outside_body=cmd.outside_body, to_person_id=cmd.to_person_id,
+        to_role=cmd.to_role, shared=cmd.shared, shared_evidence_ids=cmd.shared_evidence_ids)
     if any(_same_instruction(done, event) for done in state.instructions):
         return []  # a retried command: already on the record
     return [event]
 
 
 def _same_instruction(done: InstructionRecorded, new: InstructionRecorded) -> bool:
-    fields = ("from_person_id", "from_role", "channel", "content", "received_at")
+    fields = ("from_person_id", "from_role", "channel", "content", "received_at", "direction",
+              "kind", "outside_body", "to_person_id", "to_role", "shared", "shared_evidence_ids")
     return all(getattr(done, name) == getattr(new, name) for name in fields)
 
 

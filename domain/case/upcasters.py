@@ -1,0 +1,19 @@
+"""Old case event shapes, read as the current ones (events are a storage format).
+
+The store applies these on every read (``EventStore(upcasters=CASE_UPCASTERS)``), so
+audit, projections and reloads see one shape; stored bytes are never edited.
+"""
+
+from __future__ import annotations
+
+from ..encoding import Payload, Upcasters
+
+CASE_UPCASTERS = Upcasters()
+
+
+@CASE_UPCASTERS.register("InstructionRecorded", 1)
+def _instruction_v1(payload: Payload) -> Payload:
+    """v1 recorded only instructions that reached the case: say so explicitly."""
+    return {"direction": "received", "kind": "instruction", "outside_body": None,
+            "to_person_id": None, "to_role": None, "shared": None, "shared_evidence_ids": [],
+            **payload}
