@@ -225,6 +225,7 @@ class Deadlines(Model):
     appeal_window: Duration
     interim_suspension_review: Duration  # longest an interim suspension may run unreviewed
     rejoin_continuity_window: Duration  # resign-in-protest then rejoin within this keeps continuity
+    schedule_hearing: Duration = timedelta(days=28)  # notice to a scheduled hearing (ACAS 4)
 
 
 class EvidencePolicy(Model):

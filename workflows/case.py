@@ -69,6 +69,8 @@ DISPATCH_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_atte
 DISPATCH_GIVE_UP = timedelta(hours=6)
 # Histories recorded before this patch filed reports under the rulebook the caller sent.
 PUBLISHED_RULEBOOK_PATCH = "published-rulebook"
+# Histories recorded before this patch held no timer for scheduling the hearing.
+SCHEDULE_HEARING_PATCH = "schedule-hearing-deadline"
 
 
 class CaseInput(Model):
@@ -306,8 +308,14 @@ class CaseWorkflow:
 
     def _next_deadline(self) -> dc.Deadline | None:
         pending = [d for d in dc.pending_deadlines(self._state)
-                   if self._deadline_key(d) not in self._fired]
+                   if self._deadline_key(d) not in self._fired and self._timer_known(d)]
         return min(pending, key=lambda d: d.due_at, default=None)
+
+    @staticmethod
+    def _timer_known(deadline: dc.Deadline) -> bool:
+        # Asked only when such a deadline is pending, so older histories replay unchanged.
+        return deadline.kind is not dc.DeadlineKind.SCHEDULE_HEARING \
+            or workflow.patched(SCHEDULE_HEARING_PATCH)
 
     @staticmethod
     def _deadline_key(deadline: dc.Deadline) -> str:

@@ -20,6 +20,7 @@ from .values import (
     AutomatedDecision,
     Complainant,
     DismissalReason,
+    EscalatedKind,
     EvidenceItem,
     Finding,
     PanelMember,
@@ -183,7 +184,7 @@ class RecordInstruction(CaseCommandBase):
 
 class EscalateMissedDeadline(CaseCommandBase):
     type: Literal["EscalateMissedDeadline"] = "EscalateMissedDeadline"
-    kind: Literal["acknowledge", "respond"]
+    kind: EscalatedKind
     due_at: SystemDatetime
 
 

@@ -20,6 +20,7 @@ from .values import (
     AutomatedDecision,
     Complainant,
     DismissalReason,
+    EscalatedKind,
     EvidenceItem,
     Finding,
     NoticedAllegation,
@@ -132,7 +133,7 @@ class ResponseSubmitted(CaseEventBase):
 
 class DeadlineMissed(CaseEventBase):
     type: Literal["DeadlineMissed"] = "DeadlineMissed"
-    kind: Literal["acknowledge", "respond"]
+    kind: EscalatedKind
     due_at: AwareDatetime
     escalated_to: str = "case_officer"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime
 
@@ -30,6 +30,11 @@ from ..text import (
 # Limits reach a Personal's value through these markers (domain/text.py).
 Name = Annotated[Personal, LINE]
 Contact = Annotated[Personal, Email()]  # an e-mail address: notices are sent to it
+
+# Deadlines whose breach is escalated on the record (DeadlineMissed); widening this is a
+# compatible change of the event: every earlier value still reads.
+EscalatedKind = Literal["acknowledge", "respond", "schedule_hearing"]
+
 
 class ComplainantKind(StrEnum):
     MEMBER = "member"

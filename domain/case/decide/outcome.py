@@ -22,7 +22,7 @@ from ..commands import (
     RecordInstruction,
     Reinstate,
 )
-from ..deadlines import acknowledge_due, response_due
+from ..deadlines import due_for
 from ..events import (
     AppealDecided,
     AppealLodged,
@@ -117,7 +117,7 @@ def _same_instruction(done: InstructionRecorded, new: InstructionRecorded) -> bo
 
 def escalate_missed_deadline(state: CaseState, cmd: EscalateMissedDeadline,
                              at: datetime) -> list[CaseEvent]:
-    due = acknowledge_due(state) if cmd.kind == "acknowledge" else response_due(state)
+    due = due_for(state, cmd.kind)
     if cmd.kind in state.missed or cmd.due_at != due:
         return []
     return [DeadlineMissed(**meta(cmd, at), kind=cmd.kind, due_at=cmd.due_at)]
