@@ -102,7 +102,8 @@ def stats_text(s: CaseStatistics) -> str:
         f"reversal rate {_share(a.reversal_rate)}",
         f"  automation:  {auto.reports_from_automated_detectors} detector report(s), "
         f"{auto.decisions_with_automated_detection} decision(s) with automated detection, "
-        f"error rate {_share(auto.automated_error_rate)}",
+        f"error rate {_share(auto.automated_error_rate)} "
+        f"({auto.automated_errors_corrected} corrected as automation errors)",
         f"               automated decision: {_nonzero(auto.automated_decision)}",
         f"  deadlines missed: {_nonzero(s.deadlines_missed)}",
         f"  median days: report->decision {_days(m.report_to_decision)}, "

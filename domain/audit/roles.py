@@ -38,6 +38,7 @@ _COMMANDS_FOR: dict[str, tuple[str, ...]] = {
     "AppealDecided": ("DecideAppeal",), "SanctionApplied": ("CarryOutSanction",),
     "SanctionEnded": ("EndSanction",), "MemberReinstated": ("Reinstate", "EndSanction"),
     "CaseClosed": ("CloseCase",), "InstructionRecorded": ("RecordInstruction",),
+    "RecordCorrected": ("CorrectRecord",),
 }
 
 

@@ -19,6 +19,7 @@ from .values import (
     AppealOutcome,
     AutomatedDecision,
     Complainant,
+    CorrectedRecord,
     DismissalReason,
     EscalatedKind,
     EvidenceItem,
@@ -178,6 +179,22 @@ class RecordInstruction(CaseCommandBase):
     received_at: AwareDatetime
 
 
+class CorrectRecord(CaseCommandBase):
+    """Put right what the record got wrong, with an optional apology to the respondent.
+
+    The log is immutable: the corrected event stays and the correction follows it. Also
+    accepted on a closed case, where corrections are most often needed (issue 15: an
+    account disabled, later called an automation error, never corrected).
+    """
+
+    type: Literal["CorrectRecord"] = "CorrectRecord"
+    corrects: CorrectedRecord
+    what_was_wrong: FreeText
+    correction: FreeText
+    automation_error: bool = False  # the automated detector that filed the report erred
+    apology: OptionalText | None = None
+
+
 # Timer commands: issued by the workflow (SYSTEM_ACTOR) when a durable timer fires.
 # Each carries the due time it was set for, so a stale timer is a no-op.
 
@@ -213,7 +230,7 @@ CaseCommand = Annotated[
     | ImposeInterimSuspension | RenewInterimSuspension | LiftInterimSuspension
     | IssueNotice | DiscloseEvidence | SubmitResponse | AppointPanel | ScheduleHearing
     | RecordHearingHeld | RecordDecision | LodgeAppeal | AppointAppealPanel | DecideAppeal
-    | CarryOutSanction | Reinstate | CloseCase | RecordInstruction
+    | CarryOutSanction | Reinstate | CloseCase | RecordInstruction | CorrectRecord
     | EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction,
     Field(discriminator="type"),
 ]
@@ -225,6 +242,6 @@ _ALL_COMMANDS: tuple[type[CaseCommandBase], ...] = (
     ImposeInterimSuspension, RenewInterimSuspension, LiftInterimSuspension,
     IssueNotice, DiscloseEvidence, SubmitResponse, AppointPanel, ScheduleHearing,
     RecordHearingHeld, RecordDecision, LodgeAppeal, AppointAppealPanel, DecideAppeal,
-    CarryOutSanction, Reinstate, CloseCase, RecordInstruction, *TIMER_COMMANDS,
+    CarryOutSanction, Reinstate, CloseCase, RecordInstruction, CorrectRecord, *TIMER_COMMANDS,
 )
 COMMAND_TYPES: dict[str, type[CaseCommandBase]] = {cls.__name__: cls for cls in _ALL_COMMANDS}

@@ -19,6 +19,7 @@ from .values import (
     AppealOutcome,
     AutomatedDecision,
     Complainant,
+    CorrectedRecord,
     DismissalReason,
     EscalatedKind,
     EvidenceItem,
@@ -236,6 +237,23 @@ class InstructionRecorded(CaseEventBase):
     sender_assigned: bool
 
 
+class RecordCorrected(CaseEventBase):
+    """A correction of the record: what was wrong, what replaces it, and who found it.
+
+    ``automation_error`` names the detector that filed the report (``detector_id``) and
+    the human who found the error (``found_by``, the actor); it counts in statistics.
+    """
+
+    type: Literal["RecordCorrected"] = "RecordCorrected"
+    corrects: CorrectedRecord
+    what_was_wrong: str
+    correction: str
+    automation_error: bool
+    detector_id: str | None = None
+    found_by: PersonId
+    apology: str | None = None
+
+
 CaseEvent = Annotated[
     ReportFiled | ReportAcknowledged | CaseTriaged | CaseDismissed | InvestigatorAssigned
     | EvidenceAdded | InterimSuspensionImposed | InterimSuspensionRenewed
@@ -243,9 +261,15 @@ CaseEvent = Annotated[
     | ResponseSubmitted | DeadlineMissed | PanelAppointed | HearingScheduled | HearingHeld
     | DecisionRecorded | AppealLodged | AppealWindowClosed | AppealPanelAppointed
     | AppealDecided | SanctionApplied | SanctionEnded | MemberReinstated | CaseClosed
-    | InstructionRecorded,
+    | InstructionRecorded | RecordCorrected,
     Field(discriminator="type"),
 ]
+
+# The event each kind of correction puts right (the latest of that type before it).
+CORRECTED_EVENT_TYPE: dict[CorrectedRecord, str] = {
+    CorrectedRecord.REPORT: "ReportFiled", CorrectedRecord.DISMISSAL: "CaseDismissed",
+    CorrectedRecord.DECISION: "DecisionRecorded", CorrectedRecord.APPEAL_DECISION: "AppealDecided",
+    CorrectedRecord.SANCTION: "SanctionApplied"}
 
 CASE_EVENT_ADAPTER: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
 
@@ -258,6 +282,6 @@ EVENT_TYPES: dict[str, type[CaseEventBase]] = {
         ResponseSubmitted, DeadlineMissed, PanelAppointed, HearingScheduled, HearingHeld,
         DecisionRecorded, AppealLodged, AppealWindowClosed, AppealPanelAppointed,
         AppealDecided, SanctionApplied, SanctionEnded, MemberReinstated, CaseClosed,
-        InstructionRecorded,
+        InstructionRecorded, RecordCorrected,
     )
 }

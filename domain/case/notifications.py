@@ -27,6 +27,7 @@ from .events import (
     InterimSuspensionRenewed,
     MemberReinstated,
     NoticeIssued,
+    RecordCorrected,
     ReportAcknowledged,
     SanctionApplied,
 )
@@ -98,6 +99,8 @@ def _letters(state: CaseState, event: CaseEvent) -> list[Letter]:
                      [])]
         case MemberReinstated():
             return [_reinstated(state, event)]
+        case RecordCorrected():
+            return [_corrected(state, event)]
     return []
 
 
@@ -194,6 +197,18 @@ def _reinstated(state: CaseState, event: MemberReinstated) -> Letter:
     if event.apology:
         body += f" {event.apology}"
     return ("respondent", f"Case {state.case_id}: reinstatement", body, [])
+
+
+def _corrected(state: CaseState, event: RecordCorrected) -> Letter:
+    # GDPR Art 19: the person is told of a rectification of their record.
+    what = event.corrects.value.replace("_", " ")
+    body = (f"The {what} on your case record was wrong and has been corrected. What was "
+            f"wrong: {event.what_was_wrong} Correction: {event.correction}")
+    if event.automation_error:
+        body += " The error was made by an automated system and found by a person."
+    if event.apology:
+        body += f" {event.apology}"
+    return ("respondent", f"Case {state.case_id}: record corrected", body, [])
 
 
 def _sanction(sanction: Sanction) -> str:

@@ -146,6 +146,16 @@ class ReinstatementReason(StrEnum):
     SANCTION_ENDED = "sanction_ended"
 
 
+class CorrectedRecord(StrEnum):
+    """Which part of the case record a correction puts right (the original stays)."""
+
+    REPORT = "report"  # e.g. an automated flag that should never have been raised
+    DISMISSAL = "dismissal"
+    DECISION = "decision"
+    APPEAL_DECISION = "appeal_decision"
+    SANCTION = "sanction"
+
+
 class NoticedAllegation(Model):
     """An allegation as put to the respondent: the rule cited, in its pinned version."""
 

@@ -14,7 +14,18 @@ from types import MappingProxyType
 
 from ..case.events import CaseEventBase
 from ..case.state import CaseState, evolve
-from . import decision, evidence, hearing, intake, notice, outcome, process, records, timing
+from . import (
+    corrections,
+    decision,
+    evidence,
+    hearing,
+    intake,
+    notice,
+    outcome,
+    process,
+    records,
+    timing,
+)
 from .model import ProcessRule, RuleKind, Transition, Violation
 
 CATALOGUE: tuple[ProcessRule, ...] = (
@@ -45,6 +56,7 @@ CATALOGUE: tuple[ProcessRule, ...] = (
     *outcome.CONTENT,
     *decision.CONTENT,
     *timing.CONTENT,
+    *corrections.CONTENT,
     *records.RULES_LAST,
     *timing.HISTORY, *process.HISTORY,
     intake.DISMISSAL_REASON, *process.STAFF_ONLY_COMMANDS,

@@ -14,6 +14,7 @@ from ..commands import (
     CarryOutSanction,
     CloseAppealWindow,
     CloseCase,
+    CorrectRecord,
     DecideAppeal,
     EndSanction,
     EscalateMissedDeadline,
@@ -34,6 +35,7 @@ from ..events import (
     InstructionRecorded,
     InterimSuspensionLapsed,
     MemberReinstated,
+    RecordCorrected,
     SanctionApplied,
     SanctionEnded,
 )
@@ -110,6 +112,22 @@ def record_instruction(state: CaseState, cmd: RecordInstruction,
 def _same_instruction(done: InstructionRecorded, new: InstructionRecorded) -> bool:
     fields = ("from_person_id", "from_role", "channel", "content", "received_at")
     return all(getattr(done, name) == getattr(new, name) for name in fields)
+
+
+def correct_record(state: CaseState, cmd: CorrectRecord, at: datetime) -> list[CaseEvent]:
+    """The correction, naming the detector when it finds an automation error; the same
+    correction sent again is already on the record."""
+    report = state.report
+    detector = report.complainant.person_id if cmd.automation_error and report else None
+    event = RecordCorrected(
+        **meta(cmd, at), corrects=cmd.corrects, what_was_wrong=cmd.what_was_wrong,
+        correction=cmd.correction, automation_error=cmd.automation_error,
+        detector_id=detector, found_by=cmd.actor.id, apology=cmd.apology)
+    fields = ("corrects", "what_was_wrong", "correction", "automation_error", "apology")
+    if any(all(getattr(done, n) == getattr(event, n) for n in fields)
+           for done in state.corrections):
+        return []
+    return [event]
 
 
 # Timers: each is a no-op once met or obsolete (a renewal moved the date, the case moved on).
