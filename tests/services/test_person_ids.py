@@ -23,6 +23,7 @@ EXPECTED: dict[str, set[Path]] = {
     "AppealPanelAppointed": {("members", ITEM, "member_id")},
     "HearingHeld": {("attendees", ITEM)},
     "InstructionRecorded": {("from_person_id",)},
+    "RecordCorrected": {("found_by",)},
     "MemberJoined": {("member_id",)},
     "SubjectAccessExported": {("subject_id",)},
     "SubjectErased": {("subject_id",)},
