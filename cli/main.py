@@ -24,7 +24,7 @@ from ..store.migrations import migrate
 from ..worker import open_runtime, run_worker
 
 # Importing a command module registers its subcommands (cli/common.py).
-from . import audit, cases, checkpoints, keys, policy, rules, stats  # noqa: F401
+from . import audit, cases, checkpoints, export, keys, policy, rules, stats  # noqa: F401
 from .common import COMMANDS, EXTENSIONS, InputError, command, emit
 from .connect import connect_pool
 from .errors import PIPE_CLOSED, USAGE, classify, report

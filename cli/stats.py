@@ -22,16 +22,23 @@ from .connect import connect_pool, store_for
 async def _cases(args: argparse.Namespace, settings: Settings) -> int:
     async with connect_pool(settings) as pool:
         rows = await pool.fetch(
+            # Overdue is judged at read time (the projection holds only what the events
+            # say): the next deadline has passed and no timer has yet recorded it.
             """SELECT case_id, stage, respondent_id, next_deadline_kind, next_deadline_at,
+                      coalesce(next_deadline_at < now(), false) AS overdue,
                       opened_at, version FROM case_list
-                WHERE ($1::text IS NULL OR stage = $1) ORDER BY opened_at DESC NULLS LAST""",
-            args.stage,
+                WHERE ($1::text IS NULL OR stage = $1)
+                  AND (NOT $2::boolean OR next_deadline_at < now())
+                ORDER BY opened_at DESC NULLS LAST""",
+            args.stage, args.overdue,
         )
     docs = [dict(r) for r in rows]
     emit(args, docs, "\n".join(
         f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
-        f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}" for r in rows)
-        or "no cases (is a worker running? `dueprocess projections catch-up` fills this)")
+        f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}"
+        + ("  OVERDUE" if r["overdue"] else "") for r in rows)
+        or ("no overdue cases" if args.overdue else
+            "no cases (is a worker running? `dueprocess projections catch-up` fills this)"))
     return 0
 
 
@@ -95,7 +102,8 @@ def stats_text(s: CaseStatistics) -> str:
         f"reversal rate {_share(a.reversal_rate)}",
         f"  automation:  {auto.reports_from_automated_detectors} detector report(s), "
         f"{auto.decisions_with_automated_detection} decision(s) with automated detection, "
-        f"error rate {_share(auto.automated_error_rate)}",
+        f"error rate {_share(auto.automated_error_rate)} "
+        f"({auto.automated_errors_corrected} corrected as automation errors)",
         f"               automated decision: {_nonzero(auto.automated_decision)}",
         f"  deadlines missed: {_nonzero(s.deadlines_missed)}",
         f"  median days: report->decision {_days(m.report_to_decision)}, "
@@ -119,6 +127,8 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
 def _extend(sub: Any, add: Any) -> None:
     cases = add("cases", "list cases with their stage and next deadline")
     cases.add_argument("--stage", help="only cases at this stage")
+    cases.add_argument("--overdue", action="store_true",
+                       help="only cases whose next deadline has passed")
     stats = add("stats", "transparency statistics from the log, without personal data")
     stats.add_argument("--from", dest="period_from", metavar="DATE",
                        help="count cases reported on or after this ISO date or date-time")

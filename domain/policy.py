@@ -158,6 +158,7 @@ class Deadlines(Model):
     # GDPR Art 14(3)(a): data from another source is notified within a month; 28 days never
     # exceeds a calendar month. A default, so versions pinned before it still read.
     data_collection_notice: Duration = Field(default=timedelta(days=28), validate_default=True)
+    schedule_hearing: Duration = timedelta(days=28)  # notice to a scheduled hearing (ACAS 4)
 
 
 class EvidencePolicy(Model):

@@ -83,7 +83,8 @@ class AutomationCounts(Model):
     """Automation use, and how often a reviewed automated flag did not stand.
 
     ``automated_error_rate`` is, of the automated-detector reports that were dismissed or
-    decided, the share dismissed, not upheld, or upheld and then reversed on appeal.
+    decided, the share dismissed, not upheld, reversed on appeal, or found by a person
+    to be an automation error and corrected on the record (``automated_errors_corrected``).
     """
 
     reports_from_automated_detectors: int
@@ -93,6 +94,7 @@ class AutomationCounts(Model):
     automated_reports_dismissed: int
     automated_reports_not_upheld: int
     automated_reports_reversed_on_appeal: int
+    automated_errors_corrected: int = 0
     automated_error_rate: float | None
 
 
@@ -247,6 +249,8 @@ class _Tally:
 
     def _automated(self, state: CaseState, reversed_on_appeal: bool) -> None:
         self.c["automated_reports"] += 1
+        corrected = any(c.automation_error for c in state.corrections)
+        self.c["automated_corrected"] += corrected
         if state.dismissal is not None:
             self.c["automated_concluded"] += 1
             self.c["automated_dismissed"] += 1
@@ -256,6 +260,8 @@ class _Tally:
                 self.c["automated_not_upheld"] += 1
             elif reversed_on_appeal:
                 self.c["automated_reversed"] += 1
+            elif corrected:  # upheld and standing, then found an automation error
+                self.c["automated_errors_other"] += 1
 
     def result(self, start: datetime | None, end: datetime | None) -> CaseStatistics:
         c = self.c
@@ -263,7 +269,7 @@ class _Tally:
         reversals = self.appeal[AppealOutcome.ALLOWED.value] \
             + self.appeal[AppealOutcome.SANCTION_VARIED.value]
         automated_errors = (c["automated_dismissed"] + c["automated_not_upheld"]
-                            + c["automated_reversed"])
+                            + c["automated_reversed"] + c["automated_errors_other"])
         return CaseStatistics(
             period_from=start, period_to=end, generated_from_events=self.events,
             cases=self.cases,
@@ -293,6 +299,7 @@ class _Tally:
                 automated_reports_dismissed=c["automated_dismissed"],
                 automated_reports_not_upheld=c["automated_not_upheld"],
                 automated_reports_reversed_on_appeal=c["automated_reversed"],
+                automated_errors_corrected=c["automated_corrected"],
                 automated_error_rate=_rate(automated_errors, c["automated_concluded"])),
             deadlines_missed=_counts(_DEADLINE_KINDS, self.missed),
             median_days=MedianDays(

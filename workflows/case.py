@@ -71,6 +71,8 @@ DISPATCH_GIVE_UP = timedelta(hours=6)
 PUBLISHED_RULEBOOK_PATCH = "published-rulebook"
 # Histories recorded before this patch held no timer for GDPR Art 14 notices.
 DATA_COLLECTION_NOTICE_PATCH = "data-collection-notice-timer"
+# Histories recorded before this patch held no timer for scheduling the hearing.
+SCHEDULE_HEARING_PATCH = "schedule-hearing-deadline"
 
 
 class CaseInput(Model):
@@ -314,8 +316,11 @@ class CaseWorkflow:
     @staticmethod
     def _timer_in_use(deadline: dc.Deadline) -> bool:
         # Asked only when such a deadline exists, so older histories replay unchanged.
-        return deadline.kind is not dc.DeadlineKind.DATA_COLLECTION_NOTICE \
-            or workflow.patched(DATA_COLLECTION_NOTICE_PATCH)
+        if deadline.kind is dc.DeadlineKind.DATA_COLLECTION_NOTICE:
+            return workflow.patched(DATA_COLLECTION_NOTICE_PATCH)
+        if deadline.kind is dc.DeadlineKind.SCHEDULE_HEARING:
+            return workflow.patched(SCHEDULE_HEARING_PATCH)
+        return True
 
     @staticmethod
     def _deadline_key(deadline: dc.Deadline) -> str:

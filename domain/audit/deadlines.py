@@ -14,6 +14,7 @@ from ..case.events import (
     CaseDismissed,
     DeadlineMissed,
     DecisionRecorded,
+    HearingScheduled,
     InterimSuspensionImposed,
     InterimSuspensionLapsed,
     InterimSuspensionLifted,
@@ -85,6 +86,17 @@ def _respond_deadline(h: History) -> list[Deadline]:
     return [Deadline("respond", notice.event.response_due, notice, met, _missed(h, "respond"))]
 
 
+def _schedule_deadline(h: History) -> list[Deadline]:
+    notice, procedure = h.first(NoticeIssued), h.procedure
+    if notice is None or procedure is None:
+        return []
+    # A hearing scheduled, or a decision (or dismissal) without one, ends the wait.
+    met = first_of([*h.later(notice, HearingScheduled), *h.later(notice, DecisionRecorded),
+                    *h.later(notice, CaseDismissed)])
+    return [Deadline("schedule_hearing", notice.at + procedure.deadlines.schedule_hearing,
+                     notice, met, _missed(h, "schedule_hearing"))]
+
+
 _INTERIM_ENDS = (InterimSuspensionRenewed, InterimSuspensionLifted, InterimSuspensionLapsed,
                  DecisionRecorded, MemberReinstated, CaseDismissed, CaseClosed)
 
@@ -124,5 +136,6 @@ def _sanction_end_deadlines(h: History) -> list[Deadline]:
 
 def all_deadlines(h: History) -> list[Deadline]:
     """Every deadline the history set, in the order the check reports them."""
-    return [*_acknowledge_deadline(h), *_respond_deadline(h), *interim_deadlines(h),
+    return [*_acknowledge_deadline(h), *_respond_deadline(h), *_schedule_deadline(h),
+            *interim_deadlines(h),
             *_appeal_deadlines(h), *_sanction_end_deadlines(h)]

@@ -41,6 +41,7 @@ _COMMANDS_FOR: dict[str, tuple[str, ...]] = {
     "DataCollectionNoticeGiven": ("GiveDataCollectionNotice",),
     "DataCollectionNoticeExempted": ("RecordNoticeExemption",),
     "DataCollectionNoticeMissed": ("EscalateMissedCollectionNotice",),
+    "RecordCorrected": ("CorrectRecord",),
 }
 
 

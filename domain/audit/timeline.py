@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..case.events import CaseEventBase, DecisionRecorded, InstructionRecorded, ReportFiled
+from ..case.events import (
+    CORRECTED_EVENT_TYPE,
+    CaseEventBase,
+    DecisionRecorded,
+    InstructionRecorded,
+    RecordCorrected,
+    ReportFiled,
+)
 from ..case.values import ContactDirection
 from ..envelope import RecordedEvent
 from .context import Entry, History
@@ -105,6 +112,11 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
     "DataCollectionNoticeMissed": lambda e: f"data-collection notice to {e.subject_id} for "
                                             f"{_ids(e.evidence_ids)} due {iso(e.due_at)} "
                                             f"missed; escalated to {e.escalated_to}",
+    "RecordCorrected": lambda e: f"{e.corrects.value} corrected by {e.found_by}"
+                                 + (f" (automation error of detector {e.detector_id})"
+                                    if e.automation_error else "")
+                                 + f": was {e.what_was_wrong!r}; now {e.correction!r}"
+                                 + ("; apology sent" if e.apology else ""),
 }
 
 
@@ -127,9 +139,27 @@ def _flags(entry: Entry[CaseEventBase]) -> list[str]:
     return flags
 
 
+def _correction_links(h: History) -> dict[int, list[str]]:
+    """Flags linking each corrected event and its correction, both ways, by version."""
+    links: dict[int, list[str]] = {}
+    for entry in h.entries:
+        event = entry.event
+        if not isinstance(event, RecordCorrected):
+            continue
+        kind = CORRECTED_EVENT_TYPE[event.corrects]
+        target = max((e for e in h.entries if e.record.event_type == kind
+                      and e.version < entry.version), key=lambda e: e.version, default=None)
+        if target is not None:
+            links.setdefault(target.version, []).append(f"corrected by {entry.label}")
+            links.setdefault(entry.version, []).append(f"corrects {target.label}")
+    return links
+
+
 def build_timeline(h: History) -> list[TimelineEntry]:
     rows = [_timeline_entry(record, "unreadable event", [why]) for record, why in h.unreadable]
+    links = _correction_links(h)
     for entry in h.entries:
         summary = _SUMMARIES[entry.record.event_type]  # every readable type has one
-        rows.append(_timeline_entry(entry.record, summary(entry.event), _flags(entry)))
+        flags = _flags(entry) + links.get(entry.version, [])
+        rows.append(_timeline_entry(entry.record, summary(entry.event), flags))
     return sorted(rows, key=lambda row: row.stream_version)

@@ -29,7 +29,9 @@ from .values import (
     Complainant,
     ContactDirection,
     ContactKind,
+    CorrectedRecord,
     DismissalReason,
+    EscalatedKind,
     EvidenceItem,
     Finding,
     NoticeExemption,
@@ -218,13 +220,29 @@ class RecordNoticeExemption(CaseCommandBase):
     reasons: FreeText
 
 
+class CorrectRecord(CaseCommandBase):
+    """Put right what the record got wrong, with an optional apology to the respondent.
+
+    The log is immutable: the corrected event stays and the correction follows it. Also
+    accepted on a closed case, where corrections are most often needed (issue 15: an
+    account disabled, later called an automation error, never corrected).
+    """
+
+    type: Literal["CorrectRecord"] = "CorrectRecord"
+    corrects: CorrectedRecord
+    what_was_wrong: FreeText
+    correction: FreeText
+    automation_error: bool = False  # the automated detector that filed the report erred
+    apology: OptionalText | None = None
+
+
 # Timer commands: issued by the workflow (SYSTEM_ACTOR) when a durable timer fires.
 # Each carries the due time it was set for, so a stale timer is a no-op.
 
 
 class EscalateMissedDeadline(CaseCommandBase):
     type: Literal["EscalateMissedDeadline"] = "EscalateMissedDeadline"
-    kind: Literal["acknowledge", "respond"]
+    kind: EscalatedKind
     due_at: SystemDatetime
 
 
@@ -262,7 +280,7 @@ CaseCommand = Annotated[
     | ImposeInterimSuspension | RenewInterimSuspension | LiftInterimSuspension
     | IssueNotice | DiscloseEvidence | SubmitResponse | AppointPanel | ScheduleHearing
     | RecordHearingHeld | RecordDecision | LodgeAppeal | AppointAppealPanel | DecideAppeal
-    | CarryOutSanction | Reinstate | CloseCase | RecordInstruction
+    | CarryOutSanction | Reinstate | CloseCase | RecordInstruction | CorrectRecord
     | EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction
     | GiveDataCollectionNotice | RecordNoticeExemption | EscalateMissedCollectionNotice,
     Field(discriminator="type"),
@@ -275,7 +293,7 @@ _ALL_COMMANDS: tuple[type[CaseCommandBase], ...] = (
     ImposeInterimSuspension, RenewInterimSuspension, LiftInterimSuspension,
     IssueNotice, DiscloseEvidence, SubmitResponse, AppointPanel, ScheduleHearing,
     RecordHearingHeld, RecordDecision, LodgeAppeal, AppointAppealPanel, DecideAppeal,
-    CarryOutSanction, Reinstate, CloseCase, RecordInstruction, *TIMER_COMMANDS,
+    CarryOutSanction, Reinstate, CloseCase, RecordInstruction, CorrectRecord, *TIMER_COMMANDS,
     GiveDataCollectionNotice, RecordNoticeExemption,
 )
 COMMAND_TYPES: dict[str, type[CaseCommandBase]] = {cls.__name__: cls for cls in _ALL_COMMANDS}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import get_args
 
 from ..base import SYSTEM_ACTOR, Model
 from ..policy import PolicyVersion
@@ -23,11 +23,13 @@ from .commands import (
     LapseInterimSuspension,
 )
 from .state import CaseState
+from .values import EscalatedKind
 
 
 class DeadlineKind(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESPOND = "respond"
+    SCHEDULE_HEARING = "schedule_hearing"
     INTERIM_SUSPENSION_REVIEW = "interim_suspension_review"
     APPEAL_WINDOW = "appeal_window"
     SANCTION_END = "sanction_end"
@@ -55,6 +57,23 @@ def response_due(state: CaseState) -> datetime | None:
     return state.notice.response_due
 
 
+def schedule_hearing_due(state: CaseState) -> datetime | None:
+    """When a hearing must be scheduled by, once notice is issued and until one is (or the
+    case is decided without one): backlogs of untouched cases are escalated, not left."""
+    version = state.procedure
+    if state.notice is None or version is None or state.hearing is not None \
+            or state.decision is not None or state.dismissal is not None:
+        return None
+    return state.notice.effective_at + version.deadlines.schedule_hearing
+
+
+def due_for(state: CaseState, kind: EscalatedKind) -> datetime | None:
+    """The due time of an escalated deadline of this kind, while it is still outstanding."""
+    if kind == "acknowledge":
+        return acknowledge_due(state)
+    return response_due(state) if kind == "respond" else schedule_hearing_due(state)
+
+
 def pending_deadlines(state: CaseState) -> list[Deadline]:
     version = state.procedure
     if state.closed or version is None:
@@ -70,10 +89,9 @@ def pending_deadlines(state: CaseState) -> list[Deadline]:
 
 
 def _escalations(state: CaseState, version: PolicyVersion) -> list[Deadline]:
-    dues: list[tuple[Literal["acknowledge", "respond"], datetime | None]] = [
-        ("acknowledge", acknowledge_due(state)), ("respond", response_due(state))]
     found = []
-    for kind, due in dues:
+    for kind in get_args(EscalatedKind):
+        due = due_for(state, kind)
         if due is not None and kind not in state.missed:
             command = EscalateMissedDeadline(
                 actor=SYSTEM_ACTOR, authority=version.authority(f"deadlines.{kind}"),

@@ -21,7 +21,9 @@ from .values import (
     Complainant,
     ContactDirection,
     ContactKind,
+    CorrectedRecord,
     DismissalReason,
+    EscalatedKind,
     EvidenceItem,
     Finding,
     NoticedAllegation,
@@ -135,7 +137,7 @@ class ResponseSubmitted(CaseEventBase):
 
 class DeadlineMissed(CaseEventBase):
     type: Literal["DeadlineMissed"] = "DeadlineMissed"
-    kind: Literal["acknowledge", "respond"]
+    kind: EscalatedKind
     due_at: AwareDatetime
     escalated_to: str = "case_officer"
 
@@ -275,6 +277,23 @@ class DataCollectionNoticeMissed(CaseEventBase):
     escalated_to: str = "data_protection_officer"
 
 
+class RecordCorrected(CaseEventBase):
+    """A correction of the record: what was wrong, what replaces it, and who found it.
+
+    ``automation_error`` names the detector that filed the report (``detector_id``) and
+    the human who found the error (``found_by``, the actor); it counts in statistics.
+    """
+
+    type: Literal["RecordCorrected"] = "RecordCorrected"
+    corrects: CorrectedRecord
+    what_was_wrong: str
+    correction: str
+    automation_error: bool
+    detector_id: str | None = None
+    found_by: PersonId
+    apology: str | None = None
+
+
 CaseEvent = Annotated[
     ReportFiled | ReportAcknowledged | CaseTriaged | CaseDismissed | InvestigatorAssigned
     | EvidenceAdded | InterimSuspensionImposed | InterimSuspensionRenewed
@@ -283,9 +302,15 @@ CaseEvent = Annotated[
     | DecisionRecorded | AppealLodged | AppealWindowClosed | AppealPanelAppointed
     | AppealDecided | SanctionApplied | SanctionEnded | MemberReinstated | CaseClosed
     | InstructionRecorded | DataCollectionNoticeGiven | DataCollectionNoticeExempted
-    | DataCollectionNoticeMissed,
+    | DataCollectionNoticeMissed | RecordCorrected,
     Field(discriminator="type"),
 ]
+
+# The event each kind of correction puts right (the latest of that type before it).
+CORRECTED_EVENT_TYPE: dict[CorrectedRecord, str] = {
+    CorrectedRecord.REPORT: "ReportFiled", CorrectedRecord.DISMISSAL: "CaseDismissed",
+    CorrectedRecord.DECISION: "DecisionRecorded", CorrectedRecord.APPEAL_DECISION: "AppealDecided",
+    CorrectedRecord.SANCTION: "SanctionApplied"}
 
 CASE_EVENT_ADAPTER: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
 
@@ -299,6 +324,6 @@ EVENT_TYPES: dict[str, type[CaseEventBase]] = {
         DecisionRecorded, AppealLodged, AppealWindowClosed, AppealPanelAppointed,
         AppealDecided, SanctionApplied, SanctionEnded, MemberReinstated, CaseClosed,
         InstructionRecorded, DataCollectionNoticeGiven, DataCollectionNoticeExempted,
-        DataCollectionNoticeMissed,
+        DataCollectionNoticeMissed, RecordCorrected,
     )
 }

@@ -28,6 +28,7 @@ from .events import (
     InterimSuspensionRenewed,
     MemberReinstated,
     NoticeIssued,
+    RecordCorrected,
     ReportAcknowledged,
     SanctionApplied,
 )
@@ -101,6 +102,8 @@ def _letters(state: CaseState, event: CaseEvent) -> list[Letter]:
             return [_reinstated(state, event)]
         case DataCollectionNoticeGiven():
             return _collection(state, event)
+        case RecordCorrected():
+            return [_corrected(state, event)]
     return []
 
 
@@ -214,6 +217,18 @@ def _collection(state: CaseState, event: DataCollectionNoticeGiven) -> list[Lett
         "procedure). The items and their sources:", *(f"- {s}" for s in event.sources),
         "You may ask for a copy, and for inaccurate data to be corrected."])
     return [(role, f"Case {state.case_id}: data collected about you", body, [])]
+
+
+def _corrected(state: CaseState, event: RecordCorrected) -> Letter:
+    # GDPR Art 19: the person is told of a rectification of their record.
+    what = event.corrects.value.replace("_", " ")
+    body = (f"The {what} on your case record was wrong and has been corrected. What was "
+            f"wrong: {event.what_was_wrong} Correction: {event.correction}")
+    if event.automation_error:
+        body += " The error was made by an automated system and found by a person."
+    if event.apology:
+        body += f" {event.apology}"
+    return ("respondent", f"Case {state.case_id}: record corrected", body, [])
 
 
 def _sanction(sanction: Sanction) -> str:

@@ -62,6 +62,7 @@ PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType({
     "Reinstate": _roles(CASE_OFFICER),
     "CloseCase": _roles(CASE_OFFICER),
     "RecordInstruction": _roles(CASE_OFFICER, INVESTIGATOR, PANEL_MEMBER, APPEAL_PANEL_MEMBER),
+    "CorrectRecord": _roles(CASE_OFFICER),
     "EscalateMissedDeadline": _roles(SYSTEM),
     "LapseInterimSuspension": _roles(SYSTEM),
     "CloseAppealWindow": _roles(SYSTEM),

@@ -40,6 +40,7 @@ from .events import (
     MemberReinstated,
     NoticeIssued,
     PanelAppointed,
+    RecordCorrected,
     ReportAcknowledged,
     ReportFiled,
     ResponseSubmitted,
@@ -123,6 +124,7 @@ class CaseState(Model):
     closed: bool = False
     officers_ever: frozenset[str] = frozenset()  # case officers who have acted on the case
     instructions: tuple[InstructionRecorded, ...] = ()  # invariant 5: on the record
+    corrections: tuple[RecordCorrected, ...] = ()  # what was put right, after the fact
     # Every measure over time, for standing's as-of/as-known-on views; its facts cite
     # events by ordinal: events_folded after that event.
     events_folded: int = 0
@@ -309,6 +311,8 @@ def _changes(state: CaseState, event: CaseEvent) -> dict[str, Any]:
             return {"closed": True}
         case InstructionRecorded():
             return {"instructions": (*state.instructions, event)}
+        case RecordCorrected():
+            return {"corrections": (*state.corrections, event)}
     return {}
 
 

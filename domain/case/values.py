@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime
 
@@ -30,6 +30,11 @@ from ..text import (
 # Limits reach a Personal's value through these markers (domain/text.py).
 Name = Annotated[Personal, LINE]
 Contact = Annotated[Personal, Email()]  # an e-mail address: notices are sent to it
+
+# Deadlines whose breach is escalated on the record (DeadlineMissed); widening this is a
+# compatible change of the event: every earlier value still reads.
+EscalatedKind = Literal["acknowledge", "respond", "schedule_hearing"]
+
 
 class ComplainantKind(StrEnum):
     MEMBER = "member"
@@ -139,6 +144,16 @@ class AppealOutcome(StrEnum):
 class ReinstatementReason(StrEnum):
     APPEAL_ALLOWED = "appeal_allowed"
     SANCTION_ENDED = "sanction_ended"
+
+
+class CorrectedRecord(StrEnum):
+    """Which part of the case record a correction puts right (the original stays)."""
+
+    REPORT = "report"  # e.g. an automated flag that should never have been raised
+    DISMISSAL = "dismissal"
+    DECISION = "decision"
+    APPEAL_DECISION = "appeal_decision"
+    SANCTION = "sanction"
 
 
 class NoticedAllegation(Model):

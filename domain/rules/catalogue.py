@@ -17,6 +17,7 @@ from ..case.state import CaseState, evolve
 from . import (
     collection,
     contacts,
+    corrections,
     decision,
     evidence,
     hearing,
@@ -57,7 +58,7 @@ CATALOGUE: tuple[ProcessRule, ...] = (
     *outcome.CONTENT,
     *decision.CONTENT,
     *timing.CONTENT,
-    *collection.CONTENT, *contacts.CONTENT,
+    *collection.CONTENT, *contacts.CONTENT, *corrections.CONTENT,
     *records.RULES_LAST,
     *timing.HISTORY, *process.HISTORY, *collection.HISTORY, *contacts.HISTORY,
     intake.DISMISSAL_REASON, *process.STAFF_ONLY_COMMANDS,

@@ -19,6 +19,7 @@ from ..case.events import (
     InstructionRecorded,
     NoticeIssued,
     PanelAppointed,
+    RecordCorrected,
     ReportFiled,
     ResponseSubmitted,
 )
@@ -35,12 +36,14 @@ def case_not_reported(state: CaseState, event: CaseEventBase | None) -> bool:
 
 
 def _open(t: Transition) -> Iterator[Breach]:
-    if case_closed(t.before):
+    # A closed record is final except that what it got wrong may be put right (GDPR 16).
+    if case_closed(t.before) and not isinstance(t.event, RecordCorrected):
         yield Breach(None, "the case is closed")
 
 
 CASE_CLOSED = ProcessRule(
-    "case-closed", "Nothing is recorded on a closed case", report("ACAS records guidance"),
+    "case-closed", "Nothing but a correction is recorded on a closed case",
+    report("ACAS records guidance") + gdpr("16"),
     CaseClosedError, guards=("*",), events=(CaseEventBase,), predicate=_open,
     passed="nothing was recorded after closure")
 

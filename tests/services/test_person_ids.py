@@ -26,6 +26,7 @@ EXPECTED: dict[str, set[Path]] = {
     "DataCollectionNoticeGiven": {("subject_id",)},
     "DataCollectionNoticeExempted": {("subject_id",)},
     "DataCollectionNoticeMissed": {("subject_id",)},
+    "RecordCorrected": {("found_by",)},
     "MemberJoined": {("member_id",)},
     "SubjectAccessExported": {("subject_id",)},
     "SubjectErased": {("subject_id",)},

@@ -17,6 +17,7 @@ from ..commands import (
     CaseCommand,
     CloseAppealWindow,
     CloseCase,
+    CorrectRecord,
     DecideAppeal,
     DiscloseEvidence,
     EndSanction,
@@ -66,6 +67,7 @@ from .outcome import (
     carry_out_sanction,
     close_appeal_window,
     close_case,
+    correct_record,
     decide_appeal,
     end_sanction,
     escalate_missed_deadline,
@@ -105,6 +107,9 @@ def propose(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseE
     if case_closed(state):
         if isinstance(command, (CloseCase, *TIMER_COMMANDS)):
             return []  # a retried close, or a timer that raced the closure
+        if isinstance(command, CorrectRecord):
+            check_permission(state, command)
+            return correct_record(state, command, command.effective_at or now)
         raise CASE_CLOSED.refuse("the case is closed")
     if case_not_reported(state, None) and not isinstance(command, FileReport):
         raise CASE_NOT_REPORTED.refuse("the case has no report yet")
@@ -158,6 +163,8 @@ def _dispatch(state: CaseState, command: CaseCommand, at: datetime) -> list[Case
             return close_case(state, command, at)
         case RecordInstruction():
             return record_instruction(state, command, at)
+        case CorrectRecord():
+            return correct_record(state, command, at)
         case EscalateMissedDeadline():
             return escalate_missed_deadline(state, command, at)
         case LapseInterimSuspension():

@@ -14,6 +14,7 @@ from ..commands import (
     CarryOutSanction,
     CloseAppealWindow,
     CloseCase,
+    CorrectRecord,
     DecideAppeal,
     EndSanction,
     EscalateMissedDeadline,
@@ -22,7 +23,7 @@ from ..commands import (
     RecordInstruction,
     Reinstate,
 )
-from ..deadlines import acknowledge_due, response_due
+from ..deadlines import due_for
 from ..events import (
     AppealDecided,
     AppealLodged,
@@ -34,6 +35,7 @@ from ..events import (
     InstructionRecorded,
     InterimSuspensionLapsed,
     MemberReinstated,
+    RecordCorrected,
     SanctionApplied,
     SanctionEnded,
 )
@@ -115,12 +117,28 @@ def _same_instruction(done: InstructionRecorded, new: InstructionRecorded) -> bo
     return all(getattr(done, name) == getattr(new, name) for name in fields)
 
 
+def correct_record(state: CaseState, cmd: CorrectRecord, at: datetime) -> list[CaseEvent]:
+    """The correction, naming the detector when it finds an automation error; the same
+    correction sent again is already on the record."""
+    report = state.report
+    detector = report.complainant.person_id if cmd.automation_error and report else None
+    event = RecordCorrected(
+        **meta(cmd, at), corrects=cmd.corrects, what_was_wrong=cmd.what_was_wrong,
+        correction=cmd.correction, automation_error=cmd.automation_error,
+        detector_id=detector, found_by=cmd.actor.id, apology=cmd.apology)
+    fields = ("corrects", "what_was_wrong", "correction", "automation_error", "apology")
+    if any(all(getattr(done, n) == getattr(event, n) for n in fields)
+           for done in state.corrections):
+        return []
+    return [event]
+
+
 # Timers: each is a no-op once met or obsolete (a renewal moved the date, the case moved on).
 
 
 def escalate_missed_deadline(state: CaseState, cmd: EscalateMissedDeadline,
                              at: datetime) -> list[CaseEvent]:
-    due = acknowledge_due(state) if cmd.kind == "acknowledge" else response_due(state)
+    due = due_for(state, cmd.kind)
     if cmd.kind in state.missed or cmd.due_at != due:
         return []
     return [DeadlineMissed(**meta(cmd, at), kind=cmd.kind, due_at=cmd.due_at)]

@@ -1,0 +1,52 @@
+"""`dueprocess export sor`: DSA statements of reasons as JSON lines, one per restrictive
+decision, for the EU Transparency Database; never with personal data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..domain.streams import case_id_of
+from ..domain.transparency import EEA, statements_of_reasons
+from ..settings import ConfigError, Settings
+from .audit import parse_when
+from .common import EXTENSIONS, InputError, command
+from .connect import connect_pool, store_for
+from .stats import _period_end, read_case_streams
+
+
+@command("export")
+async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    start, end = parse_when(args.period_from, "--from"), _period_end(args.period_to)
+    if start is not None and end is not None and start >= end:
+        raise ConfigError("--from must be before --to")
+    territory = args.territory or list(EEA)
+    unknown = sorted(set(territory) - set(EEA))
+    if unknown:
+        raise InputError(f"--territory: not an EEA country code: {', '.join(unknown)}",
+                         field="--territory", rule="territorial-scope")
+    async with connect_pool(settings) as pool:
+        streams = await read_case_streams(store_for(pool, settings))
+    for stream_id, events in sorted(streams.items()):
+        case_id = case_id_of(stream_id) or stream_id
+        for statement in statements_of_reasons(case_id, events, territory=territory,
+                                               start=start, end=end):
+            print(json.dumps(statement, ensure_ascii=False, sort_keys=True))
+    return 0
+
+
+def _extend(sub: Any, add: Any) -> None:
+    export = add("export", "export records for outside bodies (JSON lines)")
+    export.add_argument("kind", choices=["sor"],
+                        help="sor: DSA statements of reasons for the Transparency Database")
+    export.add_argument("--from", dest="period_from", metavar="DATE",
+                        help="decisions taken on or after this ISO date or date-time")
+    export.add_argument("--to", dest="period_to", metavar="DATE",
+                        help="... and before this date-time (a bare date counts that whole day)")
+    export.add_argument("--territory", action="append", metavar="CC",
+                        help="EEA country code the restriction applies in (repeat; "
+                             "default: the whole EEA)")
+
+
+EXTENSIONS.append(_extend)
