@@ -8,22 +8,17 @@ Temporal dev server are started in the data dir and stopped again on exit.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
-from temporalio.common import MetricMeter
-from temporalio.runtime import Runtime as TemporalRuntime
 from temporalio.worker import Worker
 
 from .activities.contracts import RulebookSource
@@ -32,35 +27,32 @@ from .activities.rulebook import RulebookActivities
 from .activities.store import EventStoreActivities
 from .devstack.stack import DevTemporal, EmbeddedPostgres, find_temporal
 from .domain.case.upcasters import CASE_UPCASTERS
+from .runtime import Runtime
 from .services import telemetry
 from .services.codec import data_converter
 from .services.health import HealthServer
 from .services.metrics import DecisionMetricsInterceptor
 from .services.notifications import FileSink, Sink, SmtpSink
-from .services.policyfile import load_policy_file
 from .services.rulebook import RulebookService
 from .settings import ConfigError, Settings
-from .store.checkpoints import CheckpointDir, CheckpointError, load_key, run_checkpoints
 from .store.db import Database, create_pool
 from .store.eventstore import EventStore
 from .store.migrations import bundled_migrations, migrate
-from .store.projections import ProjectionRunner, default_projections
+from .worker_tasks import (
+    checkpoint_writer,
+    keep_projections,
+    metric_meter,
+    projection_runner,
+    readiness,
+)
 from .workflows.case import CaseWorkflow
 
+# Re-exported: callers import the runtime and its background tasks from the root.
+__all__ = ["Runtime", "SchemaNotReady", "activities_for", "build_worker", "checkpoint_writer",
+           "ensure_schema", "keep_projections", "migrate_as_owner", "open_runtime",
+           "projection_runner", "readiness", "require_dev_servers", "run_worker", "sink_for"]
+
 log = logging.getLogger("dueprocess")
-
-
-@dataclass
-class Runtime:
-    settings: Settings
-    dsn: str
-    temporal_address: str
-    client: Client
-    pool: Database
-    store: EventStore
-    ui_url: str | None = None
-    embedded_database: bool = False
-    embedded_temporal: bool = False
 
 
 class SchemaNotReady(RuntimeError):
@@ -203,12 +195,6 @@ def activities_for(
             rules.load_rulebook]
 
 
-def projection_runner(runtime: Runtime) -> ProjectionRunner:
-    policy = load_policy_file(runtime.settings.policy_file)
-    return ProjectionRunner(runtime.pool, runtime.store, default_projections(policy),
-                            on_error=runtime.settings.projection_on_error)
-
-
 def build_worker(
     runtime: Runtime, *, task_queue: str | None = None, rulebook: RulebookSource | None = None
 ) -> Worker:
@@ -226,28 +212,6 @@ def build_worker(
     )
 
 
-async def readiness(runtime: Runtime, stop: asyncio.Event) -> dict[str, str | None]:
-    """What /readyz checks: Temporal answers, PostgreSQL answers, not shutting down."""
-    problems: dict[str, str | None] = {"shutdown": "draining" if stop.is_set() else None}
-    try:
-        await runtime.client.workflow_service.get_system_info(
-            GetSystemInfoRequest(), timeout=timedelta(seconds=2))
-        problems["temporal"] = None
-    except Exception as err:
-        problems["temporal"] = f"{type(err).__name__}: {err}"
-    try:
-        async with asyncio.timeout(2), runtime.pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
-        problems["postgres"] = None
-    except Exception as err:
-        problems["postgres"] = f"{type(err).__name__}: {err}"
-    return problems
-
-
-def _metric_meter(runtime: Runtime) -> MetricMeter:
-    return (runtime.client.service_client.config.runtime or TemporalRuntime.default()).metric_meter
-
-
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Serve the task queue and keep the read models current until ``stop`` is set, then
     drain: readiness fails first, polling stops, running activities get the grace period."""
@@ -262,7 +226,7 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             projections = asyncio.create_task(keep_projections(runtime, stop))
             checkpoints = asyncio.create_task(checkpoint_writer(runtime, stop))
             lag = asyncio.create_task(
-                telemetry.report_projection_lag(runtime.pool, _metric_meter(runtime), stop))
+                telemetry.report_projection_lag(runtime.pool, metric_meter(runtime), stop))
             try:
                 await stop.wait()
                 log.info("stopping: draining the worker")
@@ -275,35 +239,3 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             await health.close()
 
 
-async def keep_projections(runtime: Runtime, stop: asyncio.Event, pause: float = 1.0) -> None:
-    """The projection loop, restarted (and logged) should it ever end before ``stop``:
-    a read model that silently stops moving is how case lists go stale unnoticed."""
-    while not stop.is_set():
-        try:
-            await projection_runner(runtime).run(stop)
-        except Exception:
-            log.exception("projection loop crashed; restarting it")
-        else:
-            if not stop.is_set():
-                log.error("projection loop ended before shutdown; restarting it")
-        if not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=pause)
-
-
-async def checkpoint_writer(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Sign a tree head of the log every DUEPROCESS_CHECKPOINT_INTERVAL seconds, with a
-    key and into a directory outside the database (store/checkpoints.py)."""
-    settings = runtime.settings
-    if settings.checkpoint_interval <= 0:
-        return
-    if settings.checkpoint_key is None and not runtime.embedded_database:
-        log.warning("DUEPROCESS_CHECKPOINT_KEY is not set: checkpoints are signed with a key "
-                    "generated in the data dir")
-    try:
-        key = load_key(settings.checkpoint_key_path(), create=settings.checkpoint_key is None)
-    except CheckpointError as err:
-        log.error("checkpoints disabled: %s", err)
-        return
-    await run_checkpoints(runtime.pool, CheckpointDir(settings.checkpoint_directory()), key,
-                          settings.checkpoint_interval, stop)

@@ -9,9 +9,9 @@ never see a raw RPC error.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
@@ -32,6 +32,8 @@ from ..domain import case as dc
 from ..domain.base import DomainError
 from ..domain.rulebook import refuse_caller_rulebook
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
+
+T = TypeVar("T")
 
 # What a workflow has done once it acted on a case: scheduled a timer or an activity other
 # than reading the published rulebook (which every intake does before it is judged).
@@ -228,17 +230,15 @@ class DueProcessClient:
         return _closed(case_id, "case_id")
 
     async def state(self, case_id: str) -> dc.CaseState:
-        handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)
-        with _rpc_errors(case_id):
-            try:
-                return await handle.query(CaseWorkflow.state)
-            except WorkflowQueryFailedError as err:
-                raise ClientError("QueryFailed", f"case {case_id}: {err}", {}) from err
+        return await self._query(case_id, CaseWorkflow.state)
 
     async def deadlines(self, case_id: str) -> list[dc.Deadline]:
+        return await self._query(case_id, CaseWorkflow.deadlines)
+
+    async def _query(self, case_id: str, query: Callable[[CaseWorkflow], T]) -> T:
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)
         with _rpc_errors(case_id):
             try:
-                return await handle.query(CaseWorkflow.deadlines)
+                return await handle.query(query)
             except WorkflowQueryFailedError as err:
                 raise ClientError("QueryFailed", f"case {case_id}: {err}", {}) from err

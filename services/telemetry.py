@@ -43,6 +43,7 @@ from temporalio.runtime import (
 )
 
 from ..store.db import Database
+from ..store.projection_runner import projection_lags
 from .metrics import record_projection_lag
 
 log = logging.getLogger("dueprocess.telemetry")
@@ -174,16 +175,8 @@ def temporal_runtime(prometheus_address: str | None, env: Mapping[str, str]) -> 
 
 # -- projection lag ----------------------------------------------------------------------
 
-# Events a read model has not applied yet (counted up to a cap: one index range scan on
-# events_global_order_idx), and when its checkpoint last moved.
+# Events a read model has not applied yet are counted up to a cap: one index range scan.
 _LAG_CAP = 100_000
-_LAG_SQL = f"""
-SELECT c.name, c.updated_at,
-       (SELECT count(*) FROM (SELECT 1 FROM events e
-                               WHERE (e.tx_id, e.global_position)
-                                     > (c.tx_id::text::xid8, c.global_position)
-                               LIMIT {_LAG_CAP}) AS pending) AS behind
-  FROM projection_checkpoints c"""
 
 
 async def projection_lag(
@@ -193,7 +186,7 @@ async def projection_lag(
     while events wait; 0 when current)."""
     now = now or datetime.now(UTC)
     async with pool.acquire() as conn:
-        rows = await conn.fetch(_LAG_SQL)
+        rows = await projection_lags(conn, cap=_LAG_CAP)
     return {r["name"]: (int(r["behind"]),
                         max(0.0, (now - r["updated_at"]).total_seconds()) if r["behind"] else 0.0)
             for r in rows}

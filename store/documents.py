@@ -1,4 +1,5 @@
-"""The stored form of an event: the envelope document that is hashed, and its bytes."""
+"""The stored form of an event: the envelope document that is hashed, and its bytes; and
+whether a batch is already stored in exactly that form."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import orjson
 
 from ..domain.base import Actor
 from ..domain.encoding import canonical_json
 from ..domain.envelope import NewEvent
 from . import crypto
+from .db import Database
 
 
 def _utc(value: datetime) -> datetime:
@@ -82,3 +85,19 @@ class BatchKeys:
 
     sealing: dict[str, crypto.SubjectKey] = field(default_factory=dict)
     new: dict[str, crypto.SubjectKey] = field(default_factory=dict)
+
+
+async def stored_batch(
+    db: Database, stream_id: str, events: Sequence[NewEvent], docs: list[bytes]
+) -> list[asyncpg.Record] | None:
+    """The stored rows when this exact batch (these ids with these documents) is already in
+    the stream (a retry that raced ahead of, or arrived at, the head); None when anything
+    differs."""
+    rows = await db.fetch(
+        """SELECT e.global_position, e.stream_version
+             FROM unnest($2::uuid[], $3::bytea[]) AS u(id, d)
+             JOIN events e ON e.event_id = u.id AND e.data = u.d AND e.stream_id = $1
+            ORDER BY e.stream_version""",
+        stream_id, [e.event_id for e in events], docs,
+    )
+    return list(rows) if events and len(rows) == len(events) else None

@@ -83,3 +83,22 @@ def destroyed_key_ids(err: asyncpg.UniqueViolationError) -> set[int]:
         return {int(part) for part in detail.split(",") if part.strip()}
     except ValueError:
         return set()
+
+
+# The constraints a key created by the append can meet when another process won.
+_KEY_CONSTRAINTS = frozenset({"subject_keys_one_live_key", "subject_keys_pkey"})
+
+
+def append_signal(err: asyncpg.UniqueViolationError) -> Exception | None:
+    """What a unique violation raised by dueprocess_append means: a signal the append
+    retries on, an erased subject (never retried), or None (not one of these: re-raise)."""
+    if err.constraint_name == "streams_head_hash":
+        return StaleHead()
+    if err.constraint_name == "subject_keys_destroyed":
+        return KeysDestroyed(destroyed_key_ids(err))
+    if err.constraint_name == "subject_erased":
+        detail = getattr(err, "detail", None) or ""
+        return ErasedSubject([s for s in detail.split(",") if s])
+    if err.constraint_name in _KEY_CONSTRAINTS:
+        return KeyRace()
+    return None

@@ -10,12 +10,12 @@ Guarantees (each has a contract test in tests/store/test_eventstore.py):
 - a per-stream hash chain over the stored bytes (see store/verify.py);
 - personal data encrypted per data subject; erasure destroys the key.
 
-Reading is in reader.py (EventReader, the base class); the stored form in documents.py.
+Reading is in reader.py (EventReader, the base class); the stored form in documents.py;
+appends at whatever the head is in head_append.py; the errors in errors.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -28,7 +28,7 @@ from ..domain.encoding import Upcasters
 from ..domain.envelope import AppendResult, NewEvent
 from . import crypto
 from .db import Connection, Database, Pinned
-from .documents import BatchKeys, batch_documents, envelope_bytes, envelope_document
+from .documents import BatchKeys, batch_documents, envelope_bytes, envelope_document, stored_batch
 from .erasure import Erasure, unlock_subject
 from .errors import (
     ConcurrencyConflict,
@@ -38,9 +38,10 @@ from .errors import (
     KeyRace,
     KeysDestroyed,
     StaleHead,
-    destroyed_key_ids,
+    append_signal,
     map_violation,
 )
+from .head_append import append_at_head
 from .reader import EventReader
 
 # Re-exported: callers import the store's errors and stored form from here.
@@ -68,8 +69,6 @@ _HEAD_REFRESHES = 2
 # Keys re-resolved at most this often per append: a key erased, or a subject's first key
 # created by another process, while the batch was being appended.
 _KEY_REFRESHES = 2
-# The constraints a key created by the append can meet when another process won.
-_KEY_CONSTRAINTS = frozenset({"subject_keys_one_live_key", "subject_keys_pkey"})
 
 
 class EventStore(EventReader):
@@ -132,7 +131,7 @@ class EventStore(EventReader):
             except KeyRace as err:
                 cause = err
             except asyncpg.UniqueViolationError as err:
-                stored = await self._already_stored(stream_id, events, docs)
+                stored = await stored_batch(self._pool, stream_id, events, docs)
                 if stored is not None:
                     rows = stored
                     break
@@ -192,16 +191,10 @@ class EventStore(EventReader):
                     return list(stored)
                 raise ConcurrencyConflict(stream_id, expected)
         except asyncpg.UniqueViolationError as err:
-            if err.constraint_name == "streams_head_hash":
-                raise StaleHead from err
-            if err.constraint_name == "subject_keys_destroyed":
-                raise KeysDestroyed(destroyed_key_ids(err)) from err
-            if err.constraint_name == "subject_erased":
-                detail = getattr(err, "detail", None) or ""
-                raise ErasedSubject([s for s in detail.split(",") if s]) from err
-            if err.constraint_name in _KEY_CONSTRAINTS:
-                raise KeyRace from err
-            raise
+            signal = append_signal(err)
+            if signal is None:
+                raise
+            raise signal from err
         now = time.monotonic()
         for subject, key in new:  # written with the events: live keys from now on
             self._write_keys[subject] = (now, key)
@@ -217,33 +210,8 @@ class EventStore(EventReader):
     async def append_at_head(
         self, stream_id: str, events: Sequence[NewEvent], attempts: int = 20
     ) -> AppendResult:
-        """Append wherever the stream's head is, for logs with many independent writers
-        (access logs, dispatch records) where no decision depends on the prior state.
-        Idempotent by event id: a batch whose first event is stored is not appended again.
-        """
-        for _ in range(attempts):
-            if events and await self.contains(stream_id, events[0].event_id):
-                return AppendResult(stream_id=stream_id, version=await self.version(stream_id),
-                                    global_positions=[])
-            try:
-                return await self.append(stream_id, await self.version(stream_id), events)
-            except ConcurrencyConflict:
-                await asyncio.sleep(0.005)
-        raise ConcurrencyConflict(stream_id, -1)
-
-    async def _already_stored(
-        self, stream_id: str, events: Sequence[NewEvent], docs: list[bytes]
-    ) -> list[asyncpg.Record] | None:
-        """The stored rows when this exact batch is already in the stream (a retry that
-        raced ahead of, or arrived at, the head); None when anything differs."""
-        rows = await self._pool.fetch(
-            """SELECT e.global_position, e.stream_version
-                 FROM unnest($2::uuid[], $3::bytea[]) AS u(id, d)
-                 JOIN events e ON e.event_id = u.id AND e.data = u.d AND e.stream_id = $1
-                ORDER BY e.stream_version""",
-            stream_id, [e.event_id for e in events], docs,
-        )
-        return list(rows) if events and len(rows) == len(events) else None
+        """Append wherever the stream's head is (see head_append.py)."""
+        return await append_at_head(self, stream_id, events, attempts)
 
     async def _prepare(
         self, stream_id: str, expected: int, subjects: set[str]

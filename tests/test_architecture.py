@@ -46,10 +46,6 @@ OVERSIZE: dict[str, str] = {
     "domain/case/state.py": "the fold of every case event; split by lifecycle stage next",
     "domain/statistics.py": "at the limit: split before it grows",
     "workflows/case.py": "grew with the published rulebook's intake; split the intake path out",
-    "domain/policy.py": "grew with the rulebook's bounds; move validation to its own module",
-    "store/eventstore.py": "grew with erasure locking; move append_at_head out",
-    "store/checkpoints.py": "at the limit: split the file format from the writer",
-    "worker.py": "grew with health, telemetry and checkpoints; move background tasks out",
     "devstack/demo.py": "the story grew with Art 14 notices; move the timeline rendering out",
     "domain/case/events.py": "grew with Art 14 and contacts; split the vocabulary by stage",
 }

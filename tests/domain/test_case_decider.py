@@ -7,7 +7,7 @@ name, so each test states only what differs from an ordinary case.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import pytest
 from dueprocess.domain.base import (
@@ -34,6 +34,7 @@ from dueprocess.domain.case import (
     CaseClosedError,
     CaseCommand,
     CaseEvent,
+    CaseEventBase,
     CaseStage,
     CaseState,
     CaseTriaged,
@@ -42,24 +43,39 @@ from dueprocess.domain.case import (
     ComplainantKind,
     Deadline,
     DeadlineKind,
+    DeadlineMissed,
     DecideAppeal,
+    DecisionRecorded,
     DiscloseEvidence,
     DismissalReason,
     EndSanction,
     EscalateMissedDeadline,
+    EvidenceAdded,
+    EvidenceDisclosed,
     FileReport,
+    HearingHeld,
     ImposeInterimSuspension,
+    InterimSuspensionImposed,
+    InterimSuspensionLapsed,
+    InterimSuspensionLifted,
+    InterimSuspensionRenewed,
+    InvestigatorAssigned,
     IssueNotice,
     LapseInterimSuspension,
     LiftInterimSuspension,
     LodgeAppeal,
+    MemberReinstated,
+    NoticeIssued,
     PanelMember,
     RecordDecision,
     RecordHearingHeld,
     Redaction,
     Reinstate,
     RenewInterimSuspension,
+    ReportFiled,
+    ResponseSubmitted,
     Sanction,
+    SanctionApplied,
     ScheduleHearing,
     SubmitResponse,
     TriageCase,
@@ -84,9 +100,11 @@ APPEAL = ex.actor("appeal_panel_member")
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
 ORDER = [step.name for step in ex.happy_path()]
-SUSPENSION = Sanction(kind=SanctionKind.SUSPENSION, term=timedelta(days=30))
+SUSPENSION_TERM = timedelta(days=30)
+SUSPENSION = Sanction(kind=SanctionKind.SUSPENSION, term=SUSPENSION_TERM)
 
 Result: TypeAlias = list[CaseEvent] | DomainError
+E = TypeVar("E", bound=CaseEventBase)
 
 
 # --- given / when / then -----------------------------------------------------------
@@ -96,7 +114,8 @@ def events_of(*names: str, sanction: Sanction | None = ex.WARNING,
               report: FileReport | None = None, **path: Any) -> tuple[list[CaseEvent], datetime]:
     """The events of the named happy-path steps (in order), and when the last was taken."""
     by_name = {step.name: step for step in ex.happy_path(sanction, **path)}
-    state, events, now = CaseState.empty(CASE_ID), [], ex.T0
+    state, now = CaseState.empty(CASE_ID), ex.T0
+    events: list[CaseEvent] = []
     for name in names:
         step = by_name[name]
         command: CaseCommand = report if (name == "file" and report) else step.command
@@ -127,6 +146,13 @@ def then(result: Result, *types: str) -> list[CaseEvent]:
     assert isinstance(result, list), f"expected events, got {result}"
     assert [event.type for event in result] == list(types)
     return result
+
+
+def then_one(result: Result, kind: type[E]) -> E:
+    """The one event of type ``kind`` the command produced (typed, for its fields)."""
+    (event,) = then(result, kind.__name__)
+    assert isinstance(event, kind)
+    return event
 
 
 def rejected(result: Result, error: type[DomainError], rule: str,
@@ -194,7 +220,7 @@ def appeal_decision(outcome: AppealOutcome, new: Sanction | None = None) -> Deci
 
 class TestFileReport:
     def test_files_pinning_the_versions_and_ruling_on_admissibility(self) -> None:
-        (event,) = then(when(CaseState.empty(CASE_ID), ex.file_report(), ex.T0), "ReportFiled")
+        event = then_one(when(CaseState.empty(CASE_ID), ex.file_report(), ex.T0), ReportFiled)
         assert event.effective_at == ex.T0 and event.case_id == CASE_ID
         assert event.procedure_version == "2023.1" and event.rule_versions == {"A1": "2023.1"}
         assert [v.version for v in event.pinned_versions] == ["2023.1"]
@@ -205,7 +231,7 @@ class TestFileReport:
     def test_old_conduct_is_charged_under_the_old_version(self) -> None:
         command = ex.file_report(allegations=[
             ex.allegation("A1", conduct_date=ex.OLD_CONDUCT_DATE), ex.allegation("A2")])
-        (event,) = then(when(CaseState.empty(CASE_ID), command, ex.T0), "ReportFiled")
+        event = then_one(when(CaseState.empty(CASE_ID), command, ex.T0), ReportFiled)
         assert event.rule_versions == {"A1": "2019.1", "A2": "2023.1"}
         assert sorted(v.version for v in event.pinned_versions) == ["2019.1", "2023.1"]
 
@@ -257,7 +283,7 @@ class TestFileReport:
         then(when(CaseState.empty(CASE_ID), command, ex.T0), "ReportFiled")
 
     def test_an_automated_detector_may_file(self) -> None:
-        (event,) = then(when(CaseState.empty(CASE_ID), automated_report(), ex.T0), "ReportFiled")
+        event = then_one(when(CaseState.empty(CASE_ID), automated_report(), ex.T0), ReportFiled)
         assert event.automated
 
     def test_a_detector_files_only_detector_reports(self) -> None:
@@ -308,8 +334,8 @@ class TestFileReport:
                  ex.evidence("E2", source_kind=SourceKind.PRIVATE_MESSAGE,
                              lawful_basis="legitimate_interests_disciplinary"),
                  ex.evidence("E3", source_kind=SourceKind.PRIVATE_MESSAGE, lawful_basis="hunch")]
-        (event,) = then(when(CaseState.empty(CASE_ID), ex.file_report(evidence_items=items),
-                             ex.T0), "ReportFiled")
+        event = then_one(when(CaseState.empty(CASE_ID), ex.file_report(evidence_items=items),
+                              ex.T0), ReportFiled)
         assert [a.admissible for a in event.admissibility] == [True, True, False]
 
     def test_other_commands_need_a_report_first(self) -> None:
@@ -338,7 +364,7 @@ class TestIntake:
 
     def test_triage_for_investigation_records_the_person(self) -> None:
         state, now = upto("acknowledge")
-        (event,) = then(when(state, triage(), now + MINUTE), "CaseTriaged")
+        event = then_one(when(state, triage(), now + MINUTE), CaseTriaged)
         assert isinstance(event, CaseTriaged) and event.reviewed_by == ex.OFFICER_ID
 
     def test_triage_may_dismiss_with_a_reason(self) -> None:
@@ -385,7 +411,7 @@ class TestIntake:
         same = AssignInvestigator(actor=OFFICER, authority=AUTH, investigator_id=ex.INVESTIGATOR_ID)
         assert then(when(state, same, now + MINUTE)) == []
         other = same.model_copy(update={"investigator_id": "inv-2"})
-        (event,) = then(when(state, other, now + MINUTE), "InvestigatorAssigned")
+        event = then_one(when(state, other, now + MINUTE), InvestigatorAssigned)
         assert event.replaces == ex.INVESTIGATOR_ID
 
     def test_investigation_needs_triage(self) -> None:
@@ -411,7 +437,7 @@ class TestIntake:
         state, now = upto("assign")
         items = [ex.evidence("E4", source_kind=SourceKind.THIRD_PARTY_SCREENSHOT)]
         command = AddEvidence(actor=ex.actor("investigator"), authority=AUTH, evidence=items)
-        (event,) = then(when(state, command, now + MINUTE), "EvidenceAdded")
+        event = then_one(when(state, command, now + MINUTE), EvidenceAdded)
         assert not event.admissibility[0].admissible
         state = fold([event], state)
         assert "E4" in state.inadmissible
@@ -449,7 +475,7 @@ def impose(review_by: datetime | None = None) -> ImposeInterimSuspension:
 class TestInterimSuspension:
     def test_impose_removes_the_policy_rights_with_a_default_review(self) -> None:
         state, now = upto("triage")
-        (event,) = then(when(state, impose(), now), "InterimSuspensionImposed")
+        event = then_one(when(state, impose(), now), InterimSuspensionImposed)
         assert event.review_by == now + ex.DEADLINES.interim_suspension_review
         assert fold([event], state).rights_removed == frozenset(Right)
 
@@ -485,7 +511,7 @@ class TestInterimSuspension:
         state = apply(state, impose(), now)
         later = now + 10 * DAY
         command = RenewInterimSuspension(actor=OFFICER, authority=AUTH, reasons="Still a risk.")
-        (event,) = then(when(state, command, later), "InterimSuspensionRenewed")
+        event = then_one(when(state, command, later), InterimSuspensionRenewed)
         state = fold([event], state)
         assert state.interim is not None
         assert state.interim.review_by == later + ex.DEADLINES.interim_suspension_review
@@ -501,7 +527,7 @@ class TestInterimSuspension:
         state, now = upto("triage")
         state = apply(state, impose(), now)
         command = LiftInterimSuspension(actor=OFFICER, authority=AUTH, reasons="Risk passed.")
-        (event,) = then(when(state, command, now + DAY), "InterimSuspensionLifted")
+        event = then_one(when(state, command, now + DAY), InterimSuspensionLifted)
         state = fold([event], state)
         assert state.rights_removed == frozenset()
         assert then(when(state, command, now + DAY)) == []
@@ -509,7 +535,7 @@ class TestInterimSuspension:
     def test_a_decision_ends_the_interim_suspension(self) -> None:
         state, now = upto("hold")
         state = apply(state, impose(), now)
-        (event,) = then(when(state, decision(), now + MINUTE), "DecisionRecorded")
+        event = then_one(when(state, decision(), now + MINUTE), DecisionRecorded)
         assert event.interim_suspension_ended
         assert fold([event], state).interim is None
 
@@ -529,7 +555,7 @@ class TestNoticeAndDisclosure:
     def test_notice_cites_rules_consequences_and_response_date(self) -> None:
         state, now = upto("assign")
         command = IssueNotice(actor=ex.actor("investigator"), authority=AUTH)
-        (event,) = then(when(state, command, now), "NoticeIssued")
+        event = then_one(when(state, command, now), NoticeIssued)
         notice = event.allegations[0]
         assert (notice.rule_id, notice.policy_version, notice.rule_title) == (
             "R1", "2023.1", "Abuse and harassment")
@@ -565,7 +591,7 @@ class TestNoticeAndDisclosure:
         command = IssueNotice(actor=OFFICER, authority=AUTH, complainant_withheld_reason=" ")
         rejected(when(state, command, now), InvalidCommand, "complainant-withheld-reason")
         command = command.model_copy(update={"complainant_withheld_reason": "Risk of reprisal."})
-        (event,) = then(when(state, command, now), "NoticeIssued")
+        event = then_one(when(state, command, now), NoticeIssued)
         assert not event.complainant_identified
 
     def test_disclose_records_withheld_and_redacted_items(self) -> None:
@@ -575,7 +601,7 @@ class TestNoticeAndDisclosure:
             withheld=[WithheldEvidence(evidence_id="E3", reason="Witness safety.")],
             redactions=[Redaction(evidence_id="E1", description="third party's name",
                                   reason="Not relevant; protects a third party.")])
-        (event,) = then(when(state, command, now), "EvidenceDisclosed")
+        event = then_one(when(state, command, now), EvidenceDisclosed)
         state = fold([event], state)
         assert set(state.disclosed_at) == {"E1"} and state.withheld == {"E3": "Witness safety."}
         assert then(when(state, command, now + MINUTE)) == []
@@ -585,7 +611,7 @@ class TestNoticeAndDisclosure:
         state = apply(state, DiscloseEvidence(actor=OFFICER, authority=AUTH,
                                               evidence_ids=["E1"]), now)
         command = DiscloseEvidence(actor=OFFICER, authority=AUTH, evidence_ids=["E1", "E3"])
-        (event,) = then(when(state, command, now + DAY), "EvidenceDisclosed")
+        event = then_one(when(state, command, now + DAY), EvidenceDisclosed)
         assert event.evidence_ids == ["E3"]
 
     @pytest.mark.parametrize(("command", "rule", "field"), [
@@ -613,14 +639,14 @@ class TestNoticeAndDisclosure:
     def test_respondent_responds(self) -> None:
         state, now = upto("disclose")
         command = ex.happy_path()[ORDER.index("respond")].command
-        (event,) = then(when(state, command, now + DAY), "ResponseSubmitted")
+        event = then_one(when(state, command, now + DAY), ResponseSubmitted)
         assert not event.late
         assert then(when(fold([event], state), command, now + 2 * DAY)) == []
 
     def test_a_late_response_is_heard_but_marked_late(self) -> None:
         state, now = upto("disclose")
         command = ex.happy_path()[ORDER.index("respond")].command
-        (event,) = then(when(state, command, now + 30 * DAY), "ResponseSubmitted")
+        event = then_one(when(state, command, now + 30 * DAY), ResponseSubmitted)
         assert event.late
 
     def test_only_the_respondent_responds(self) -> None:
@@ -753,13 +779,14 @@ class TestPanelAndHearing:
 class TestDecision:
     def test_decision_records_appeal_route_and_statement_of_reasons(self) -> None:
         state, now = upto("hold")
-        (event,) = then(when(state, decision(ex.finding(sanction=SUSPENSION)), now),
-                        "DecisionRecorded")
+        event = then_one(when(state, decision(ex.finding(sanction=SUSPENSION)), now),
+                         DecisionRecorded)
         assert event.appeal_deadline == now + ex.DEADLINES.appeal_window
         assert event.sanction == SUSPENSION
         reasons = event.statement_of_reasons
+        assert reasons is not None
         assert reasons.decision_account == "account_suspended"
-        assert reasons.end_date == now + SUSPENSION.term
+        assert reasons.end_date == now + SUSPENSION_TERM
         assert "R1" in reasons.incompatible_content_ground
         assert not reasons.automated_detection
 
@@ -768,7 +795,7 @@ class TestDecision:
         state, now = given(*ORDER[:ORDER.index("hold") + 1], report=report)
         command = decision(ex.finding("A1", sanction=SUSPENSION),
                            ex.finding("A2", sanction=ex.WARNING))
-        (event,) = then(when(state, command, now), "DecisionRecorded")
+        event = then_one(when(state, command, now), DecisionRecorded)
         assert event.sanction == SUSPENSION
 
     def test_only_panel_members_decide(self) -> None:
@@ -884,8 +911,9 @@ class TestDecision:
 
     def test_automated_report_records_automated_detection(self) -> None:
         state, now = upto("hold", report=automated_report())
-        (event,) = then(when(state, decision(), now), "DecisionRecorded")
+        event = then_one(when(state, decision(), now), DecisionRecorded)
         assert event.automated_detection
+        assert event.statement_of_reasons is not None
         assert event.statement_of_reasons.source_type == "automated_detection"
 
     def test_automated_report_without_human_triage_gets_no_sanction(self) -> None:
@@ -1016,8 +1044,8 @@ CLOSE = CloseCase(actor=OFFICER, authority=AUTH)
 class TestSanctionAndClosure:
     def test_suspension_is_carried_out_after_the_window_with_an_end(self) -> None:
         state, now = upto("close_window", sanction=SUSPENSION)
-        (event,) = then(when(state, CARRY_OUT, now + DAY), "SanctionApplied")
-        assert event.ends_at == now + DAY + SUSPENSION.term
+        event = then_one(when(state, CARRY_OUT, now + DAY), SanctionApplied)
+        assert event.ends_at == now + DAY + SUSPENSION_TERM
         assert event.status == "suspended"
         state = fold([event], state)
         assert state.rights_removed == frozenset(Right)
@@ -1039,7 +1067,7 @@ class TestSanctionAndClosure:
     def test_a_varied_sanction_is_what_is_carried_out(self) -> None:
         state, now = appealed()
         state = apply(state, appeal_decision(AppealOutcome.SANCTION_VARIED, ex.WARNING), now)
-        (event,) = then(when(state, CARRY_OUT, now), "SanctionApplied")
+        event = then_one(when(state, CARRY_OUT, now), SanctionApplied)
         assert event.sanction == ex.WARNING
 
     def test_nothing_to_carry_out_after_an_allowed_appeal(self) -> None:
@@ -1051,7 +1079,7 @@ class TestSanctionAndClosure:
         state, now = appealed()
         state = apply(state, appeal_decision(AppealOutcome.ALLOWED), now)
         rejected(when(state, CLOSE, now), InvalidCommand, "nothing-pending")
-        (event,) = then(when(state, REINSTATE, now), "MemberReinstated")
+        event = then_one(when(state, REINSTATE, now), MemberReinstated)
         assert event.record_corrected and event.continuity_preserved
         state = fold([event], state)
         assert state.stage is CaseStage.REINSTATED
@@ -1103,7 +1131,7 @@ class TestDeadlines:
         assert command.actor == SYSTEM_ACTOR
         assert command.authority == "policy:2023.1#deadlines.acknowledge"
         rejected(when(state, command, due - MINUTE), InvalidCommand, "deadline-not-reached")
-        (event,) = then(when(state, command, due), "DeadlineMissed")
+        event = then_one(when(state, command, due), DeadlineMissed)
         state = fold([event], state)
         assert not [d for d in pending_deadlines(state) if d.kind is DeadlineKind.ACKNOWLEDGE]
         assert then(when(state, command, due)) == []
@@ -1118,7 +1146,7 @@ class TestDeadlines:
         state, _ = upto("disclose")
         command, due = deadline(state, DeadlineKind.RESPOND)
         assert command.authority == "policy:2023.1#deadlines.respond"
-        (event,) = then(when(state, command, due), "DeadlineMissed")
+        event = then_one(when(state, command, due), DeadlineMissed)
         assert event.kind == "respond"
         state = fold([event], state)
         state = apply(state, ex.happy_path()[ORDER.index("panel")].command, due)
@@ -1136,7 +1164,7 @@ class TestDeadlines:
         state, now = upto("triage")
         state = apply(state, impose(), now)
         command, due = deadline(state, DeadlineKind.INTERIM_SUSPENSION_REVIEW)
-        (event,) = then(when(state, command, due), "InterimSuspensionLapsed")
+        event = then_one(when(state, command, due), InterimSuspensionLapsed)
         assert fold([event], state).rights_removed == frozenset()
         renewed = apply(state, RenewInterimSuspension(actor=OFFICER, authority=AUTH,
                                                       reasons="Still needed."), now + DAY)
@@ -1160,7 +1188,9 @@ class TestDeadlines:
         events = then(when(state, command, due), "SanctionEnded", "MemberReinstated")
         state = fold(events, state)
         assert state.rights_removed == frozenset() and state.stage is CaseStage.REINSTATED
-        assert events[1].rights_restored == sorted(Right)
+        reinstated = events[1]
+        assert isinstance(reinstated, MemberReinstated)
+        assert reinstated.rights_restored == sorted(Right)
         assert then(when(state, command, due)) == []
         then(when(state, CLOSE, due), "CaseClosed")
         assert pending_deadlines(fold([], apply(state, CLOSE, due))) == []
@@ -1180,7 +1210,7 @@ class TestTime:
         state, _ = upto("schedule")
         command = ex.happy_path()[ORDER.index("hold")].command.model_copy(
             update={"effective_at": ex.HEARING_AT})
-        (event,) = then(when(state, command, ex.HEARING_AT + DAY), "HearingHeld")
+        event = then_one(when(state, command, ex.HEARING_AT + DAY), HearingHeld)
         assert event.effective_at == ex.HEARING_AT
 
     def test_cannot_record_the_future(self) -> None:
@@ -1208,7 +1238,8 @@ def notes(names: tuple[str, ...], *, report: FileReport | None = None,
           sanction: Sanction | None = ex.WARNING) -> dict[str, list[tuple[str, str]]]:
     """Each event type in the path -> [(recipient_role, notification_id)]."""
     events, _ = events_of(*names, report=report, sanction=sanction)
-    state, sent = CaseState.empty(CASE_ID), {}
+    state = CaseState.empty(CASE_ID)
+    sent: dict[str, list[tuple[str, str]]] = {}
     for index, event in enumerate(events):
         state = evolve(state, event)
         sent[event.type] = [(n.recipient_role, n.notification_id)

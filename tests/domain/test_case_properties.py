@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
+from typing import Annotated, Any, Literal, Protocol, TypeVar, get_args, get_origin
 
 from dueprocess.domain.base import Actor, ActorKind, DomainError, Personal, personal
 from dueprocess.domain.case import (
@@ -22,7 +21,9 @@ from dueprocess.domain.case import (
     ROLES,
     AcknowledgeReport,
     AddEvidence,
+    AppealDecided,
     AppealOutcome,
+    AppealPanelAppointed,
     AppointAppealPanel,
     AppointPanel,
     AssignInvestigator,
@@ -31,22 +32,30 @@ from dueprocess.domain.case import (
     CaseCommand,
     CaseEvent,
     CaseState,
+    CaseTriaged,
     CloseCase,
     ComplainantKind,
     DecideAppeal,
+    DecisionRecorded,
     DiscloseEvidence,
     DismissalReason,
+    EvidenceAdded,
+    EvidenceDisclosed,
     FileReport,
     Finding,
+    HearingScheduled,
     ImposeInterimSuspension,
+    InvestigatorAssigned,
     IssueNotice,
     LiftInterimSuspension,
     LodgeAppeal,
+    PanelAppointed,
     PanelMember,
     RecordDecision,
     RecordHearingHeld,
     Reinstate,
     RenewInterimSuspension,
+    ReportFiled,
     Sanction,
     ScheduleHearing,
     SubmitResponse,
@@ -59,7 +68,13 @@ from dueprocess.domain.case import (
     notifications_for,
     pending_deadlines,
 )
-from dueprocess.domain.policy import PolicyDocument, PolicyVersion, SanctionKind, SourceKind
+from dueprocess.domain.policy import (
+    PolicyDocument,
+    PolicyVersion,
+    Rule,
+    SanctionKind,
+    SourceKind,
+)
 from fixtures import case_examples as ex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as event_kind
@@ -67,7 +82,13 @@ from hypothesis import strategies as st
 from pydantic import AwareDatetime, BaseModel, ValidationError
 
 T = TypeVar("T")
-Draw = Callable[[st.SearchStrategy[Any]], Any]
+
+
+class Draw(Protocol):
+    """Hypothesis's ``data.draw``: a value of the strategy's type."""
+
+    def __call__(self, strategy: st.SearchStrategy[T], /) -> T: ...
+
 
 CASE_ID = "case-p"
 AUTH = ex.AUTHORITY
@@ -216,11 +237,11 @@ def build(draw: Draw, name: str, state: CaseState, now: datetime) -> CaseCommand
         case "AppointAppealPanel":
             return AppointAppealPanel(**base, members=members(draw, ex.APPEAL_PANEL_IDS))
         case "DecideAppeal":
-            outcome = draw(st.sampled_from(list(AppealOutcome)))
+            appeal_outcome = draw(st.sampled_from(list(AppealOutcome)))
             new = draw(st.sampled_from(SANCTIONS)) if one_in(draw, 5) else (
                 draw(st.sampled_from([s for s in SANCTIONS if s is not None]))
-                if outcome is AppealOutcome.SANCTION_VARIED else None)
-            return DecideAppeal(**base, outcome=outcome, reasons="r", new_sanction=new)
+                if appeal_outcome is AppealOutcome.SANCTION_VARIED else None)
+            return DecideAppeal(**base, outcome=appeal_outcome, reasons="r", new_sanction=new)
         case "CarryOutSanction":
             return CarryOutSanction(**base)
         case "Reinstate":
@@ -278,7 +299,7 @@ def step(draw: Draw, state: CaseState, now: datetime) -> tuple[CaseCommand, date
 
 def check_invariants(events: list[CaseEvent]) -> None:
     seen: set[str] = set()
-    report: Any = None
+    report: ReportFiled | None = None
     disclosed: dict[str, datetime] = {}
     inadmissible: set[str] = set()
     witnesses: set[str] = set()
@@ -288,49 +309,56 @@ def check_invariants(events: list[CaseEvent]) -> None:
     for event in events:
         assert "CaseClosed" not in seen, "nothing happens after closure"
         kind = event.type
-        if kind == "ReportFiled":
+        if isinstance(event, ReportFiled):
             report = event
             check_charges(event)
-        if kind in ("ReportFiled", "EvidenceAdded"):
+        if isinstance(event, ReportFiled | EvidenceAdded):
             witnesses |= {e.witness_id for e in event.evidence if e.witness_id}
             inadmissible |= {a.evidence_id for a in event.admissibility if not a.admissible}
-        if kind == "CaseTriaged":
+        if isinstance(event, CaseTriaged):
             human_triaged = event.actor.kind is ActorKind.PERSON
-        if kind == "EvidenceDisclosed":
+        if isinstance(event, EvidenceDisclosed):
             for evidence_id in event.evidence_ids:
                 disclosed.setdefault(evidence_id, event.effective_at)
         if kind in ("HearingScheduled", "DecisionRecorded"):
             assert {"NoticeIssued", "EvidenceDisclosed"} <= seen, f"{kind} before notice"
-        if kind == "HearingScheduled":
+        if isinstance(event, HearingScheduled):
             hearing_at = event.at
-        if kind == "DecisionRecorded":
+        if isinstance(event, DecisionRecorded):
             assert "HearingHeld" in seen and hearing_at is not None
             check_decision(event, report, disclosed, inadmissible, hearing_at)
         adverse = kind in ("InterimSuspensionImposed", "NoticeIssued") or (
-            kind == "DecisionRecorded" and event.sanction is not None)
-        if adverse and report.automated:
+            isinstance(event, DecisionRecorded) and event.sanction is not None)
+        if adverse and filed(report).automated:
             assert human_triaged, f"{kind} on an automated report before human triage"
-        if kind == "AppealDecided" and event.new_sanction is not None:
+        if isinstance(event, AppealDecided) and event.new_sanction is not None:
             assert allowed_by_some_rule(event.new_sanction, report)
-        for key, appointed in (("investigator", "InvestigatorAssigned"),
-                               ("panel", "PanelAppointed"), ("appeal", "AppealPanelAppointed")):
-            if kind == appointed:
+        if isinstance(event, InvestigatorAssigned):
+            roles["investigator"] |= staff_ids(event)
+        for key, appointed in (("panel", PanelAppointed), ("appeal", AppealPanelAppointed)):
+            if isinstance(event, appointed):
                 roles[key] |= staff_ids(event)
-                if kind != "InvestigatorAssigned":
-                    assert all(m.declared for m in event.members)
+                assert all(m.declared for m in event.members)
         if kind == "AppealLodged":
             assert "AppealWindowClosed" not in seen
         seen.add(kind)
     check_roles(roles, report, witnesses)
 
 
-def staff_ids(event: Any) -> set[str]:
-    if event.type == "InvestigatorAssigned":
+def filed(report: ReportFiled | None) -> ReportFiled:
+    """The report every later event presupposes (its absence breaks the invariants)."""
+    assert report is not None, "an event before the report"
+    return report
+
+
+def staff_ids(event: InvestigatorAssigned | PanelAppointed | AppealPanelAppointed) -> set[str]:
+    if isinstance(event, InvestigatorAssigned):
         return {event.investigator_id}
     return {m.member_id for m in event.members}
 
 
-def check_roles(roles: dict[str, set[str]], report: Any, witnesses: set[str]) -> None:
+def check_roles(roles: dict[str, set[str]], report: ReportFiled | None,
+                witnesses: set[str]) -> None:
     investigator, panel, appeal = roles["investigator"], roles["panel"], roles["appeal"]
     assert not (investigator & panel or investigator & appeal or panel & appeal), roles
     if report is not None:
@@ -338,22 +366,23 @@ def check_roles(roles: dict[str, set[str]], report: Any, witnesses: set[str]) ->
         assert not (investigator | panel | appeal) & parties
 
 
-def pinned_rule(report: Any, allegation_id: str) -> Any:
+def pinned_rule(report: ReportFiled, allegation_id: str) -> Rule:
     version = next(v for v in report.pinned_versions
                    if v.version == report.rule_versions[allegation_id])
     allegation = next(a for a in report.allegations if a.allegation_id == allegation_id)
     return version.rule(allegation.rule_id)
 
 
-def check_charges(report: Any) -> None:
+def check_charges(report: ReportFiled) -> None:
     for allegation in report.allegations:
         version = POLICY.version_on(allegation.conduct_date)
         assert version.version == report.rule_versions[allegation.allegation_id]
         assert version.find_rule(allegation.rule_id) is not None
 
 
-def check_decision(event: Any, report: Any, disclosed: dict[str, datetime],
-                   inadmissible: set[str], hearing_at: datetime) -> None:
+def check_decision(event: DecisionRecorded, report: ReportFiled | None,
+                   disclosed: dict[str, datetime], inadmissible: set[str],
+                   hearing_at: datetime) -> None:
     lead = ex.DEADLINES.disclosure_lead_time
     for finding in event.findings:
         for evidence_id in finding.relied_on_evidence:
@@ -362,11 +391,12 @@ def check_decision(event: Any, report: Any, disclosed: dict[str, datetime],
             assert disclosed[evidence_id] <= hearing_at - lead
         if finding.sanction is not None:
             assert finding.upheld
-            rule = pinned_rule(report, finding.allegation_id)
+            rule = pinned_rule(filed(report), finding.allegation_id)
             assert rule.allows(finding.sanction.kind, finding.sanction.term)
 
 
-def allowed_by_some_rule(sanction: Sanction, report: Any) -> bool:
+def allowed_by_some_rule(sanction: Sanction, report: ReportFiled | None) -> bool:
+    report = filed(report)
     return any(pinned_rule(report, a.allegation_id).allows(sanction.kind, sanction.term)
                for a in report.allegations)
 
@@ -445,7 +475,8 @@ FAST = settings(max_examples=120, deadline=None,
 @FAST
 @given(st.data())
 def test_any_command_sequence_keeps_the_invariants(data: st.DataObject) -> None:
-    state, now, events = CaseState.empty(CASE_ID), ex.T0, []
+    state, now = CaseState.empty(CASE_ID), ex.T0
+    events: list[CaseEvent] = []
     for _ in range(data.draw(st.integers(10, 40), label="length")):
         command, now = step(data.draw, state, now)
         try:
@@ -506,7 +537,8 @@ def earliest(name: str | None, state: CaseState, now: datetime) -> datetime:
 def test_the_guided_lifecycle_reaches_deep_states(data: st.DataObject) -> None:
     """The same invariants on walks that mostly follow the lifecycle, so decisions,
     appeals, sanctions and reinstatements are exercised, with stray commands between."""
-    state, now, events = CaseState.empty(CASE_ID), ex.T0, []
+    state, now = CaseState.empty(CASE_ID), ex.T0
+    events: list[CaseEvent] = []
     for name in guided_script(data.draw):
         if one_in(data.draw, 3):
             stray, now = step(data.draw, state, now)

@@ -54,7 +54,7 @@ def dismissed(report: CaseCommand | None = None, *, closed: bool = True
          ex.T0 + timedelta(days=1))]
     if closed:
         steps.append((CloseCase(actor=OFFICER, authority=ex.AUTHORITY), ex.T0 + timedelta(days=2)))
-    state, events = CaseState.empty("case-1"), []
+    state, events = CaseState.empty("case-1"), list[CaseEvent]()
     for command, now in steps:
         for event in decide(state, command, now):
             state, events = evolve(state, event), [*events, event]

@@ -13,6 +13,7 @@ from dueprocess.domain.case.values import Sanction
 from dueprocess.domain.membership.member import (
     MEMBER_COMMAND_ADAPTER,
     MEMBER_EVENT_ADAPTER,
+    MemberJoined,
     RecordJoined,
 )
 from dueprocess.domain.policy import SanctionKind
@@ -36,7 +37,7 @@ def report_json(**changes: Any) -> dict[str, Any]:
     """A valid FileReport as a client would send it, with ``changes`` applied by path."""
     doc: dict[str, Any] = file_report().model_dump(mode="json")
     for path, value in changes.items():
-        target = doc
+        target: Any = doc  # dicts and lists, by path
         *parents, last = path.split("__")
         for key in parents:
             target = target[int(key)] if key.isdigit() else target[key]
@@ -149,6 +150,7 @@ def test_events_already_on_record_keep_reading() -> None:
         "type": "MemberJoined", "actor": ADMIN.model_dump(), "authority": "bylaws",
         "effective_at": "2020-01-01T00:00:00Z", "member_id": "m-1",
         "membership_number": "9" * 1_000_000, "joined_on": "2020-01-01"})
+    assert isinstance(event, MemberJoined)
     assert len(event.membership_number) == 1_000_000
     filed = dc.decide(dc.CaseState.empty("c1"), file_report(), T0 + timedelta(days=1))
     stored = filed[0].model_dump(mode="json")

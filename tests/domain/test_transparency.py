@@ -58,7 +58,7 @@ def recorded(events: Sequence[CaseEvent]) -> list[RecordedEvent]:
 
 
 def decided(sanction: Sanction | None) -> list[RecordedEvent]:
-    state, events = CaseState.empty("case-1"), []
+    state, events = CaseState.empty("case-1"), list[CaseEvent]()
     for step in ex.happy_path(sanction):
         if step.name in ("close_window", "carry_out", "close"):
             break

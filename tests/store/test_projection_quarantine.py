@@ -132,7 +132,7 @@ async def test_status_and_audit_report_the_poison_as_findings_not_tracebacks(
 async def test_a_crashed_projection_loop_is_logged_and_restarted(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import dueprocess.worker as worker
+    import dueprocess.worker_tasks as tasks
 
     runs: list[int] = []
 
@@ -143,8 +143,8 @@ async def test_a_crashed_projection_loop_is_logged_and_restarted(
                 raise RuntimeError("boom")
             stop.set()
 
-    monkeypatch.setattr(worker, "projection_runner", lambda runtime: CrashesOnce())
+    monkeypatch.setattr(tasks, "projection_runner", lambda runtime: CrashesOnce())
     with caplog.at_level(logging.ERROR, logger="dueprocess"):
-        await worker.keep_projections(cast(Any, None), asyncio.Event(), pause=0.01)
+        await tasks.keep_projections(cast(Any, None), asyncio.Event(), pause=0.01)
     assert len(runs) == 2
     assert "projection loop crashed; restarting it" in caplog.text

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +57,11 @@ def test_server_path() -> str:
 
 @pytest.fixture
 async def env(test_server_path: str) -> AsyncIterator[WorkflowEnvironment]:
+    # A generous start-up allowance (the SDK's default is 5 s): a loaded 2-core machine can
+    # take longer to bring the test server up, which is not what these tests are about.
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path, data_converter=pydantic_data_converter)
+        test_server_existing_path=test_server_path, data_converter=pydantic_data_converter,
+        test_server_startup_timeout=timedelta(seconds=60))
     yield environment
     await environment.shutdown()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ async def test_sealed_payloads_keep_personal_data_out_of_history(
 ) -> None:
     key = os.urandom(32)
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path, data_converter=data_converter(key))
+        test_server_existing_path=test_server_path, data_converter=data_converter(key),
+        test_server_startup_timeout=timedelta(seconds=60))
     try:
         notes = NotificationActivities(pool, store, FileSink(tmp_path), "t@localhost")
         async with Worker(env.client, task_queue="sealed", workflows=[CaseWorkflow],

@@ -25,9 +25,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 LENIENT = Deadlines(
-    acknowledge="P3650D", respond="PT1S", minimum_hearing_notice="PT1S",  # type: ignore[arg-type]
-    disclosure_lead_time="PT1S", appeal_window="PT1S",  # type: ignore[arg-type]
-    interim_suspension_review="PT1S", rejoin_continuity_window="PT1S")  # type: ignore[arg-type]
+    acknowledge="P3650D", respond="PT1S", minimum_hearing_notice="PT1S",
+    disclosure_lead_time="PT1S", appeal_window="PT1S",
+    interim_suspension_review="PT1S", rejoin_continuity_window="PT1S")
 
 
 async def test_the_filed_case_pins_the_published_rulebook(

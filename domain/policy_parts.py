@@ -1,0 +1,123 @@
+"""The parts of a policy version: rules of conduct (with the sanctions each allows), the
+deadlines of the procedure, and how evidence is handled. Each validates itself on parse.
+
+Split out of policy.py, which re-exports every name here.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from .base import Model
+from .policy_terms import (
+    MAX_EXAMPLES,
+    MAX_LIST,
+    Duration,
+    LongText,
+    SanctionKind,
+    ShortText,
+    SourceKind,
+)
+
+
+class Rule(Model):
+    """One rule of conduct, written so a member can understand it (definition + examples)."""
+
+    rule_id: ShortText
+    title: ShortText
+    definition: LongText
+    examples: list[LongText] = Field(max_length=MAX_EXAMPLES)
+    allowed_sanctions: list[SanctionKind] = Field(max_length=MAX_LIST)
+    max_suspension: Duration | None = Field(default=None, validate_default=True)
+
+    @field_validator("examples")
+    @classmethod
+    def _has_examples(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one example is required (rules must be understandable)")
+        return value
+
+    @field_validator("allowed_sanctions")
+    @classmethod
+    def _sanctions(cls, value: list[SanctionKind]) -> list[SanctionKind]:
+        if not value:
+            raise ValueError("at least one sanction must be allowed")
+        if len(set(value)) != len(value):
+            raise ValueError("sanctions must not repeat")
+        return value
+
+    @field_validator("max_suspension")
+    @classmethod
+    def _max_only_with_suspension(
+        cls, value: timedelta | None, info: ValidationInfo,
+    ) -> timedelta | None:
+        # Open-ended suspensions are how cases drag on for 18 months: the rule must cap them.
+        allowed = info.data.get("allowed_sanctions", [])
+        if SanctionKind.SUSPENSION in allowed and value is None:
+            raise ValueError("required when suspension is an allowed sanction")
+        if SanctionKind.SUSPENSION not in allowed and value is not None:
+            raise ValueError("only meaningful when suspension is an allowed sanction")
+        return value
+
+    def allows(self, kind: SanctionKind, term: timedelta | None) -> bool:
+        if kind not in self.allowed_sanctions:
+            return False
+        if kind is SanctionKind.SUSPENSION:
+            return term is not None and self.max_suspension is not None \
+                and term <= self.max_suspension
+        return True
+
+
+class Deadlines(Model):
+    acknowledge: Duration
+    respond: Duration
+    minimum_hearing_notice: Duration
+    disclosure_lead_time: Duration  # evidence reaches the respondent this long before the hearing
+    appeal_window: Duration
+    interim_suspension_review: Duration  # longest an interim suspension may run unreviewed
+    rejoin_continuity_window: Duration  # resign-in-protest then rejoin within this keeps continuity
+    # GDPR Art 14(3)(a): data from another source is notified within a month; 28 days never
+    # exceeds a calendar month. A default, so versions pinned before it still read.
+    data_collection_notice: Duration = Field(default=timedelta(days=28), validate_default=True)
+    schedule_hearing: Duration = timedelta(days=28)  # notice to a scheduled hearing (ACAS 4)
+
+
+class EvidencePolicy(Model):
+    acceptable_source_kinds: list[SourceKind] = Field(max_length=MAX_LIST)
+    private_source_kinds: list[SourceKind] = Field(default=[], max_length=MAX_LIST)
+    # Bases that may stand in for consent on private sources.
+    lawful_bases: list[ShortText] = Field(default=[], max_length=MAX_LIST)
+
+    @field_validator("acceptable_source_kinds")
+    @classmethod
+    def _some_acceptable(cls, value: list[SourceKind]) -> list[SourceKind]:
+        if not value:
+            raise ValueError("at least one source kind must be acceptable")
+        return value
+
+    @field_validator("private_source_kinds")
+    @classmethod
+    def _private_are_acceptable(
+        cls, value: list[SourceKind], info: ValidationInfo,
+    ) -> list[SourceKind]:
+        acceptable = set(info.data.get("acceptable_source_kinds", []))
+        stray = [kind.value for kind in value if kind not in acceptable]
+        if stray:
+            raise ValueError(f"{stray} are not in acceptable_source_kinds")
+        return value
+
+    def inadmissibility(
+        self, kind: SourceKind, consent: bool, lawful_basis: str | None,
+    ) -> str | None:
+        """Why evidence of this kind is inadmissible, or None if it may be relied on."""
+        if kind not in self.acceptable_source_kinds:
+            return f"source kind {kind.value!r} is not acceptable under the policy"
+        if kind not in self.private_source_kinds or consent:
+            return None
+        if lawful_basis is None:
+            return f"private source {kind.value!r} without consent or a recorded lawful basis"
+        if lawful_basis not in self.lawful_bases:
+            return f"lawful basis {lawful_basis!r} is not one the policy allows"
+        return None

@@ -1,0 +1,84 @@
+"""What runs beside the worker until shutdown: the projection loop (restarted should it
+end), the checkpoint writer, and the readiness checks behind /readyz. Started by
+``worker.run_worker``; split out of worker.py, which re-exports these names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.common import MetricMeter
+from temporalio.runtime import Runtime as TemporalRuntime
+
+from .runtime import Runtime
+from .services.policyfile import load_policy_file
+from .store.checkpoints import CheckpointDir, CheckpointError, load_key, run_checkpoints
+from .store.projections import ProjectionRunner, default_projections
+
+log = logging.getLogger("dueprocess")
+
+
+def projection_runner(runtime: Runtime) -> ProjectionRunner:
+    policy = load_policy_file(runtime.settings.policy_file)
+    return ProjectionRunner(runtime.pool, runtime.store, default_projections(policy),
+                            on_error=runtime.settings.projection_on_error)
+
+
+async def readiness(runtime: Runtime, stop: asyncio.Event) -> dict[str, str | None]:
+    """What /readyz checks: Temporal answers, PostgreSQL answers, not shutting down."""
+    problems: dict[str, str | None] = {"shutdown": "draining" if stop.is_set() else None}
+    try:
+        await runtime.client.workflow_service.get_system_info(
+            GetSystemInfoRequest(), timeout=timedelta(seconds=2))
+        problems["temporal"] = None
+    except Exception as err:
+        problems["temporal"] = f"{type(err).__name__}: {err}"
+    try:
+        async with asyncio.timeout(2), runtime.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+        problems["postgres"] = None
+    except Exception as err:
+        problems["postgres"] = f"{type(err).__name__}: {err}"
+    return problems
+
+
+def metric_meter(runtime: Runtime) -> MetricMeter:
+    return (runtime.client.service_client.config.runtime or TemporalRuntime.default()).metric_meter
+
+
+async def keep_projections(runtime: Runtime, stop: asyncio.Event, pause: float = 1.0) -> None:
+    """The projection loop, restarted (and logged) should it ever end before ``stop``:
+    a read model that silently stops moving is how case lists go stale unnoticed."""
+    while not stop.is_set():
+        try:
+            await projection_runner(runtime).run(stop)
+        except Exception:
+            log.exception("projection loop crashed; restarting it")
+        else:
+            if not stop.is_set():
+                log.error("projection loop ended before shutdown; restarting it")
+        if not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+
+
+async def checkpoint_writer(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Sign a tree head of the log every DUEPROCESS_CHECKPOINT_INTERVAL seconds, with a
+    key and into a directory outside the database (store/checkpoints.py)."""
+    settings = runtime.settings
+    if settings.checkpoint_interval <= 0:
+        return
+    if settings.checkpoint_key is None and not runtime.embedded_database:
+        log.warning("DUEPROCESS_CHECKPOINT_KEY is not set: checkpoints are signed with a key "
+                    "generated in the data dir")
+    try:
+        key = load_key(settings.checkpoint_key_path(), create=settings.checkpoint_key is None)
+    except CheckpointError as err:
+        log.error("checkpoints disabled: %s", err)
+        return
+    await run_checkpoints(runtime.pool, CheckpointDir(settings.checkpoint_directory()), key,
+                          settings.checkpoint_interval, stop)
