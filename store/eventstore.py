@@ -27,7 +27,13 @@ from ..domain.encoding import NO_UPCASTERS, Upcasters
 from ..domain.envelope import AppendResult, NewEvent
 from . import crypto
 from .db import Connection, Database, Pinned
-from .documents import BatchKeys, batch_documents, envelope_bytes, envelope_document
+from .documents import (
+    BatchKeys,
+    batch_documents,
+    batch_people,
+    envelope_bytes,
+    envelope_document,
+)
 from .erasure import Erasure, unlock_subject
 from .errors import (
     ConcurrencyConflict,
@@ -59,7 +65,7 @@ _LOOKUP = """
     SELECT 'id', NULL, nextval(pg_get_serial_sequence('subject_keys', 'key_id')), NULL
       FROM generate_series(1, $3::int)
 """
-_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 _REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6, $7)"
 # A stale head is refreshed at most this often per append (a second refresh only matters
 # when the stream was created between the lookup and the append).
@@ -102,6 +108,7 @@ class EventStore(EventReader):
             raise ValueError("expected_version: must be >= 0 (0 means a new stream)")
         found = [crypto.personal_nodes(e.payload) for e in events]
         subjects = set().union(*map(crypto.subjects_of, found))
+        people = batch_people(events, found)  # for the person index (migration 0013)
         keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
         docs = batch_documents(stream_id, expected_version, events, found, keys.sealing)
         head_refreshes = key_refreshes = 0
@@ -111,7 +118,7 @@ class EventStore(EventReader):
         while True:
             try:
                 rows = await self._append_chained(
-                    stream_id, expected_version, prev, trusted, events, docs, keys)
+                    stream_id, expected_version, prev, trusted, events, docs, keys, people)
                 break
             except StaleHead as err:
                 self._heads.pop(stream_id, None)
@@ -159,7 +166,7 @@ class EventStore(EventReader):
 
     async def _append_chained(
         self, stream_id: str, expected: int, prev: bytes, trusted: bool,
-        events: Sequence[NewEvent], docs: list[bytes], keys: BatchKeys,
+        events: Sequence[NewEvent], docs: list[bytes], keys: BatchKeys, people: list[str],
     ) -> list[asyncpg.Record]:
         """dueprocess_append, and on refusal dueprocess_append_refusal to learn why.
         ``trusted``: ``prev`` is known to be the head hash at version ``expected``; only
@@ -179,6 +186,7 @@ class EventStore(EventReader):
                 docs, hashes, key_ids, [key.key_id for _, key in new],
                 [subject for subject, _ in new],
                 [self._key_wrap.wrap(key.key_id, subject, key.material) for subject, key in new],
+                people,
             ) if docs else []
             if not rows:
                 # Refused (or an empty batch, which only checks the version): why? Stored
