@@ -122,7 +122,7 @@ CASE_STREAMS = f"""
       JOIN events e ON e.stream_id = sp.stream_id
      WHERE sp.person_id = $1 AND sp.stream_id LIKE '{CASE_PREFIX}%'
        AND e.event_type = 'ReportFiled'
-       AND convert_from(e.data, 'UTF8')::jsonb #>> '{payload,respondent,person_id}' = $1
+       AND convert_from(e.data, 'UTF8')::jsonb #>> '{{payload,respondent,person_id}}' = $1
      ORDER BY sp.stream_id"""
 
 
