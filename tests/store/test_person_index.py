@@ -82,6 +82,7 @@ async def test_an_append_through_the_pre_0013_signature_is_indexed(
     # through the 11-argument append an older worker calls
     await store.append("src", 0, [ev("ReportFiled", {"respondent": {"person_id": "p-old"}})])
     row = await pool.fetchrow("SELECT data, hash FROM events WHERE stream_id = 'src'")
+    assert row is not None
     await pool.fetch(
         "SELECT * FROM dueprocess_append('old', 0, ''::bytea, $1, $2, $3, $4, '{}', '{}', "
         "'{}', '{}')", [uuid.uuid4()], ["ReportFiled"], [row["data"]], [row["hash"]])
