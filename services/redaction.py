@@ -12,8 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from ..domain import case as dc
-from ..domain.base import ActorKind
-from ..domain.ids import person_ids_at
+from ..domain.people import document_people, person_actor
 from ..domain.records import STORED_EVENT_MODELS, person_paths
 from ..domain.streams import PERSON_PREFIXES, split
 from ..store.crypto import is_personal
@@ -28,35 +27,10 @@ def concerns(doc: Mapping[str, Any], person_id: str) -> bool:
     return person_id in event_person_ids(doc)
 
 
-def _person_actor(node: Any) -> str | None:
-    if (isinstance(node, dict) and isinstance(node.get("id"), str)
-            and node.get("kind", ActorKind.PERSON.value) == ActorKind.PERSON.value):
-        return str(node["id"])
-    return None
-
-
-def _subjects(node: Any, found: dict[str, None]) -> None:
-    if is_personal(node):
-        found.setdefault(node["subject_id"])
-    elif isinstance(node, dict):
-        for value in node.values():
-            _subjects(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            _subjects(value, found)
-
-
 def event_person_ids(doc: Mapping[str, Any]) -> list[str]:
     """Every person an event names: the actor when a person, the payload's ``PersonId``
     fields, and the data subjects of its personal values (in that order)."""
-    found: dict[str, None] = {}
-    payload = doc.get("payload") or {}
-    for actor in (doc.get("actor"), payload.get("actor")):
-        if (actor_id := _person_actor(actor)) is not None:
-            found.setdefault(actor_id)
-    found.update(dict.fromkeys(person_ids_at(payload, person_paths(doc["event_type"]))))
-    _subjects(payload, found)
-    return list(found)
+    return document_people(doc)
 
 
 def unknown_event_types(docs: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -104,7 +78,7 @@ def redact_others(doc: Mapping[str, Any], person_id: str,
             return {"pii": True, "subject_id": names(value["subject_id"]), "value": None,
                     "redacted": True}
         if isinstance(value, dict):
-            if _person_actor(value) is not None and len(at) <= 2 and at[-1:] == ("actor",):
+            if person_actor(value) is not None and len(at) <= 2 and at[-1:] == ("actor",):
                 return {**value, "id": others.get(value["id"], value["id"])}
             return {k: walk(v, (*at, k)) for k, v in value.items()}
         if isinstance(value, list):

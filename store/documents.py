@@ -14,6 +14,7 @@ import orjson
 from ..domain.base import Actor
 from ..domain.encoding import canonical_json
 from ..domain.envelope import NewEvent
+from ..domain.people import named_people
 from . import crypto
 from .db import Database
 
@@ -76,6 +77,16 @@ def batch_documents(
         )
         for i, (event, personal) in enumerate(zip(events, found, strict=True), start=1)
     ]
+
+
+def batch_people(events: Sequence[NewEvent], found: list[crypto.Found]) -> list[str]:
+    """Everyone the batch's events name (``domain.people``), for the person index."""
+    people: dict[str, None] = {}
+    for event, personal in zip(events, found, strict=True):
+        actor = {"id": event.actor.id, "kind": str(event.actor.kind)}
+        people.update(dict.fromkeys(named_people(
+            event.event_type, actor, event.payload, (node["subject_id"] for _, node in personal))))
+    return list(people)
 
 
 @dataclass

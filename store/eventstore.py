@@ -1,17 +1,16 @@
 """The PostgreSQL event store: the system of record for every case and member.
 
 Guarantees (each has a contract test in tests/store/test_eventstore.py):
-- optimistic concurrency per stream: a stale expected version raises ConcurrencyConflict
-  and writes nothing;
-- idempotent by event id: re-appending the same batch returns the stored positions; the
-  same id with other content raises EventIdConflict;
+- optimistic concurrency per stream: a stale expected version raises ConcurrencyConflict;
+- idempotent by event id: the same batch again returns the stored positions; the same id
+  with other content raises EventIdConflict;
 - a gapless global order: ``read_all(after)`` never skips a committed event even with
   many concurrent writers, without a table lock (see migration 0001);
 - a per-stream hash chain over the stored bytes (see store/verify.py);
 - personal data encrypted per data subject; erasure destroys the key.
 
-Reading is in reader.py (EventReader, the base class); the stored form in documents.py;
-appends at whatever the head is in head_append.py; the errors in errors.py.
+Reading: reader.py (EventReader, the base class); stored form: documents.py; appends at
+the head: head_append.py; errors: errors.py.
 """
 
 from __future__ import annotations
@@ -28,7 +27,14 @@ from ..domain.encoding import Upcasters
 from ..domain.envelope import AppendResult, NewEvent
 from . import crypto
 from .db import Connection, Database, Pinned
-from .documents import BatchKeys, batch_documents, envelope_bytes, envelope_document, stored_batch
+from .documents import (
+    BatchKeys,
+    batch_documents,
+    batch_people,
+    envelope_bytes,
+    envelope_document,
+    stored_batch,
+)
 from .erasure import Erasure, unlock_subject
 from .errors import (
     ConcurrencyConflict,
@@ -61,10 +67,10 @@ _LOOKUP = """
     SELECT 'id', NULL, nextval(pg_get_serial_sequence('subject_keys', 'key_id')), NULL
       FROM generate_series(1, $3::int)
 """
-_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 _REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6, $7)"
-# A stale head is refreshed at most this often per append (a second refresh only matters
-# when the stream was created between the lookup and the append).
+# A stale head is refreshed at most this often per append (a second only matters when the
+# stream was created between the lookup and the append).
 _HEAD_REFRESHES = 2
 # Keys re-resolved at most this often per append: a key erased, or a subject's first key
 # created by another process, while the batch was being appended.
@@ -72,14 +78,9 @@ _KEY_REFRESHES = 2
 
 
 class EventStore(EventReader):
-    def __init__(
-        self,
-        pool: Database,
-        *,
-        upcasters: Upcasters = CASE_UPCASTERS,
-        key_cache_seconds: float = 30.0,
-        key_wrap: crypto.KeyWrap = crypto.NO_KEY_WRAP,
-    ) -> None:
+    def __init__(self, pool: Database, *, upcasters: Upcasters = CASE_UPCASTERS,
+                 key_cache_seconds: float = 30.0,
+                 key_wrap: crypto.KeyWrap = crypto.NO_KEY_WRAP) -> None:
         super().__init__(pool, upcasters=upcasters, key_wrap=key_wrap)
         self._key_cache_seconds = key_cache_seconds
         # Write keys only: reads always fetch keys so an erased subject is never decrypted
@@ -102,6 +103,7 @@ class EventStore(EventReader):
             raise ValueError("expected_version: must be >= 0 (0 means a new stream)")
         found = [crypto.personal_nodes(e.payload) for e in events]
         subjects = set().union(*map(crypto.subjects_of, found))
+        people = batch_people(events, found)  # for the person index (migration 0013)
         keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
         docs = batch_documents(stream_id, expected_version, events, found, keys.sealing)
         head_refreshes = key_refreshes = 0
@@ -111,7 +113,7 @@ class EventStore(EventReader):
         while True:
             try:
                 rows = await self._append_chained(
-                    stream_id, expected_version, prev, trusted, events, docs, keys)
+                    stream_id, expected_version, prev, trusted, events, docs, keys, people)
                 break
             except StaleHead as err:
                 self._heads.pop(stream_id, None)
@@ -159,7 +161,7 @@ class EventStore(EventReader):
 
     async def _append_chained(
         self, stream_id: str, expected: int, prev: bytes, trusted: bool,
-        events: Sequence[NewEvent], docs: list[bytes], keys: BatchKeys,
+        events: Sequence[NewEvent], docs: list[bytes], keys: BatchKeys, people: list[str],
     ) -> list[asyncpg.Record]:
         """dueprocess_append, and on refusal dueprocess_append_refusal to learn why.
         ``trusted``: ``prev`` is known to be the head hash at version ``expected``; only
@@ -179,6 +181,7 @@ class EventStore(EventReader):
                 docs, hashes, key_ids, [key.key_id for _, key in new],
                 [subject for subject, _ in new],
                 [self._key_wrap.wrap(key.key_id, subject, key.material) for subject, key in new],
+                people,
             ) if docs else []
             if not rows:
                 # Refused (or an empty batch, which only checks the version): why? Stored

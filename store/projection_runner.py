@@ -10,6 +10,7 @@ configuration), the error is logged, and `dueprocess projections status` shows i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -44,6 +45,12 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TooManyConnectionsError, KeyUnavailable,
 )
 MAX_ERROR_TEXT = 2000
+# Events per batch (one transaction): small enough that a batch of the slowest projection
+# takes well under a second, large enough to amortise the checkpoint update.
+BATCH_SIZE = 200
+# How long a stopping runner lets a batch under way finish before cancelling it (a worker
+# must stop within 10 s of SIGTERM).
+STOP_GRACE_SECONDS = 3.0
 
 _NEXT_EVENT = """SELECT event_id, stream_id, stream_version, event_type,
                         tx_id::text::bigint AS tx, global_position FROM events
@@ -66,20 +73,25 @@ class ProjectionRunner:
     def __init__(
         self, pool: Database, store: EventStore, projections: Sequence[Projection],
         *, on_error: Literal["quarantine", "halt"] = "quarantine",
+        batch_size: int = BATCH_SIZE, stop_grace: float = STOP_GRACE_SECONDS,
     ) -> None:
         self._pool = pool
         self._store = store
         self._projections = list(projections)
         self._on_error = on_error
         self._halted: set[str] = set()
+        self._batch_size = batch_size
+        self._stop_grace = stop_grace
 
     @property
     def projections(self) -> list[Projection]:
         return list(self._projections)
 
-    async def step(self, projection: Projection, limit: int = 500) -> int:
-        """Apply the next batch; returns how many events were consumed (quarantined
-        events included). A failing batch is retried event by event to find the culprit."""
+    async def step(self, projection: Projection, limit: int | None = None) -> int:
+        """Apply the next batch (``limit`` events, default the runner's batch size);
+        returns how many events were consumed (quarantined events included). A failing
+        batch is retried event by event to find the culprit."""
+        limit = self._batch_size if limit is None else limit
         try:
             return await self._batch(projection, limit)
         except TRANSIENT:
@@ -154,12 +166,20 @@ class ProjectionRunner:
                 projection.name, row["tx"], row["global_position"])
             return 1
 
-    async def catch_up(self) -> int:
+    async def catch_up(self, stop: asyncio.Event | None = None) -> int:
+        """Apply every projection up to the head, one batch of each in turn (a slow
+        projection never holds a fast one back); returns the events consumed. Ends between
+        batches once ``stop`` is set."""
         total = 0
-        for projection in self._projections:
-            while projection.name not in self._halted \
-                    and (n := await self.step(projection)) > 0:
-                total += n
+        active = list(self._projections)
+        while active and not (stop is not None and stop.is_set()):
+            behind = []
+            for projection in active:
+                if projection.name not in self._halted \
+                        and (n := await self.step(projection, self._batch_size)) > 0:
+                    total += n
+                    behind.append(projection)
+            active = behind
         return total
 
     async def rebuild(self, name: str | None = None) -> int:
@@ -177,21 +197,36 @@ class ProjectionRunner:
         return await self.catch_up()
 
     async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:
-        """Until ``stop``: catch up, then wait. Nothing but ``stop`` ends the loop: every
-        failure is logged and the loop starts again after a pause."""
+        """Until ``stop``: each projection follows the log in a task of its own (its own
+        checkpoint, transactions and pace, so the case list never waits for member
+        standing). Once ``stop`` is set a batch under way gets ``stop_grace`` seconds,
+        then is cancelled: its transaction rolls back and its checkpoint stays, so the
+        next runner applies it again."""
         await self._resume_halted()
+        tasks = [asyncio.create_task(self._follow(p, stop, interval), name=f"projection {p.name}")
+                 for p in self._projections]
+        try:
+            await stop.wait()
+            await asyncio.wait(tasks, timeout=self._stop_grace)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _follow(self, projection: Projection, stop: asyncio.Event, interval: float) -> None:
+        """One projection's loop. Nothing but ``stop`` ends it: every failure is logged
+        and the loop starts again after a pause."""
         while not stop.is_set():
             try:
-                if await self.catch_up() == 0:
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                continue
+                if projection.name not in self._halted \
+                        and await self.step(projection, self._batch_size) > 0:
+                    continue
             except TRANSIENT:
-                log.exception("projection batch failed; retrying")
-                await asyncio.sleep(interval)
+                log.exception("projection %s: batch failed; retrying", projection.name)
             except Exception:
-                log.exception("projection loop failed; restarting it")
-                await asyncio.sleep(interval)
+                log.exception("projection %s: loop failed; restarting it", projection.name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
 
     async def _resume_halted(self) -> None:
         """A restarted runner tries a halted projection again (its error stays counted)."""

@@ -25,6 +25,12 @@ _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, 
 _SCAN = f"""SELECT {_READ_COLUMNS} FROM events
              WHERE (tx_id, global_position) > ($1::text::xid8, $2)
              ORDER BY tx_id, global_position LIMIT $3"""
+# The person index (migration 0013, written by the append): the streams any of whose
+# events name the person, and those streams' events. Both use indexes (tested by EXPLAIN).
+PERSON_STREAMS = "SELECT stream_id FROM stream_people WHERE person_id = $1 ORDER BY stream_id"
+STREAMS_SCAN = f"""SELECT {_READ_COLUMNS} FROM events WHERE stream_id = ANY($1::text[])
+                    ORDER BY tx_id, global_position"""
+_STREAMS_PER_QUERY = 500
 
 
 class EventReader:
@@ -113,26 +119,59 @@ class EventReader:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 return await self._select(conn, keep, page)
 
+    async def person_streams(self, person_id: str) -> list[str]:
+        """The streams any of whose events name the person (the person index)."""
+        return [r["stream_id"] for r in await self._pool.fetch(PERSON_STREAMS, person_id)]
+
+    async def select_person(
+        self, person_id: str, keep: Callable[[str, Mapping[str, Any]], bool]
+    ) -> list[RecordedEvent]:
+        """``select_all`` over only the streams that name ``person_id`` (the person index),
+        in global order, in one snapshot: the index is written with the events, so what
+        the snapshot holds of one it holds of the other. Costs the person's streams, not
+        the log. ``keep`` decides per event as in ``select_all``."""
+        async with self._pool.acquire() as conn:
+            if conn.is_in_transaction():  # the caller's snapshot
+                return await self._select_person(conn, person_id, keep)
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                return await self._select_person(conn, person_id, keep)
+
+    async def _select_person(
+        self, conn: Connection, person_id: str, keep: Callable[[str, Mapping[str, Any]], bool]
+    ) -> list[RecordedEvent]:
+        streams = [r["stream_id"] for r in await conn.fetch(PERSON_STREAMS, person_id)]
+        rows: list[asyncpg.Record] = []
+        for i in range(0, len(streams), _STREAMS_PER_QUERY):
+            rows.extend(await conn.fetch(STREAMS_SCAN, streams[i:i + _STREAMS_PER_QUERY]))
+        rows.sort(key=lambda r: (int(r["tx"]), r["global_position"]))
+        return await self._decode_parsed(await self._judged(conn, rows, keep), conn)
+
     async def _select(
         self, conn: Connection, keep: Callable[[str, Mapping[str, Any]], bool], page: int
     ) -> list[RecordedEvent]:
         kept: list[tuple[asyncpg.Record, dict[str, Any]]] = []
         after = Position()
         while rows := await conn.fetch(_SCAN, str(after.tx_id), after.global_position, page):
-            parsed = [(row, orjson.loads(row["data"])) for row in rows]
-            judged: list[Mapping[str, Any]] = [doc for _, doc in parsed]
-            old = [i for i, (_, doc) in enumerate(parsed)
-                   if self._upcasters.applies(doc["event_type"], doc["schema_version"])]
-            if old:  # one key read per page for the old shapes, not one per event
-                upcast = await self._decode_parsed([parsed[i] for i in old], conn)
-                for i, event in zip(old, upcast, strict=True):
-                    judged[i] = event.model_dump(mode="json")
-            for (row, doc), shape in zip(parsed, judged, strict=True):
-                if keep(row["stream_id"], shape):
-                    kept.append((row, doc))
+            kept.extend(await self._judged(conn, rows, keep))
             last = rows[-1]
             after = Position(tx_id=int(last["tx"]), global_position=last["global_position"])
         return await self._decode_parsed(kept, conn)
+
+    async def _judged(
+        self, conn: Connection, rows: Sequence[asyncpg.Record],
+        keep: Callable[[str, Mapping[str, Any]], bool],
+    ) -> list[tuple[asyncpg.Record, dict[str, Any]]]:
+        """The rows ``keep`` accepts (judged on current shapes), parsed, not decrypted."""
+        parsed = [(row, orjson.loads(row["data"])) for row in rows]
+        judged: list[Mapping[str, Any]] = [doc for _, doc in parsed]
+        old = [i for i, (_, doc) in enumerate(parsed)
+               if self._upcasters.applies(doc["event_type"], doc["schema_version"])]
+        if old:  # one key read per page for the old shapes, not one per event
+            upcast = await self._decode_parsed([parsed[i] for i in old], conn)
+            for i, event in zip(old, upcast, strict=True):
+                judged[i] = event.model_dump(mode="json")
+        return [(row, doc) for (row, doc), shape in zip(parsed, judged, strict=True)
+                if keep(row["stream_id"], shape)]
 
     async def _decode(self, rows: Iterable[asyncpg.Record]) -> list[RecordedEvent]:
         return await self._decode_parsed([(row, orjson.loads(row["data"])) for row in rows])

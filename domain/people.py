@@ -1,0 +1,65 @@
+"""Who an event names, from its types: the one definition subject access, erasure and the
+person index (migration 0013, filled by the append) all use.
+
+A person is named by an event when they are its actor (or the payload's actor) and a
+person, when a field typed ``PersonId`` holds their id (``domain.records.person_paths``),
+or when they are the data subject of a personal value (``{"pii": true, "subject_id": ...}``
+in clear, or sealed: the subject id stays in clear either way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .base import ActorKind
+from .ids import person_ids_at
+from .records import person_paths
+
+
+def person_actor(node: Any) -> str | None:
+    """The id of an actor document when the actor is a person."""
+    if (isinstance(node, dict) and isinstance(node.get("id"), str)
+            and node.get("kind", ActorKind.PERSON.value) == ActorKind.PERSON.value):
+        return str(node["id"])
+    return None
+
+
+def is_personal_node(node: Any) -> bool:
+    """A ``Personal`` value in JSON form (clear or sealed)."""
+    return isinstance(node, dict) and node.get("pii") is True and "subject_id" in node
+
+
+def _subjects(node: Any, found: dict[str, None]) -> None:
+    if is_personal_node(node):
+        found.setdefault(node["subject_id"])
+    elif isinstance(node, dict):
+        for value in node.values():
+            _subjects(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _subjects(value, found)
+
+
+def named_people(
+    event_type: str, actor: Any, payload: Mapping[str, Any],
+    subjects: Iterable[str] | None = None,
+) -> list[str]:
+    """Every person an event names, in order: the actor when a person (``actor``: its JSON
+    form), the payload's actor, its ``PersonId`` fields, and the data subjects of its
+    personal values (``subjects`` when the caller already found them)."""
+    found: dict[str, None] = {}
+    for node in (actor, payload.get("actor")):
+        if (actor_id := person_actor(node)) is not None:
+            found.setdefault(actor_id)
+    found.update(dict.fromkeys(person_ids_at(payload, person_paths(event_type))))
+    if subjects is None:
+        _subjects(payload, found)
+    else:
+        found.update(dict.fromkeys(subjects))
+    return list(found)
+
+
+def document_people(doc: Mapping[str, Any]) -> list[str]:
+    """``named_people`` of an event document (stored form or JSON form)."""
+    return named_people(doc["event_type"], doc.get("actor"), doc.get("payload") or {})
