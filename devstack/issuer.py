@@ -19,6 +19,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -176,6 +177,17 @@ class LocalIssuer:
         body |= claims
         headers = {"kid": _public_jwk(key)["kid"], "typ": "at+jwt"}
         return jwt.encode(body, key, algorithm=ALGORITHM, headers=headers)
+
+
+@contextlib.asynccontextmanager
+async def serving(data_dir: Path, audience: str) -> AsyncIterator[str]:
+    """The local issuer of ``data_dir`` while the block runs; yields its URL."""
+    issuer = LocalIssuer(data_dir, audience=audience)
+    url = await issuer.start()
+    try:
+        yield url
+    finally:
+        await issuer.stop()
 
 
 def _handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
