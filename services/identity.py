@@ -15,6 +15,9 @@ signature check. Issuer, audience, expiry (and not-before) are always checked.
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
+import socket
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -89,6 +92,26 @@ class Principal(Model):
         return PrincipalRecord(issuer=self.issuer, subject=self.subject,
                                token_id=self.token_id, auth_time=self.auth_time,
                                auth_method=self.auth_method, request_id=request_id)
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no name
+        return f"uid-{os.getuid()}"
+
+
+def operator_actor(role: str = OPERATOR) -> Actor:
+    """The actor of an operator command (migrate, verify, keys, projections, policy
+    publish): the operating-system user running it. Those commands reach the database
+    directly; its credentials, not a token, are what authorise them."""
+    return Actor(id=os_user(), role=role)
+
+
+def operator_principal() -> PrincipalRecord:
+    """How an operator command's actor was identified: by the OS account on this host."""
+    return PrincipalRecord(issuer=f"os:{socket.gethostname()}", subject=os_user(),
+                           auth_method="os-user")
 
 
 def parse_role_map(text: str) -> dict[str, str]:
