@@ -26,7 +26,7 @@ from ..store.migrations import migrate
 from ..worker import open_runtime, run_worker
 
 # Importing a command module registers its subcommands (cli/common.py).
-from . import audit, cases, checkpoints, keys, policy, rules, stats, token  # noqa: F401
+from . import api, audit, cases, checkpoints, keys, policy, rules, stats, token  # noqa: F401
 from .common import COMMANDS, EXTENSIONS, InputError, command, emit
 from .connect import connect_pool
 from .errors import PIPE_CLOSED, USAGE, classify, report
