@@ -16,6 +16,7 @@ from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import TLSConfig
 
 from .services.codec import WAIVER, PayloadKeyMissing, parse_key, payload_key
+from .services.identity import parse_role_map
 from .store.crypto import KeyWrap
 
 PREFIX = "DUEPROCESS_"
@@ -38,8 +39,14 @@ _FIELDS = {
     "prometheus_address": "PROMETHEUS_ADDRESS",
     "shutdown_grace_seconds": "SHUTDOWN_GRACE_SECONDS",
     "log_format": "LOG_FORMAT",
+    "oidc_issuer": "OIDC_ISSUER",
+    "oidc_audience": "OIDC_AUDIENCE",
+    "oidc_role_claim": "OIDC_ROLE_CLAIM",
+    "oidc_role_map": "OIDC_ROLE_MAP",
+    "api_url": "API_URL",
+    "token": "TOKEN",
 }
-_SECRETS = frozenset({"payload_key", "key_encryption_keys", "temporal_api_key"})
+_SECRETS = frozenset({"payload_key", "key_encryption_keys", "temporal_api_key", "token"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
@@ -130,6 +137,52 @@ class Settings(BaseModel):
     temporal_tls: SkipValidation[bool | TLSConfig] = Field(default=False, repr=False)
     temporal_api_key: str | None = Field(default=None, repr=False)
     temporal_rpc_metadata: dict[str, str] = Field(default_factory=dict, repr=False)
+    # Identity (services/identity.py): the OIDC issuer whose access tokens are accepted
+    # (None: the local development issuer of the data dir), the audience they must name,
+    # the claim carrying roles (a dotted path reaches into objects) and IDP_ROLE=role
+    # pairs mapping the IdP's roles or groups to dueprocess roles (None: taken as named).
+    oidc_issuer: str | None = None
+    oidc_audience: str = "dueprocess"
+    oidc_role_claim: str = "roles"
+    oidc_role_map: str | None = None
+    # Where the CLI and the Python client reach the HTTP API, and the token they send
+    api_url: str | None = None
+    token: str | None = Field(default=None, repr=False)
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer(cls, value: str | None) -> str | None:
+        # OIDC issuers are https; plain http only on loopback (the local issuer, tests).
+        if value is not None and not re.match(
+                r"^(https://[^/\s]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(/\S*)?$",
+                value):
+            raise ValueError("must be an https:// URL (http:// only on loopback)")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("oidc_audience", "oidc_role_claim")
+    @classmethod
+    def _claim_text(cls, value: str) -> str:
+        if not value.strip() or len(value) > 200 or any(c.isspace() for c in value):
+            raise ValueError("must be 1-200 characters without spaces")
+        return value
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _role_map(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_role_map(value)
+        return value
+
+    def role_map(self) -> dict[str, str] | None:
+        """The IdP-role -> dueprocess-role mapping, or None (role names taken as they are)."""
+        return None if self.oidc_role_map is None else parse_role_map(self.oidc_role_map)
 
     @field_validator("payload_key")
     @classmethod

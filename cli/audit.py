@@ -79,7 +79,9 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
         if args.subject == "access":
             log = await RecordsClient(store, pool).access_log(args.id)
             emit(args, [e.model_dump(mode="json") for e in log], "\n".join(
-                f"{e.at:%Y-%m-%d %H:%M:%S} {e.reader.role}:{e.reader.id} purpose={e.purpose!r} "
+                f"{e.at:%Y-%m-%d %H:%M:%S} {'BREAK-GLASS ' if e.flagged else ''}"
+                f"{e.reader.role}:{e.reader.id} basis={e.basis or 'not recorded'} "
+                f"purpose={e.purpose!r} "
                 f"evidence={','.join(e.evidence_ids) or '-'} [{e.authority}]" for e in log)
                 or "no recorded access")
             return 0

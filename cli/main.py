@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -19,12 +20,13 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from ..devstack.announce import announced, running_stack
+from ..devstack.issuer import serving
 from ..settings import Settings
 from ..store.migrations import migrate
 from ..worker import open_runtime, run_worker
 
 # Importing a command module registers its subcommands (cli/common.py).
-from . import audit, cases, checkpoints, export, keys, policy, rules, stats  # noqa: F401
+from . import api, audit, cases, checkpoints, export, keys, policy, rules, stats, token  # noqa: F401
 from .common import COMMANDS, EXTENSIONS, InputError, command, emit
 from .connect import connect_pool
 from .errors import PIPE_CLOSED, USAGE, classify, report
@@ -46,7 +48,11 @@ def _stop_event() -> asyncio.Event:
 async def _dev(args: argparse.Namespace, settings: Settings) -> int:
     _refuse_second_stack(settings)
     stop = _stop_event()
-    async with open_runtime(settings, ui=not args.headless) as runtime:
+    async with contextlib.AsyncExitStack() as stack:
+        runtime = await stack.enter_async_context(open_runtime(settings, ui=not args.headless))
+        # Without an IdP configured, a local issuer (`dueprocess token` mints for it).
+        oidc_issuer = settings.oidc_issuer or await stack.enter_async_context(
+            serving(settings.data_dir, settings.oidc_audience))
         info = {
             "database": "embedded" if runtime.embedded_database else "external",
             "database_url": runtime.dsn,
@@ -55,6 +61,7 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
             "namespace": settings.temporal_namespace,
             "task_queue": settings.task_queue,
             "data_dir": str(settings.data_dir.resolve()),
+            "oidc_issuer": oidc_issuer,
         }
         lines = ["dueprocess dev: stack and worker running (Ctrl-C to stop)"]
         lines += [f"  {k:17} {v}" for k, v in info.items() if v is not None]

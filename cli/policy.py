@@ -8,12 +8,12 @@ publisher is the operating-system user running the command, in the policy_admin 
 from __future__ import annotations
 
 import argparse
-import getpass
 from pathlib import Path
 from typing import Any
 
-from ..domain.base import Actor, DomainError
+from ..domain.base import DomainError
 from ..domain.rulebook import POLICY_ADMIN_ROLE
+from ..services.identity import operator_actor, operator_principal
 from ..services.policyfile import load_policy_file
 from ..services.rulebook import RulebookService
 from ..settings import ConfigError, Settings
@@ -29,9 +29,10 @@ async def _policy(args: argparse.Namespace, settings: Settings) -> int:
     async with connect_pool(settings) as pool:
         service = RulebookService(store_for(pool, settings))
         if document is not None:
-            actor = Actor(id=getpass.getuser(), role=POLICY_ADMIN_ROLE)
+            actor = operator_actor(POLICY_ADMIN_ROLE)
             try:
-                published = await service.publish(document, actor, args.authority)
+                published = await service.publish(document, actor, args.authority,
+                                                  principal=operator_principal())
             except DomainError as err:
                 emit(args, {"rejected": True, **err.details()},
                      f"rejected: {err.error_type} ({err.rule}) field {err.field}: "

@@ -21,6 +21,24 @@ def _aware(value: datetime, field: str) -> datetime:
     return value.astimezone(UTC)
 
 
+class PrincipalRecord(Model):
+    """How the actor of an event was authenticated: the verified token's issuer, subject,
+    token id, authentication time and method, and the request that carried it. Events
+    recorded before this was kept (or by the workflow's own timers) have none."""
+
+    issuer: str
+    subject: str
+    token_id: str | None = None
+    auth_time: datetime | None = None
+    auth_method: str | None = None
+    request_id: str | None = None
+
+    @field_validator("auth_time")
+    @classmethod
+    def _auth_tz(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _aware(value, "auth_time")
+
+
 class NewEvent(Model):
     """An event to append. ``payload`` is the event's JSON form, personal data in clear
     (``{"pii": true, "subject_id": ..., "value": ...}`` objects); the store encrypts it."""
@@ -37,6 +55,7 @@ class NewEvent(Model):
     causation_id: str | None = None
     workflow_id: str | None = None
     run_id: str | None = None
+    principal: PrincipalRecord | None = None  # None: not recorded (older events, timers)
 
     @field_validator("recorded_at", "effective_at")
     @classmethod
@@ -45,7 +64,8 @@ class NewEvent(Model):
 
 
 def envelope_for(
-    event: EventBase, *, event_id: UUID, recorded_at: datetime, **metadata: str | None
+    event: EventBase, *, event_id: UUID, recorded_at: datetime,
+    principal: PrincipalRecord | None = None, **metadata: str | None,
 ) -> NewEvent:
     """The stored envelope of a domain event: who, on what authority and when come from
     the event itself, so the envelope can never disagree with it."""
@@ -58,6 +78,7 @@ def envelope_for(
         authority=event.authority,
         recorded_at=recorded_at,
         effective_at=event.effective_at,
+        principal=principal,
         **metadata,  # correlation, causation, workflow and run ids
     )
 

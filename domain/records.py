@@ -22,7 +22,7 @@ from .streams import subject_stream as subject_stream
 
 READER_ROLES = frozenset({
     "auditor", "case_officer", "investigator", "panel_member", "appeal_panel_member",
-    "data_protection_officer",
+    "data_protection_officer", "dpo",  # "dpo": the role's name in access tokens
 })
 
 

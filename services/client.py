@@ -30,6 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ..activities.contracts import LOAD_RULEBOOK
 from ..domain import case as dc
 from ..domain.base import DomainError
+from ..domain.envelope import PrincipalRecord
 from ..domain.rulebook import refuse_caller_rulebook
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
 
@@ -136,7 +137,8 @@ class DueProcessClient:
         self._task_queue = task_queue
 
     async def file_report(
-        self, command: dc.FileReport, *, idempotency_key: str, correlation_id: str | None = None
+        self, command: dc.FileReport, *, idempotency_key: str, correlation_id: str | None = None,
+        principal: PrincipalRecord | None = None,
     ) -> DecisionResult:
         """Start the case and file the report atomically; the same key twice is one case.
 
@@ -167,7 +169,8 @@ class DueProcessClient:
             with _rpc_errors(case_id):
                 result: DecisionResult = await self._client.execute_update_with_start_workflow(
                     "decide",
-                    CommandRequest(command=command, correlation_id=correlation_id or case_id),
+                    CommandRequest(command=command, correlation_id=correlation_id or case_id,
+                                   principal=principal),
                     start_workflow_operation=start,
                     result_type=DecisionResult,
                 )
@@ -199,15 +202,16 @@ class DueProcessClient:
 
     async def send(
         self, case_id: str, command: dc.CaseCommand, *, correlation_id: str | None = None,
-        causation_id: str | None = None,
+        causation_id: str | None = None, principal: PrincipalRecord | None = None,
     ) -> DecisionResult:
+        """``principal``: how the actor was authenticated (recorded on every event)."""
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)
         try:
             with _rpc_errors(case_id):
                 result: DecisionResult = await handle.execute_update(
                     "decide",
                     CommandRequest(command=command, correlation_id=correlation_id,
-                                   causation_id=causation_id),
+                                   causation_id=causation_id, principal=principal),
                     result_type=DecisionResult,
                 )
         except WorkflowUpdateFailedError as err:

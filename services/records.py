@@ -51,6 +51,16 @@ class CaseFile(Model):
     events: list[RecordedEvent]
 
 
+# The basis of a read, as the API records it at the head of the read's authority (see
+# api/access.py); reads recorded otherwise (the CLI, older records) have none.
+ACCESS_BASES = ("party", "assigned", "auditor", "break-glass")
+
+
+def access_basis(authority: str) -> str | None:
+    head = authority.split(":", 1)[0].strip()
+    return head if head in ACCESS_BASES else None
+
+
 class AccessEntry(Model):
     at: datetime
     reader: Actor
@@ -59,6 +69,8 @@ class AccessEntry(Model):
     case_id: str
     evidence_ids: list[str]
     event_id: uuid.UUID
+    basis: str | None = None  # party / assigned / auditor / break-glass; None: not recorded
+    flagged: bool = False  # a break-glass read: someone read a case they have no part in
 
 
 class ErasureResult(Model):
@@ -142,6 +154,13 @@ class RecordsClient:
             raise InvalidCommand(f"no case {case_id!r}", rule="case-exists", field="case_id")
         return events, case_state_from(events, case_id)
 
+    async def record_read(self, case_id: str, reader: Actor, *, purpose: str, authority: str,
+                          evidence_ids: Collection[str]) -> None:
+        """Put on the record a read made elsewhere (the API's timeline)."""
+        _require(purpose, "purpose")
+        _require(authority, "authority")
+        await self._log_access(case_id, reader, purpose, authority, evidence_ids)
+
     async def _log_access(self, case_id: str, reader: Actor, purpose: str, authority: str,
                           evidence_ids: Collection[str]) -> None:
         access = CaseFileAccessed(
@@ -179,7 +198,9 @@ class RecordsClient:
         entries = []
         for event in await self._store.read_stream(access_stream(case_id)):
             p = event.payload
+            basis = access_basis(event.authority)
             entries.append(AccessEntry(
+                basis=basis, flagged=basis == "break-glass",
                 at=event.recorded_at, reader=event.actor, purpose=p["purpose"],
                 authority=event.authority, case_id=p["case_id"],
                 evidence_ids=p.get("evidence_ids", []), event_id=event.event_id,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from ..domain.base import Actor, ActorKind
-from ..domain.envelope import envelope_for
+from ..domain.envelope import PrincipalRecord, envelope_for
 from ..domain.policy import PolicyDocument
 from ..domain.rulebook import (
     POLICY_ADMIN_ROLE,
@@ -50,9 +50,11 @@ class RulebookService:
         book, _ = await self.load()
         return book.document()
 
-    async def publish(self, document: PolicyDocument, actor: Actor,
-                      authority: str) -> list[PolicyVersionPublished]:
-        """Publish the document's new versions; returns what was published (maybe none)."""
+    async def publish(self, document: PolicyDocument, actor: Actor, authority: str, *,
+                      principal: PrincipalRecord | None = None,
+                      ) -> list[PolicyVersionPublished]:
+        """Publish the document's new versions; returns what was published (maybe none).
+        ``principal``: how the publisher was authenticated, recorded on each event."""
         command = PublishPolicy(actor=actor, authority=authority, document=document)
         for attempt in range(MAX_ATTEMPTS):
             book, version = await self.load()
@@ -61,6 +63,7 @@ class RulebookService:
             if not events:
                 return []
             envelopes = [envelope_for(e, event_id=self._new_id(), recorded_at=now,
+                                      principal=principal,
                                       correlation_id=f"publish:{document.policy_id}")
                          for e in events]
             try:

@@ -13,7 +13,7 @@ import orjson
 
 from ..domain.base import Actor
 from ..domain.encoding import canonical_json
-from ..domain.envelope import NewEvent
+from ..domain.envelope import NewEvent, PrincipalRecord
 from ..domain.people import named_people
 from . import crypto
 from .db import Database
@@ -29,12 +29,25 @@ def _actor_document(actor: Actor) -> dict[str, str]:
     return {"id": actor.id, "kind": actor.kind, "role": actor.role}  # sorted; kind: a StrEnum
 
 
+def _principal_document(principal: PrincipalRecord) -> dict[str, Any]:
+    return {  # sorted, like the envelope
+        "auth_method": principal.auth_method,
+        "auth_time": None if principal.auth_time is None else _utc(principal.auth_time),
+        "issuer": principal.issuer,
+        "request_id": principal.request_id,
+        "subject": principal.subject,
+        "token_id": principal.token_id,
+    }
+
+
 def envelope_document(
     stream_id: str, version: int, event: NewEvent, sealed_payload: Any
 ) -> dict[str, Any]:
     """The stored form of one event: everything that is hashed. Keys are written in sorted
-    order so ``envelope_bytes`` can skip sorting them (a test holds them sorted)."""
-    return {
+    order so ``envelope_bytes`` can skip sorting them (a test holds them sorted). An event
+    without a principal has no "principal" key at all: the bytes (and so the hash chain)
+    of events written before principals were recorded are exactly what they were."""
+    document = {
         "actor": _actor_document(event.actor),
         "authority": event.authority,
         "causation_id": event.causation_id,
@@ -50,6 +63,10 @@ def envelope_document(
         "stream_version": version,
         "workflow_id": event.workflow_id,
     }
+    if event.principal is not None:
+        document["principal"] = _principal_document(event.principal)
+        document = dict(sorted(document.items()))
+    return document
 
 
 def envelope_bytes(

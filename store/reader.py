@@ -213,6 +213,7 @@ class EventReader:
             causation_id=doc["causation_id"],
             workflow_id=doc["workflow_id"],
             run_id=doc["run_id"],
+            principal=doc.get("principal"),  # absent before principals were recorded
             stream_id=row["stream_id"],
             stream_version=row["stream_version"],
             position=Position(tx_id=int(row["tx"]), global_position=row["global_position"]),

@@ -83,3 +83,29 @@ def test_key_encryption_keys_are_checked_one_by_one_and_never_echoed() -> None:
                         (f"{good},clear", "key 2: 'clear' may only come first")):
         with pytest.raises(ConfigError, match=re.escape(rule)):
             Settings.from_env({"DUEPROCESS_KEY_ENCRYPTION_KEYS": value})
+
+
+def test_identity_settings() -> None:
+    # given the OIDC and API variables
+    s = Settings.from_env({
+        "DUEPROCESS_OIDC_ISSUER": "https://login.example.org/realms/hr",
+        "DUEPROCESS_OIDC_ROLE_CLAIM": "realm_access.roles",
+        "DUEPROCESS_OIDC_ROLE_MAP": "hr-officers=case_officer,privacy=dpo",
+        "DUEPROCESS_API_URL": "http://127.0.0.1:8000",
+        "DUEPROCESS_TOKEN": "eyJ.secret.token",
+    })
+    # then they are read, the map parsed, and the token never shown
+    assert s.oidc_audience == "dueprocess" and s.oidc_role_claim == "realm_access.roles"
+    assert s.role_map() == {"hr-officers": "case_officer", "privacy": "dpo"}
+    assert "secret" not in repr(s)
+
+
+def test_bad_identity_settings_name_the_variable() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"DUEPROCESS_OIDC_ISSUER": "http://idp.example.org",
+                           "DUEPROCESS_OIDC_ROLE_MAP": "admins=pope",
+                           "DUEPROCESS_TOKEN": "eyJ.secret.token"})
+    text = str(caught.value)
+    assert "DUEPROCESS_OIDC_ISSUER: must be an https:// URL" in text
+    assert "DUEPROCESS_OIDC_ROLE_MAP: unknown dueprocess role(s) pope" in text
+    assert "secret" not in text

@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from ..domain import case as dc
     from ..domain.base import DomainError, Model, PolicyViolation
-    from ..domain.envelope import AppendResult, NewEvent, envelope_for
+    from ..domain.envelope import AppendResult, NewEvent, PrincipalRecord, envelope_for
     from ..domain.policy import PolicyDocument
     from ..domain.rulebook import CALLER_RULEBOOK_RULE, file_under_published, refuse_caller_rulebook
 
@@ -89,6 +89,9 @@ class CommandRequest(Model):
     command: dc.CaseCommand
     correlation_id: str | None = None
     causation_id: str | None = None  # e.g. the back-office request id
+    # Who was authenticated for this command (the API's verified token); copied into
+    # every event it records. None for the workflow's own timers and direct clients.
+    principal: PrincipalRecord | None = None
 
 
 class DecisionResult(Model):
@@ -269,6 +272,7 @@ class CaseWorkflow:
             event,
             event_id=event_id,
             recorded_at=now,
+            principal=request.principal,
             correlation_id=request.correlation_id or self._case_id,
             causation_id=request.causation_id,
             workflow_id=info.workflow_id,

@@ -6,6 +6,7 @@ import asyncio
 
 from dueprocess.domain.base import Actor
 from dueprocess.domain.rulebook import RULEBOOK_STREAM
+from dueprocess.services.identity import operator_actor, operator_principal, os_user
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.services.rulebook import EMBEDDED_PUBLISHER, RulebookService
 from dueprocess.store.eventstore import EventStore
@@ -35,3 +36,17 @@ async def test_the_sample_is_published_only_when_nothing_is(store: EventStore) -
     first = await service.publish_sample_if_none()
     assert {e.actor for e in first} == {EMBEDDED_PUBLISHER}
     assert await service.publish_sample_if_none() == []
+
+
+async def test_an_operator_publishes_as_the_os_user_and_says_how(store: EventStore) -> None:
+    # given the operator of `dueprocess policy publish` (direct database access, no token)
+    actor = operator_actor("policy_admin")
+    # when they publish
+    await RulebookService(store).publish(load_policy_file(None), actor, "NEC 2025/1",
+                                         principal=operator_principal())
+    # then each event names the OS user and that the OS account identified them
+    events = await store.read_stream(RULEBOOK_STREAM)
+    assert {e.actor.id for e in events} == {os_user()}
+    assert {(e.principal.subject, e.principal.auth_method) for e in events
+            if e.principal} == {(os_user(), "os-user")}
+    assert len(events) == 2

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from dueprocess.domain.base import Actor, ActorKind
 from dueprocess.domain.encoding import canonical_json
-from dueprocess.domain.envelope import NewEvent
+from dueprocess.domain.envelope import NewEvent, PrincipalRecord
 from dueprocess.store import crypto
 from dueprocess.store.eventstore import envelope_bytes, envelope_document
 from hypothesis import given
@@ -42,6 +42,10 @@ def _events(draw: st.DrawFn) -> NewEvent:
         causation_id=draw(_optional),
         workflow_id=draw(_optional),
         run_id=draw(_optional),
+        principal=draw(st.none() | st.builds(
+            PrincipalRecord, issuer=st.text(), subject=st.text(), token_id=_optional,
+            auth_time=st.none() | st.datetimes(timezones=st.just(UTC)),
+            auth_method=_optional, request_id=_optional)),
     )
 
 

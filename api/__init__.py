@@ -1,0 +1,1 @@
+"""`dueprocess api`: the HTTP API (FastAPI), identity from verified access tokens."""

@@ -1,0 +1,57 @@
+"""The HTTP API's app factory: routes, problem responses, limits, and the OpenAPI
+document generated from the same pydantic models the domain uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from . import cases, feed, problems, records
+from .deps import ApiConfig, ApiServices, Verifier
+from .limits import Limits
+from .schemas import body_schemas
+
+TITLE = "dueprocess"
+VERSION = "1"
+DESCRIPTION = (
+    "The HTTP API of dueprocess. Every request carries an OIDC access token "
+    "(`Authorization: Bearer ...`); the actor is the token's subject, acting in one of its "
+    "roles (pick it with `X-Dueprocess-Role` when the token holds several). Errors are "
+    "RFC 9457 `application/problem+json` naming the rule and the field.")
+_PROBLEM = {"description": "a problem (RFC 9457)", "content": {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: _PROBLEM for status in (401, 403, 404, 409, 413, 422, 503)}
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the command bodies' schemas (which handlers read
+    themselves, so the actor can come from the token)."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=TITLE, version=VERSION, description=DESCRIPTION,
+                               routes=app.routes, separate_input_output_schemas=False)
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        components.update(body_schemas())
+        components["Problem"] = problems.Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}")
+        components.update(components["Problem"].pop("$defs", {}))
+        app.openapi_schema = document
+    return app.openapi_schema
+
+
+def create_app(services: ApiServices, verifier: Verifier,
+               config: ApiConfig | None = None) -> Limits:
+    """The ASGI app: ``services`` to act on, ``verifier`` for access tokens."""
+    cfg = config or ApiConfig()
+    app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION,
+                  responses=ERROR_RESPONSES, separate_input_output_schemas=False)
+    app.state.services = services
+    app.state.verifier = verifier
+    app.state.config = cfg
+    problems.install(app)
+    for module in (cases, records, feed):
+        app.include_router(module.router)
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
+    return Limits(app, max_body_bytes=cfg.max_body_bytes, timeout_seconds=cfg.timeout_seconds)

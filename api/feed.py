@@ -1,0 +1,101 @@
+"""Whole-log reads: the integrators' feed (the store's gapless global order), the
+transparency statistics, and the rules catalogue."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from ..cli.rules import rule_document
+from ..domain.envelope import Position, RecordedEvent
+from ..domain.rules.catalogue import CATALOGUE
+from ..domain.statistics import CaseStatistics, case_statistics
+from ..domain.streams import is_case_stream
+from ..store.crypto import is_personal
+from .deps import CallerDep, ConfigDep, ServicesDep, require_role
+from .problems import ApiProblem
+
+router = APIRouter()
+_CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
+STATS_PAGE = 1000
+
+
+class FeedPage(BaseModel):
+    events: list[RecordedEvent]
+    # Resume with ?after= this; the same cursor again when nothing new has committed.
+    next_cursor: str
+
+
+def _position(after: str | None) -> Position:
+    if after is None:
+        return Position()
+    match = _CURSOR.match(after)
+    if match is None or max(int(match[1]), int(match[2])) >= 2**63:
+        raise ApiProblem(422, "Invalid input", "after: not a cursor this API gave out "
+                         "(TX.POSITION)", rule="valid-cursor", field="after")
+    return Position(tx_id=int(match[1]), global_position=int(match[2]))
+
+
+def _cursor(position: Position) -> str:
+    return f"{position.tx_id}.{position.global_position}"
+
+
+def sealed(node: Any) -> Any:
+    """Personal values replaced by their sealed form: the subject is named, the value not."""
+    if is_personal(node):
+        return {"pii": True, "subject_id": node["subject_id"], "value": None, "sealed": True}
+    if isinstance(node, dict):
+        return {k: sealed(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [sealed(v) for v in node]
+    return node
+
+
+@router.get("/feed", response_model=FeedPage, tags=["feed"],
+            summary="every event in the store's gapless global order, strictly after the "
+                    "cursor; personal values sealed unless the role may see them")
+async def feed(
+    who: CallerDep, svc: ServicesDep, cfg: ConfigDep,
+    after: Annotated[str | None, Query(max_length=40, description="a cursor (TX.POSITION)")]
+    = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> FeedPage:
+    require_role(who, cfg.feed_roles, "the feed")
+    start = _position(after)
+    events = await svc.store.read_all(start, limit=min(limit, cfg.page_limit))
+    if who.actor.role not in cfg.feed_clear_roles:
+        events = [e.model_copy(update={"payload": sealed(e.payload)}) for e in events]
+    return FeedPage(events=events, next_cursor=_cursor(events[-1].position if events else start))
+
+
+@router.get("/stats", response_model=CaseStatistics, tags=["reports"],
+            summary="transparency statistics (no personal data)")
+async def stats(
+    who: CallerDep, svc: ServicesDep,
+    period_from: Annotated[datetime | None, Query(alias="from")] = None,
+    period_to: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
+) -> CaseStatistics:
+    for value, name in ((period_from, "from"), (period_to, "to")):
+        if value is not None and value.tzinfo is None:
+            raise ApiProblem(422, "Invalid input", f"{name}: must carry a time zone",
+                             rule="aware-datetime", field=name)
+    if period_from and period_to and period_from >= period_to:
+        raise ApiProblem(422, "Invalid input", "from must be before to", rule="period-order",
+                         field="from")
+    streams: dict[str, list[RecordedEvent]] = {}
+    position = None
+    while events := await svc.store.read_all(position, limit=STATS_PAGE):
+        for event in events:
+            if is_case_stream(event.stream_id):
+                streams.setdefault(event.stream_id, []).append(event)
+        position = events[-1].position
+    return case_statistics(streams, period_from=period_from, period_to=period_to)
+
+
+@router.get("/rules", tags=["reports"], summary="the catalogue of due-process rules")
+async def rules(who: CallerDep) -> list[dict[str, Any]]:
+    return [rule_document(rule) for rule in CATALOGUE]

@@ -1,0 +1,74 @@
+"""`dueprocess api`: serve the HTTP API (api/) on uvicorn against the configured services,
+or those of the `dueprocess dev` running on the same data dir, verifying access tokens
+of the configured OIDC issuer (or the dev stack's local issuer)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import uvicorn
+
+from ..api.app import create_app
+from ..api.deps import ApiConfig, ApiServices
+from ..devstack.announce import running_stack
+from ..services.client import DueProcessClient
+from ..services.identity import TokenVerifier
+from ..services.notifications import FileSink
+from ..services.policyfile import load_policy_file
+from ..settings import ConfigError, Settings
+from ..worker import open_runtime
+from .common import EXTENSIONS, InputError, command, emit
+from .connect import with_running_stack
+
+
+def _issuer(settings: Settings) -> str:
+    issuer = settings.oidc_issuer or running_stack(settings.data_dir).get("oidc_issuer")
+    if not issuer:
+        raise ConfigError("DUEPROCESS_OIDC_ISSUER: not set and no `dueprocess dev` (whose "
+                          f"local issuer would do) is running with data dir {settings.data_dir}")
+    return str(issuer)
+
+
+@command("api")
+async def _api(args: argparse.Namespace, settings: Settings) -> int:
+    if not 1 <= args.port <= 65535:
+        raise InputError("--port: must be 1-65535", field="--port", rule="port")
+    if args.max_body_bytes < 1 or args.timeout <= 0:
+        raise InputError("--max-body-bytes and --timeout must be positive",
+                         field="--max-body-bytes", rule="positive")
+    settings = with_running_stack(settings)
+    if settings.temporal_address is None:
+        raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
+                          f"running with data dir {settings.data_dir} (the API serves the "
+                          "stack's workers; it runs none of its own)")
+    verifier = TokenVerifier(_issuer(settings), settings.oidc_audience,
+                             role_claim=settings.oidc_role_claim, role_map=settings.role_map())
+    async with open_runtime(settings) as runtime:
+        services = ApiServices(
+            client=DueProcessClient(runtime.client, settings.task_queue), store=runtime.store,
+            pool=runtime.pool, policy=load_policy_file(settings.policy_file),
+            sinks=[FileSink(settings.data_dir.resolve() / "outbox")])
+        app = create_app(services, verifier, ApiConfig(max_body_bytes=args.max_body_bytes,
+                                                       timeout_seconds=args.timeout))
+        server = uvicorn.Server(uvicorn.Config(
+            app, host=args.host, port=args.port, log_level="warning", server_header=False,
+            proxy_headers=False, timeout_graceful_shutdown=10))
+        emit(args, {"url": f"http://{args.host}:{args.port}", "issuer": verifier.issuer},
+             f"dueprocess api on http://{args.host}:{args.port} (docs at /docs; tokens of "
+             f"{verifier.issuer}); Ctrl-C to stop")
+        await server.serve()  # uvicorn stops cleanly on SIGINT/SIGTERM
+    return 0
+
+
+def _extend(sub: Any, add: Any) -> None:
+    api = add("api", "serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)")
+    api.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    api.add_argument("--port", type=int, default=8080, help="port to listen on")
+    api.add_argument("--max-body-bytes", type=int, default=1024 * 1024,
+                     help="largest request body accepted (default 1 MiB)")
+    api.add_argument("--timeout", type=float, default=30.0,
+                     help="seconds a request may take before it is answered 503")
+
+
+EXTENSIONS.append(_extend)
