@@ -35,6 +35,7 @@ from .services.health import HealthServer
 from .services.metrics import DecisionMetricsInterceptor
 from .services.policyfile import load_policy_file
 from .services.rulebook import RulebookService
+from .services.search_attributes import require_registered
 from .settings import ConfigError, Settings
 from .store.checkpoints import CheckpointDir, CheckpointError, load_key, run_checkpoints
 from .store.db import Database, create_pool
@@ -42,6 +43,7 @@ from .store.eventstore import EventStore
 from .store.migrations import bundled_migrations, migrate
 from .store.projections import ProjectionRunner, default_projections
 from .workflows.case import CaseWorkflow
+from .workflows.search_attributes import registrations as case_search_attributes
 
 log = logging.getLogger("dueprocess")
 
@@ -114,7 +116,8 @@ async def _start_temporal(
 ) -> tuple[str, str | None]:
     from .devstack.stack import DevTemporal
 
-    server = DevTemporal(settings.data_dir.resolve(), namespace=settings.temporal_namespace, ui=ui)
+    server = DevTemporal(settings.data_dir.resolve(), namespace=settings.temporal_namespace, ui=ui,
+                         search_attributes=case_search_attributes())
     address = await server.start()
     stack.push_async_callback(server.stop)
     return address, server.ui_url
@@ -253,6 +256,7 @@ def _metric_meter(runtime: Runtime) -> MetricMeter:
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Serve the task queue and keep the read models current until ``stop`` is set, then
     drain: readiness fails first, polling stops, running activities get the grace period."""
+    await require_registered(runtime.client)  # before polling: see the module
     health = None
     if runtime.settings.health_address:
         host, _, port = runtime.settings.health_address.rpartition(":")

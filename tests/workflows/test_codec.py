@@ -15,6 +15,7 @@ from dueprocess.devstack.demo import Story
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.codec import data_converter
 from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.search_attributes import register
 from dueprocess.settings import ConfigError, Settings
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
@@ -30,6 +31,7 @@ async def test_sealed_payloads_keep_personal_data_out_of_history(
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path, data_converter=data_converter(key))
     try:
+        await register(env.client)
         notes = NotificationActivities(pool, store, FileSink(tmp_path), "t@localhost")
         async with Worker(env.client, task_queue="sealed", workflows=[CaseWorkflow],
                           activities=[EventStoreActivities(store).append_events,

@@ -21,7 +21,9 @@ def test_histories_cover_each_lifecycle_path() -> None:
             "appeal_window_then_sanction_ends", "update_rejected",
             # recorded after the published rulebook (patch "published-rulebook")
             "published_rulebook_report", "intake_rejected",
-            "appeal_path_published_rulebook"} <= names
+            "appeal_path_published_rulebook",
+            # recorded after the search attributes (patch "case-search-attributes")
+            "response_overdue_search_attributes"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
