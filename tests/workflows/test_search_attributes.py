@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from dueprocess.activities.notifications import FileSink, NotificationActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
@@ -19,6 +20,8 @@ from dueprocess.devstack.stack import DevTemporal
 from dueprocess.domain import case as dc
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.search_attributes import register, require_registered
+from dueprocess.settings import ConfigError
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows import search_attributes as sa
 from dueprocess.workflows.case import CaseWorkflow
@@ -46,6 +49,24 @@ def test_the_dev_server_and_the_operator_register_the_same_typed_attributes() ->
         "--name DueProcessStage --type Keyword")
     assert "--search-attribute" in DevTemporal(Path("/nonexistent"), search_attributes=(
         sa.registrations())).command(7233, None)
+
+
+def test_the_readme_gives_the_operator_step_for_every_attribute() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for command in sa.operator_commands("dueprocess"):
+        assert command in readme
+
+
+async def test_a_worker_refuses_a_namespace_without_the_attributes(tmp_path: Path) -> None:
+    # Given a server where nobody registered the attributes
+    async with DevTemporal(tmp_path, ui=False) as temporal:
+        client = await Client.connect(temporal.address)
+        # Then the worker's check names what is missing and the command that fixes it
+        with pytest.raises(ConfigError, match="temporal operator search-attribute create"):
+            await require_registered(client)
+        # And once registered (as an operator does), it passes
+        await register(client)
+        await require_registered(client)
 
 
 def test_only_changed_attributes_are_upserted_and_absent_ones_kept() -> None:
