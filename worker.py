@@ -34,6 +34,7 @@ from .services.health import HealthServer
 from .services.metrics import DecisionMetricsInterceptor
 from .services.notifications import FileSink, Sink, SmtpSink
 from .services.rulebook import RulebookService
+from .services.search_attributes import require_registered
 from .settings import ConfigError, Settings
 from .store.db import Database, create_pool
 from .store.eventstore import EventStore
@@ -46,6 +47,7 @@ from .worker_tasks import (
     readiness,
 )
 from .workflows.case import CaseWorkflow
+from .workflows.search_attributes import registrations as case_search_attributes
 
 # Re-exported: callers import the runtime and its background tasks from the root.
 __all__ = ["Runtime", "SchemaNotReady", "activities_for", "build_worker", "checkpoint_writer",
@@ -104,7 +106,8 @@ async def migrate_as_owner(owner_dsn: str) -> None:
 async def _start_temporal(
     settings: Settings, stack: AsyncExitStack, ui: bool
 ) -> tuple[str, str | None]:
-    server = DevTemporal(settings.data_dir.resolve(), namespace=settings.temporal_namespace, ui=ui)
+    server = DevTemporal(settings.data_dir.resolve(), namespace=settings.temporal_namespace, ui=ui,
+                         search_attributes=case_search_attributes())
     address = await server.start()
     stack.push_async_callback(server.stop)
     return address, server.ui_url
@@ -215,6 +218,7 @@ def build_worker(
 async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
     """Serve the task queue and keep the read models current until ``stop`` is set, then
     drain: readiness fails first, polling stops, running activities get the grace period."""
+    await require_registered(runtime.client)  # before polling: see the module
     health = None
     if runtime.settings.health_address:
         host, _, port = runtime.settings.health_address.rpartition(":")

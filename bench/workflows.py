@@ -32,6 +32,7 @@ from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
+from dueprocess.workflows.search_attributes import registrations
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
@@ -89,7 +90,7 @@ async def main(quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dp-bench-") as tmp:
         pg = EmbeddedPostgres(Path(tmp))
         dsn = await asyncio.to_thread(pg.start)
-        temporal = DevTemporal(Path(tmp), ui=False)
+        temporal = DevTemporal(Path(tmp), ui=False, search_attributes=registrations())
         try:
             address = await temporal.start()
             import asyncpg

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -45,10 +46,13 @@ class DevTemporal:
         ui: bool = True,
         *,
         startup_timeout: float = 30.0,
+        search_attributes: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.namespace = namespace
         self.ui = ui
+        # (name, type) registered at every start (the server keeps ones already there).
+        self.search_attributes = tuple(search_attributes)
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -103,6 +107,8 @@ class DevTemporal:
             "--namespace", self.namespace,
             "--log-level", "warn",
         ]  # fmt: skip
+        for name, kind in self.search_attributes:
+            cmd += ["--search-attribute", f"{name}={kind}"]
         if ui_port is None:
             cmd.append("--headless")
         else:

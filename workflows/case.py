@@ -53,6 +53,8 @@ with workflow.unsafe.imports_passed_through():
 
     # Re-exported for callers of this module; stream names are defined in domain/streams.
     from ..domain.streams import case_stream as case_stream
+    from . import search_attributes as sa
+    from .case_input import CaseInput as CaseInput  # re-exported: callers start cases with it
 
 CASE_WORKFLOW = "CaseWorkflow"
 STORE_RETRY = RetryPolicy(
@@ -73,16 +75,9 @@ PUBLISHED_RULEBOOK_PATCH = "published-rulebook"
 DATA_COLLECTION_NOTICE_PATCH = "data-collection-notice-timer"
 # Histories recorded before this patch held no timer for scheduling the hearing.
 SCHEDULE_HEARING_PATCH = "schedule-hearing-deadline"
-
-
-class CaseInput(Model):
-    case_id: str
-    state: dc.CaseState | None = None  # carried over by continue-as-new
-    version: int = 0
-    fired: list[str] = []  # deadlines already acted on (kind@due), carried over too
-    # Continue as new past this many history events (None: when Temporal suggests it,
-    # at about 4,096 events or 4 MiB). Lowered in tests to exercise the hand-over.
-    history_limit: int | None = None
+# Histories recorded before this patch published no search attributes (workflows/
+# search_attributes.py); their cases publish them from their next continue-as-new.
+SEARCH_ATTRIBUTES_PATCH = "case-search-attributes"
 
 
 class CommandRequest(Model):
@@ -118,11 +113,13 @@ class CaseWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._dispatches: set[asyncio.Task[Any]] = set()
+        self._published: sa.CaseAttributes | None = None  # each run publishes all once
 
     @workflow.run
     async def run(self, start: CaseInput) -> dc.CaseState:
         while True:
             deadline = self._next_deadline()
+            self._publish(deadline)
             self._changed = False
             try:
                 await workflow.wait_condition(
@@ -134,6 +131,7 @@ class CaseWorkflow:
                 await self._fire(deadline)
             if self._closed():
                 await self._drain()
+                self._publish(None)
                 return self._state
             if self._history_too_long():
                 await self._drain()
@@ -311,6 +309,14 @@ class CaseWorkflow:
         if not task.cancelled() and task.exception() is not None:
             # The outbox row stays unsent: operators see it there; the case goes on.
             workflow.logger.warning("notification dispatch gave up: %s", task.exception())
+
+    def _publish(self, deadline: dc.Deadline | None) -> None:
+        """Show the case's procedure facts (never personal data) in the Temporal UI."""
+        wanted = sa.case_attributes(self._state, deadline.due_at if deadline else None)
+        changes = sa.updates(self._published, wanted)
+        if changes and workflow.patched(SEARCH_ATTRIBUTES_PATCH):
+            workflow.upsert_search_attributes(changes)
+            self._published = wanted
 
     def _next_deadline(self) -> dc.Deadline | None:
         pending = [d for d in dc.pending_deadlines(self._state)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from dueprocess.devstack.stack import find_test_server
+from dueprocess.services.search_attributes import register
 from temporalio.testing import WorkflowEnvironment
 
 
@@ -22,6 +23,7 @@ async def test_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary, test_server_startup_timeout=timedelta(seconds=60))
     try:
+        await register(env.client)  # the case search attributes, as an operator does
         yield env
     finally:
         await env.shutdown()

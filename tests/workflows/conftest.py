@@ -19,6 +19,7 @@ from dueprocess.devstack.stack import find_test_server
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.search_attributes import register
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -62,6 +63,8 @@ async def env(test_server_path: str) -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path, data_converter=pydantic_data_converter,
         test_server_startup_timeout=timedelta(seconds=60))
+    # As an operator does on a cluster: the server refuses upserts of undefined attributes.
+    await register(environment.client)
     yield environment
     await environment.shutdown()
 

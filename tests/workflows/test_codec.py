@@ -17,6 +17,7 @@ from dueprocess.services.client import DueProcessClient
 from dueprocess.services.codec import data_converter
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.search_attributes import register
 from dueprocess.settings import ConfigError, Settings
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
@@ -33,6 +34,7 @@ async def test_sealed_payloads_keep_personal_data_out_of_history(
         test_server_existing_path=test_server_path, data_converter=data_converter(key),
         test_server_startup_timeout=timedelta(seconds=60))
     try:
+        await register(env.client)
         notes = NotificationActivities(pool, store, FileSink(tmp_path), "t@localhost")
         async with Worker(env.client, task_queue="sealed", workflows=[CaseWorkflow],
                           activities=[EventStoreActivities(store).append_events,

@@ -18,7 +18,12 @@ HISTORY_TEXT = {p: p.read_text() for p in HISTORIES}
 def test_histories_cover_each_lifecycle_path() -> None:
     names = {p.stem for p in HISTORIES}
     assert {"full_story_appeal_allowed", "response_deadline_missed", "interim_suspension_lapsed",
-            "appeal_window_then_sanction_ends", "update_rejected"} <= names
+            "appeal_window_then_sanction_ends", "update_rejected",
+            # recorded after the published rulebook (patch "published-rulebook")
+            "published_rulebook_report", "intake_rejected",
+            "appeal_path_published_rulebook",
+            # recorded after the search attributes (patch "case-search-attributes")
+            "response_overdue_search_attributes"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
