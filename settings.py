@@ -38,6 +38,7 @@ _FIELDS = {
     "prometheus_address": "PROMETHEUS_ADDRESS",
     "shutdown_grace_seconds": "SHUTDOWN_GRACE_SECONDS",
     "log_format": "LOG_FORMAT",
+    "subject_sealing": "SUBJECT_SEALING",
 }
 _SECRETS = frozenset({"payload_key", "key_encryption_keys", "temporal_api_key"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -123,6 +124,10 @@ class Settings(BaseModel):
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
     # "json": one JSON object per log line (with trace and span ids) for log collectors
     log_format: Literal["text", "json"] = "text"
+    # Seal each personal value in Temporal payloads under its subject's own key, so erasure
+    # reaches workflow histories (services/sealing.py). Every client and worker of a
+    # namespace must agree; clients then need the database (subject_keys) too.
+    subject_sealing: bool = True
     # From Temporal's environment configuration (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE,
     # TEMPORAL_TLS_*, TEMPORAL_API_KEY, ...), loaded by from_env: how to reach a cluster
     # with TLS, mTLS or an API key. Used only for the configured address, never for an

@@ -42,6 +42,7 @@ from .settings import ConfigError, Settings
 from .store.checkpoints import CheckpointDir, CheckpointError, load_key, run_checkpoints
 from .store.db import Database, create_pool
 from .store.eventstore import EventStore
+from .store.keyring import SubjectKeyring
 from .store.migrations import bundled_migrations, migrate
 from .store.projections import ProjectionRunner, default_projections
 from .workflows.case import CaseWorkflow
@@ -171,7 +172,7 @@ async def open_runtime(
             address = settings.temporal_address
         client = await Client.connect(
             **settings.temporal_connect_args(address),
-            data_converter=data_converter(payload_key),
+            data_converter=data_converter(payload_key, keyring=keyring_for(settings, pool)),
             interceptors=[telemetry.tracing_interceptor()],
             runtime=telemetry.temporal_runtime(settings.prometheus_address, os.environ),
         )
@@ -180,6 +181,11 @@ async def open_runtime(
             store=store, ui_url=ui_url,
             embedded_database=embedded_db, embedded_temporal=embedded_temporal,
         )
+
+
+def keyring_for(settings: Settings, pool: Database) -> SubjectKeyring | None:
+    """Subject keys for the payload codec, unless DUEPROCESS_SUBJECT_SEALING is off."""
+    return SubjectKeyring(pool, settings.key_wrap()) if settings.subject_sealing else None
 
 
 def sink_for(runtime: Runtime) -> Sink:
