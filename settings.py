@@ -45,6 +45,7 @@ _FIELDS = {
     "oidc_role_map": "OIDC_ROLE_MAP",
     "api_url": "API_URL",
     "token": "TOKEN",
+    "subject_sealing": "SUBJECT_SEALING",
 }
 _SECRETS = frozenset({"payload_key", "key_encryption_keys", "temporal_api_key", "token"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -130,6 +131,10 @@ class Settings(BaseModel):
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
     # "json": one JSON object per log line (with trace and span ids) for log collectors
     log_format: Literal["text", "json"] = "text"
+    # Seal each personal value in Temporal payloads under its subject's own key, so erasure
+    # reaches workflow histories (services/sealing.py). Every client and worker of a
+    # namespace must agree; clients then need the database (subject_keys) too.
+    subject_sealing: bool = True
     # From Temporal's environment configuration (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE,
     # TEMPORAL_TLS_*, TEMPORAL_API_KEY, ...), loaded by from_env: how to reach a cluster
     # with TLS, mTLS or an API key. Used only for the configured address, never for an

@@ -38,6 +38,7 @@ from .services.search_attributes import require_registered
 from .settings import ConfigError, Settings
 from .store.db import Database, create_pool
 from .store.eventstore import EventStore
+from .store.keyring import SubjectKeyring
 from .store.migrations import bundled_migrations, migrate
 from .worker_tasks import (
     checkpoint_writer,
@@ -167,7 +168,7 @@ async def open_runtime(
             address = settings.temporal_address
         client = await Client.connect(
             **settings.temporal_connect_args(address),
-            data_converter=data_converter(payload_key),
+            data_converter=data_converter(payload_key, keyring=keyring_for(settings, pool)),
             interceptors=[telemetry.tracing_interceptor()],
             runtime=telemetry.temporal_runtime(settings.prometheus_address, os.environ),
         )
@@ -176,6 +177,11 @@ async def open_runtime(
             store=store, ui_url=ui_url,
             embedded_database=embedded_db, embedded_temporal=embedded_temporal,
         )
+
+
+def keyring_for(settings: Settings, pool: Database) -> SubjectKeyring | None:
+    """Subject keys for the payload codec, unless DUEPROCESS_SUBJECT_SEALING is off."""
+    return SubjectKeyring(pool, settings.key_wrap()) if settings.subject_sealing else None
 
 
 def sink_for(runtime: Runtime) -> Sink:

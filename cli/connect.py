@@ -16,7 +16,7 @@ from ..services.codec import data_converter
 from ..settings import ConfigError, Settings
 from ..store.db import Database, create_pool
 from ..store.eventstore import EventStore
-from ..worker import migrate_as_owner, require_dev_servers
+from ..worker import keyring_for, migrate_as_owner, require_dev_servers
 
 
 @asynccontextmanager
@@ -28,8 +28,17 @@ async def connect_client(settings: Settings) -> AsyncIterator[Client]:
     if not address:
         raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
                           f"running with data dir {settings.data_dir}")
-    yield await Client.connect(**settings.temporal_connect_args(address),
-                               data_converter=data_converter(settings.payload_key_bytes()))
+    key = settings.payload_key_bytes()
+    if not settings.subject_sealing:
+        yield await Client.connect(**settings.temporal_connect_args(address),
+                                   data_converter=data_converter(key))
+        return
+    # Personal values are sealed under their subjects' keys: the client reads the keys
+    # from the database the workers use.
+    async with connect_pool(settings) as pool:
+        yield await Client.connect(
+            **settings.temporal_connect_args(address),
+            data_converter=data_converter(key, keyring=keyring_for(settings, pool)))
 
 
 @asynccontextmanager

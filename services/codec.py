@@ -25,6 +25,8 @@ from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 
+from .sealing import ChainCodec, Keyring, SubjectSealingCodec
+
 ENCODING = b"binary/dueprocess-aesgcm"
 KEY_VARIABLE = "DUEPROCESS_PAYLOAD_KEY"
 # DUEPROCESS_PAYLOAD_KEY=none-i-accept-clear-history: Temporal keeps payloads in clear.
@@ -108,8 +110,15 @@ class EncryptionCodec(PayloadCodec):
         return inner
 
 
-def data_converter(key: bytes | None) -> DataConverter:
-    """The pydantic converter, sealed when a payload key is configured."""
-    if key is None:
+def data_converter(key: bytes | None, keyring: Keyring | None = None) -> DataConverter:
+    """The pydantic converter, sealed when a payload key is configured; with a keyring,
+    each personal value is first sealed under its subject's own key (sealing.py)."""
+    codecs: list[PayloadCodec] = []
+    if keyring is not None:
+        codecs.append(SubjectSealingCodec(keyring))
+    if key is not None:
+        codecs.append(EncryptionCodec(key))
+    if not codecs:
         return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=EncryptionCodec(key))
+    codec = codecs[0] if len(codecs) == 1 else ChainCodec(codecs)
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
