@@ -17,7 +17,7 @@ from ..case.events import (
 from ..case.roles import COMPLAINANT
 from ..case.values import ComplainantKind
 from .context import Entry, History
-from .deadlines import all_deadlines, overdue
+from .deadlines import all_deadlines, deadline_faults
 from .model import CheckResult
 from .results import Faults, event_ref, iso, not_applicable
 from .roles import instruction_text, outside_case, sender_outside
@@ -29,11 +29,7 @@ def deadlines_met(h: History) -> CheckResult:
     if h.first(ReportFiled) is None or h.procedure is None:
         return not_applicable(check_id, "no report with a pinned procedure, so no deadlines")
     deadlines = all_deadlines(h)
-    faults = Faults()
-    for deadline in deadlines:
-        problem = overdue(deadline, h.clock)
-        if problem:
-            faults.add(problem, *deadline.culprits)
+    faults = deadline_faults(deadlines, h.clock)
     as_of = f" as of {iso(h.clock)}" if h.clock else ""
     return faults.result(check_id, f"{len(deadlines)} deadline(s){as_of}: each met, escalated "
                                    "on the record, or not yet due")

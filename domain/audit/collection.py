@@ -16,9 +16,9 @@ from ..case.events import (
 from ..case.state import evolve
 from ..rules.collection import notice_due, obtained_elsewhere
 from .context import Entry, History
-from .deadlines import Deadline, first_of, overdue
+from .deadlines import Deadline, deadline_faults, first_of
 from .model import CheckResult
-from .results import Faults, iso, not_applicable
+from .results import iso, not_applicable
 
 CHECK_ID = "data-collection-notice"
 
@@ -51,11 +51,7 @@ def data_collection_notice(h: History) -> CheckResult:
     deadlines = collection_deadlines(h)
     if not deadlines:
         return not_applicable(CHECK_ID, "no evidence about a person came from someone else")
-    faults = Faults()
-    for deadline in deadlines:
-        problem = overdue(deadline, h.clock)
-        if problem:
-            faults.add(problem, *deadline.culprits)
+    faults = deadline_faults(deadlines, h.clock)
     as_of = f" as of {iso(h.clock)}" if h.clock else ""
     return faults.result(CHECK_ID, f"{len(deadlines)} notice(s) owed{as_of}: each given or "
                                    "exempted in time, escalated on the record, or not yet due")

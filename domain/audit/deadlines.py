@@ -28,7 +28,7 @@ from ..case.events import (
     SanctionEnded,
 )
 from .context import Entry, History
-from .results import iso
+from .results import Faults, iso
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,16 @@ def overdue(deadline: Deadline, clock: datetime | None) -> str | None:
     if clock is not None and clock > deadline.due_at:
         return f"{what} passed by {iso(clock)} without being met or escalated"
     return None
+
+
+def deadline_faults(deadlines: Sequence[Deadline], clock: datetime | None) -> Faults:
+    """Every deadline not met, escalated or still to come, blaming the events that set it."""
+    faults = Faults()
+    for deadline in deadlines:
+        problem = overdue(deadline, clock)
+        if problem:
+            faults.add(problem, *deadline.culprits)
+    return faults
 
 
 def first_of(entries: Sequence[Entry[Any]]) -> Entry[Any] | None:
