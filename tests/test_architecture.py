@@ -15,6 +15,7 @@ removed when the module is fixed.
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -313,3 +314,15 @@ def test_the_oversize_list_only_names_modules_still_over(path: str) -> None:
     assert (ROOT / path).exists() and _line_count(ROOT / path) > MAX_LINES, (
         f"{path} is now within {MAX_LINES} lines (or gone): remove it from OVERSIZE"
     )
+
+
+def test_every_product_package_is_installed() -> None:
+    # pyproject lists packages one by one (the repository root is the package): a package
+    # left out installs nothing, and only a fresh install (CI's) would notice.
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {".".join(["dueprocess", *init.parent.relative_to(ROOT).parts])
+             for init in ROOT.rglob("__init__.py")
+             if not {"tests", "bench", "build"} & set(init.relative_to(ROOT).parts)
+             and not any(part.startswith(".") for part in init.relative_to(ROOT).parts)}
+    assert found - listed == set()

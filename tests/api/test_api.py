@@ -161,7 +161,7 @@ async def test_an_unassigned_investigator_breaks_the_glass_on_the_record(api: Ap
     assert await api.event_count() == before
     # and with a break-glass purpose: allowed
     glass = await api.http.get(f"/cases/{case_id}", headers=api.auth(
-        "inv-2", "investigator", **{"X-Break-Glass-Purpose": "cover while inv-1 is ill"}))
+        "inv-2", "investigator") | {"X-Break-Glass-Purpose": "cover while inv-1 is ill"})
     assert glass.status_code == 200 and glass.json()["basis"] == "break-glass"
     assigned = await api.http.get(f"/records/cases/{case_id}",
                                   headers=api.auth("inv-1", "investigator"))
@@ -177,7 +177,7 @@ async def test_an_unassigned_investigator_breaks_the_glass_on_the_record(api: Ap
         (e["reader"]["id"], e["purpose"]) for e in log.json()]
     # and a party role cannot break the glass at all
     stranger = await api.http.get(f"/cases/{case_id}", headers=api.auth(
-        "m-77", "respondent", **{"X-Break-Glass-Purpose": "curious"}))
+        "m-77", "respondent") | {"X-Break-Glass-Purpose": "curious"})
     _problem(stranger, 403, "read-authorised")
 
 

@@ -240,7 +240,8 @@ async def test_tampered_signature(issuer: LocalIssuer, verifier: TokenVerifier) 
     head, _, signature = token.rpartition(".")
     raw = bytearray(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)))
     raw[5] ^= 0x01
-    assert "Signature verification failed" in await _refused(verifier, head + "." + _b64(raw))
+    tampered = head + "." + _b64(bytes(raw))
+    assert "Signature verification failed" in await _refused(verifier, tampered)
 
 
 async def test_tampered_claims(issuer: LocalIssuer, verifier: TokenVerifier) -> None:

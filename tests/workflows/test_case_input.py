@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from temporalio.testing import WorkflowEnvironment
 
 # As workers before the schema version wrote it (continue-as-new and the client's start).
-UNVERSIONED = {"case_id": "old-shape", "state": None, "version": 0, "fired": [],
+UNVERSIONED: dict[str, object] = {"case_id": "old-shape", "state": None, "version": 0, "fired": [],
                "history_limit": None}
 
 
