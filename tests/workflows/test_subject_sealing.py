@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from dueprocess.services.codec import data_converter
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.services.records import RecordsClient
+from dueprocess.services.search_attributes import register
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.keyring import SubjectKeyring
 from dueprocess.workflows.case import CaseWorkflow
@@ -43,7 +45,10 @@ async def sealed_env(pool: asyncpg.Pool, test_server_path: str) -> AsyncIterator
     # No payload key: only the subjects' keys keep personal values out of the history.
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path,
-        data_converter=data_converter(None, keyring=SubjectKeyring(pool)))
+        data_converter=data_converter(None, keyring=SubjectKeyring(pool)),
+        test_server_startup_timeout=timedelta(seconds=60))
+    # As an operator does on a cluster: the server refuses upserts of undefined attributes.
+    await register(env.client)
     try:
         yield env
     finally:
