@@ -51,7 +51,6 @@ OVERSIZE: dict[str, str] = {
     "domain/case/events.py": "grew with Art 14 and contacts; split the vocabulary by stage",
     "services/identity.py": "token verification and role mapping; split the role map out",
     "services/records.py": "at the limit after the break-glass access basis; split reads out",
-    "settings.py": "grew with OIDC, telemetry and checkpoints; group settings by concern",
 }
 
 # Top-level modules domain/ must not import: I/O, processes, clocks, randomness, frameworks.
