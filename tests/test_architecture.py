@@ -49,7 +49,6 @@ OVERSIZE: dict[str, str] = {
     "workflows/case.py": "grew with the published rulebook's intake; split the intake path out",
     "devstack/demo.py": "the story grew with Art 14 notices; move the timeline rendering out",
     "domain/case/events.py": "grew with Art 14 and contacts; split the vocabulary by stage",
-    "services/identity.py": "token verification and role mapping; split the role map out",
     "services/records.py": "at the limit after the break-glass access basis; split reads out",
 }
 
