@@ -47,7 +47,6 @@ OVERSIZE: dict[str, str] = {
     "domain/case/state.py": "the fold of every case event; split by lifecycle stage next",
     "domain/statistics.py": "at the limit: split before it grows",
     "workflows/case.py": "grew with the published rulebook's intake; split the intake path out",
-    "devstack/demo.py": "the story grew with Art 14 notices; move the timeline rendering out",
     "domain/case/events.py": "grew with Art 14 and contacts; split the vocabulary by stage",
     "services/records.py": "at the limit after the break-glass access basis; split reads out",
 }
