@@ -48,7 +48,6 @@ OVERSIZE: dict[str, str] = {
     "domain/statistics.py": "at the limit: split before it grows",
     "workflows/case.py": "grew with the published rulebook's intake; split the intake path out",
     "domain/case/events.py": "grew with Art 14 and contacts; split the vocabulary by stage",
-    "services/records.py": "at the limit after the break-glass access basis; split reads out",
 }
 
 # Top-level modules domain/ must not import: I/O, processes, clocks, randomness, frameworks.
