@@ -47,7 +47,6 @@ OVERSIZE: dict[str, str] = {
     "domain/case/state.py": "the fold of every case event; split by lifecycle stage next",
     "domain/statistics.py": "at the limit: split before it grows",
     "workflows/case.py": "grew with the published rulebook's intake; split the intake path out",
-    "domain/case/events.py": "grew with Art 14 and contacts; split the vocabulary by stage",
 }
 
 # Top-level modules domain/ must not import: I/O, processes, clocks, randomness, frameworks.
