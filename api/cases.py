@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 
-from ..devstack.demo import timeline_entry
 from ..domain import case as dc
 from ..domain.base import InvalidCommand, NotPermitted
 from ..domain.case import roles
 from ..domain.streams import case_stream, notification_stream
+from ..services.timeline import timeline_entry
 from ..workflows.case import DecisionResult
 from .access import (
     ROLE_READERS,

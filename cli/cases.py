@@ -11,12 +11,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from ..devstack.demo import demo_rulebook, render_timeline, run_demo, timeline_entry
+from ..devstack.demo import demo_rulebook, run_demo
 from ..domain import case as dc
 from ..domain.streams import notification_stream
 from ..services.client import DueProcessClient
 from ..services.members import MemberService, case_streams_for
 from ..services.rulebook import RulebookService
+from ..services.timeline import render_timeline, timeline_entry
 from ..settings import Settings
 from ..store.eventstore import EventStore
 from ..worker import build_worker, open_runtime

@@ -15,11 +15,8 @@ signature check. Issuer, audience, expiry (and not-before) are always checked.
 from __future__ import annotations
 
 import asyncio
-import getpass
-import os
-import socket
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -28,16 +25,26 @@ import jwt
 from jwt.exceptions import InvalidTokenError, PyJWKError
 
 from ..domain.base import Actor, ActorKind, Model, NotPermitted
-from ..domain.case.roles import DETECTOR, ROLES, SYSTEM
+from ..domain.case.roles import DETECTOR
 from ..domain.envelope import PrincipalRecord
-from ..domain.rulebook import POLICY_ADMIN_ROLE
+from .roles import (
+    AUDITOR,
+    DPO,
+    OPERATOR,
+    TOKEN_ROLES,
+    _check_targets,
+    operator_actor,
+    operator_principal,
+    os_user,
+    parse_role_map,
+    roles_from,
+)
 
-AUDITOR = "auditor"
-DPO = "dpo"  # data-protection officer: subject access, export, erasure
-OPERATOR = "operator"  # runs migrations, verify, keys, projections
-# Roles a token may carry. "system" is not among them: it is the workflow's own role for
-# durable timers, never something a caller acts in.
-TOKEN_ROLES: frozenset[str] = (ROLES - {SYSTEM}) | {POLICY_ADMIN_ROLE, AUDITOR, DPO, OPERATOR}
+__all__ = [
+    "AUDITOR", "DPO", "LEEWAY", "OPERATOR", "TOKEN_ROLES", "IssuerUnavailable", "Principal",
+    "TokenVerifier", "Unauthenticated", "is_client_credentials", "operator_actor",
+    "operator_principal", "os_user", "parse_role_map", "roles_from",
+]
 
 # Asymmetric algorithms only, each with the key type it needs: a symmetric or "none"
 # algorithm is refused before the key is even looked up.
@@ -92,47 +99,6 @@ class Principal(Model):
         return PrincipalRecord(issuer=self.issuer, subject=self.subject,
                                token_id=self.token_id, auth_time=self.auth_time,
                                auth_method=self.auth_method, request_id=request_id)
-
-
-def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # a container user with no name
-        return f"uid-{os.getuid()}"
-
-
-def operator_actor(role: str = OPERATOR) -> Actor:
-    """The actor of an operator command (migrate, verify, keys, projections, policy
-    publish): the operating-system user running it. Those commands reach the database
-    directly; its credentials, not a token, are what authorise them."""
-    return Actor(id=os_user(), role=role)
-
-
-def operator_principal() -> PrincipalRecord:
-    """How an operator command's actor was identified: by the OS account on this host."""
-    return PrincipalRecord(issuer=f"os:{socket.gethostname()}", subject=os_user(),
-                           auth_method="os-user")
-
-
-def parse_role_map(text: str) -> dict[str, str]:
-    """``idp-group=case_officer,other=auditor`` -> mapping; ValueError names the bad part."""
-    mapping: dict[str, str] = {}
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        source, sep, target = (s.strip() for s in part.partition("="))
-        if not sep or not source or not target:
-            raise ValueError(f"{part!r}: each entry must be IDP_ROLE=dueprocess_role")
-        mapping[source] = target
-    _check_targets(mapping)
-    return mapping
-
-
-def _check_targets(mapping: Mapping[str, str]) -> None:
-    unknown = sorted(set(mapping.values()) - TOKEN_ROLES)
-    if unknown:
-        raise ValueError(f"unknown dueprocess role(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(sorted(TOKEN_ROLES))}")
 
 
 class TokenVerifier:
@@ -310,13 +276,3 @@ async def _get_json(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise IssuerUnavailable(f"{url} did not answer with a JSON object")
     return body
-
-
-def roles_from(names: Iterable[str]) -> frozenset[str]:
-    """``names`` checked against the roles a token may carry (ValueError names the rest)."""
-    given = frozenset(names)
-    unknown = sorted(given - TOKEN_ROLES)
-    if unknown:
-        raise ValueError(f"unknown role(s) {', '.join(unknown)}; known: "
-                         f"{', '.join(sorted(TOKEN_ROLES))}")
-    return given

@@ -13,10 +13,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ..domain import case as dc
-from ..domain.base import Actor, DomainError, InvalidCommand, Model, NotPermitted
+from ..domain.base import Actor, InvalidCommand, NotPermitted
 from ..domain.envelope import NewEvent, RecordedEvent, envelope_for
 from ..domain.records import (
     READER_ROLES,
@@ -31,6 +31,15 @@ from ..store.db import Database
 from ..store.eventstore import EventStore
 from ..store.projections import case_state_from
 from ..store.verify import verify_streams
+from .record_types import (
+    ACCESS_BASES,
+    AccessEntry,
+    CaseFile,
+    ErasureBlocked,
+    ErasureResult,
+    ForgettingSink,
+    access_basis,
+)
 from .redaction import (
     Pseudonyms,
     concerns,
@@ -40,52 +49,10 @@ from .redaction import (
     respondent_view,
 )
 
-
-class ErasureBlocked(DomainError):
-    error_type = "ErasureBlocked"
-
-
-class CaseFile(Model):
-    case_id: str
-    state: dc.CaseState
-    events: list[RecordedEvent]
-
-
-# The basis of a read, as the API records it at the head of the read's authority (see
-# api/access.py); reads recorded otherwise (the CLI, older records) have none.
-ACCESS_BASES = ("party", "assigned", "auditor", "break-glass")
-
-
-def access_basis(authority: str) -> str | None:
-    head = authority.split(":", 1)[0].strip()
-    return head if head in ACCESS_BASES else None
-
-
-class AccessEntry(Model):
-    at: datetime
-    reader: Actor
-    purpose: str
-    authority: str
-    case_id: str
-    evidence_ids: list[str]
-    event_id: uuid.UUID
-    basis: str | None = None  # party / assigned / auditor / break-glass; None: not recorded
-    flagged: bool = False  # a break-glass read: someone read a case they have no part in
-
-
-class ErasureResult(Model):
-    subject_id: str
-    keys_destroyed: int
-    store_verifies: bool  # the chains of every stream naming the person still verify
-    sent_messages_forgotten: int = 0  # copies of sent notices deleted or redacted in sinks
-
-
-class ForgettingSink(Protocol):
-    """A notification sink that keeps copies of what it sent (a file outbox) and can
-    forget a data subject: drop the messages addressed to them and redact their data in
-    the others, found by the subject ids recorded with each message (never by value)."""
-
-    async def forget(self, subject_id: str) -> int: ...
+__all__ = [
+    "ACCESS_BASES", "AccessEntry", "CaseFile", "ErasureBlocked", "ErasureResult",
+    "ForgettingSink", "RecordsClient", "access_basis",
+]
 
 
 def _require(value: str, field: str) -> str:

@@ -23,7 +23,6 @@ from typing import Any
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -37,68 +36,43 @@ with workflow.unsafe.imports_passed_through():
         LOAD_RULEBOOK,
         LOAD_STREAM,
         NO_PUBLISHED_RULEBOOK,
-        NON_RETRYABLE,
         AppendInput,
-        DispatchInput,
         LoadedRulebook,
         LoadedStream,
         LoadInput,
-        OutgoingNotification,
     )
     from ..domain import case as dc
-    from ..domain.base import DomainError, Model, PolicyViolation
-    from ..domain.envelope import AppendResult, NewEvent, PrincipalRecord, envelope_for
+    from ..domain.base import DomainError, PolicyViolation
+    from ..domain.envelope import AppendResult, NewEvent
     from ..domain.policy import PolicyDocument
     from ..domain.rulebook import CALLER_RULEBOOK_RULE, file_under_published, refuse_caller_rulebook
 
     # Re-exported for callers of this module; stream names are defined in domain/streams.
     from ..domain.streams import case_stream as case_stream
     from . import search_attributes as sa
+    from .case_contracts import (
+        CASE_WORKFLOW,
+        DATA_COLLECTION_NOTICE_PATCH,
+        DISPATCH_GIVE_UP,
+        DISPATCH_RETRY,
+        PUBLISHED_RULEBOOK_PATCH,
+        SCHEDULE_HEARING_PATCH,
+        SEARCH_ATTRIBUTES_PATCH,
+        STORE_GIVE_UP,
+        STORE_RETRY,
+        CommandRequest,
+        DecisionResult,
+        rejection,
+    )
+    from .case_helpers import case_envelope, deadline_key, dispatch_input, timer_in_use
     from .case_input import CaseInput as CaseInput  # re-exported: callers start cases with it
 
-CASE_WORKFLOW = "CaseWorkflow"
-STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    maximum_interval=timedelta(seconds=10),
-    non_retryable_error_types=NON_RETRYABLE,
-)
-# A decision holds the case's lock while it is recorded: give up (and say so) rather than
-# block every later decision and deadline behind an unreachable database.
-STORE_GIVE_UP = timedelta(minutes=10)
-# Notices are retried for hours, then left unsent in the outbox for an operator: one
-# undeliverable address must not keep a closed case's workflow open for ever.
-DISPATCH_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=40)
-DISPATCH_GIVE_UP = timedelta(hours=6)
-# Histories recorded before this patch filed reports under the rulebook the caller sent.
-PUBLISHED_RULEBOOK_PATCH = "published-rulebook"
-# Histories recorded before this patch held no timer for GDPR Art 14 notices.
-DATA_COLLECTION_NOTICE_PATCH = "data-collection-notice-timer"
-# Histories recorded before this patch held no timer for scheduling the hearing.
-SCHEDULE_HEARING_PATCH = "schedule-hearing-deadline"
-# Histories recorded before this patch published no search attributes (workflows/
-# search_attributes.py); their cases publish them from their next continue-as-new.
-SEARCH_ATTRIBUTES_PATCH = "case-search-attributes"
-
-
-class CommandRequest(Model):
-    command: dc.CaseCommand
-    correlation_id: str | None = None
-    causation_id: str | None = None  # e.g. the back-office request id
-    # Who was authenticated for this command (the API's verified token); copied into
-    # every event it records. None for the workflow's own timers and direct clients.
-    principal: PrincipalRecord | None = None
-
-
-class DecisionResult(Model):
-    case_id: str
-    version: int
-    event_ids: list[UUID]
-    events: list[dc.CaseEvent]
-
-
-def rejection(err: DomainError) -> ApplicationError:
-    """A business rejection as Temporal carries it: stable type name, details for clients."""
-    return ApplicationError(err.message, err.details(), type=err.error_type, non_retryable=True)
+__all__ = [
+    "CASE_WORKFLOW", "DATA_COLLECTION_NOTICE_PATCH", "DISPATCH_GIVE_UP", "DISPATCH_RETRY",
+    "PUBLISHED_RULEBOOK_PATCH", "SCHEDULE_HEARING_PATCH", "SEARCH_ATTRIBUTES_PATCH",
+    "STORE_GIVE_UP", "STORE_RETRY", "CaseInput", "CaseWorkflow", "CommandRequest",
+    "DecisionResult", "case_stream", "rejection",
+]
 
 
 @workflow.defn(name=CASE_WORKFLOW)
@@ -187,7 +161,8 @@ class CaseWorkflow:
             return DecisionResult(case_id=self._case_id, version=self._version, event_ids=[],
                                   events=[])
         ids = [workflow.uuid4() for _ in events]
-        envelopes = [self._envelope(i, e, now, request) for i, e in zip(ids, events, strict=True)]
+        envelopes = [case_envelope(self._case_id, i, e, now, request)
+                     for i, e in zip(ids, events, strict=True)]
         result = await self._append(envelopes)
         self._version = result.version
         for event_id, event in zip(ids, events, strict=True):
@@ -262,39 +237,11 @@ class CaseWorkflow:
         self._version = loaded.version
         self._changed = True
 
-    def _envelope(
-        self, event_id: UUID, event: dc.CaseEvent, now: datetime, request: CommandRequest
-    ) -> NewEvent:
-        info = workflow.info()
-        return envelope_for(
-            event,
-            event_id=event_id,
-            recorded_at=now,
-            principal=request.principal,
-            correlation_id=request.correlation_id or self._case_id,
-            causation_id=request.causation_id,
-            workflow_id=info.workflow_id,
-            run_id=info.run_id,
-        )
-
     def _notify(self, event_id: UUID, event: dc.CaseEvent, now: datetime) -> None:
         notes = dc.notifications_for(self._state, event, str(event_id))
         if not notes:
             return
-        info = workflow.info()
-        request = DispatchInput(
-            case_id=self._case_id, caused_by=event_id, requested_at=now,
-            workflow_id=info.workflow_id, run_id=info.run_id,
-            notifications=[
-                OutgoingNotification(
-                    notification_id=n.notification_id, recipient_role=n.recipient_role,
-                    recipient_subject_id=n.recipient.subject_id, recipient_name=n.recipient.value,
-                    address=n.address.value if n.address else None,
-                    subject=n.subject, body=n.body, details=n.details,
-                )
-                for n in notes
-            ],
-        )
+        request = dispatch_input(self._case_id, event_id, now, notes)
         task = asyncio.ensure_future(workflow.execute_activity(
             DISPATCH_NOTIFICATIONS, request,
             start_to_close_timeout=timedelta(minutes=2),
@@ -320,28 +267,15 @@ class CaseWorkflow:
 
     def _next_deadline(self) -> dc.Deadline | None:
         pending = [d for d in dc.pending_deadlines(self._state)
-                   if self._deadline_key(d) not in self._fired and self._timer_in_use(d)]
+                   if deadline_key(d) not in self._fired and timer_in_use(d)]
         return min(pending, key=lambda d: d.due_at, default=None)
-
-    @staticmethod
-    def _timer_in_use(deadline: dc.Deadline) -> bool:
-        # Asked only when such a deadline exists, so older histories replay unchanged.
-        if deadline.kind is dc.DeadlineKind.DATA_COLLECTION_NOTICE:
-            return workflow.patched(DATA_COLLECTION_NOTICE_PATCH)
-        if deadline.kind is dc.DeadlineKind.SCHEDULE_HEARING:
-            return workflow.patched(SCHEDULE_HEARING_PATCH)
-        return True
-
-    @staticmethod
-    def _deadline_key(deadline: dc.Deadline) -> str:
-        return f"{deadline.kind}@{deadline.due_at.isoformat()}"
 
     def _seconds_until(self, due_at: datetime) -> float:
         return max((due_at - workflow.now()).total_seconds(), 0.001)
 
     async def _fire(self, deadline: dc.Deadline) -> None:
         # Remembered before acting so a deadline the decider declines cannot spin the loop.
-        self._fired.add(self._deadline_key(deadline))
+        self._fired.add(deadline_key(deadline))
         async with self._lock:
             try:
                 await self._execute(CommandRequest(command=deadline.command,

@@ -6,28 +6,33 @@ writes the result into the event, so folding never consults the policy or the cl
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
-from ..base import EventBase, Personal
+from ..base import Personal
 from ..ids import PersonId
 from ..policy import PolicyVersion, Right, SanctionKind
+from .event_base import CaseEventBase
+from .record_events import (
+    CORRECTED_EVENT_TYPE,
+    DataCollectionNoticeExempted,
+    DataCollectionNoticeGiven,
+    DataCollectionNoticeMissed,
+    InstructionRecorded,
+    RecordCorrected,
+)
 from .values import (
     Admissibility,
     Allegation,
     AppealOutcome,
     AutomatedDecision,
     Complainant,
-    ContactDirection,
-    ContactKind,
-    CorrectedRecord,
     DismissalReason,
     EscalatedKind,
     EvidenceItem,
     Finding,
     NoticedAllegation,
-    NoticeExemption,
     PanelMember,
     Redaction,
     ReinstatementReason,
@@ -37,9 +42,17 @@ from .values import (
     WithheldEvidence,
 )
 
-
-class CaseEventBase(EventBase):
-    effective_at: AwareDatetime
+__all__ = [
+    "CASE_EVENT_ADAPTER", "CORRECTED_EVENT_TYPE", "EVENT_TYPES", "AppealDecided", "AppealLodged",
+    "AppealPanelAppointed", "AppealWindowClosed", "CaseClosed", "CaseDismissed", "CaseEvent",
+    "CaseEventBase", "CaseTriaged", "DataCollectionNoticeExempted", "DataCollectionNoticeGiven",
+    "DataCollectionNoticeMissed", "DeadlineMissed", "DecisionRecorded", "EvidenceAdded",
+    "EvidenceDisclosed", "HearingHeld", "HearingScheduled", "InstructionRecorded",
+    "InterimSuspensionImposed", "InterimSuspensionLapsed", "InterimSuspensionLifted",
+    "InterimSuspensionRenewed", "InvestigatorAssigned", "MemberReinstated", "NoticeIssued",
+    "PanelAppointed", "RecordCorrected", "ReportAcknowledged", "ReportFiled",
+    "ResponseSubmitted", "SanctionApplied", "SanctionEnded",
+]
 
 
 class ReportFiled(CaseEventBase):
@@ -223,77 +236,6 @@ class CaseClosed(CaseEventBase):
     type: Literal["CaseClosed"] = "CaseClosed"
 
 
-class InstructionRecorded(CaseEventBase):
-    """A contact about the case, either way, on the record (invariant 5).
-
-    ``sender_assigned`` is whether the sender held a part in the case when it was
-    recorded (investigator, panel, appeal panel, or a case officer who had acted on it);
-    the audit surfaces every contact, and every instruction from a sender who did not.
-    v2 added the direction, kind, outside body, recipient and what was shared; v1 records
-    are upcast as instructions received (domain/case/upcasters.py).
-    """
-
-    schema_version: ClassVar[int] = 2
-    type: Literal["InstructionRecorded"] = "InstructionRecorded"
-    from_person_id: PersonId
-    from_role: str
-    channel: str
-    content: Personal
-    received_at: AwareDatetime  # when it was received, or sent
-    sender_assigned: bool
-    direction: ContactDirection = ContactDirection.RECEIVED
-    kind: ContactKind = ContactKind.INSTRUCTION
-    outside_body: str | None = None
-    to_person_id: PersonId | None = None
-    to_role: str | None = None
-    shared: str | None = None
-    shared_evidence_ids: list[str] = []
-
-
-class DataCollectionNoticeGiven(CaseEventBase):
-    """A person was told that data about them came from another source (GDPR Art 14)."""
-
-    type: Literal["DataCollectionNoticeGiven"] = "DataCollectionNoticeGiven"
-    subject_id: PersonId
-    evidence_ids: list[str]
-    sources: list[str]  # per item: the kind of source and where it was captured (Art 14(2)(f))
-    channel: str
-
-
-class DataCollectionNoticeExempted(CaseEventBase):
-    type: Literal["DataCollectionNoticeExempted"] = "DataCollectionNoticeExempted"
-    subject_id: PersonId
-    evidence_ids: list[str]
-    exemption: NoticeExemption
-    legal_basis: str
-    reasons: str
-
-
-class DataCollectionNoticeMissed(CaseEventBase):
-    type: Literal["DataCollectionNoticeMissed"] = "DataCollectionNoticeMissed"
-    subject_id: PersonId
-    evidence_ids: list[str]
-    due_at: AwareDatetime
-    escalated_to: str = "data_protection_officer"
-
-
-class RecordCorrected(CaseEventBase):
-    """A correction of the record: what was wrong, what replaces it, and who found it.
-
-    ``automation_error`` names the detector that filed the report (``detector_id``) and
-    the human who found the error (``found_by``, the actor); it counts in statistics.
-    """
-
-    type: Literal["RecordCorrected"] = "RecordCorrected"
-    corrects: CorrectedRecord
-    what_was_wrong: str
-    correction: str
-    automation_error: bool
-    detector_id: str | None = None
-    found_by: PersonId
-    apology: str | None = None
-
-
 CaseEvent = Annotated[
     ReportFiled | ReportAcknowledged | CaseTriaged | CaseDismissed | InvestigatorAssigned
     | EvidenceAdded | InterimSuspensionImposed | InterimSuspensionRenewed
@@ -305,12 +247,6 @@ CaseEvent = Annotated[
     | DataCollectionNoticeMissed | RecordCorrected,
     Field(discriminator="type"),
 ]
-
-# The event each kind of correction puts right (the latest of that type before it).
-CORRECTED_EVENT_TYPE: dict[CorrectedRecord, str] = {
-    CorrectedRecord.REPORT: "ReportFiled", CorrectedRecord.DISMISSAL: "CaseDismissed",
-    CorrectedRecord.DECISION: "DecisionRecorded", CorrectedRecord.APPEAL_DECISION: "AppealDecided",
-    CorrectedRecord.SANCTION: "SanctionApplied"}
 
 CASE_EVENT_ADAPTER: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
 

@@ -1,0 +1,60 @@
+"""What the case workflow (workflows/case.py) shares with its callers and keeps fixed across
+its histories: its name, the Update's request and result, how a rejection travels, the
+activity retry policies, and the patch ids recorded in histories (never renamed)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from ..activities.contracts import NON_RETRYABLE
+from ..domain import case as dc
+from ..domain.base import DomainError, Model
+from ..domain.envelope import PrincipalRecord
+
+CASE_WORKFLOW = "CaseWorkflow"
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=10),
+    non_retryable_error_types=NON_RETRYABLE,
+)
+# A decision holds the case's lock while it is recorded: give up (and say so) rather than
+# block every later decision and deadline behind an unreachable database.
+STORE_GIVE_UP = timedelta(minutes=10)
+# Notices are retried for hours, then left unsent in the outbox for an operator: one
+# undeliverable address must not keep a closed case's workflow open for ever.
+DISPATCH_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=40)
+DISPATCH_GIVE_UP = timedelta(hours=6)
+# Histories recorded before this patch filed reports under the rulebook the caller sent.
+PUBLISHED_RULEBOOK_PATCH = "published-rulebook"
+# Histories recorded before this patch held no timer for GDPR Art 14 notices.
+DATA_COLLECTION_NOTICE_PATCH = "data-collection-notice-timer"
+# Histories recorded before this patch held no timer for scheduling the hearing.
+SCHEDULE_HEARING_PATCH = "schedule-hearing-deadline"
+# Histories recorded before this patch published no search attributes (workflows/
+# search_attributes.py); their cases publish them from their next continue-as-new.
+SEARCH_ATTRIBUTES_PATCH = "case-search-attributes"
+
+
+class CommandRequest(Model):
+    command: dc.CaseCommand
+    correlation_id: str | None = None
+    causation_id: str | None = None  # e.g. the back-office request id
+    # Who was authenticated for this command (the API's verified token); copied into
+    # every event it records. None for the workflow's own timers and direct clients.
+    principal: PrincipalRecord | None = None
+
+
+class DecisionResult(Model):
+    case_id: str
+    version: int
+    event_ids: list[UUID]
+    events: list[dc.CaseEvent]
+
+
+def rejection(err: DomainError) -> ApplicationError:
+    """A business rejection as Temporal carries it: stable type name, details for clients."""
+    return ApplicationError(err.message, err.details(), type=err.error_type, non_retryable=True)
