@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]  # the repository root is the `dueprocess` package
 NOT_PRODUCT = frozenset({"tests", "bench", "build", "docs"})
 MAX_LINES = 300
@@ -300,12 +298,14 @@ def test_modules_stay_under_the_size_limit() -> None:
     assert {p: n for p, n in over.items() if p not in OVERSIZE} == {}
 
 
-@pytest.mark.parametrize("path", sorted(OVERSIZE))
-def test_the_oversize_list_only_names_modules_still_over(path: str) -> None:
-    assert OVERSIZE[path].strip()
-    assert (ROOT / path).exists() and _line_count(ROOT / path) > MAX_LINES, (
-        f"{path} is now within {MAX_LINES} lines (or gone): remove it from OVERSIZE"
-    )
+def test_the_oversize_list_only_names_modules_still_over() -> None:
+    # Empty today; kept so a module allowed over the limit must say why, and leave the list
+    # once it is back within it.
+    for path, reason in OVERSIZE.items():
+        assert reason.strip(), path
+        assert (ROOT / path).exists() and _line_count(ROOT / path) > MAX_LINES, (
+            f"{path} is now within {MAX_LINES} lines (or gone): remove it from OVERSIZE"
+        )
 
 
 def test_every_product_package_is_installed() -> None:
