@@ -23,7 +23,7 @@ from ..domain.membership.member import (
     evolve_member,
     member_stream,
 )
-from ..domain.membership.standing import Standing, standing
+from ..domain.membership.standing import Knowledge, Standing, standing
 from ..domain.policy import PolicyDocument
 from ..domain.streams import CASE_PREFIX
 from ..store.db import Connection, Database
@@ -100,11 +100,12 @@ class MemberService:
         as_of: datetime,
         as_known_on: datetime | None = None,
         case_streams: Sequence[str] = (),
+        knowledge: Knowledge = "asserted",
     ) -> Standing:
         """Standing from the member stream and the given case streams (the member's
         cases as respondent; see ``case_streams_for``)."""
         records = await self._store.read_streams([member_stream(member_id), *case_streams])
-        return standing(member_id, records, policy, as_of, as_known_on)
+        return standing(member_id, records, policy, as_of, as_known_on, knowledge)
 
 
 def _member_events(records: Sequence[RecordedEvent]) -> list[MemberEvent]:

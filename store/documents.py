@@ -13,7 +13,7 @@ import orjson
 
 from ..domain.base import Actor
 from ..domain.encoding import canonical_json
-from ..domain.envelope import NewEvent, PrincipalRecord
+from ..domain.envelope import ImportRecord, NewEvent, PrincipalRecord
 from ..domain.people import named_people
 from . import crypto
 from .db import Database
@@ -40,6 +40,17 @@ def _principal_document(principal: PrincipalRecord) -> dict[str, Any]:
     }
 
 
+def _import_document(imported: ImportRecord) -> dict[str, Any]:
+    return {  # sorted, like the envelope
+        "historical_deadline": imported.historical_deadline,
+        "import_id": imported.import_id,
+        "importer": _actor_document(imported.importer),
+        "known_at": None if imported.known_at is None else _utc(imported.known_at),
+        "record": imported.record,
+        "source": imported.source,
+    }
+
+
 def envelope_document(
     stream_id: str, version: int, event: NewEvent, sealed_payload: Any
 ) -> dict[str, Any]:
@@ -63,8 +74,12 @@ def envelope_document(
         "stream_version": version,
         "workflow_id": event.workflow_id,
     }
-    if event.principal is not None:
-        document["principal"] = _principal_document(event.principal)
+    if event.principal is not None or event.imported is not None:
+        # Neither key is written when absent: older envelopes' bytes are unchanged.
+        if event.principal is not None:
+            document["principal"] = _principal_document(event.principal)
+        if event.imported is not None:
+            document["imported"] = _import_document(event.imported)
         document = dict(sorted(document.items()))
     return document
 

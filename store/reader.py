@@ -214,6 +214,7 @@ class EventReader:
             workflow_id=doc["workflow_id"],
             run_id=doc["run_id"],
             principal=doc.get("principal"),  # absent before principals were recorded
+            imported=doc.get("imported"),  # absent: recorded here ("not asserted")
             stream_id=row["stream_id"],
             stream_version=row["stream_version"],
             position=Position(tx_id=int(row["tx"]), global_position=row["global_position"]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -26,6 +26,11 @@ from ..streams import case_id_of
 from .member import MEMBER_EVENT_ADAPTER, MEMBER_EVENT_TYPES, MemberEvent
 from .statuses import EXPELLED
 
+# Which knowledge time an as-known-on query uses: "asserted" takes an imported event's
+# time as its source asserts it (the time the organisation knew it), "recorded" the time
+# dueprocess recorded it. They differ only for imported events.
+Knowledge = Literal["asserted", "recorded"]
+
 
 class Reason(Model):
     """One event behind an answer, with what it did to the member's standing."""
@@ -36,6 +41,9 @@ class Reason(Model):
     effective_at: datetime
     recorded_at: datetime
     explanation: str
+    # Imported events: the knowledge time the source asserts, and where it came from.
+    known_at: datetime | None = None
+    imported_from: str | None = None
 
 
 E = TypeVar("E", covariant=True)
@@ -58,14 +66,23 @@ class Cited(Generic[E]):
 
     def reason(self, explanation: str) -> Reason:
         r = self.record
+        imported = r.imported
         return Reason(event_id=r.event_id, stream_id=r.stream_id, event_type=r.event_type,
                       effective_at=r.effective_at, recorded_at=r.recorded_at,
-                      explanation=explanation)
+                      explanation=explanation,
+                      known_at=r.known_at if imported else None,
+                      imported_from=f"{imported.source} (import {imported.import_id}, "
+                                    f"{imported.record})" if imported else None)
 
 
-def known(records: Sequence[RecordedEvent],
-          as_known_on: datetime | None) -> list[RecordedEvent]:
-    return [r for r in records if as_known_on is None or r.recorded_at <= as_known_on]
+def known(records: Sequence[RecordedEvent], as_known_on: datetime | None,
+          knowledge: Knowledge = "asserted") -> list[RecordedEvent]:
+    """The events known on ``as_known_on`` by the chosen knowledge time."""
+    if as_known_on is None:
+        return list(records)
+    if knowledge == "recorded":
+        return [r for r in records if r.recorded_at <= as_known_on]
+    return [r for r in records if r.known_at <= as_known_on]
 
 
 def parse_member(record: RecordedEvent) -> Cited[MemberEvent] | None:

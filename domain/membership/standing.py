@@ -4,7 +4,10 @@ Two times: ``effective_at`` (valid time: when a fact held in the world) and
 ``recorded_at`` (knowledge time: when the organisation learned it). ``standing`` answers
 "what was this member's standing *as of* a date, *as known on* another date":
 
-1. keep the events recorded by ``as_known_on`` (what was known then);
+1. keep the events known by ``as_known_on`` (what was known then): by default an
+   imported event counts from the time its source asserts the organisation knew it,
+   every other event from ``recorded_at``; ``knowledge="recorded"`` uses ``recorded_at``
+   for all (what dueprocess itself had recorded). The answer says which it used;
 2. fold each case with the case's one fold (``evolve``) and read its measures from the
    folded state: an allowed appeal voids the decision from the start, a varied sanction
    replaces the original from its original date (invariant 9: a reversal restores rights
@@ -31,7 +34,7 @@ from ..envelope import RecordedEvent
 from ..policy import PolicyDocument, Right
 from ..streams import member_stream
 from .explain import measure_reasons, member_text
-from .history import Cited, MeasureView, Reason, known, measures_of, parse_member
+from .history import Cited, Knowledge, MeasureView, Reason, known, measures_of, parse_member
 from .member import MemberEvent, MemberRejoined, MemberState, evolve_member
 from .statuses import (
     ALL_RIGHTS,
@@ -46,7 +49,7 @@ from .statuses import (
 )
 
 __all__ = ["ALL_RIGHTS", "EXPELLED", "NON_MEMBER_STATUSES", "STATUS_PRECEDENCE", "SUSPENDED",
-           "WARNED", "Reason", "Standing", "standing"]
+           "WARNED", "Knowledge", "Reason", "Standing", "standing"]
 
 
 class Standing(Model):
@@ -59,10 +62,15 @@ class Standing(Model):
     as_of: datetime
     as_known_on: datetime | None
     reasons: list[Reason]
+    # The knowledge time as_known_on was judged by, and whether any imported event (with
+    # its source's asserted knowledge time) went into the answer.
+    knowledge: Knowledge = "asserted"
+    uses_imported: bool = False
 
 
 def standing(member_id: str, events: Sequence[RecordedEvent], policy: PolicyDocument,
-             as_of: datetime, as_known_on: datetime | None = None) -> Standing:
+             as_of: datetime, as_known_on: datetime | None = None,
+             knowledge: Knowledge = "asserted") -> Standing:
     """Standing of ``member_id`` at valid time ``as_of`` as known on ``as_known_on``.
 
     ``events``: the member stream plus the case streams where the member is respondent,
@@ -71,7 +79,7 @@ def standing(member_id: str, events: Sequence[RecordedEvent], policy: PolicyDocu
     if as_of.tzinfo is None or (as_known_on is not None and as_known_on.tzinfo is None):
         raise ValueError("as_of and as_known_on must carry a time zone")
     own = member_stream(member_id)
-    records = known(events, as_known_on)
+    records = known(events, as_known_on, knowledge)
     facts = [c for c in (parse_member(r) for r in records if r.stream_id == own)
              if c is not None]
     folded = [c for c in sorted(facts, key=lambda c: (c.at, c.order)) if c.at <= as_of]
@@ -80,8 +88,11 @@ def standing(member_id: str, events: Sequence[RecordedEvent], policy: PolicyDocu
         member = evolve_member(member, cited.event)
     readmissions = [c.at for c in folded if isinstance(c.event, MemberRejoined)]
     measures = measures_of(member_id, [r for r in records if r.stream_id != own])
-    return _answer(member_id, member, folded, measures, readmissions, policy, as_of,
-                   as_known_on)
+    answer = _answer(member_id, member, folded, measures, readmissions, policy, as_of,
+                     as_known_on)
+    return answer.model_copy(update={
+        "knowledge": knowledge,
+        "uses_imported": any(r.imported_from is not None for r in answer.reasons)})
 
 
 def _answer(member_id: str, member: MemberState, folded: list[Cited[MemberEvent]],
