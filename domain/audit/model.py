@@ -7,6 +7,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from ..base import ActorKind, Model
+from ..envelope import ImportRecord
 from ..rules.catalogue import CATALOGUE
 
 
@@ -45,6 +46,9 @@ class TimelineEntry(Model):
     recorded_at: datetime  # transaction time: when the system learned of it
     summary: str
     flags: list[str] = []  # e.g. an act by someone with no part in the case (invariant 5)
+    # Imported from a history recorded elsewhere: source, import, importer and the
+    # knowledge time the source asserts (None: recorded here).
+    imported: ImportRecord | None = None
 
 
 class EvidenceRow(Model):

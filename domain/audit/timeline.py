@@ -126,7 +126,23 @@ def _timeline_entry(record: RecordedEvent, summary: str, flags: list[str]) -> Ti
         event_type=record.event_type, actor_id=record.actor.id, actor_role=record.actor.role,
         actor_kind=record.actor.kind, authority=record.authority,
         effective_at=record.effective_at, recorded_at=record.recorded_at, summary=summary,
-        flags=flags)
+        flags=flags + _imported(record), imported=record.imported)
+
+
+def _imported(record: RecordedEvent) -> list[str]:
+    """Imported history is judged by the same checks; the timeline says where it came
+    from, who imported it and when the source says the organisation knew it."""
+    imported = record.imported
+    if imported is None:
+        return []
+    who = f"{imported.importer.role}:{imported.importer.id}"
+    flags = [f"imported from {imported.source} by {who} (import {imported.import_id}, "
+             f"{imported.record}); known {iso(record.known_at)} as asserted by the source, "
+             f"recorded {iso(record.recorded_at)}"]
+    if imported.historical_deadline:
+        flags.append("historical deadline: fell due before the import and was acted on at "
+                     "its due time by the importer, not fired on import")
+    return flags
 
 
 def _flags(entry: Entry[CaseEventBase]) -> list[str]:

@@ -1,0 +1,189 @@
+"""Importing past cases and memberships: judge the whole file, write it in ONE transaction,
+then resume the open cases' workflows.
+
+All-or-nothing, in two parts:
+1. The store: the file is parsed and every step judged by the planner (domain/imports)
+   before anything is written; then every stream is appended, each from version 0, on one
+   connection in one transaction. A refusal, a conflict or a crash rolls all of it back.
+2. Temporal: only after the commit are the open cases' workflows started, each from its
+   imported state (``CaseInput``: the folded state, the stream version and the deadlines
+   already acted on), so their timers count from the case's own dates. Starting is
+   idempotent (the workflow id is the case id; an existing run is kept). Should it fail
+   (Temporal unreachable), the events stand and the report lists the cases not resumed:
+   importing the same file again with the same ``import_id`` writes nothing and resumes
+   them from the store (the compensating step; a stream written by another import, or
+   not by an import, is refused instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+
+from ..activities.contracts import RulebookSource
+from ..domain.base import Actor, Model
+from ..domain.case.state import state_from_payloads
+from ..domain.envelope import PrincipalRecord
+from ..domain.imports.model import ImportRejected, parse_import
+from ..domain.imports.plan import ImportContext, ImportedCase, ImportPlan, plan_import
+from ..domain.streams import case_stream
+from ..store.db import Database
+from ..store.eventstore import EventStore, EventStoreError
+from ..workflows.case import CaseInput, CaseWorkflow
+
+# Starts (or finds) the workflow of an open imported case: (case, state source) -> None.
+Resume = Callable[[ImportedCase], Awaitable[None]]
+
+
+class ImportedCaseReport(Model):
+    case_id: str
+    record: str
+    stage: str
+    closed: bool
+    events: int
+    historical_deadlines: int  # deadlines acted on at their due times, before the import
+    resumed: bool  # an open case's workflow runs (closed cases need none)
+
+
+class ImportReport(Model):
+    import_id: str
+    source: str
+    importer: Actor
+    recorded_at: datetime
+    events: int
+    members: list[str]
+    cases: list[ImportedCaseReport]
+    already_imported: bool = False  # the same import again: nothing written
+    not_resumed: list[str] = []  # open cases whose workflow could not be started
+
+
+class ImportService:
+    def __init__(self, pool: Database, store: EventStore, rulebook: RulebookSource,
+                 resume: Resume | None = None) -> None:
+        self._pool = pool
+        self._store = store
+        self._rulebook = rulebook
+        self._resume = resume
+
+    async def check(self, document: Any, importer: Actor, now: datetime, *,
+                    import_id: str | None = None,
+                    principal: PrincipalRecord | None = None) -> ImportPlan:
+        """The plan (nothing written), or ImportRejected naming the record and field."""
+        file = parse_import(document)
+        rulebook = await self._rulebook()
+        if rulebook is None:
+            raise ImportRejected("no rulebook is published: reports are filed under the "
+                                 "published rulebook (`dueprocess policy publish FILE`)",
+                                 record="file", rule="published-rulebook", field=None)
+        ctx = ImportContext(import_id=import_id or str(uuid4()), importer=importer, now=now,
+                            rulebook=rulebook, principal=principal)
+        return plan_import(file, ctx)
+
+    async def run(self, document: Any, importer: Actor, now: datetime, *,
+                  import_id: str | None = None, principal: PrincipalRecord | None = None,
+                  dry_run: bool = False) -> ImportReport:
+        plan = await self.check(document, importer, now, import_id=import_id,
+                                principal=principal)
+        existing = await self._existing(plan)
+        again = bool(existing) and await self._same_import(plan, existing)
+        cases = list(plan.cases)
+        if again:
+            cases = await self._from_store(plan)
+        elif not dry_run:
+            await self.write(plan)
+        not_resumed = [] if dry_run else await self._resume_open(cases)
+        return ImportReport(
+            import_id=plan.import_id, source=plan.source, importer=importer, recorded_at=now,
+            events=0 if again or dry_run else plan.event_count, members=list(plan.members),
+            already_imported=again, not_resumed=not_resumed,
+            cases=[ImportedCaseReport(
+                case_id=c.case_id, record=c.record, stage=str(c.state.stage), closed=c.closed,
+                events=c.version, historical_deadlines=c.historical_deadlines,
+                resumed=not dry_run and not c.closed and c.case_id not in not_resumed)
+                for c in cases])
+
+    async def _existing(self, plan: ImportPlan) -> list[str]:
+        rows = await self._pool.fetch(
+            "SELECT stream_id FROM streams WHERE stream_id = ANY($1::text[])",
+            [b.stream_id for b in plan.batches])
+        return [r["stream_id"] for r in rows]
+
+    async def _same_import(self, plan: ImportPlan, existing: Sequence[str]) -> bool:
+        """True when every stream of the plan holds exactly this import's first event;
+        otherwise ImportRejected names the first record whose stream already exists."""
+        found = set(existing)
+        for batch in (b for b in plan.batches if b.events):
+            if batch.stream_id not in found:
+                raise self._exists(batch.record, "is partly imported")
+            first = await self._store.read_stream(batch.stream_id, to_version=1)
+            if not first or first[0].event_id != batch.events[0].event_id:
+                raise self._exists(batch.record, "already has a history in dueprocess")
+        return True
+
+    @staticmethod
+    def _exists(record: str, why: str) -> ImportRejected:
+        field = "member_id" if record.startswith("members") else "case_id"
+        return ImportRejected(f"{field}: {why}; nothing was imported", record=record,
+                              rule="import-new-streams", field=field)
+
+    async def write(self, plan: ImportPlan) -> None:
+        """Every stream in ONE transaction, on one connection (see the module docstring)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            store = self._store.pinned(conn)
+            for batch in plan.batches:
+                if not batch.events:
+                    continue
+                try:
+                    await store.append(batch.stream_id, 0, batch.events)
+                except (asyncpg.PostgresError, EventStoreError) as err:
+                    # The transaction is lost (rolled back as this leaves it): say which
+                    # record met a stream written meanwhile, e.g. by another import.
+                    raise self._exists(batch.record, f"was written by someone else while "
+                                       f"importing ({type(err).__name__})") from err
+
+    async def _from_store(self, plan: ImportPlan) -> list[ImportedCase]:
+        """The cases as the earlier run of this import stored them."""
+        cases = []
+        for case in plan.cases:
+            records = await self._store.read_stream(case_stream(case.case_id))
+            state = state_from_payloads(case.case_id, [r.payload for r in records])
+            cases.append(ImportedCase(
+                case_id=case.case_id, record=case.record, state=state,
+                version=records[-1].stream_version if records else 0, fired=(),
+                historical_deadlines=sum(1 for r in records
+                                         if r.imported and r.imported.historical_deadline)))
+        return cases
+
+    async def _resume_open(self, cases: Sequence[ImportedCase]) -> list[str]:
+        failed = []
+        for case in cases:
+            if case.closed:
+                continue
+            if self._resume is None:
+                failed.append(case.case_id)
+                continue
+            try:
+                await self._resume(case)
+            except Exception:  # reported, and mended by importing again (module docstring)
+                failed.append(case.case_id)
+        return failed
+
+
+def resume_in_workflow(client: Client, task_queue: str) -> Resume:
+    """Start an open imported case's workflow in its imported state: its state, stream
+    version and the deadlines acted on before the import (never fired again). An existing
+    run of the case is kept (a second import of the same file resumes, never restarts)."""
+    async def resume(case: ImportedCase) -> None:
+        await client.start_workflow(
+            CaseWorkflow.run,
+            CaseInput(case_id=case.case_id, state=case.state, version=case.version,
+                      fired=list(case.fired)),
+            id=case.case_id, task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+    return resume
