@@ -20,6 +20,7 @@ import time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import NAMESPACE_URL, uuid5
@@ -130,7 +131,7 @@ class _Envelopes:
         self._ctx, self._source, self._stream = ctx, source, stream
         self.events: list[NewEvent] = []
 
-    def add(self, events: list[CaseEvent] | list[EventBase], record: str,
+    def add(self, events: Sequence[EventBase], record: str,
             known_at: datetime | None, historical: bool = False) -> None:
         ctx = self._ctx
         for event in events:
@@ -166,7 +167,7 @@ def _member(history: MemberHistory, record: str, source: str,
             raise _refused(err, where, command.type) from None
         for event in events:
             state = evolve_member(state, event)
-        out.add(list(events), where, fact.known_at)
+        out.add(events, where, fact.known_at)
     return StreamBatch(stream_id=stream, record=record, events=tuple(out.events))
 
 
@@ -205,7 +206,7 @@ class _CaseReplay:
             except DomainError:
                 continue  # declined, as the workflow's timer would be: remembered as fired
             self.misses += len(events)
-            self.out.add(list(events), f"{self._record}:deadline:{deadline.kind}",
+            self.out.add(events, f"{self._record}:deadline:{deadline.kind}",
                          deadline.due_at, historical=True)
             self.apply(events)
 
@@ -223,7 +224,7 @@ class _CaseReplay:
             events = decide(self.state, command, now)
         except DomainError as err:
             raise _refused(err, where, command.type) from None
-        self.out.add(list(events), where, step.known_at)
+        self.out.add(events, where, step.known_at)
         self.apply(events)
 
 
