@@ -104,15 +104,20 @@ async def _audit_member(
     known = parse_when(args.as_known_on, "--as-known-on")
     policy = load_policy_file(args.policy or settings.policy_file)
     standing = await MemberService(store, policy).standing(
-        args.id, policy, as_of, known, case_streams=await case_streams_for(pool, args.id))
+        args.id, policy, as_of, known, case_streams=await case_streams_for(pool, args.id),
+        knowledge=args.known_by)
+    by = (" (imported facts by the time their source asserts they were known)"
+          if standing.knowledge == "asserted" else " (by the time dueprocess recorded them)")
     text = [f"member {standing.member_id} as of {as_of:%Y-%m-%d}"
-            + (f", as known on {known:%Y-%m-%d}" if known else "")
+            + (f", as known on {known:%Y-%m-%d}{by}" if known else "")
             + f": {standing.status}",
             f"  rights held: {', '.join(str(r) for r in standing.rights) or 'none'}",
             f"  membership number: {standing.membership_number or '-'}; continuous since "
             f"{standing.continuous_since or '-'}", "because:"]
-    text += [f"  {r.effective_at:%Y-%m-%d} (recorded {r.recorded_at:%Y-%m-%d}) "
-             f"{r.event_type}: {r.explanation}" for r in standing.reasons]
+    text += [f"  {r.effective_at:%Y-%m-%d} (recorded {r.recorded_at:%Y-%m-%d}"
+             + (f"; imported from {r.imported_from}, known {r.known_at:%Y-%m-%d} as the "
+                "source asserts" if r.imported_from and r.known_at else "")
+             + f") {r.event_type}: {r.explanation}" for r in standing.reasons]
     emit(args, standing.model_dump(mode="json"), "\n".join(text))
     return 0
 
@@ -165,7 +170,10 @@ def _extend(sub: Any, add: Any) -> None:
     audit.add_argument("subject", choices=["case", "member", "access"])
     audit.add_argument("id", help="case id or member id")
     audit.add_argument("--as-of", help="valid time for member standing (ISO date)")
-    audit.add_argument("--as-known-on", help="knowledge time: what was recorded by then")
+    audit.add_argument("--as-known-on", help="knowledge time: what was known by then")
+    audit.add_argument("--known-by", choices=["asserted", "recorded"], default="asserted",
+                       help="knowledge time of imported facts: as their source asserts "
+                       "(default) or when dueprocess recorded them")
     audit.add_argument("--policy", help="policy file (default: the shipped sample)")
     records = add("records", "read a case file (recorded), export or erase a data subject")
     records.add_argument("action", choices=["read", "export", "erase"])

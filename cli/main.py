@@ -26,7 +26,19 @@ from ..store.migrations import migrate
 from ..worker import open_runtime, run_worker
 
 # Importing a command module registers its subcommands (cli/common.py).
-from . import api, audit, cases, checkpoints, export, keys, policy, rules, stats, token  # noqa: F401
+from . import (  # noqa: F401
+    api,
+    audit,
+    cases,
+    checkpoints,
+    export,
+    imports,
+    keys,
+    policy,
+    rules,
+    stats,
+    token,
+)
 from .common import COMMANDS, EXTENSIONS, InputError, command, emit
 from .connect import connect_pool
 from .errors import PIPE_CLOSED, USAGE, classify, report
