@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from . import cases, feed, problems, records
+from . import cases, feed, imports, problems, records
 from .deps import ApiConfig, ApiServices, Verifier
 from .limits import Limits
 from .schemas import body_schemas
@@ -51,7 +51,7 @@ def create_app(services: ApiServices, verifier: Verifier,
     app.state.verifier = verifier
     app.state.config = cfg
     problems.install(app)
-    for module in (cases, records, feed):
+    for module in (cases, records, feed, imports):
         app.include_router(module.router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return Limits(app, max_body_bytes=cfg.max_body_bytes, timeout_seconds=cfg.timeout_seconds)

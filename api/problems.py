@@ -51,6 +51,7 @@ class Problem(BaseModel):
     field: str | None = None
     error_type: str | None = None
     request_id: str | None = None
+    record: str | None = None  # an import's record at fault, e.g. cases[0].steps[2]
     errors: list[FieldProblem] = []
 
 
@@ -71,13 +72,14 @@ class ApiProblem(Exception):
 def problem_response(request: Request | None, status: int, title: str, detail: str, *,
                      rule: str | None = None, field: str | None = None,
                      error_type: str | None = None, errors: Sequence[FieldProblem] = (),
-                     headers: dict[str, str] | None = None) -> JSONResponse:
+                     headers: dict[str, str] | None = None,
+                     record: str | None = None) -> JSONResponse:
     request_id = getattr(request.state, "request_id", None) if request is not None else None
     body = Problem(
         type=f"urn:dueprocess:problem:{error_type or _slug(title)}", title=title,
         status=status, detail=detail, instance=request.url.path if request else None,
         rule=rule, field=field, error_type=error_type, request_id=request_id,
-        errors=list(errors))
+        errors=list(errors), record=record)
     return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status,
                         media_type=PROBLEM_JSON, headers=headers)
 
@@ -101,7 +103,8 @@ def _rejection(request: Request, err: ClientError | DomainError) -> JSONResponse
     title = {404: "Not found", 403: "Not permitted", 409: "Conflict"}.get(
         status, "Rejected")
     return problem_response(request, status, title, err.message, rule=err.rule,
-                            field=err.field, error_type=err.error_type)
+                            field=err.field, error_type=err.error_type,
+                            record=getattr(err, "record", None))
 
 
 def _unavailable(request: Request, detail: str, rule: str) -> JSONResponse:

@@ -19,6 +19,7 @@ from uuid import uuid4
 import yaml
 
 from ..domain.imports.model import ImportRejected
+from ..services.client import DueProcessClient
 from ..services.importer import ImportReport, ImportService, resume_in_workflow
 from ..services.roles import OPERATOR, operator_actor, operator_principal
 from ..services.rulebook import RulebookService
@@ -80,7 +81,7 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
                                            principal=principal, dry_run=args.dry_run)
             else:
                 async with connect_client(settings) as client:
-                    resume = resume_in_workflow(client, settings.task_queue)
+                    resume = resume_in_workflow(DueProcessClient(client, settings.task_queue))
                     result = await ImportService(pool, store, rulebook, resume).run(
                         document, actor, now, import_id=import_id, principal=principal)
     except ImportRejected as err:

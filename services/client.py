@@ -233,6 +233,14 @@ class DueProcessClient:
             return NotFound(case_id)
         return _closed(case_id, "case_id")
 
+    async def resume(self, start: CaseInput) -> None:
+        """Start a case's workflow from a state recorded elsewhere (an imported open case:
+        services/importer.py); an existing run of the case is kept, never restarted."""
+        with _rpc_errors(start.case_id):
+            await self._client.start_workflow(
+                CaseWorkflow.run, start, id=start.case_id, task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+
     async def state(self, case_id: str) -> dc.CaseState:
         return await self._query(case_id, CaseWorkflow.state)
 

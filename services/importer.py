@@ -23,8 +23,6 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
-from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
 
 from ..activities.contracts import RulebookSource
 from ..domain.base import Actor, Model
@@ -35,7 +33,8 @@ from ..domain.imports.plan import ImportContext, ImportedCase, ImportPlan, plan_
 from ..domain.streams import case_stream
 from ..store.db import Database
 from ..store.eventstore import EventStore, EventStoreError
-from ..workflows.case import CaseInput, CaseWorkflow
+from ..workflows.case import CaseInput
+from .client import DueProcessClient
 
 # Starts (or finds) the workflow of an open imported case: (case, state source) -> None.
 Resume = Callable[[ImportedCase], Awaitable[None]]
@@ -175,15 +174,11 @@ class ImportService:
         return failed
 
 
-def resume_in_workflow(client: Client, task_queue: str) -> Resume:
+def resume_in_workflow(client: DueProcessClient) -> Resume:
     """Start an open imported case's workflow in its imported state: its state, stream
     version and the deadlines acted on before the import (never fired again). An existing
     run of the case is kept (a second import of the same file resumes, never restarts)."""
     async def resume(case: ImportedCase) -> None:
-        await client.start_workflow(
-            CaseWorkflow.run,
-            CaseInput(case_id=case.case_id, state=case.state, version=case.version,
-                      fired=list(case.fired)),
-            id=case.case_id, task_queue=task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+        await client.resume(CaseInput(case_id=case.case_id, state=case.state,
+                                      version=case.version, fired=list(case.fired)))
     return resume

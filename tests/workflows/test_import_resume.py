@@ -17,31 +17,9 @@ from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case_helpers import deadline_key as workflow_deadline_key
 from fixtures.case_examples import happy_path
+from fixtures.imports import IMPORTER, open_case_file
+from fixtures.imports import OPEN_CASE_ID as CASE_ID
 from temporalio.testing import WorkflowEnvironment
-
-from .conftest import QUEUE
-
-CASE_ID = "legacy-open-1"
-IMPORTER = Actor(id="ops-1", role="operator")
-OPEN_STEPS = ("file", "acknowledge", "triage", "assign", "notice", "disclose")
-
-
-def open_case_file(now: datetime) -> dict[str, Any]:
-    """A case noticed 25 days ago: its answer was due 4 days ago (missed before the import,
-    under the sample rulebook's 21 days); its hearing must be scheduled within 28 days of
-    notice (3 days from now)."""
-    filed, noticed = now - timedelta(days=26), now - timedelta(days=25)
-    times = {"file": filed, "acknowledge": filed + timedelta(hours=1),
-             "triage": filed + timedelta(hours=2), "assign": filed + timedelta(hours=2),
-             "notice": noticed, "disclose": noticed}
-    steps = []
-    for step in happy_path():
-        if step.name in OPEN_STEPS:
-            command = step.command.model_dump(mode="json", exclude={"policy"})
-            command["effective_at"] = times[step.name].isoformat()
-            steps.append({"command": command})
-    return {"format": "dueprocess-import/1", "source": "old case tracker",
-            "cases": [{"case_id": CASE_ID, "steps": steps}]}
 
 
 def kinds(events: list[Any], *, imported: bool) -> list[str]:
@@ -55,7 +33,7 @@ async def test_an_imported_open_case_resumes_with_historical_misses_not_fired(
     # given an open case whose answer deadline passed before the import
     now = await env.get_current_time()
     service = ImportService(pool, store, RulebookService(store).current,
-                            resume_in_workflow(env.client, QUEUE))
+                            resume_in_workflow(client))
     # when it is imported
     report = await service.run(open_case_file(now), IMPORTER, now, import_id="imp-open")
     # then it is open at its stage, resumed, with the missed answer recorded as history
