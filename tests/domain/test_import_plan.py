@@ -1,0 +1,132 @@
+"""The import planner: the file judged by the same decider, with historical deadlines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from dueprocess.domain.case import pending_deadlines
+from dueprocess.domain.imports.model import ImportRejected, parse_import
+from dueprocess.domain.imports.plan import ImportContext, ImportPlan, plan_import
+from fixtures.imports import CASE_ID, IMPORTER, legacy_policy, sample_document, steps
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+
+def plan(document: dict[str, Any], now: datetime = NOW) -> ImportPlan:
+    ctx = ImportContext(import_id="imp-1", importer=IMPORTER, now=now, rulebook=legacy_policy())
+    return plan_import(parse_import(document), ctx)
+
+
+def refusal(document: Any) -> ImportRejected:
+    with pytest.raises(ImportRejected) as refused:
+        plan(document)
+    return refused.value
+
+
+def test_every_event_is_imported_with_the_source_times_and_recorded_now() -> None:
+    result = plan(sample_document())
+    events = [e for b in result.batches for e in b.events]
+    assert all(e.recorded_at == NOW and e.imported is not None for e in events)
+    assert all(e.imported.source.startswith("branch disciplinary") for e in events
+               if e.imported)
+    carried_out = next(e for e in events if e.event_type == "SanctionApplied")
+    assert carried_out.known_at == datetime(2016, 7, 31, 11, tzinfo=UTC)
+    assert carried_out.effective_at == datetime(2016, 7, 30, 11, tzinfo=UTC)
+    joined = next(e for e in events if e.event_type == "MemberJoined")
+    assert joined.known_at == datetime(2012, 3, 5, 12, tzinfo=UTC)
+
+
+def test_deadlines_missed_in_the_history_are_recorded_at_their_due_times() -> None:
+    result = plan(sample_document())
+    case = result.cases[0]
+    historical = [e for e in result.batches[1].events
+                  if e.imported and e.imported.historical_deadline]
+    assert [e.event_type for e in historical][:1] == ["DeadlineMissed"]
+    assert historical[0].payload["kind"] == "acknowledge"
+    assert historical[0].effective_at == datetime(2016, 6, 6, 9, tzinfo=UTC)  # 5 days
+    assert case.closed and case.historical_deadlines == len(historical)
+
+
+def test_the_same_file_under_the_same_import_id_plans_the_same_events() -> None:
+    first, second = plan(sample_document()), plan(sample_document(), NOW + timedelta(days=1))
+    assert [e.event_id for b in first.batches for e in b.events] == \
+        [e.event_id for b in second.batches for e in b.events]
+
+
+def test_a_file_of_another_format_is_refused_naming_the_field() -> None:
+    document = sample_document() | {"format": "something-else/2"}
+    found = refusal(document)
+    assert (found.record, found.field, found.rule) == ("file", "format", "import-file-shape")
+
+
+def test_a_step_without_its_original_time_is_refused() -> None:
+    document = sample_document()
+    del steps(document)[3]["command"]["effective_at"]
+    found = refusal(document)
+    assert found.record == "cases[0].steps[3]" and found.field == "command"
+    assert "effective_at" in found.message
+
+
+def test_a_deadline_step_is_the_importers_own() -> None:
+    document = sample_document()
+    steps(document).insert(11, {"command": {
+        "type": "CloseAppealWindow", "actor": {"id": "dueprocess", "role": "system"},
+        "authority": "policy", "closes_at": "2016-07-29T11:00:00+00:00",
+        "effective_at": "2016-07-29T11:00:00+00:00"}})
+    found = refusal(document)
+    assert found.record == "cases[0].steps[11]" and "deadline" in found.message
+
+
+def test_a_case_must_start_with_its_report() -> None:
+    document = sample_document()
+    del steps(document)[0]
+    found = refusal(document)
+    assert (found.record, found.field) == ("cases[0].steps[0]", "command.type")
+
+
+def test_a_report_carrying_its_own_rulebook_is_refused() -> None:
+    document = sample_document()
+    steps(document)[0]["command"]["policy"] = legacy_policy().model_dump(mode="json")
+    found = refusal(document)
+    assert found.record == "cases[0].steps[0]" and found.field == "command.policy"
+
+
+def test_a_case_twice_in_one_file_is_refused() -> None:
+    document = sample_document()
+    document["cases"].append(document["cases"][0])
+    found = refusal(document)
+    assert (found.record, found.field) == ("cases[1]", "case_id")
+
+
+def test_a_fact_known_after_the_import_is_refused() -> None:
+    document = sample_document()
+    steps(document)[1]["known_at"] = (NOW + timedelta(days=1)).isoformat()
+    found = refusal(document)
+    assert (found.record, found.field) == ("cases[0].steps[1]", "known_at")
+
+
+def test_a_member_fact_without_its_time_is_refused() -> None:
+    document = sample_document()
+    document["members"][0]["facts"].append({"command": {
+        "type": "RecordLapsed", "actor": {"id": "backoffice-1", "role": "membership_admin"},
+        "authority": "bylaws"}})
+    found = refusal(document)
+    assert (found.record, found.field) == ("members[0].facts[1]", "command.effective_at")
+
+
+@settings(max_examples=25, deadline=None)
+@given(kept=st.integers(min_value=1, max_value=13), days_later=st.integers(0, 4000))
+def test_no_deadline_due_before_the_import_is_left_to_fire_on_import(
+        kept: int, days_later: int) -> None:
+    """Whatever stage the history stops at and whenever it is imported, every deadline
+    still pending is due after the import: those due before it are history already."""
+    document = sample_document()
+    document["cases"][0]["steps"] = steps(document)[:kept]
+    now = datetime(2016, 11, 1, tzinfo=UTC) + timedelta(days=days_later)
+    case = plan(document, now).cases[0]
+    assert case.case_id == CASE_ID
+    assert all(d.due_at > now for d in pending_deadlines(case.state))
