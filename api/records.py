@@ -13,7 +13,7 @@ from ..domain.audit.model import CaseAudit
 from ..domain.case import roles
 from ..domain.envelope import NewEvent
 from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
-from ..domain.membership.standing import Standing
+from ..domain.membership.standing import Knowledge, Standing
 from ..domain.streams import case_stream, notification_stream
 from ..services.client import NotFound
 from ..services.identity import AUDITOR, DPO
@@ -62,14 +62,18 @@ async def audit_member(
     member_id: PersonId, who: CallerDep, svc: ServicesDep,
     as_of: Annotated[datetime | None, Query(description="valid time (default now)")] = None,
     as_known_on: Annotated[datetime | None, Query(
-        description="knowledge time: what was recorded by then")] = None,
+        description="knowledge time: what was known by then")] = None,
+    known_by: Annotated[Knowledge, Query(
+        description="knowledge time of imported facts: as their source asserts (default) "
+                    "or when dueprocess recorded them")] = "asserted",
 ) -> Standing:
     if who.actor.id != member_id:
         require_role(who, AUDIT_ROLES, "reading another member's standing")
     when = _aware(as_of) or datetime.now(UTC)
     streams = await case_streams_for(svc.pool, member_id)
     return await MemberService(svc.store, svc.policy).standing(
-        member_id, svc.policy, when, _aware(as_known_on), case_streams=streams)
+        member_id, svc.policy, when, _aware(as_known_on), case_streams=streams,
+        knowledge=known_by)
 
 
 @router.post("/members/{member_id}/facts", response_model=list[NewEvent], tags=["members"],

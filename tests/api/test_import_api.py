@@ -25,6 +25,11 @@ async def test_an_operator_imports_an_open_case_which_resumes(api: Api) -> None:
     case = await api.http.get(f"/cases/{OPEN_CASE_ID}",
                               headers=api.auth("staff-officer", "case_officer"))
     assert case.status_code == 200, case.text
+    standing = await api.http.get("/audit/members/m-200", params={
+        "as_known_on": events[0].effective_at.isoformat(), "known_by": "recorded"},
+        headers=api.auth("aud-1", "auditor"))
+    assert standing.status_code == 200, standing.text
+    assert standing.json()["knowledge"] == "recorded" and standing.json()["reasons"] == []
 
 
 async def test_a_bad_document_is_a_problem_naming_record_and_field(api: Api) -> None:
