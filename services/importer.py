@@ -99,7 +99,7 @@ class ImportService:
         not_resumed = [] if dry_run else await self._resume_open(cases)
         return ImportReport(
             import_id=plan.import_id, source=plan.source, importer=importer, recorded_at=now,
-            events=0 if again or dry_run else plan.event_count, members=list(plan.members),
+            events=0 if again else plan.event_count, members=list(plan.members),
             already_imported=again, not_resumed=not_resumed,
             cases=[ImportedCaseReport(
                 case_id=c.case_id, record=c.record, stage=str(c.state.stage), closed=c.closed,

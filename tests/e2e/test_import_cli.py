@@ -81,3 +81,11 @@ async def test_import_then_ask_could_she_vote_on_22_august_2016(cli: Any) -> Non
     code, audit = await cli("audit", "case", CASE_ID)
     assert all(row["imported"]["import_id"] == "imp-cli" for row in audit["timeline"])
     assert code == 1  # the acknowledgement was late in 2016: judged by the same rules
+
+
+async def test_a_dry_run_judges_the_whole_file_and_writes_nothing(
+        cli: Any, pool: asyncpg.Pool) -> None:
+    code, answer = await cli("import", str(SAMPLE), "--dry-run")
+    assert code == 0 and answer["events"] > 10 and answer["cases"][0]["closed"]
+    assert not answer["cases"][0]["resumed"]
+    assert await streams(pool) == 0
