@@ -29,7 +29,7 @@ def kinds(events: list[Any], *, imported: bool) -> list[str]:
 
 async def test_an_imported_open_case_resumes_with_historical_misses_not_fired(
         env: WorkflowEnvironment, client: DueProcessClient, store: EventStore,
-        pool: asyncpg.Pool) -> None:
+        pool: asyncpg.Pool, record_history: Any) -> None:
     # given an open case whose answer deadline passed before the import
     now = await env.get_current_time()
     service = ImportService(pool, store, RulebookService(store).current,
@@ -67,6 +67,8 @@ async def test_an_imported_open_case_resumes_with_historical_misses_not_fired(
         update={"at": later + timedelta(days=20)}))
     assert result.version == len(events) + 2
     assert (await client.state(CASE_ID)).stage == dc.CaseStage.HEARING_SCHEDULED
+    # a workflow started in an imported state: replayed by test_replay from now on
+    await record_history(env, CASE_ID, "imported_open_case_resumed")
 
 
 def test_the_planner_remembers_deadlines_as_the_workflow_does() -> None:
