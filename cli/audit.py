@@ -72,6 +72,7 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
             text += [f"  {t.effective_at:%Y-%m-%d %H:%M} (recorded "
                      f"{t.recorded_at:%Y-%m-%d %H:%M}) {t.event_type:24} "
                      f"{t.actor_role}:{t.actor_id} [{t.authority}] {t.summary}"
+                     + "".join(f"\n{'':8}! {flag}" for flag in t.flags)
                      for t in audit.timeline]
             text += ["checks:"] + [_check_line(c) for c in audit.checks]
             emit(args, audit.model_dump(mode="json"), "\n".join(text))
