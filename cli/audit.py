@@ -92,6 +92,7 @@ def audit_text(case_id: str, audit: CaseAudit) -> str:
 def access_text(log: list[AccessEntry]) -> str:
     return "\n".join(
         f"{e.at:%Y-%m-%d %H:%M:%S} {'BREAK-GLASS ' if e.flagged else ''}"
+        f"{'REFUSED ' if e.refused else ''}"
         f"{e.reader.role}:{e.reader.id} basis={e.basis or 'not recorded'} "
         f"purpose={e.purpose!r} "
         f"evidence={','.join(e.evidence_ids) or '-'} [{e.authority}]" for e in log) \
