@@ -104,6 +104,20 @@ def test_the_readme_walkthrough_drives_a_case_over_http(dev: tuple[Path, str]) -
            for e in json.loads(access.stdout)}
     assert {("m-daniel", "party", False, False), ("staff-zed", "break-glass", True, False),
             ("m-zed", "break-glass-refused", True, True)} <= log
+    # and the other case commands answer over the API too
+    for argv, check in (
+        (["records", "read", case_id, "--as", "investigator:staff-tom", "--purpose", "prep"],
+         lambda doc: doc["state"]["stage"] == "hearing_scheduled"),
+        (["audit", "member", "m-daniel", "--as", "auditor:aud-1"],
+         lambda doc: doc["member_id"] == "m-daniel"),
+        (["audit", "case", case_id, "--as", "auditor:aud-1"], lambda doc: doc["ok"]),
+        (["cases", "--as", "auditor:aud-1"],
+         lambda doc: case_id in {c["case_id"] for c in doc}),
+        (["stats", "--as", "auditor:aud-1"], lambda doc: doc["cases"] == 2),
+        (["rules", "--as", "auditor:aud-1"], lambda doc: len(doc) > 10),
+    ):
+        done = _cli(data_dir, *argv, "--json", **over_api)
+        assert done.returncode == 0 and check(json.loads(done.stdout)), done.stdout + done.stderr
     # a token the API refuses is a configuration error naming DUEPROCESS_TOKEN
     bad = _cli(data_dir, "cases", **over_api, DUEPROCESS_TOKEN="not-a-token")
     assert bad.returncode == 2 and "DUEPROCESS_TOKEN" in bad.stderr
