@@ -89,6 +89,10 @@ class Settings(BaseModel):
     # Where the CLI and the Python client reach the HTTP API, and the token they send
     api_url: str | None = None
     token: str | None = Field(default=None, repr=False)
+    # What the HTTP API accepts (`dueprocess api` and `dev`; their flags override): the
+    # largest request body, and how long a request may take before it is answered 503
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    api_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("oidc_issuer")
     @classmethod

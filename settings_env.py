@@ -37,6 +37,8 @@ _FIELDS = {
     "oidc_role_map": "OIDC_ROLE_MAP",
     "api_url": "API_URL",
     "token": "TOKEN",
+    "api_max_body_bytes": "API_MAX_BODY_BYTES",
+    "api_timeout_seconds": "API_TIMEOUT_SECONDS",
     "subject_sealing": "SUBJECT_SEALING",
 }
 _SECRETS = frozenset({"payload_key", "key_encryption_keys", "temporal_api_key", "token"})

@@ -5,7 +5,8 @@ Parties see their filtered view; staff assigned to the case see the file (case o
 run every case, so they are assigned by office); auditors and data-protection officers
 read by role. Anyone else with a staff role may break the glass by stating a purpose:
 the read is allowed, recorded with the basis ``break-glass`` and flagged in the access
-log. Everyone else is refused.
+log. Everyone else is refused; a refused attempt that stated a purpose is recorded too
+(basis ``break-glass-refused``, flagged).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..domain.records import READER_ROLES
 from ..domain.streams import case_stream
 from ..services.client import NotFound
 from ..services.identity import AUDITOR, DPO
+from ..services.records import RecordsClient
 from ..store.eventstore import EventStore
 from ..store.projections import case_state_from
 from .deps import BREAK_GLASS_HEADER
@@ -72,6 +74,23 @@ def authorise_read(state: dc.CaseState, reader: Actor, break_glass: str | None) 
                            "read is recorded and flagged)", rule="break-glass-purpose",
                            field=BREAK_GLASS_HEADER)
     return Basis.BREAK_GLASS
+
+
+# What the access log records for a break-glass attempt that policy refused.
+REFUSED_AUTHORITY = "break-glass-refused: the reader's role may not break the glass"
+
+
+async def authorise(state: dc.CaseState, reader: Actor, break_glass: str | None,
+                    records: RecordsClient) -> Basis:
+    """``authorise_read``, with a refused break-glass attempt (a purpose stated, the read
+    refused) put on the access log, flagged, before the refusal is answered."""
+    try:
+        return authorise_read(state, reader, break_glass)
+    except NotPermitted:
+        if break_glass and break_glass.strip():
+            await records.record_read(state.case_id, reader, purpose=break_glass.strip(),
+                                      authority=REFUSED_AUTHORITY, evidence_ids=[])
+        raise
 
 
 def authority_for(basis: Basis) -> str:

@@ -18,7 +18,7 @@ from ..workflows.case import DecisionResult
 from .access import (
     ROLE_READERS,
     Basis,
-    authorise_read,
+    authorise,
     authority_for,
     case_state,
     complainant_view,
@@ -87,7 +87,7 @@ async def send_command(request: Request, case_id: CaseId, who: CallerDep,
 async def read_case(case_id: CaseId, who: CallerDep, svc: ServicesDep, records: RecordsDep,
                     break_glass: BreakGlass = None, purpose: Purpose = None) -> CaseView:
     state = await case_state(svc.store, case_id)
-    basis = authorise_read(state, who.actor, break_glass)
+    basis = await authorise(state, who.actor, break_glass, records)
     if who.actor.role == roles.COMPLAINANT:
         return CaseView(case_id=case_id, basis=basis, state=complainant_view(state))
     file = await records.read_case_file(
@@ -103,9 +103,9 @@ def _purpose(basis: Basis, break_glass: str | None, purpose: str | None) -> str:
 
 
 @router.get("/cases/{case_id}/deadlines", response_model=list[dc.Deadline])
-async def deadlines(case_id: CaseId, who: CallerDep, svc: ServicesDep,
+async def deadlines(case_id: CaseId, who: CallerDep, svc: ServicesDep, records: RecordsDep,
                     break_glass: BreakGlass = None) -> list[dc.Deadline]:
-    authorise_read(await case_state(svc.store, case_id), who.actor, break_glass)
+    await authorise(await case_state(svc.store, case_id), who.actor, break_glass, records)
     return await svc.client.deadlines(case_id)
 
 
@@ -114,7 +114,8 @@ async def deadlines(case_id: CaseId, who: CallerDep, svc: ServicesDep,
 async def timeline(case_id: CaseId, who: CallerDep, svc: ServicesDep, records: RecordsDep,
                    break_glass: BreakGlass = None,
                    purpose: Purpose = None) -> list[TimelineEntry]:
-    basis = authorise_read(await case_state(svc.store, case_id), who.actor, break_glass)
+    basis = await authorise(await case_state(svc.store, case_id), who.actor, break_glass,
+                            records)
     if basis is Basis.PARTY:
         raise NotPermitted("parties read the case itself (GET /cases/{case_id})",
                            rule="read-authorised", field="case_id")

@@ -19,7 +19,7 @@ from ..services.client import NotFound
 from ..services.identity import AUDITOR, DPO
 from ..services.members import MemberService, case_streams_for
 from ..services.records import AccessEntry, CaseFile, ErasureResult
-from .access import authorise_read, authority_for, case_state
+from .access import authorise, authority_for, case_state
 from .cases import BreakGlass, CaseId, Purpose, _purpose
 from .deps import CallerDep, RecordsDep, ServicesDep, require_role
 from .problems import ApiProblem
@@ -85,14 +85,16 @@ async def record_fact(request: Request, member_id: PersonId, who: CallerDep,
     document = with_actor(await json_object(request), who.actor)
     command = MEMBER_COMMAND_ADAPTER.validate_python(document)
     return await MemberService(svc.store, svc.policy).record(
-        member_id, command, datetime.now(UTC), correlation_id=who.request_id)
+        member_id, command, datetime.now(UTC), correlation_id=who.request_id,
+        principal=who.principal.record(who.request_id))
 
 
 @router.get("/records/cases/{case_id}", response_model=CaseFile, tags=["records"],
             summary="the case file as the reader may see it (recorded)")
 async def read_file(case_id: CaseId, who: CallerDep, svc: ServicesDep, records: RecordsDep,
                     break_glass: BreakGlass = None, purpose: Purpose = None) -> CaseFile:
-    basis = authorise_read(await case_state(svc.store, case_id), who.actor, break_glass)
+    basis = await authorise(await case_state(svc.store, case_id), who.actor, break_glass,
+                            records)
     if who.actor.role == roles.COMPLAINANT:
         raise ApiProblem(403, "Not permitted", "complainants see where their case stands "
                          "(GET /cases/{case_id}), not the file", rule="read-authorised",

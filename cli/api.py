@@ -1,10 +1,18 @@
 """`dueprocess api`: serve the HTTP API (api/) on uvicorn against the configured services,
 or those of the `dueprocess dev` running on the same data dir, verifying access tokens
-of the configured OIDC issuer (or the dev stack's local issuer)."""
+of the configured OIDC issuer (or the dev stack's local issuer).
+
+``serving_api`` is also how `dueprocess dev` and `demo` serve the API in-process.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import errno
+import socket
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import uvicorn
@@ -12,6 +20,7 @@ import uvicorn
 from ..api.app import create_app
 from ..api.deps import ApiConfig, ApiServices
 from ..devstack.announce import running_stack
+from ..runtime import Runtime
 from ..services.client import DueProcessClient
 from ..services.identity import TokenVerifier
 from ..services.notifications import FileSink
@@ -20,6 +29,8 @@ from ..settings import ConfigError, Settings
 from ..worker import open_runtime
 from .common import EXTENSIONS, InputError, command, emit
 from .connect import with_running_stack
+
+DEFAULT_PORT = 8080
 
 
 def _issuer(settings: Settings) -> str:
@@ -30,27 +41,85 @@ def _issuer(settings: Settings) -> str:
     return str(issuer)
 
 
+def verifier_for(settings: Settings, issuer: str) -> TokenVerifier:
+    return TokenVerifier(issuer, settings.oidc_audience, role_claim=settings.oidc_role_claim,
+                         role_map=settings.role_map())
+
+
+def api_services(runtime: Runtime, settings: Settings,
+                 task_queue: str | None = None) -> ApiServices:
+    """What the API acts on: the runtime's client (on ``task_queue``), store and pool."""
+    return ApiServices(
+        client=DueProcessClient(runtime.client, task_queue or settings.task_queue),
+        store=runtime.store, pool=runtime.pool, policy=load_policy_file(settings.policy_file),
+        sinks=[FileSink(settings.data_dir.resolve() / "outbox")])
+
+
+def api_config(settings: Settings, args: argparse.Namespace | None = None) -> ApiConfig:
+    """The limits from the settings; the command's flags, when given, override them."""
+    body = getattr(args, "max_body_bytes", None)
+    timeout = getattr(args, "timeout", None)
+    body = settings.api_max_body_bytes if body is None else body
+    timeout = settings.api_timeout_seconds if timeout is None else timeout
+    if body < 1 or timeout <= 0:
+        raise InputError("--max-body-bytes and --timeout must be positive",
+                         field="--max-body-bytes", rule="positive")
+    return ApiConfig(max_body_bytes=body, timeout_seconds=timeout)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the command that serves owns Ctrl-C and
+    SIGTERM and stops the server in order with everything else."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int, *, fallback: bool) -> socket.socket:
+    """A listening socket on ``port``; with ``fallback``, on a free port when it is taken."""
+    try:
+        return socket.create_server((host, port))
+    except OSError as err:
+        if not fallback or err.errno != errno.EADDRINUSE:
+            raise
+    return socket.create_server((host, 0))
+
+
+@contextlib.asynccontextmanager
+async def serving_api(app: Any, sock: socket.socket) -> AsyncIterator[str]:
+    """Serve ``app`` on ``sock`` while the block runs; yields the API's URL."""
+    host, port = sock.getsockname()[:2]
+    server = _Server(uvicorn.Config(app, log_level="warning", server_header=False,
+                                    proxy_headers=False, lifespan="auto",
+                                    timeout_graceful_shutdown=5))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():  # it failed to start: say why
+                task.result()
+                raise ConfigError(f"the API could not be served on {host}:{port}")
+            await asyncio.sleep(0.02)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
 @command("api")
 async def _api(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.port <= 65535:
         raise InputError("--port: must be 1-65535", field="--port", rule="port")
-    if args.max_body_bytes < 1 or args.timeout <= 0:
-        raise InputError("--max-body-bytes and --timeout must be positive",
-                         field="--max-body-bytes", rule="positive")
+    config = api_config(settings, args)
     settings = with_running_stack(settings)
     if settings.temporal_address is None:
         raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
                           f"running with data dir {settings.data_dir} (the API serves the "
                           "stack's workers; it runs none of its own)")
-    verifier = TokenVerifier(_issuer(settings), settings.oidc_audience,
-                             role_claim=settings.oidc_role_claim, role_map=settings.role_map())
+    verifier = verifier_for(settings, _issuer(settings))
     async with open_runtime(settings) as runtime:
-        services = ApiServices(
-            client=DueProcessClient(runtime.client, settings.task_queue), store=runtime.store,
-            pool=runtime.pool, policy=load_policy_file(settings.policy_file),
-            sinks=[FileSink(settings.data_dir.resolve() / "outbox")])
-        app = create_app(services, verifier, ApiConfig(max_body_bytes=args.max_body_bytes,
-                                                       timeout_seconds=args.timeout))
+        app = create_app(api_services(runtime, settings), verifier, config)
         server = uvicorn.Server(uvicorn.Config(
             app, host=args.host, port=args.port, log_level="warning", server_header=False,
             proxy_headers=False, timeout_graceful_shutdown=10))
@@ -64,11 +133,13 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
 def _extend(sub: Any, add: Any) -> None:
     api = add("api", "serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)")
     api.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    api.add_argument("--port", type=int, default=8080, help="port to listen on")
-    api.add_argument("--max-body-bytes", type=int, default=1024 * 1024,
-                     help="largest request body accepted (default 1 MiB)")
-    api.add_argument("--timeout", type=float, default=30.0,
-                     help="seconds a request may take before it is answered 503")
+    api.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on")
+    api.add_argument("--max-body-bytes", type=int,
+                     help="largest request body accepted (default DUEPROCESS_API_MAX_BODY_BYTES"
+                          ", else 1 MiB)")
+    api.add_argument("--timeout", type=float,
+                     help="seconds a request may take before it is answered 503 (default "
+                          "DUEPROCESS_API_TIMEOUT_SECONDS, else 30)")
 
 
 EXTENSIONS.append(_extend)

@@ -10,13 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.audit import audit_case
+from ..domain.audit.model import CaseAudit
 from ..domain.base import Actor
 from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
+from ..domain.membership.standing import Standing
 from ..domain.streams import notification_stream
 from ..services.members import MemberService, case_streams_for
 from ..services.notifications import FileSink
 from ..services.policyfile import load_policy_file
-from ..services.records import RecordsClient
+from ..services.records import AccessEntry, RecordsClient
 from ..settings import Settings
 from ..workflows.case import case_stream
 from .common import EXTENSIONS, InputError, command, emit, read_json, require_id
@@ -67,26 +69,35 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
                 audit = audit_case(events, notes, now=datetime.now(UTC))
             except Exception as err:  # odd stored data is a finding, never a traceback
                 return _unauditable(args, args.id, err)
-            text = [f"case {args.id}: " + ("all checks pass" if audit.ok else
-                                           f"{len(audit.failures())} check(s) FAIL")]
-            text += [f"  {t.effective_at:%Y-%m-%d %H:%M} (recorded "
-                     f"{t.recorded_at:%Y-%m-%d %H:%M}) {t.event_type:24} "
-                     f"{t.actor_role}:{t.actor_id} [{t.authority}] {t.summary}"
-                     + "".join(f"\n{'':8}! {flag}" for flag in t.flags)
-                     for t in audit.timeline]
-            text += ["checks:"] + [_check_line(c) for c in audit.checks]
-            emit(args, audit.model_dump(mode="json"), "\n".join(text))
+            emit(args, audit.model_dump(mode="json"), audit_text(args.id, audit))
             return 0 if audit.ok else 1
         if args.subject == "access":
             log = await RecordsClient(store, pool).access_log(args.id)
-            emit(args, [e.model_dump(mode="json") for e in log], "\n".join(
-                f"{e.at:%Y-%m-%d %H:%M:%S} {'BREAK-GLASS ' if e.flagged else ''}"
-                f"{e.reader.role}:{e.reader.id} basis={e.basis or 'not recorded'} "
-                f"purpose={e.purpose!r} "
-                f"evidence={','.join(e.evidence_ids) or '-'} [{e.authority}]" for e in log)
-                or "no recorded access")
+            emit(args, [e.model_dump(mode="json") for e in log], access_text(log))
             return 0
         return await _audit_member(args, settings, store, pool)
+
+
+def audit_text(case_id: str, audit: CaseAudit) -> str:
+    text = [f"case {case_id}: " + ("all checks pass" if audit.ok else
+                                   f"{len(audit.failures())} check(s) FAIL")]
+    text += [f"  {t.effective_at:%Y-%m-%d %H:%M} (recorded "
+             f"{t.recorded_at:%Y-%m-%d %H:%M}) {t.event_type:24} "
+             f"{t.actor_role}:{t.actor_id} [{t.authority}] {t.summary}"
+             + "".join(f"\n{'':8}! {flag}" for flag in t.flags)
+             for t in audit.timeline]
+    text += ["checks:"] + [_check_line(c) for c in audit.checks]
+    return "\n".join(text)
+
+
+def access_text(log: list[AccessEntry]) -> str:
+    return "\n".join(
+        f"{e.at:%Y-%m-%d %H:%M:%S} {'BREAK-GLASS ' if e.flagged else ''}"
+        f"{'REFUSED ' if e.refused else ''}"
+        f"{e.reader.role}:{e.reader.id} basis={e.basis or 'not recorded'} "
+        f"purpose={e.purpose!r} "
+        f"evidence={','.join(e.evidence_ids) or '-'} [{e.authority}]" for e in log) \
+        or "no recorded access"
 
 
 def _unauditable(args: argparse.Namespace, case_id: str, err: Exception) -> int:
@@ -107,6 +118,11 @@ async def _audit_member(
     standing = await MemberService(store, policy).standing(
         args.id, policy, as_of, known, case_streams=await case_streams_for(pool, args.id),
         knowledge=args.known_by)
+    emit(args, standing.model_dump(mode="json"), standing_text(standing, as_of, known))
+    return 0
+
+
+def standing_text(standing: Standing, as_of: datetime, known: datetime | None) -> str:
     by = (" (imported facts by the time their source asserts they were known)"
           if standing.knowledge == "asserted" else " (by the time dueprocess recorded them)")
     text = [f"member {standing.member_id} as of {as_of:%Y-%m-%d}"
@@ -119,8 +135,7 @@ async def _audit_member(
              + (f"; imported from {r.imported_from}, known {r.known_at:%Y-%m-%d} as the "
                 "source asserts" if r.imported_from and r.known_at else "")
              + f") {r.event_type}: {r.explanation}" for r in standing.reasons]
-    emit(args, standing.model_dump(mode="json"), "\n".join(text))
-    return 0
+    return "\n".join(text)
 
 
 @command("member")
@@ -148,22 +163,27 @@ async def _records(args: argparse.Namespace, settings: Settings) -> int:
             file = await records.read_case_file(args.id, actor, purpose=args.purpose or "",
                                                 authority=args.authority)
             doc: Any = file.model_dump(mode="json")
-            text = (f"case {args.id}: {len(file.events)} events, stage {file.state.stage}; "
-                    "this access has been recorded")
         elif args.action == "export":
             doc = await records.export_subject(args.id, actor, authority=args.authority)
-            text = (f"subject access export for {args.id}: {len(doc['events'])} events "
-                    "(use --json for the document)")
         else:
             outbox = FileSink(settings.data_dir.resolve() / "outbox")
             result = await records.erase_subject(args.id, actor, reason=args.reason or "",
                                                  authority=args.authority, sinks=[outbox])
             doc = result.model_dump(mode="json")
-            text = (f"erased {args.id}: {result.keys_destroyed} key(s) destroyed; "
-                    f"{result.sent_messages_forgotten} outbox message(s) deleted or "
-                    f"redacted; store verifies: {result.store_verifies}")
-    emit(args, doc, text)
+    emit(args, doc, records_text(args.action, args.id, doc))
     return 0
+
+
+def records_text(action: str, subject: str, doc: Any) -> str:
+    if action == "read":
+        return (f"case {subject}: {len(doc['events'])} events, stage {doc['state']['stage']}; "
+                "this access has been recorded")
+    if action == "export":
+        return (f"subject access export for {subject}: {len(doc['events'])} events "
+                "(use --json for the document)")
+    return (f"erased {subject}: {doc['keys_destroyed']} key(s) destroyed; "
+            f"{doc['sent_messages_forgotten']} outbox message(s) deleted or "
+            f"redacted; store verifies: {doc['store_verifies']}")
 
 
 def _extend(sub: Any, add: Any) -> None:

@@ -1,4 +1,4 @@
-"""CLI commands over the typed client: demo, and `case file|send|state|deadlines|timeline`.
+"""CLI commands over the typed client: `case file|send|state|deadlines|timeline`.
 
 Input is read and validated before any service is contacted, so bad input is exit status
 2 whether or not the services are up.
@@ -7,25 +7,19 @@ Input is read and validated before any service is contacted, so bad input is exi
 from __future__ import annotations
 
 import argparse
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from ..devstack.demo import demo_rulebook, run_demo
 from ..domain import case as dc
 from ..domain.streams import notification_stream
 from ..services.client import DueProcessClient
-from ..services.members import MemberService, case_streams_for
-from ..services.rulebook import RulebookService
 from ..services.timeline import render_timeline, timeline_entry
 from ..settings import Settings
 from ..store.eventstore import EventStore
-from ..worker import build_worker, open_runtime
 from ..workflows.case import DecisionResult, case_stream
 from .common import EXTENSIONS, InputError, command, emit, read_json, require_id
 
 # Other command modules import these from here.
-from .connect import connect_client, connect_pool, store_for, with_running_stack
+from .connect import connect_client, connect_pool, store_for
 
 __all__ = ["case_timeline", "connect_client", "connect_pool", "store_for"]
 
@@ -34,38 +28,6 @@ async def case_timeline(store: EventStore, case_id: str) -> list[dict[str, Any]]
     events = await store.read_streams(
         [case_stream(case_id), notification_stream(case_id)])
     return [timeline_entry(e) for e in events]
-
-
-@command("demo")
-async def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    # A `dueprocess dev` running on this data dir is used, not started twice over its files.
-    async with open_runtime(with_running_stack(settings)) as runtime:
-        rulebook = RulebookService(runtime.store)
-        await rulebook.publish_sample_if_none()
-        policy = await rulebook.current()
-        assert policy is not None  # published just above if it was not
-        # A queue of its own: no other worker files this case, and this worker's
-        # compressed rulebook serves no other case.
-        queue = f"{settings.task_queue}-demo-{uuid.uuid4().hex[:8]}"
-        async with build_worker(runtime, task_queue=queue, rulebook=demo_rulebook(policy)):
-            client = DueProcessClient(runtime.client, queue)
-            members = MemberService(runtime.store, policy)
-            case_id, people = await run_demo(client, policy, members)
-            # The workflow finishes once its notifications are dispatched and recorded.
-            await runtime.client.get_workflow_handle(case_id).result()
-        timeline = await case_timeline(runtime.store, case_id)
-        standing = await members.standing(
-            people.respondent, policy, datetime.now(UTC),
-            case_streams=await case_streams_for(runtime.pool, people.respondent))
-    doc = {"case_id": case_id, "people": people.model_dump(), "timeline": timeline,
-           "respondent_standing": standing.model_dump(mode="json")}
-    rights = ", ".join(str(r) for r in standing.rights) or "none"
-    emit(args, doc, f"case {case_id}\n{render_timeline(timeline)}\n"
-         f"{len(timeline)} events recorded; `dueprocess verify` re-checks them.\n"
-         f"respondent now: {standing.status}, rights {rights}, membership "
-         f"{standing.membership_number} continuous since {standing.continuous_since}\n"
-         f"next: `dueprocess audit case {case_id}` checks every due-process rule.")
-    return 0
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> dc.FileReport:
@@ -126,9 +88,6 @@ def _result(args: argparse.Namespace, result: DecisionResult) -> None:
 
 
 def _extend(sub: Any, add: Any) -> None:
-    add("demo", "run a realistic case end to end on the embedded stack, or on the "
-        "`dueprocess dev` stack running on the same data dir (under the published rulebook, "
-        "deadlines compressed)")
     case = add("case", "start a case, send decisions, read state (uses the typed client)")
     case.add_argument("action", choices=["file", "send", "state", "deadlines", "timeline"])
     case.add_argument("case_id", nargs="?", help="case id (send/state/deadlines/timeline)")

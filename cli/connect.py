@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +13,7 @@ from temporalio.client import Client
 from ..devstack.announce import running_stack
 from ..devstack.stack import EmbeddedPostgres
 from ..domain.case.upcasters import CASE_UPCASTERS
-from ..services.codec import data_converter
+from ..services.codec import data_converter, payload_key
 from ..settings import ConfigError, Settings
 from ..store.db import Database, create_pool
 from ..store.eventstore import EventStore
@@ -82,7 +83,12 @@ def with_running_stack(settings: Settings) -> Settings:
     info = running_stack(settings.data_dir)
     if not info or (settings.database_url and settings.temporal_address):
         return settings
-    return settings.model_copy(update={
+    update: dict[str, object] = {
         "database_url": settings.database_url or info.get("database_url"),
         "temporal_address": settings.temporal_address or info.get("temporal_address"),
-    })
+    }
+    if settings.temporal_address is None and settings.payload_key is None:
+        # The announced server is the data dir's embedded one: so is its payload key.
+        key = payload_key(None, data_dir=settings.data_dir, embedded=True)
+        update["payload_key"] = None if key is None else base64.b64encode(key).decode()
+    return settings.model_copy(update=update)

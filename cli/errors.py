@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ..domain.base import DomainError
 from ..domain.policy import PolicyError
+from ..services.api_client import Unauthenticated
 from ..services.client import ClientError, CommandRejected, NotFound, ServiceUnavailable
 from ..settings import ConfigError, Settings
 from ..store.crypto import KeyUnavailable
@@ -67,9 +68,13 @@ def classify(err: BaseException, settings: Settings | None) -> Failure:
     """The failure a command ended with, as the user is told about it."""
     if isinstance(err, ValidationError):
         return _validation(err)
+    over_api = settings is not None and settings.api_url is not None
     if isinstance(err, ServiceUnavailable):
-        return Failure(UNAVAILABLE, f"{err.message} (DUEPROCESS_TEMPORAL_ADDRESS)",
-                       err.error_type, err.rule)
+        where = "DUEPROCESS_API_URL" if over_api else "DUEPROCESS_TEMPORAL_ADDRESS"
+        return Failure(UNAVAILABLE, f"{err.message} ({where})", err.error_type, err.rule)
+    if isinstance(err, Unauthenticated):
+        return Failure(USAGE, f"the API refused the token: {err.message} (DUEPROCESS_TOKEN)",
+                       err.error_type, err.rule, err.field)
     if isinstance(err, CommandRejected | DomainError):
         return _rejection(err)
     if isinstance(err, ClientError):

@@ -19,11 +19,12 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from ..api.app import create_app
 from ..devstack.announce import announced, running_stack
 from ..devstack.issuer import serving
 from ..settings import Settings
 from ..store.migrations import migrate
-from ..worker import open_runtime, run_worker
+from ..worker import Runtime, open_runtime, run_worker
 
 # Importing a command module registers its subcommands (cli/common.py).
 from . import (  # noqa: F401
@@ -31,14 +32,17 @@ from . import (  # noqa: F401
     audit,
     cases,
     checkpoints,
+    demo,
     export,
     imports,
     keys,
     policy,
+    remote,
     rules,
     stats,
     token,
 )
+from .api import DEFAULT_PORT, api_config, api_services, bind, serving_api, verifier_for
 from .common import COMMANDS, EXTENSIONS, InputError, command, emit
 from .connect import connect_pool
 from .errors import PIPE_CLOSED, USAGE, classify, report
@@ -63,8 +67,11 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
     async with contextlib.AsyncExitStack() as stack:
         runtime = await stack.enter_async_context(open_runtime(settings, ui=not args.headless))
         # Without an IdP configured, a local issuer (`dueprocess token` mints for it).
-        oidc_issuer = settings.oidc_issuer or await stack.enter_async_context(
-            serving(settings.data_dir, settings.oidc_audience))
+        oidc_issuer = settings.oidc_issuer
+        if oidc_issuer is None:
+            oidc_issuer = await stack.enter_async_context(
+                serving(settings.data_dir, settings.oidc_audience))
+        api_url, api_note = await _serve_api(args, settings, runtime, oidc_issuer, stack)
         info = {
             "database": "embedded" if runtime.embedded_database else "external",
             "database_url": runtime.dsn,
@@ -74,9 +81,12 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
             "task_queue": settings.task_queue,
             "data_dir": str(settings.data_dir.resolve()),
             "oidc_issuer": oidc_issuer,
+            "api_url": api_url,
         }
         lines = ["dueprocess dev: stack and worker running (Ctrl-C to stop)"]
         lines += [f"  {k:17} {v}" for k, v in info.items() if v is not None]
+        if api_note:
+            lines.append(f"  {'':17} ({api_note})")
         emit(args, info, "\n".join(lines))
         sys.stdout.flush()
         with announced(settings.data_dir, info):
@@ -84,6 +94,23 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
     if not args.json:
         print("dueprocess dev: stopped cleanly")
     return 0
+
+
+async def _serve_api(args: argparse.Namespace, settings: Settings, runtime: Runtime,
+                     oidc_issuer: str, stack: contextlib.AsyncExitStack,
+                     ) -> tuple[str | None, str | None]:
+    """The HTTP API in-process, on --api-port (or a free port when that one is taken):
+    its URL, and a note when it is not on the port asked for."""
+    if args.no_api:
+        return None, None
+    if not 0 <= args.api_port <= 65535:
+        raise InputError("--api-port: must be 0-65535", field="--api-port", rule="port")
+    app = create_app(api_services(runtime, settings), verifier_for(settings, oidc_issuer),
+                     api_config(settings))
+    sock = bind(args.api_host, args.api_port, fallback=True)
+    url = await stack.enter_async_context(serving_api(app, sock))
+    taken = args.api_port and sock.getsockname()[1] != args.api_port
+    return url, f"port {args.api_port} was taken: serving on a free one" if taken else None
 
 
 @command("worker")
@@ -144,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = add("dev", "run the embedded stack plus a worker in the foreground")
     dev.add_argument("--headless", action="store_true", help="do not serve the Temporal UI")
+    dev.add_argument("--api-host", default="127.0.0.1", help="address the HTTP API listens on")
+    dev.add_argument("--api-port", type=int, default=DEFAULT_PORT,
+                     help=f"port of the HTTP API (default {DEFAULT_PORT}; a free one when it "
+                          "is taken, 0: any free one)")
+    dev.add_argument("--no-api", action="store_true", help="do not serve the HTTP API")
     add("worker", "run a worker against the configured services")
     add("migrate", "apply pending SQL migrations (idempotent)")
     for extend in EXTENSIONS:

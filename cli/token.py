@@ -35,6 +35,21 @@ def parse_as(value: str) -> tuple[list[str], str]:
     return roles, require_id(subject, "--as")
 
 
+def dev_token(settings: Settings, subject: str, roles: list[str], *, system: bool = False,
+              ttl: timedelta = timedelta(minutes=15)) -> str:
+    """A token from the local issuer of the `dueprocess dev` running on the data dir."""
+    url = running_stack(settings.data_dir).get("oidc_issuer")
+    if not isinstance(url, str):
+        raise InputError(f"no running `dueprocess dev` announces a local issuer in "
+                         f"{settings.data_dir}: start it first", field="DUEPROCESS_DATA_DIR",
+                         rule="local-issuer-running")
+    issuer = LocalIssuer(settings.data_dir, audience=settings.oidc_audience, issuer_url=url)
+    try:
+        return issuer.mint(subject, roles, system=system, ttl=ttl)
+    except IssuerKeyError as err:
+        raise InputError(str(err), field="DUEPROCESS_DATA_DIR", rule="issuer-key") from None
+
+
 @command("token")
 async def _token(args: argparse.Namespace, settings: Settings) -> int:
     if settings.oidc_issuer is not None:
@@ -46,17 +61,9 @@ async def _token(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.ttl <= MAX_TTL_MINUTES:
         raise InputError(f"--ttl: must be 1 to {MAX_TTL_MINUTES} minutes", field="--ttl",
                          rule="short-lived-token")
-    url = running_stack(settings.data_dir).get("oidc_issuer")
-    if not isinstance(url, str):
-        raise InputError(f"no running `dueprocess dev` announces a local issuer in "
-                         f"{settings.data_dir}: start it first", field="DUEPROCESS_DATA_DIR",
-                         rule="local-issuer-running")
-    issuer = LocalIssuer(settings.data_dir, audience=settings.oidc_audience, issuer_url=url)
     ttl = timedelta(minutes=args.ttl)
-    try:
-        token = issuer.mint(subject, roles, system=args.system, ttl=ttl)
-    except IssuerKeyError as err:
-        raise InputError(str(err), field="DUEPROCESS_DATA_DIR", rule="issuer-key") from None
+    token = dev_token(settings, subject, roles, system=args.system, ttl=ttl)
+    url = running_stack(settings.data_dir).get("oidc_issuer")
     expires = (datetime.now(UTC) + ttl).isoformat(timespec="seconds")
     emit(args, {"token": token, "subject": subject, "roles": roles, "issuer": url,
                 "kind": "system" if args.system else "person", "expires_at": expires}, token)

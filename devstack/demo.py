@@ -35,11 +35,10 @@ from ..domain.case.values import (
     TriageOutcome,
     WithheldEvidence,
 )
-from ..domain.membership.member import RecordJoined
+from ..domain.membership.member import MemberCommand, RecordJoined
 from ..domain.policy import Deadlines, PolicyDocument, SanctionKind, SourceKind
 from ..domain.rules.collection import notices_owed
-from ..services.client import DueProcessClient
-from ..services.members import MemberService
+from ..services.client import CaseClient
 from ..workflows.case import DecisionResult
 
 RB = "rulebook"
@@ -131,7 +130,7 @@ class Story:
     ``policy`` is the rulebook the serving worker files the case under (for readers such
     as standing); the report itself carries none."""
 
-    def __init__(self, client: DueProcessClient, policy: PolicyDocument, run: str | None = None,
+    def __init__(self, client: CaseClient, policy: PolicyDocument, run: str | None = None,
                  clock: Any = None) -> None:
         self.client = client
         self.policy = policy
@@ -253,17 +252,21 @@ class Story:
         await self.send(dc.CloseCase(actor=self.officer, authority=f"{RB} s.8"))
 
 
-async def record_membership(members: MemberService, story: Story) -> None:
+# Records a membership fact for a member: over the API (the demo) or MemberService.record.
+MemberRecorder = Callable[[str, MemberCommand], Awaitable[object]]
+
+
+async def record_membership(record: MemberRecorder, story: Story) -> None:
     """The respondent has been a member since 2015: standing and continuity are measured
-    against this back-office fact."""
-    await members.record(story.p.respondent, RecordJoined(
-        actor=Actor(id="membership-system", role="membership_system", kind=ActorKind.SYSTEM),
+    against this back-office fact (sent by the intake service, which records them)."""
+    await record(story.p.respondent, RecordJoined(
+        actor=Actor(id="membership-system", role="intake", kind=ActorKind.SYSTEM),
         authority="membership register", membership_number=f"M-{story.run}",
-        joined_on=date(2015, 3, 1)), datetime(2015, 3, 1, tzinfo=UTC))
+        joined_on=date(2015, 3, 1)))
 
 
 async def run_demo(
-    client: DueProcessClient, policy: PolicyDocument, members: MemberService | None = None
+    client: CaseClient, policy: PolicyDocument, members: MemberRecorder | None = None
 ) -> tuple[str, People]:
     """Drive one case from report to closure; return its case id and the people.
     ``client`` sends to a worker that files the case under ``demo_rulebook(policy)``."""

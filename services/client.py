@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
@@ -78,6 +78,25 @@ class ServiceUnavailable(ClientError):
 
     def __init__(self, message: str) -> None:
         super().__init__("ServiceUnavailable", message, {"rule": "temporal-reachable"})
+
+
+class CaseClient(Protocol):
+    """What both clients offer: this module's over Temporal, services/api_client.py's
+    over the HTTP API."""
+
+    async def file_report(
+        self, command: dc.FileReport, *, idempotency_key: str, correlation_id: str | None = None,
+        principal: PrincipalRecord | None = None,
+    ) -> DecisionResult: ...
+
+    async def send(
+        self, case_id: str, command: dc.CaseCommand, *, correlation_id: str | None = None,
+        causation_id: str | None = None, principal: PrincipalRecord | None = None,
+    ) -> DecisionResult: ...
+
+    async def state(self, case_id: str) -> dc.CaseState: ...
+
+    async def deadlines(self, case_id: str) -> list[dc.Deadline]: ...
 
 
 def case_id_for(idempotency_key: str) -> str:

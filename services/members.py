@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from ..domain.envelope import NewEvent, RecordedEvent, envelope_for
+from ..domain.envelope import NewEvent, PrincipalRecord, RecordedEvent, envelope_for
 from ..domain.membership.member import (
     MEMBER_EVENT_ADAPTER,
     MEMBER_EVENT_TYPES,
@@ -64,6 +64,7 @@ class MemberService:
         *,
         policy: PolicyDocument | None = None,
         correlation_id: str | None = None,
+        principal: PrincipalRecord | None = None,
     ) -> list[NewEvent]:
         """Decide and append; returns the envelopes written ([] when it already happened).
 
@@ -79,7 +80,8 @@ class MemberService:
             events = decide_member(state, command, now, chosen)
             if not events:
                 return []
-            envelopes = [self._envelope(e, now, correlation_id or stream) for e in events]
+            envelopes = [self._envelope(e, now, correlation_id or stream, principal)
+                         for e in events]
             try:
                 await self._store.append(stream, version, envelopes)
             except ConcurrencyConflict:
@@ -89,9 +91,11 @@ class MemberService:
             return envelopes
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _envelope(self, event: MemberEvent, now: datetime, correlation_id: str) -> NewEvent:
+    def _envelope(self, event: MemberEvent, now: datetime, correlation_id: str,
+                  principal: PrincipalRecord | None) -> NewEvent:
+        # ``principal``: how the actor was authenticated (the API's verified token).
         return envelope_for(event, event_id=self._new_id(), recorded_at=now,
-                            correlation_id=correlation_id)
+                            correlation_id=correlation_id, principal=principal)
 
     async def standing(
         self,

@@ -24,7 +24,9 @@ class CaseFile(Model):
 
 # The basis of a read, as the API records it at the head of the read's authority (see
 # api/access.py); reads recorded otherwise (the CLI, older records) have none.
-ACCESS_BASES = ("party", "assigned", "auditor", "break-glass")
+ACCESS_BASES = ("party", "assigned", "auditor", "break-glass", "break-glass-refused")
+# Flagged in the access log: reads of a case the reader has no part in, and refused tries.
+FLAGGED_BASES = frozenset({"break-glass", "break-glass-refused"})
 
 
 def access_basis(authority: str) -> str | None:
@@ -40,8 +42,10 @@ class AccessEntry(Model):
     case_id: str
     evidence_ids: list[str]
     event_id: uuid.UUID
-    basis: str | None = None  # party / assigned / auditor / break-glass; None: not recorded
-    flagged: bool = False  # a break-glass read: someone read a case they have no part in
+    # party / assigned / auditor / break-glass / break-glass-refused; None: not recorded
+    basis: str | None = None
+    flagged: bool = False  # break-glass: someone read (or tried to) a case not theirs
+    refused: bool = False  # a refused break-glass attempt: nothing was shown
 
 
 class ErasureResult(Model):

@@ -33,6 +33,7 @@ from ..store.projections import case_state_from
 from ..store.verify import verify_streams
 from .record_types import (
     ACCESS_BASES,
+    FLAGGED_BASES,
     AccessEntry,
     CaseFile,
     ErasureBlocked,
@@ -167,7 +168,8 @@ class RecordsClient:
             p = event.payload
             basis = access_basis(event.authority)
             entries.append(AccessEntry(
-                basis=basis, flagged=basis == "break-glass",
+                basis=basis, flagged=basis in FLAGGED_BASES,
+                refused=basis == "break-glass-refused",
                 at=event.recorded_at, reader=event.actor, purpose=p["purpose"],
                 authority=event.authority, case_id=p["case_id"],
                 evidence_ids=p.get("evidence_ids", []), event_id=event.event_id,

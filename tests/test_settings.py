@@ -109,3 +109,16 @@ def test_bad_identity_settings_name_the_variable() -> None:
     assert "DUEPROCESS_OIDC_ISSUER: must be an https:// URL" in text
     assert "DUEPROCESS_OIDC_ROLE_MAP: unknown dueprocess role(s) pope" in text
     assert "secret" not in text
+
+
+def test_api_limits_from_the_environment() -> None:
+    # given the API's body size limit and request timeout
+    s = Settings.from_env({"DUEPROCESS_API_MAX_BODY_BYTES": "2048",
+                           "DUEPROCESS_API_TIMEOUT_SECONDS": "2.5"})
+    # then they are read; by default 1 MiB and 30 s
+    assert (s.api_max_body_bytes, s.api_timeout_seconds) == (2048, 2.5)
+    assert (Settings().api_max_body_bytes, Settings().api_timeout_seconds) == (1048576, 30.0)
+    # and a bad one is named
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"DUEPROCESS_API_MAX_BODY_BYTES": "0"})
+    assert "DUEPROCESS_API_MAX_BODY_BYTES" in str(caught.value)

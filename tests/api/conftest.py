@@ -44,6 +44,7 @@ class Api:
     pool: asyncpg.Pool
     http: httpx.AsyncClient
     env: WorkflowEnvironment
+    services: ApiServices
 
     def token(self, subject: str, *roles: str, system: bool = False, **claims: Any) -> str:
         return self.issuer.mint(subject, list(roles), system=system, **claims)
@@ -96,6 +97,7 @@ async def api(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,  # n
         port = sock.getsockname()[1]
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            yield Api(url=url, issuer=issuer, store=store, pool=pool, http=http, env=env)
+            yield Api(url=url, issuer=issuer, store=store, pool=pool, http=http, env=env,
+                      services=services)
         server.should_exit = True
         await serving

@@ -179,6 +179,12 @@ async def test_an_unassigned_investigator_breaks_the_glass_on_the_record(api: Ap
     stranger = await api.http.get(f"/cases/{case_id}", headers=api.auth(
         "m-77", "respondent") | {"X-Break-Glass-Purpose": "curious"})
     _problem(stranger, 403, "read-authorised")
+    # and that refused attempt is on the access log too, flagged
+    log = await api.http.get(f"/audit/cases/{case_id}/access",
+                             headers=api.auth("aud-1", "auditor"))
+    assert [(e["basis"], e["flagged"], e["refused"], e["purpose"], e["evidence_ids"])
+            for e in log.json() if e["reader"]["id"] == "m-77"] == [
+        ("break-glass-refused", True, True, "curious", [])]
 
 
 async def test_the_respondent_sees_their_filtered_view(api: Api) -> None:

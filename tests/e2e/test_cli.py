@@ -51,8 +51,12 @@ def test_demo_runs_a_case_end_to_end_then_verifies(tmp_path: Path) -> None:
     verify = _run(tmp_path, "verify", "--json")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     report = json.loads(verify.stdout)
+    # The demo ran through the API: its people's reads of the case are on the access log.
+    access = _run(tmp_path, "audit", "access", doc["case_id"], "--json")
+    reads = json.loads(access.stdout)
+    assert reads and {e["basis"] for e in reads} <= {"assigned", "party"}
     # + MemberJoined, + the two versions of the sample rulebook the stack published
-    assert report["ok"] and report["events"] == len(doc["timeline"]) + 1 + 2
+    assert report["ok"] and report["events"] == len(doc["timeline"]) + 1 + 2 + len(reads)
 
     audit = _run(tmp_path, "audit", "case", doc["case_id"], "--json")
     assert audit.returncode == 0, audit.stdout
