@@ -18,6 +18,7 @@ from ..services.notifications import FileSink
 from ..services.policyfile import load_policy_file
 from ..settings import ConfigError, Settings
 from ..worker import open_runtime
+from ..worker_tasks import metric_meter
 from .common import EXTENSIONS, InputError, command, emit
 from .connect import with_running_stack
 
@@ -28,6 +29,14 @@ def _issuer(settings: Settings) -> str:
         raise ConfigError("DUEPROCESS_OIDC_ISSUER: not set and no `dueprocess dev` (whose "
                           f"local issuer would do) is running with data dir {settings.data_dir}")
     return str(issuer)
+
+
+def _codec_origins(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
+    """--codec-origin, or the UI of the `dueprocess dev` stack on this data dir."""
+    if args.codec_origin:
+        return tuple(args.codec_origin)
+    ui = running_stack(settings.data_dir).get("temporal_ui")
+    return (str(ui).rstrip("/"),) if ui else ()
 
 
 @command("api")
@@ -48,9 +57,11 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
         services = ApiServices(
             client=DueProcessClient(runtime.client, settings.task_queue), store=runtime.store,
             pool=runtime.pool, policy=load_policy_file(settings.policy_file),
-            sinks=[FileSink(settings.data_dir.resolve() / "outbox")])
-        app = create_app(services, verifier, ApiConfig(max_body_bytes=args.max_body_bytes,
-                                                       timeout_seconds=args.timeout))
+            sinks=[FileSink(settings.data_dir.resolve() / "outbox")],
+            codec=runtime.client.data_converter.payload_codec, meter=metric_meter(runtime))
+        app = create_app(services, verifier, ApiConfig(
+            max_body_bytes=args.max_body_bytes, timeout_seconds=args.timeout,
+            codec_origins=_codec_origins(args, settings)))
         server = uvicorn.Server(uvicorn.Config(
             app, host=args.host, port=args.port, log_level="warning", server_header=False,
             proxy_headers=False, timeout_graceful_shutdown=10))
@@ -69,6 +80,9 @@ def _extend(sub: Any, add: Any) -> None:
                      help="largest request body accepted (default 1 MiB)")
     api.add_argument("--timeout", type=float, default=30.0,
                      help="seconds a request may take before it is answered 503")
+    api.add_argument("--codec-origin", action="append", metavar="URL",
+                     help="origin of a Temporal UI allowed to call the codec server at "
+                          "/codec (CORS), e.g. http://localhost:8233; repeatable")
 
 
 EXTENSIONS.append(_extend)
