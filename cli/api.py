@@ -5,6 +5,7 @@ of the configured OIDC issuer (or the dev stack's local issuer)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
 
 import uvicorn
@@ -12,13 +13,15 @@ import uvicorn
 from ..api.app import create_app
 from ..api.deps import ApiConfig, ApiServices
 from ..devstack.announce import running_stack
+from ..runtime import Runtime
 from ..services.client import DueProcessClient
+from ..services.health import HealthServer
 from ..services.identity import TokenVerifier
 from ..services.notifications import FileSink
 from ..services.policyfile import load_policy_file
 from ..settings import ConfigError, Settings
 from ..worker import open_runtime
-from ..worker_tasks import metric_meter
+from ..worker_tasks import metric_meter, readiness
 from .common import EXTENSIONS, InputError, command, emit
 from .connect import with_running_stack
 
@@ -68,8 +71,31 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
         emit(args, {"url": f"http://{args.host}:{args.port}", "issuer": verifier.issuer},
              f"dueprocess api on http://{args.host}:{args.port} (docs at /docs; tokens of "
              f"{verifier.issuer}); Ctrl-C to stop")
-        await server.serve()  # uvicorn stops cleanly on SIGINT/SIGTERM
+        health = await start_health(settings, runtime, server)
+        try:
+            await server.serve()  # uvicorn stops cleanly on SIGINT/SIGTERM
+        finally:
+            if health is not None:
+                await health.close()
     return 0
+
+
+async def start_health(settings: Settings, runtime: Runtime,
+                       server: uvicorn.Server) -> HealthServer | None:
+    """/livez and /readyz (Temporal and PostgreSQL answer; not shutting down) on
+    DUEPROCESS_HEALTH_ADDRESS, as for the workers, for the orchestrator's probes."""
+    if not settings.health_address:
+        return None
+
+    async def checks() -> dict[str, str | None]:
+        found = await readiness(runtime, asyncio.Event())
+        found["shutdown"] = "draining" if server.should_exit else None
+        return found
+
+    host, _, port = settings.health_address.rpartition(":")
+    health = HealthServer(host, int(port), checks)
+    await health.start()
+    return health
 
 
 def _extend(sub: Any, add: Any) -> None:
