@@ -73,7 +73,7 @@ async def test_the_api_serves_the_same_probes_and_fails_readiness_while_stopping
         "DUEPROCESS_PAYLOAD_KEY": base64.b64encode(bytes(32)).decode()})
     async with open_runtime(settings) as runtime:
         # given the health server `dueprocess api` starts beside uvicorn
-        server = uvicorn.Server(uvicorn.Config(app=None))
+        server = uvicorn.Server(uvicorn.Config(app="never.started:app"))
         health = await start_health(settings, runtime, server)
         assert health is not None
         try:
