@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from fastapi import APIRouter, Depends, Header, Request, Response
 from google.protobuf import json_format
 from starlette.middleware.cors import CORSMiddleware
@@ -98,8 +99,8 @@ async def decode(request: Request, reader: Reader, svc: ServicesDep,
         return _answer(payloads)
     try:
         decoded = await svc.codec.decode(payloads)
-    except ValueError as err:
-        raise ApiProblem(422, "Invalid input", f"a payload does not decode: {err}",
+    except (ValueError, InvalidTag) as err:  # altered, or sealed under another key
+        raise ApiProblem(422, "Invalid input", f"a payload does not decode: {err!r}",
                          rule="codec-decodable", field="payloads") from None
     subjects, cases = _opened(decoded)
     if subjects and not cases:

@@ -131,6 +131,13 @@ async def test_encode_round_trips_and_cors_is_for_the_ui_and_the_codec_only(
     assert "hello" not in _clear_text(encoded.json())
     decoded = await api.http.post("/codec/decode", json=encoded.json(), headers=officer)
     assert decoded.json() == plain
+    # A sealed payload altered on its way does not decode: a problem, not a crash
+    altered = json.loads(json.dumps(encoded.json()))
+    sealed = bytearray(base64.b64decode(altered["payloads"][0]["data"]))
+    sealed[-1] ^= 1
+    altered["payloads"][0]["data"] = base64.b64encode(bytes(sealed)).decode()
+    refused = await api.http.post("/codec/decode", json=altered, headers=officer)
+    assert refused.status_code == 422 and refused.json()["rule"] == "codec-decodable"
     # A body that is no Payloads document is a problem naming the rule
     bad = await api.http.post("/codec/decode", content=b"[1]", headers=officer)
     assert bad.status_code == 422 and bad.json()["rule"] == "codec-payloads"
