@@ -18,6 +18,7 @@ from ..services.notifications import FileSink
 from ..services.policyfile import load_policy_file
 from ..services.records import RecordsClient
 from ..settings import Settings
+from ..store.errors import UnreadableEvent, stored_data
 from ..workflows.case import case_stream
 from .common import EXTENSIONS, InputError, command, emit, read_json, require_id
 from .connect import connect_pool, store_for
@@ -58,11 +59,14 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
     async with connect_pool(settings) as pool:
         store = store_for(pool, settings)
         if args.subject == "case":
-            events = await store.read_stream(case_stream(args.id))
+            try:
+                events = await store.read_stream(case_stream(args.id))
+                notes = await store.read_stream(notification_stream(args.id))
+            except UnreadableEvent as err:  # odd stored data is a finding here too
+                return _unauditable(args, args.id, err)
             if not events:
                 raise InputError(f"case {args.id!r}: no such case in this store", field="id",
                                  rule="case-exists")
-            notes = await store.read_stream(notification_stream(args.id))
             try:
                 audit = audit_case(events, notes, now=datetime.now(UTC))
             except Exception as err:  # odd stored data is a finding, never a traceback
@@ -77,7 +81,8 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
             emit(args, audit.model_dump(mode="json"), "\n".join(text))
             return 0 if audit.ok else 1
         if args.subject == "access":
-            log = await RecordsClient(store, pool).access_log(args.id)
+            with stored_data("the access log"):
+                log = await RecordsClient(store, pool).access_log(args.id)
             emit(args, [e.model_dump(mode="json") for e in log], "\n".join(
                 f"{e.at:%Y-%m-%d %H:%M:%S} {'BREAK-GLASS ' if e.flagged else ''}"
                 f"{e.reader.role}:{e.reader.id} basis={e.basis or 'not recorded'} "
@@ -103,8 +108,9 @@ async def _audit_member(
     as_of = parse_when(args.as_of, "--as-of") or datetime.now(UTC)
     known = parse_when(args.as_known_on, "--as-known-on")
     policy = load_policy_file(args.policy or settings.policy_file)
-    standing = await MemberService(store, policy).standing(
-        args.id, policy, as_of, known, case_streams=await case_streams_for(pool, args.id))
+    with stored_data(f"member {args.id}'s standing"):
+        standing = await MemberService(store, policy).standing(
+            args.id, policy, as_of, known, case_streams=await case_streams_for(pool, args.id))
     text = [f"member {standing.member_id} as of {as_of:%Y-%m-%d}"
             + (f", as known on {known:%Y-%m-%d}" if known else "")
             + f": {standing.status}",
@@ -138,26 +144,31 @@ async def _records(args: argparse.Namespace, settings: Settings) -> int:
     actor = parse_actor(args.as_actor)
     async with connect_pool(settings) as pool:
         records = RecordsClient(store_for(pool, settings), pool)
-        if args.action == "read":
-            file = await records.read_case_file(args.id, actor, purpose=args.purpose or "",
-                                                authority=args.authority)
-            doc: Any = file.model_dump(mode="json")
-            text = (f"case {args.id}: {len(file.events)} events, stage {file.state.stage}; "
-                    "this access has been recorded")
-        elif args.action == "export":
-            doc = await records.export_subject(args.id, actor, authority=args.authority)
-            text = (f"subject access export for {args.id}: {len(doc['events'])} events "
-                    "(use --json for the document)")
-        else:
-            outbox = FileSink(settings.data_dir.resolve() / "outbox")
-            result = await records.erase_subject(args.id, actor, reason=args.reason or "",
-                                                 authority=args.authority, sinks=[outbox])
-            doc = result.model_dump(mode="json")
-            text = (f"erased {args.id}: {result.keys_destroyed} key(s) destroyed; "
-                    f"{result.sent_messages_forgotten} outbox message(s) deleted or "
-                    f"redacted; store verifies: {result.store_verifies}")
+        with stored_data(f"the records of {args.id}"):
+            doc, text = await _records_action(args, settings, records, actor)
     emit(args, doc, text)
     return 0
+
+
+async def _records_action(args: argparse.Namespace, settings: Settings,
+                          records: RecordsClient, actor: Actor) -> tuple[Any, str]:
+    if args.action == "read":
+        file = await records.read_case_file(args.id, actor, purpose=args.purpose or "",
+                                            authority=args.authority)
+        return file.model_dump(mode="json"), (
+            f"case {args.id}: {len(file.events)} events, stage {file.state.stage}; "
+            "this access has been recorded")
+    if args.action == "export":
+        doc = await records.export_subject(args.id, actor, authority=args.authority)
+        return doc, (f"subject access export for {args.id}: {len(doc['events'])} events "
+                     "(use --json for the document)")
+    outbox = FileSink(settings.data_dir.resolve() / "outbox")
+    result = await records.erase_subject(args.id, actor, reason=args.reason or "",
+                                         authority=args.authority, sinks=[outbox])
+    return result.model_dump(mode="json"), (
+        f"erased {args.id}: {result.keys_destroyed} key(s) destroyed; "
+        f"{result.sent_messages_forgotten} outbox message(s) deleted or redacted; "
+        f"store verifies: {result.store_verifies}")
 
 
 def _extend(sub: Any, add: Any) -> None:

@@ -19,6 +19,7 @@ from ..services.members import MemberService, case_streams_for
 from ..services.rulebook import RulebookService
 from ..services.timeline import render_timeline, timeline_entry
 from ..settings import Settings
+from ..store.errors import stored_data
 from ..store.eventstore import EventStore
 from ..worker import build_worker, open_runtime
 from ..workflows.case import DecisionResult, case_stream
@@ -33,7 +34,8 @@ __all__ = ["case_timeline", "connect_client", "connect_pool", "store_for"]
 async def case_timeline(store: EventStore, case_id: str) -> list[dict[str, Any]]:
     events = await store.read_streams(
         [case_stream(case_id), notification_stream(case_id)])
-    return [timeline_entry(e) for e in events]
+    with stored_data("the case's timeline"):
+        return [timeline_entry(e) for e in events]
 
 
 @command("demo")
