@@ -49,6 +49,10 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
     if args.max_body_bytes < 1 or args.timeout <= 0:
         raise InputError("--max-body-bytes and --timeout must be positive",
                          field="--max-body-bytes", rule="positive")
+    if settings.health_address and settings.health_address.rpartition(":")[2] == str(args.port):
+        raise InputError(f"--port: {args.port} is DUEPROCESS_HEALTH_ADDRESS's port (the "
+                         "probes); serve the API on another (the image uses 8000)",
+                         field="--port", rule="port")
     settings = with_running_stack(settings)
     if settings.temporal_address is None:
         raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
