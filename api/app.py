@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp
 
-from . import cases, feed, imports, problems, records
+from . import cases, codec, feed, imports, problems, records
 from .deps import ApiConfig, ApiServices, Verifier
 from .limits import Limits
+from .observe import observed
 from .schemas import body_schemas
 
 TITLE = "dueprocess"
@@ -41,17 +43,27 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(services: ApiServices, verifier: Verifier,
-               config: ApiConfig | None = None) -> Limits:
-    """The ASGI app: ``services`` to act on, ``verifier`` for access tokens."""
-    cfg = config or ApiConfig()
+def fastapi_app(services: ApiServices, verifier: Verifier,
+                config: ApiConfig | None = None) -> FastAPI:
+    """The routes and problem responses, without the outer layers (see create_app)."""
     app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION,
                   responses=ERROR_RESPONSES, separate_input_output_schemas=False)
     app.state.services = services
     app.state.verifier = verifier
-    app.state.config = cfg
+    app.state.config = config or ApiConfig()
     problems.install(app)
-    for module in (cases, records, feed, imports):
+    for module in (cases, records, feed, imports, codec):
         app.include_router(module.router)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
-    return Limits(app, max_body_bytes=cfg.max_body_bytes, timeout_seconds=cfg.timeout_seconds)
+    return app
+
+
+def create_app(services: ApiServices, verifier: Verifier,
+               config: ApiConfig | None = None) -> ASGIApp:
+    """The ASGI app: ``services`` to act on, ``verifier`` for access tokens; each request
+    traced and timed, the codec routes open to the Temporal UI's origins, every request
+    within the body size and time limits."""
+    cfg = config or ApiConfig()
+    limited = Limits(fastapi_app(services, verifier, cfg), max_body_bytes=cfg.max_body_bytes,
+                     timeout_seconds=cfg.timeout_seconds)
+    return observed(codec.with_codec_cors(limited, cfg.codec_origins), services.meter)

@@ -13,6 +13,8 @@ from typing import Annotated, Protocol
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.common import MetricMeter
+from temporalio.converter import PayloadCodec
 
 from ..domain.base import Actor, NotPermitted
 from ..domain.policy import PolicyDocument
@@ -40,6 +42,8 @@ class ApiServices:
     pool: Database
     policy: PolicyDocument  # membership facts and standing are judged under it
     sinks: Sequence[ForgettingSink] = ()  # sinks that forget an erased subject's notices
+    codec: PayloadCodec | None = None  # the workers' payload codec (api/codec.py serves it)
+    meter: MetricMeter | None = None  # request latency goes here (api/observe.py)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class ApiConfig:
     page_limit: int = 200  # largest page of the case list and the feed
     feed_roles: frozenset[str] = frozenset({"auditor", "dpo", "integrator"})
     feed_clear_roles: frozenset[str] = frozenset({"dpo"})  # see personal values in the feed
+    codec_origins: tuple[str, ...] = ()  # the Temporal UI's origin(s), for the codec's CORS
     extra: dict[str, str] = field(default_factory=dict)
 
 

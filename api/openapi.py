@@ -9,17 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any, cast
 
-from fastapi import FastAPI
-
-from .app import create_app, openapi_document
+from .app import fastapi_app, openapi_document
 
 CHECKED_IN = Path(__file__).with_name("openapi.json")
 
 
 def generated() -> dict[str, Any]:
     # The document depends on the routes and models only, never on the services.
-    app = cast(FastAPI, create_app(cast(Any, None), cast(Any, None)).app)
-    return openapi_document(app)
+    return openapi_document(fastapi_app(cast(Any, None), cast(Any, None)))
 
 
 def render(document: dict[str, Any]) -> str:

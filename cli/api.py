@@ -13,6 +13,7 @@ import contextlib
 import errno
 import socket
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import uvicorn
@@ -22,11 +23,13 @@ from ..api.deps import ApiConfig, ApiServices
 from ..devstack.announce import running_stack
 from ..runtime import Runtime
 from ..services.client import DueProcessClient
+from ..services.health import HealthServer
 from ..services.identity import TokenVerifier
 from ..services.notifications import FileSink
 from ..services.policyfile import load_policy_file
 from ..settings import ConfigError, Settings
 from ..worker import open_runtime
+from ..worker_tasks import metric_meter, readiness
 from .common import EXTENSIONS, InputError, command, emit
 from .connect import with_running_stack
 
@@ -52,7 +55,8 @@ def api_services(runtime: Runtime, settings: Settings,
     return ApiServices(
         client=DueProcessClient(runtime.client, task_queue or settings.task_queue),
         store=runtime.store, pool=runtime.pool, policy=load_policy_file(settings.policy_file),
-        sinks=[FileSink(settings.data_dir.resolve() / "outbox")])
+        sinks=[FileSink(settings.data_dir.resolve() / "outbox")],
+        codec=runtime.client.data_converter.payload_codec, meter=metric_meter(runtime))
 
 
 def api_config(settings: Settings, args: argparse.Namespace | None = None) -> ApiConfig:
@@ -107,11 +111,23 @@ async def serving_api(app: Any, sock: socket.socket) -> AsyncIterator[str]:
         sock.close()
 
 
+def _codec_origins(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
+    """--codec-origin, or the UI of the `dueprocess dev` stack on this data dir."""
+    if args.codec_origin:
+        return tuple(args.codec_origin)
+    ui = running_stack(settings.data_dir).get("temporal_ui")
+    return (str(ui).rstrip("/"),) if ui else ()
+
+
 @command("api")
 async def _api(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.port <= 65535:
         raise InputError("--port: must be 1-65535", field="--port", rule="port")
-    config = api_config(settings, args)
+    if settings.health_address and settings.health_address.rpartition(":")[2] == str(args.port):
+        raise InputError(f"--port: {args.port} is DUEPROCESS_HEALTH_ADDRESS's port (the "
+                         "probes); serve the API on another (the image uses 8000)",
+                         field="--port", rule="port")
+    config = replace(api_config(settings, args), codec_origins=_codec_origins(args, settings))
     settings = with_running_stack(settings)
     if settings.temporal_address is None:
         raise ConfigError("DUEPROCESS_TEMPORAL_ADDRESS: not set and no `dueprocess dev` is "
@@ -126,8 +142,31 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
         emit(args, {"url": f"http://{args.host}:{args.port}", "issuer": verifier.issuer},
              f"dueprocess api on http://{args.host}:{args.port} (docs at /docs; tokens of "
              f"{verifier.issuer}); Ctrl-C to stop")
-        await server.serve()  # uvicorn stops cleanly on SIGINT/SIGTERM
+        health = await start_health(settings, runtime, server)
+        try:
+            await server.serve()  # uvicorn stops cleanly on SIGINT/SIGTERM
+        finally:
+            if health is not None:
+                await health.close()
     return 0
+
+
+async def start_health(settings: Settings, runtime: Runtime,
+                       server: uvicorn.Server) -> HealthServer | None:
+    """/livez and /readyz (Temporal and PostgreSQL answer; not shutting down) on
+    DUEPROCESS_HEALTH_ADDRESS, as for the workers, for the orchestrator's probes."""
+    if not settings.health_address:
+        return None
+
+    async def checks() -> dict[str, str | None]:
+        found = await readiness(runtime, asyncio.Event())
+        found["shutdown"] = "draining" if server.should_exit else None
+        return found
+
+    host, _, port = settings.health_address.rpartition(":")
+    health = HealthServer(host, int(port), checks)
+    await health.start()
+    return health
 
 
 def _extend(sub: Any, add: Any) -> None:
@@ -140,6 +179,9 @@ def _extend(sub: Any, add: Any) -> None:
     api.add_argument("--timeout", type=float,
                      help="seconds a request may take before it is answered 503 (default "
                           "DUEPROCESS_API_TIMEOUT_SECONDS, else 30)")
+    api.add_argument("--codec-origin", action="append", metavar="URL",
+                     help="origin of a Temporal UI allowed to call the codec server at "
+                          "/codec (CORS), e.g. http://localhost:8233; repeatable")
 
 
 EXTENSIONS.append(_extend)

@@ -20,6 +20,7 @@ from ..services.notifications import FileSink
 from ..services.policyfile import load_policy_file
 from ..services.records import AccessEntry, RecordsClient
 from ..settings import Settings
+from ..store.errors import UnreadableEvent, stored_data
 from ..workflows.case import case_stream
 from .common import EXTENSIONS, InputError, command, emit, read_json, require_id
 from .connect import connect_pool, store_for
@@ -60,11 +61,14 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
     async with connect_pool(settings) as pool:
         store = store_for(pool, settings)
         if args.subject == "case":
-            events = await store.read_stream(case_stream(args.id))
+            try:
+                events = await store.read_stream(case_stream(args.id))
+                notes = await store.read_stream(notification_stream(args.id))
+            except UnreadableEvent as err:  # odd stored data is a finding here too
+                return _unauditable(args, args.id, err)
             if not events:
                 raise InputError(f"case {args.id!r}: no such case in this store", field="id",
                                  rule="case-exists")
-            notes = await store.read_stream(notification_stream(args.id))
             try:
                 audit = audit_case(events, notes, now=datetime.now(UTC))
             except Exception as err:  # odd stored data is a finding, never a traceback
@@ -72,7 +76,8 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
             emit(args, audit.model_dump(mode="json"), audit_text(args.id, audit))
             return 0 if audit.ok else 1
         if args.subject == "access":
-            log = await RecordsClient(store, pool).access_log(args.id)
+            with stored_data("the access log"):
+                log = await RecordsClient(store, pool).access_log(args.id)
             emit(args, [e.model_dump(mode="json") for e in log], access_text(log))
             return 0
         return await _audit_member(args, settings, store, pool)
@@ -115,9 +120,10 @@ async def _audit_member(
     as_of = parse_when(args.as_of, "--as-of") or datetime.now(UTC)
     known = parse_when(args.as_known_on, "--as-known-on")
     policy = load_policy_file(args.policy or settings.policy_file)
-    standing = await MemberService(store, policy).standing(
-        args.id, policy, as_of, known, case_streams=await case_streams_for(pool, args.id),
-        knowledge=args.known_by)
+    with stored_data(f"member {args.id}'s standing"):
+        standing = await MemberService(store, policy).standing(
+            args.id, policy, as_of, known, case_streams=await case_streams_for(pool, args.id),
+            knowledge=args.known_by)
     emit(args, standing.model_dump(mode="json"), standing_text(standing, as_of, known))
     return 0
 
@@ -159,17 +165,18 @@ async def _records(args: argparse.Namespace, settings: Settings) -> int:
     actor = parse_actor(args.as_actor)
     async with connect_pool(settings) as pool:
         records = RecordsClient(store_for(pool, settings), pool)
-        if args.action == "read":
-            file = await records.read_case_file(args.id, actor, purpose=args.purpose or "",
-                                                authority=args.authority)
-            doc: Any = file.model_dump(mode="json")
-        elif args.action == "export":
-            doc = await records.export_subject(args.id, actor, authority=args.authority)
-        else:
-            outbox = FileSink(settings.data_dir.resolve() / "outbox")
-            result = await records.erase_subject(args.id, actor, reason=args.reason or "",
-                                                 authority=args.authority, sinks=[outbox])
-            doc = result.model_dump(mode="json")
+        with stored_data(f"the records of {args.id}"):
+            if args.action == "read":
+                file = await records.read_case_file(args.id, actor, purpose=args.purpose or "",
+                                                    authority=args.authority)
+                doc: Any = file.model_dump(mode="json")
+            elif args.action == "export":
+                doc = await records.export_subject(args.id, actor, authority=args.authority)
+            else:
+                outbox = FileSink(settings.data_dir.resolve() / "outbox")
+                result = await records.erase_subject(args.id, actor, reason=args.reason or "",
+                                                     authority=args.authority, sinks=[outbox])
+                doc = result.model_dump(mode="json")
     emit(args, doc, records_text(args.action, args.id, doc))
     return 0
 

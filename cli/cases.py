@@ -14,6 +14,7 @@ from ..domain.streams import notification_stream
 from ..services.client import DueProcessClient
 from ..services.timeline import render_timeline, timeline_entry
 from ..settings import Settings
+from ..store.errors import stored_data
 from ..store.eventstore import EventStore
 from ..workflows.case import DecisionResult, case_stream
 from .common import EXTENSIONS, InputError, command, emit, read_json, require_id
@@ -27,7 +28,8 @@ __all__ = ["case_timeline", "connect_client", "connect_pool", "store_for"]
 async def case_timeline(store: EventStore, case_id: str) -> list[dict[str, Any]]:
     events = await store.read_streams(
         [case_stream(case_id), notification_stream(case_id)])
-    return [timeline_entry(e) for e in events]
+    with stored_data("the case's timeline"):
+        return [timeline_entry(e) for e in events]
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> dc.FileReport:

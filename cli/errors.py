@@ -24,6 +24,7 @@ from ..services.api_client import Unauthenticated
 from ..services.client import ClientError, CommandRejected, NotFound, ServiceUnavailable
 from ..settings import ConfigError, Settings
 from ..store.crypto import KeyUnavailable
+from ..store.errors import UnreadableEvent
 from ..worker import SchemaNotReady
 from .common import InputError
 
@@ -64,8 +65,19 @@ def _rejection(err: ClientError | DomainError) -> Failure:
                    err.error_type, err.rule, err.field, {"rejected": True})
 
 
+def _odd_data(err: UnreadableEvent) -> Failure:
+    # A finding about the record, not a crash: exit 1 as a failed check; verify says
+    # whether the event was altered.
+    return Failure(REJECTED, f"odd stored data: {err} (`dueprocess verify` checks the log)",
+                   err.error_type, "stored-record-readable", None,
+                   {"stream_id": err.stream_id, "stream_version": err.stream_version,
+                    "event_id": err.event_id})
+
+
 def classify(err: BaseException, settings: Settings | None) -> Failure:
     """The failure a command ended with, as the user is told about it."""
+    if isinstance(err, UnreadableEvent):
+        return _odd_data(err)
     if isinstance(err, ValidationError):
         return _validation(err)
     over_api = settings is not None and settings.api_url is not None

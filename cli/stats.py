@@ -12,6 +12,7 @@ from ..domain.envelope import RecordedEvent
 from ..domain.statistics import CaseStatistics, case_statistics
 from ..domain.streams import is_case_stream
 from ..settings import ConfigError, Settings
+from ..store.errors import stored_data
 from ..store.eventstore import EventStore
 from .audit import parse_when
 from .common import EXTENSIONS, command, emit
@@ -119,7 +120,8 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("--from must be before --to")
     async with connect_pool(settings) as pool:
         streams = await read_case_streams(store_for(pool, settings))
-    stats = case_statistics(streams, period_from=start, period_to=end)
+    with stored_data("the statistics over the case streams"):
+        stats = case_statistics(streams, period_from=start, period_to=end)
     emit(args, stats.model_dump(mode="json"), stats_text(stats))
     return 0
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
+import asyncpg
+
 from ..domain.envelope import NewEvent, PrincipalRecord, RecordedEvent, envelope_for
 from ..domain.membership.member import (
     MEMBER_EVENT_ADAPTER,
@@ -27,6 +29,7 @@ from ..domain.membership.standing import Knowledge, Standing, standing
 from ..domain.policy import PolicyDocument
 from ..domain.streams import CASE_PREFIX
 from ..store.db import Connection, Database
+from ..store.errors import UnreadableEvent
 from ..store.eventstore import ConcurrencyConflict, EventStore
 
 MAX_ATTEMPTS = 5
@@ -140,5 +143,10 @@ async def case_streams_for(
     encrypted, so no one's personal data is decrypted just to find a member's cases. Only
     the streams that name the member are looked at (a respondent is named by the report).
     """
-    rows = await pool.fetch(CASE_STREAMS, member_id)
+    try:
+        rows = await pool.fetch(CASE_STREAMS, member_id)
+    except (asyncpg.CharacterNotInRepertoireError,
+            asyncpg.InvalidTextRepresentationError) as err:  # stored bytes, not JSON text
+        raise UnreadableEvent(f"a stored report of a case naming {member_id!r} is not JSON "
+                              f"text ({err})") from err
     return [row["stream_id"] for row in rows]

@@ -17,14 +17,22 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     HandleUpdateInput,
     Interceptor,
+    StartActivityInput,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
 )
+
+from ..activities.contracts import APPEND_EVENTS
 
 DECISIONS = "dueprocess_decisions"
 REJECTIONS = "dueprocess_rejections"
 PROJECTION_LAG = "dueprocess_projection_lag_seconds"
 PROJECTION_BEHIND = "dueprocess_projection_lag_events"
+DEADLINES_MISSED = "dueprocess_deadlines_missed"
+CASES_OPEN = "dueprocess_cases_open"
+STAGE_AGE = "dueprocess_stage_age_seconds"
+API_DURATION = "dueprocess_api_request_duration_seconds"
 
 
 def _command_type(input: HandleUpdateInput) -> str:
@@ -42,9 +50,39 @@ def _count(meter: MetricMeter, name: str, description: str, labels: Mapping[str,
     meter.create_counter(name, description).with_additional_attributes(labels).add(1)
 
 
+def _missed_deadlines(input: StartActivityInput) -> list[str]:
+    """The kinds of the DeadlineMissed events an append activity records (if it is one)."""
+    if input.activity != APPEND_EVENTS or not input.args:
+        return []
+    events = getattr(input.args[0], "events", None) or []
+    return [str(e.payload.get("kind", "unknown")) for e in events
+            if getattr(e, "event_type", None) == "DeadlineMissed"]
+
+
+class _AppendMetrics(WorkflowOutboundInterceptor):
+    # A missed deadline is counted once its event is recorded (the append activity
+    # succeeded), by kind; replays record nothing (workflow.metric_meter()).
+
+    def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
+        handle = self.next.start_activity(input)
+        kinds = _missed_deadlines(input)
+        if kinds:
+            def recorded(task: workflow.ActivityHandle[Any]) -> None:
+                if not task.cancelled() and task.exception() is None:
+                    for kind in kinds:
+                        _count(workflow.metric_meter(), DEADLINES_MISSED,
+                               "deadlines missed (recorded and escalated), by kind",
+                               {"kind": kind})
+            handle.add_done_callback(recorded)
+        return handle
+
+
 class _DecisionMetrics(WorkflowInboundInterceptor):
     # workflow.metric_meter() records nothing while a history is replayed, so a decision is
     # counted once, when it is made; validators do not run on replay at all.
+
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_AppendMetrics(outbound))
 
     def handle_update_validator(self, input: HandleUpdateInput) -> None:
         try:
@@ -70,7 +108,8 @@ class _DecisionMetrics(WorkflowInboundInterceptor):
 
 
 class DecisionMetricsInterceptor(Interceptor):
-    """Counts decisions by command type and rejections by rule, in every workflow."""
+    """Counts decisions by command type, rejections by rule and missed deadlines by kind,
+    in every workflow."""
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
@@ -87,3 +126,27 @@ def record_projection_lag(meter: MetricMeter, lags: Mapping[str, tuple[int, floa
         labels = {"projection": name}
         seconds.with_additional_attributes(labels).set(age)
         events.with_additional_attributes(labels).set(behind)
+
+
+def record_stage_ages(meter: MetricMeter, stages: Mapping[str, tuple[int, float]]) -> None:
+    """Per stage of the open cases (the case list read model): how many, and how long the
+    longest-waiting one has gone without a recorded event (a lower bound on its time in
+    the stage). Stages no case is in any more are set to 0."""
+    count = meter.create_gauge(CASES_OPEN, "open cases, by stage")
+    age = meter.create_gauge_float(
+        STAGE_AGE, "longest time an open case in the stage has gone without a recorded event",
+        "s")
+    for stage, (cases, seconds) in stages.items():
+        labels = {"stage": stage}
+        count.with_additional_attributes(labels).set(cases)
+        age.with_additional_attributes(labels).set(seconds)
+
+
+def record_api_request(meter: MetricMeter, method: str, route: str, status: int,
+                       seconds: float) -> None:
+    """One API request's latency, by method, route template (never a concrete path with
+    ids in it) and status."""
+    meter.create_histogram_float(
+        API_DURATION, "HTTP API request latency, by method, route and status", "s",
+    ).with_additional_attributes(
+        {"method": method, "route": route, "status": str(status)}).record(seconds)

@@ -42,9 +42,10 @@ from temporalio.runtime import (
     TelemetryConfig,
 )
 
+from ..domain.case import CaseStage
 from ..store.db import Database
 from ..store.projection_runner import projection_lags
-from .metrics import record_projection_lag
+from .metrics import record_projection_lag, record_stage_ages
 
 log = logging.getLogger("dueprocess.telemetry")
 SERVICE = "dueprocess"
@@ -192,14 +193,31 @@ async def projection_lag(
             for r in rows}
 
 
+async def stage_ages(
+    pool: Database, now: datetime | None = None
+) -> dict[str, tuple[int, float]]:
+    """Per stage of an open case: (cases in it, seconds the longest-waiting one has gone
+    without a recorded event), from the case list read model; every stage is present."""
+    now = now or datetime.now(UTC)
+    rows = await pool.fetch(
+        """SELECT stage, count(*) AS cases, min(updated_at) AS oldest FROM case_list
+            WHERE stage <> $1 GROUP BY stage""", str(CaseStage.CLOSED))
+    found = {str(s): (0, 0.0) for s in CaseStage if s is not CaseStage.CLOSED}
+    for r in rows:
+        found[r["stage"]] = (int(r["cases"]), max(0.0, (now - r["oldest"]).total_seconds()))
+    return found
+
+
 async def report_projection_lag(
     pool: Database, meter: MetricMeter, stop: asyncio.Event, interval: float = 15.0
 ) -> None:
+    """The read models' metrics, every ``interval`` seconds: projection lag, stage ages."""
     while not stop.is_set():
         try:
             record_projection_lag(meter, await projection_lag(pool))
+            record_stage_ages(meter, await stage_ages(pool))
         except Exception:  # a metric must never stop the worker
-            log.warning("projection lag not measured", exc_info=True)
+            log.warning("read model metrics not measured", exc_info=True)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:

@@ -4,7 +4,12 @@ retries on (internal to the store)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import asyncpg
+
+from ..domain.base import DomainError
 
 
 class EventStoreError(Exception):
@@ -102,3 +107,43 @@ def append_signal(err: asyncpg.UniqueViolationError) -> Exception | None:
     if err.constraint_name in _KEY_CONSTRAINTS:
         return KeyRace()
     return None
+
+
+class UnreadableEvent(EventStoreError):
+    """Stored data this code cannot read: an event that does not parse, decrypt, upcast or
+    fit its model (written by another version, or altered). Readers report it as a finding
+    naming the event, never as a traceback; ``verify`` says whether it was tampered with."""
+
+    error_type = "UnreadableStoredData"
+
+    def __init__(self, reason: str, *, stream_id: str | None = None,
+                 stream_version: int | None = None, event_id: str | None = None) -> None:
+        where = (f"stored event {stream_id} v{stream_version}" if stream_id
+                 else "stored data")
+        super().__init__(f"{where}{f' ({event_id})' if event_id else ''} cannot be read: "
+                         f"{reason}")
+        self.stream_id = stream_id
+        self.stream_version = stream_version
+        self.event_id = event_id
+
+
+def reason(err: BaseException) -> str:
+    """One line for an error met reading stored data (a validation error's first lines)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return f"{type(err).__name__}: {'; '.join(lines[:3]) or 'no detail'}"
+
+
+# What reading and folding stored events raises when their shape is not one this code
+# reads; the store's own typed errors (and a key not given, a configuration matter) pass.
+ODD_DATA = (ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError)
+
+
+@contextmanager
+def stored_data(what: str) -> Iterator[None]:
+    """Errors met while folding or rendering stored events, as ``UnreadableEvent``."""
+    try:
+        yield
+    except (EventStoreError, DomainError):  # typed already; a rejection is no odd data
+        raise
+    except ODD_DATA as err:
+        raise UnreadableEvent(f"{what}: {reason(err)}") from err

@@ -21,6 +21,7 @@ from ..domain.policy import PolicyDocument
 from ..domain.streams import case_id_of, is_case_stream, member_id_of, member_stream
 from ..services.members import case_streams_for
 from .db import Connection
+from .errors import ODD_DATA, UnreadableEvent, reason
 from .eventstore import EventStore
 from .projection_runner import Projection, ProjectionRunner, ProjectionStatus, projection_status
 
@@ -31,7 +32,24 @@ log = logging.getLogger("dueprocess.projections")
 
 
 def case_state_from(events: Sequence[RecordedEvent], case_id: str) -> dc.CaseState:
-    return dc.state_from_payloads(case_id, (e.payload for e in events))
+    """The case folded from its stored events; an event this code cannot fold (a shape it
+    does not read) is ``UnreadableEvent`` naming it."""
+    try:
+        return dc.state_from_payloads(case_id, (e.payload for e in events))
+    except ODD_DATA as err:
+        raise _first_unreadable(events, err) from err
+
+
+def _first_unreadable(events: Sequence[RecordedEvent], err: BaseException) -> UnreadableEvent:
+    for event in events:
+        try:
+            dc.CASE_EVENT_ADAPTER.validate_python(event.payload)
+        except ODD_DATA as invalid:
+            return UnreadableEvent(reason(invalid), stream_id=event.stream_id,
+                                   stream_version=event.stream_version,
+                                   event_id=str(event.event_id))
+    return UnreadableEvent(f"the case does not fold: {reason(err)}",
+                           stream_id=events[-1].stream_id if events else None)
 
 
 def people_in(state: dc.CaseState) -> list[str]:

@@ -18,6 +18,7 @@ from ..domain.encoding import Upcasters
 from ..domain.envelope import Position, RecordedEvent
 from . import crypto
 from .db import Connection, Database
+from .errors import UnreadableEvent, reason
 
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
 # Every committed event in global order, paged inside one REPEATABLE READ snapshot (see
@@ -162,10 +163,9 @@ class EventReader:
         keep: Callable[[str, Mapping[str, Any]], bool],
     ) -> list[tuple[asyncpg.Record, dict[str, Any]]]:
         """The rows ``keep`` accepts (judged on current shapes), parsed, not decrypted."""
-        parsed = [(row, orjson.loads(row["data"])) for row in rows]
+        parsed = [(row, _parsed(row)) for row in rows]
         judged: list[Mapping[str, Any]] = [doc for _, doc in parsed]
-        old = [i for i, (_, doc) in enumerate(parsed)
-               if self._upcasters.applies(doc["event_type"], doc["schema_version"])]
+        old = [i for i, (row, doc) in enumerate(parsed) if self._old_shape(row, doc)]
         if old:  # one key read per page for the old shapes, not one per event
             upcast = await self._decode_parsed([parsed[i] for i in old], conn)
             for i, event in zip(old, upcast, strict=True):
@@ -173,13 +173,19 @@ class EventReader:
         return [(row, doc) for (row, doc), shape in zip(parsed, judged, strict=True)
                 if keep(row["stream_id"], shape)]
 
+    def _old_shape(self, row: asyncpg.Record, doc: dict[str, Any]) -> bool:
+        try:
+            return self._upcasters.applies(doc["event_type"], doc["schema_version"])
+        except Exception as err:
+            raise _unreadable(row, doc, err) from err
+
     async def _decode(self, rows: Iterable[asyncpg.Record]) -> list[RecordedEvent]:
-        return await self._decode_parsed([(row, orjson.loads(row["data"])) for row in rows])
+        return await self._decode_parsed([(row, _parsed(row)) for row in rows])
 
     async def _decode_parsed(
         self, parsed: list[tuple[asyncpg.Record, dict[str, Any]]], db: Connection | None = None
     ) -> list[RecordedEvent]:
-        key_ids = set().union(*(crypto.key_ids_in(doc["payload"]) for _, doc in parsed)) \
+        key_ids = set().union(*(_key_ids(row, doc) for row, doc in parsed)) \
             if parsed else set()
         keys: dict[int, bytes | None] = {}
         if key_ids:
@@ -191,7 +197,15 @@ class EventReader:
                 material = k["key_material"]
                 keys[k["key_id"]] = None if material is None else self._key_wrap.unwrap(
                     k["key_id"], k["subject_id"], bytes(material))
-        return [self._to_recorded(row, doc, keys) for row, doc in parsed]
+        found = []
+        for row, doc in parsed:
+            try:
+                found.append(self._to_recorded(row, doc, keys))
+            except crypto.KeyUnavailable:  # a key this process was not given: configuration
+                raise
+            except Exception as err:
+                raise _unreadable(row, doc, err) from err
+        return found
 
     def _to_recorded(
         self, row: asyncpg.Record, doc: dict[str, Any], keys: dict[int, bytes | None]
@@ -220,3 +234,27 @@ class EventReader:
             position=Position(tx_id=int(row["tx"]), global_position=row["global_position"]),
             hash=bytes(row["hash"]).hex(),
         )
+
+
+def _unreadable(row: asyncpg.Record, doc: Any, err: BaseException) -> UnreadableEvent:
+    event_id = doc.get("event_id") if isinstance(doc, dict) else None
+    return UnreadableEvent(reason(err), stream_id=row["stream_id"],
+                           stream_version=row["stream_version"],
+                           event_id=str(event_id) if event_id else None)
+
+
+def _parsed(row: asyncpg.Record) -> dict[str, Any]:
+    try:
+        doc = orjson.loads(row["data"])
+    except orjson.JSONDecodeError as err:
+        raise _unreadable(row, None, err) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("payload"), dict):
+        raise _unreadable(row, doc, ValueError("not an event envelope with a payload"))
+    return doc
+
+
+def _key_ids(row: asyncpg.Record, doc: dict[str, Any]) -> set[int]:
+    try:
+        return crypto.key_ids_in(doc["payload"])
+    except Exception as err:
+        raise _unreadable(row, doc, err) from err

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,8 +29,9 @@ from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import CaseWorkflow
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 from workflows.conftest import env, test_server_path  # noqa: F401  (fixtures)
 
 QUEUE = "api-tests"
@@ -74,30 +76,43 @@ async def issuer(tmp_path: Path) -> AsyncIterator[LocalIssuer]:
     await local.stop()
 
 
-@pytest.fixture
-async def api(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,  # noqa: F811
-              load_rulebook: Any, issuer: LocalIssuer) -> AsyncIterator[Api]:
+@asynccontextmanager
+async def serving(
+    environment: WorkflowEnvironment, temporal: Client, pool: asyncpg.Pool, tmp_path: Path,
+    load_rulebook: Any, issuer: LocalIssuer, *, interceptors: Sequence[Interceptor] = (),
+    config: ApiConfig | None = None, **services: Any,
+) -> AsyncIterator[Api]:
+    """The API on uvicorn over ``temporal`` (a client of ``environment``), with a worker on the
+    same client; ``services`` are further ApiServices fields (codec, meter)."""
     store = EventStore(pool)
     outbox = FileSink(tmp_path / "outbox")
     notes = NotificationActivities(pool, store, outbox, "test@localhost")
     activities = EventStoreActivities(store)
     assert issuer.url is not None
-    services = ApiServices(client=DueProcessClient(env.client, QUEUE), store=store, pool=pool,
-                           policy=load_policy_file(None), sinks=[outbox])
-    app = create_app(services, TokenVerifier(issuer.url, "dueprocess"),
-                     ApiConfig(max_body_bytes=MAX_BODY, timeout_seconds=60))
+    given = ApiServices(client=DueProcessClient(temporal, QUEUE), store=store, pool=pool,
+                        policy=load_policy_file(None), sinks=[outbox], **services)
+    app = create_app(given, TokenVerifier(issuer.url, "dueprocess"),
+                     config or ApiConfig(max_body_bytes=MAX_BODY, timeout_seconds=60))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                                            lifespan="off"))
-    async with Worker(env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
+    async with Worker(temporal, task_queue=QUEUE, workflows=[CaseWorkflow],
                       activities=[activities.append_events, activities.load_stream,
-                                  notes.dispatch_notifications, load_rulebook]):
+                                  notes.dispatch_notifications, load_rulebook],
+                      interceptors=interceptors):
         # Listening before uvicorn starts: connections queue until it accepts them.
         sock = socket.create_server(("127.0.0.1", 0))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         port = sock.getsockname()[1]
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            yield Api(url=url, issuer=issuer, store=store, pool=pool, http=http, env=env,
-                      services=services)
+            yield Api(url=url, issuer=issuer, store=store, pool=pool, http=http,
+                      env=environment, services=given)
         server.should_exit = True
         await serving
+
+
+@pytest.fixture
+async def api(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,  # noqa: F811
+              load_rulebook: Any, issuer: LocalIssuer) -> AsyncIterator[Api]:
+    async with serving(env, env.client, pool, tmp_path, load_rulebook, issuer) as found:
+        yield found

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S_VERSION = "1.32.0"
 KEY = base64.b64encode(bytes(range(32))).decode()
+ISSUER = "https://login.example.org/realms/dueprocess"
 
 
 def _render(path: Path) -> list[dict[str, Any]]:
@@ -66,14 +67,35 @@ def test_pods_run_unprivileged_with_probes_and_a_drain_window(
             assert security["readOnlyRootFilesystem"] is True
             assert security["allowPrivilegeEscalation"] is False
             assert security["capabilities"]["drop"] == ["ALL"]
-    worker = next(d for d in rendered if d["kind"] == "Deployment")
-    pod = worker["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    deployments = {d["metadata"]["name"]: d for d in rendered if d["kind"] == "Deployment"}
+    assert set(deployments) == {"dueprocess-worker", "dueprocess-api"}
     config = next(d for d in rendered if d["kind"] == "ConfigMap")["data"]
-    assert pod["terminationGracePeriodSeconds"] > float(
-        config["DUEPROCESS_SHUTDOWN_GRACE_SECONDS"])
+    for deployment in deployments.values():
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert pod["terminationGracePeriodSeconds"] > float(
+            config["DUEPROCESS_SHUTDOWN_GRACE_SECONDS"])
+
+
+def test_the_api_is_served_behind_its_service_with_its_health_on_the_probe_port(
+    rendered: list[dict[str, Any]],
+) -> None:
+    api = next(d for d in rendered if d["kind"] == "Deployment"
+               and d["metadata"]["name"] == "dueprocess-api")
+    (container,) = api["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[0] == "api" and args[args.index("--port") + 1] == "8000"
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports["http"] == 8000
+    config = next(d for d in rendered if d["kind"] == "ConfigMap")["data"]
+    # the probes reach the health server the API starts on DUEPROCESS_HEALTH_ADDRESS
+    assert config["DUEPROCESS_HEALTH_ADDRESS"].endswith(f":{ports['health']}")
+    service = next(d for d in rendered if d["kind"] == "Service"
+                   and d["metadata"]["name"] == "dueprocess-api")
+    assert service["spec"]["selector"] == api["spec"]["selector"]["matchLabels"]
+    assert {p["targetPort"] for p in service["spec"]["ports"]} <= set(ports)
 
 
 def test_temporal_is_not_repackaged(rendered: list[dict[str, Any]]) -> None:
@@ -124,19 +146,32 @@ def test_compose_runs_the_system_the_production_way() -> None:
         assert services[worker]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully")
     assert services["migrate"]["command"] == ["migrate"] and services["migrate"]["restart"] == "no"
-    assert "TODO(api)" in (DEPLOY / "compose.yaml").read_text()
+    api = services["api"]
+    assert api["command"][0] == "api" and api["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully")
+    port = api["command"][api["command"].index("--port") + 1]
+    assert api["ports"] == [f"127.0.0.1:{port}:{port}"]
+    # the UI reads sealed payloads through the API's codec server, which allows its origin
+    ui = services["temporal-ui"]
+    assert ui["environment"]["TEMPORAL_CODEC_ENDPOINT"] == f"http://localhost:{port}/codec"
+    origin = api["command"][api["command"].index("--codec-origin") + 1]
+    assert origin == "http://localhost:" + ui["ports"][0].split(":")[1]
 
 
-def test_the_compose_workers_get_a_valid_configuration() -> None:
-    env = _compose()["services"]["worker-1"]["environment"]
+@pytest.mark.parametrize("service", ["worker-1", "api"])
+def test_the_compose_workers_and_api_get_a_valid_configuration(service: str) -> None:
+    env = _compose()["services"][service]["environment"]
 
     def interpolate(value: str) -> str:  # ${NAME:?message} / ${NAME:-default}, as compose does
-        return re.sub(r"\$\{([A-Z0-9_]+)(?::[?-][^}]*)?\}",
-                      lambda m: KEY if "KEY" in m.group(1) else "secret", str(value))
+        return re.sub(r"\$\{([A-Z0-9_]+)(:-([^}]*)|:\?[^}]*)?\}", lambda m: m.group(3) or (
+            KEY if "KEY" in m.group(1) else ISSUER if "ISSUER" in m.group(1) else "secret"),
+            str(value))
 
     settings = Settings.from_env({k: interpolate(v) for k, v in env.items()})
     assert settings.temporal_address == "temporal:7233"
     assert settings.database_url is not None and "dueprocess_worker" in settings.database_url
+    if service == "api":
+        assert settings.oidc_issuer == ISSUER and settings.oidc_audience == "dueprocess"
 
 
 def test_the_collector_pipelines_use_only_defined_components() -> None:

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+import uvicorn
+from dueprocess.cli.api import start_health
 from dueprocess.devstack.stack import free_port
 from dueprocess.settings import Settings
 from dueprocess.worker import open_runtime, readiness, run_worker
@@ -59,3 +61,28 @@ async def test_probes_answer_and_a_stop_drains_the_worker(
         await worker  # returns once the worker has drained
     with pytest.raises(ConnectionError):
         await _get(port, "/livez")
+
+
+async def test_the_api_serves_the_same_probes_and_fails_readiness_while_stopping(
+    db_dsn: str, temporal_address: str, tmp_path: Path,
+) -> None:
+    port = free_port()
+    settings = Settings.from_env({
+        "DUEPROCESS_DATABASE_URL": db_dsn, "DUEPROCESS_TEMPORAL_ADDRESS": temporal_address,
+        "DUEPROCESS_HEALTH_ADDRESS": f"127.0.0.1:{port}", "DUEPROCESS_DATA_DIR": str(tmp_path),
+        "DUEPROCESS_PAYLOAD_KEY": base64.b64encode(bytes(32)).decode()})
+    async with open_runtime(settings) as runtime:
+        # given the health server `dueprocess api` starts beside uvicorn
+        server = uvicorn.Server(uvicorn.Config(app="never.started:app"))
+        health = await start_health(settings, runtime, server)
+        assert health is not None
+        try:
+            # then it is ready while Temporal and PostgreSQL answer
+            status, body = await _get(port, "/readyz")
+            assert (status, body["checks"]) == (200, ["postgres", "shutdown", "temporal"])
+            # and not ready once uvicorn is stopping (SIGTERM)
+            server.should_exit = True
+            status, body = await _get(port, "/readyz")
+            assert (status, body["failed"]) == (503, {"shutdown": "draining"})
+        finally:
+            await health.close()

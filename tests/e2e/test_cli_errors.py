@@ -226,3 +226,12 @@ def test_fuzz_a_report_with_one_field_changed_is_refused_or_tried(
                          document=json.dumps(_mutated(path, value)))
     assert code in (2, 3)  # refused as input, or valid and Temporal not there
     one_line(code, out, err, as_json=True)
+
+
+def test_the_api_is_not_served_on_the_probes_port(
+    cli: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DUEPROCESS_HEALTH_ADDRESS", "127.0.0.1:8080")
+    code, out, err = cli("api", "--json")  # the API's default port is 8080 too
+    assert code == 2
+    assert one_line(code, out, err, as_json=True)["field"] == "--port"
