@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from ..console.app import create_console
+from ..console.state import ConsoleConfig
 from . import cases, feed, problems, records
 from .deps import ApiConfig, ApiServices, Verifier
 from .limits import Limits
@@ -42,8 +44,11 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
 
 
 def create_app(services: ApiServices, verifier: Verifier,
-               config: ApiConfig | None = None) -> Limits:
-    """The ASGI app: ``services`` to act on, ``verifier`` for access tokens."""
+               config: ApiConfig | None = None,
+               console: ConsoleConfig | None = None) -> Limits:
+    """The ASGI app: ``services`` to act on, ``verifier`` for access tokens. The browser
+    console is mounted at /console (signing in with ``console.issuer``, by default the
+    verifier's issuer)."""
     cfg = config or ApiConfig()
     app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION,
                   responses=ERROR_RESPONSES, separate_input_output_schemas=False)
@@ -53,5 +58,6 @@ def create_app(services: ApiServices, verifier: Verifier,
     problems.install(app)
     for module in (cases, records, feed):
         app.include_router(module.router)
+    app.mount("/console", create_console(services, verifier, console))
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return Limits(app, max_body_bytes=cfg.max_body_bytes, timeout_seconds=cfg.timeout_seconds)
