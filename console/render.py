@@ -18,7 +18,7 @@ ENV = Environment(loader=FileSystemLoader(HERE / "templates"),
                   autoescape=select_autoescape(default=True), trim_blocks=True,
                   lstrip_blocks=True)
 # (path under /console, label): the navigation bar; page modules may append.
-NAV: list[tuple[str, str]] = [("/work", "My work")]
+NAV: list[tuple[str, str]] = [("/work", "My work"), ("/audit", "Audit"), ("/stats", "Statistics")]
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 HEADERS = {

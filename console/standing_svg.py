@@ -51,8 +51,8 @@ def rights_svg(p: RightsPicture, ident: str = "rights") -> str:
     root = picture(WIDTH, height, f"Rights over time of member {p.member_id}",
                    describe(p) + scaled, ident)
     defs = ET.SubElement(root, "defs")
-    removed = hatch(defs, f"{ident}-removed", REMOVED_COLOUR, "#fbe9e7")
-    voided = hatch(defs, f"{ident}-voided", VOIDED_COLOUR, "#f5f5f5", cross=True)
+    removed = hatch(defs, f"{ident}-hatch-removed", REMOVED_COLOUR, "#fbe9e7")
+    voided = hatch(defs, f"{ident}-hatch-voided", VOIDED_COLOUR, "#f5f5f5", cross=True)
     _axis(root, scale)
     y = AXIS
     _row_label(root, y, "standing")

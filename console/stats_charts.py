@@ -35,7 +35,7 @@ def statistics_charts(s: CaseStatistics,
     ]
     if overdue_now is not None:
         charts.append(counts("stats-overdue", "Open cases overdue now, by stage",
-                             sorted(overdue_now.items())))
+                             sorted(overdue_now.items()), empty="no open case is overdue"))
     return charts
 
 
