@@ -94,8 +94,8 @@ async def act(request: Request, case_id: CaseId, name: CommandName,
     except CommandRejected as err:
         _explain(action, err)
         return await _page(request, who, case_id, action, status=409)
-    return RedirectResponse(url_for(request, f"/cases/{case_id}?done={name}"),
-                            status_code=303)
+    back = "/work" if values.get("back") == "work" else f"/cases/{case_id}"
+    return RedirectResponse(url_for(request, f"{back}?done={name}"), status_code=303)
 
 
 def _explain(action: Action, err: CommandRejected) -> None:

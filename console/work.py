@@ -106,4 +106,5 @@ async def my_work(
                                  chosen_stage, now)
     return render(request, who, "work.html", rows=rows, total=total, stages=STAGES,
                   stage=chosen_stage, role=chosen_role, now=now,
-                  officer=chosen_role == roles.CASE_OFFICER == who.role)
+                  officer=chosen_role == roles.CASE_OFFICER == who.role,
+                  done=request.query_params.get("done"))

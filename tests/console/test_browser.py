@@ -114,8 +114,12 @@ async def _walk(browser: Browser, console: Console, case_id: str, p: Any, rb: st
     await _act(page, "TriageCase", {"authority": f"{rb} s.3.3",
                                     "outcome": ("select", "investigate"),
                                     "reasons": "Public posts, named target."})
-    await _act(page, "AssignInvestigator", {"authority": f"{rb} s.3.4",
-                                            "investigator_id": p.investigator})
+    # and assigns the investigator from My work
+    await page.goto(console.url + "/console/work")
+    assign = page.locator(f"#assign-{case_id[:12]}")
+    await assign.locator("[name='investigator_id']").fill(p.investigator)
+    async with page.expect_navigation(url="**/console/work?done=AssignInvestigator"):
+        await assign.locator("button").click()
     await _sign_out(page)
     # the investigator issues the notice
     page = await _sign_in(browser, console, p.investigator)
