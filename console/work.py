@@ -72,7 +72,8 @@ def _scope(role: str) -> str:
 
 async def my_cases(pool: Any, role: str, person: str, stage: str | None,
                    now: datetime) -> tuple[list[Row], int]:
-    where = _scope(role) + " AND ($2::text IS NULL OR stage = $2)"
+    # $1 typed even where the scope leaves it out (a case officer's every open case).
+    where = _scope(role) + " AND ($2::text IS NULL OR stage = $2) AND $1::text IS NOT NULL"
     rows = await pool.fetch(
         f"""SELECT case_id, stage, next_deadline_kind, next_deadline_at, opened_at,
                    count(*) OVER () AS total
@@ -105,4 +106,5 @@ async def my_work(
                                  chosen_stage, now)
     return render(request, who, "work.html", rows=rows, total=total, stages=STAGES,
                   stage=chosen_stage, role=chosen_role, now=now,
-                  officer=chosen_role == roles.CASE_OFFICER == who.role)
+                  officer=chosen_role == roles.CASE_OFFICER == who.role,
+                  done=request.query_params.get("done"))

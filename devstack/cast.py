@@ -1,37 +1,48 @@
-"""The demo's people as the local issuer's sign-in page offers them (devstack/issuer_login).
+"""The demo's people, as the local issuer's sign-in page offers them (issuer_login.py).
 
-The staff are the same in every run; the complainant and the respondent get a run's own
-ids, so a demo run adds them with ``LocalIssuer.login.offer(cast(people))``.
+The staff are the same in every demo run (their ids live here; demo.py uses them) and
+are offered from the start; a run's complainant and respondent get ids of their own, so
+a run adds them with ``LocalIssuer.login.offer(cast(people))`` (or they sign in by id).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..domain.case import roles
-from ..services.identity import AUDITOR
-from .demo import People, _people
+from ..services.roles import AUDITOR
 from .issuer_login import Person
 
+if TYPE_CHECKING:
+    from .demo import People
+
+CASE_OFFICER = "staff-amira"
+INVESTIGATOR = "staff-tom"
+PANEL = ("panel-ruth", "panel-kwame", "panel-sofia")
+APPEAL_PANEL = ("appeal-helen", "appeal-ibrahim", "appeal-mei")
 DEMO_AUDITOR = "audit-olu"
 
 
-def cast(p: People, *, auditor: str = DEMO_AUDITOR) -> list[Person]:
-    """Everyone in a demo run, each with their role, labelled for the sign-in page."""
-    def staff(subject: str, role: str) -> Person:
-        name = subject.split("-", 1)[-1].capitalize()
-        return Person(subject, (role,), f"{name} ({role.replace('_', ' ')})")
-
-    return [
-        staff(p.case_officer, roles.CASE_OFFICER),
-        staff(p.investigator, roles.INVESTIGATOR),
-        *(staff(m, roles.PANEL_MEMBER) for m in p.panel),
-        *(staff(m, roles.APPEAL_PANEL_MEMBER) for m in p.appeal_panel),
-        staff(auditor, AUDITOR),
-        Person(p.respondent, (roles.RESPONDENT,), "Daniel Okafor (respondent)"),
-        Person(p.complainant, (roles.COMPLAINANT,), "Priya Shah (complainant)"),
-    ]
+def _staff(subject: str, role: str) -> Person:
+    name = subject.split("-", 1)[-1].capitalize()
+    return Person(subject, (role,), f"{name} ({role.replace('_', ' ')})")
 
 
 def staff_cast() -> list[Person]:
-    """The demo's staff and auditor (the same in every run), for a fresh dev stack."""
-    every = cast(_people("run"))
-    return [p for p in every if not {roles.RESPONDENT, roles.COMPLAINANT} & set(p.roles)]
+    """The demo's staff and auditor, each with their role."""
+    return [
+        _staff(CASE_OFFICER, roles.CASE_OFFICER),
+        _staff(INVESTIGATOR, roles.INVESTIGATOR),
+        *(_staff(m, roles.PANEL_MEMBER) for m in PANEL),
+        *(_staff(m, roles.APPEAL_PANEL_MEMBER) for m in APPEAL_PANEL),
+        _staff(DEMO_AUDITOR, AUDITOR),
+    ]
+
+
+def cast(p: People) -> list[Person]:
+    """Everyone in a demo run: the staff, the respondent and the complainant."""
+    return [
+        *staff_cast(),
+        Person(p.respondent, (roles.RESPONDENT,), "Daniel Okafor (respondent)"),
+        Person(p.complainant, (roles.COMPLAINANT,), "Priya Shah (complainant)"),
+    ]

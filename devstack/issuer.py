@@ -30,6 +30,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from ..services.roles import TOKEN_ROLES
+from .cast import staff_cast
 from .issuer_login import AUTHORIZE_PATH, TOKEN_PATH, Login, LoginError, Person
 
 KEY_FILE = "oidc-signing-key.pem"
@@ -102,7 +104,7 @@ class LocalIssuer:
                  people: list[Person] | None = None) -> None:
         self.data_dir = data_dir
         # Who the sign-in page (authorization code + PKCE) offers; see issuer_login.py.
-        self.login = Login(people or [], self._sign_in)
+        self.login = Login(people or [], self._sign_in, any_roles=sorted(TOKEN_ROLES))
         self.audience = audience
         self.url = issuer_url
         self._port = port
@@ -210,8 +212,9 @@ class LocalIssuer:
 
 @contextlib.asynccontextmanager
 async def serving(data_dir: Path, audience: str) -> AsyncIterator[str]:
-    """The local issuer of ``data_dir`` while the block runs; yields its URL."""
-    issuer = LocalIssuer(data_dir, audience=audience)
+    """The local issuer of ``data_dir`` while the block runs; yields its URL. Its sign-in
+    page offers the demo's staff (anyone else signs in by id and role)."""
+    issuer = LocalIssuer(data_dir, audience=audience, people=staff_cast())
     url = await issuer.start()
     try:
         yield url

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import html
+import re
 import secrets
 import threading
 import time
@@ -27,6 +28,7 @@ AUTHORIZE_PATH = "/authorize"
 TOKEN_PATH = "/token"
 CODE_TTL_SECONDS = 60
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+SUBJECT = re.compile(r"[A-Za-z0-9._@-]{1,200}")
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,12 @@ def _b64(data: bytes) -> str:
 class Login:
     """The authorization-code flow's state: the people offered and the codes given out."""
 
-    def __init__(self, people: Sequence[Person], mint: Minter) -> None:
+    def __init__(self, people: Sequence[Person], mint: Minter,
+                 any_roles: Sequence[str] = ()) -> None:
         self._people = {p.subject: p for p in people}
+        # Anyone may also sign in by id in one of these roles (a demo run's respondent):
+        # a development issuer, like anyone holding its key, can mint any identity.
+        self._any_roles = sorted(any_roles)
         self._mint = mint
         self._codes: dict[str, _Grant] = {}
         self._lock = threading.Lock()
@@ -127,16 +133,18 @@ class Login:
             f'{html.escape(p.label)}</button> <span class="roles">'
             f'{html.escape(", ".join(r.replace("_", " ") for r in p.roles))}</span></li>'
             for p in self.people)
-        return _PAGE.format(hidden=hidden + _fixed_fields(), rows=rows,
+        options = "".join(f'<option value="{html.escape(r)}">{html.escape(r)}</option>'
+                          for r in self._any_roles)
+        other = _OTHER.format(hidden=hidden + _fixed_fields(), options=options) \
+            if self._any_roles else ""
+        return _PAGE.format(hidden=hidden + _fixed_fields(), rows=rows, other=other,
                             client=html.escape(request["client_id"]))
 
     def authorize(self, params: Mapping[str, list[str]]) -> str:
         """The redirect (with a one-time code) for the person picked on the page."""
         request = self._request(params)
         with self._lock:
-            person = self._people.get(_one(params, "subject"))
-            if person is None:
-                raise LoginError("access_denied", "subject: not a person this issuer offers")
+            person = self._people.get(_one(params, "subject")) or self._anyone(params)
             code = secrets.token_urlsafe(32)
             self._drop_expired()
             self._codes[code] = _Grant(
@@ -167,6 +175,13 @@ class Login:
         return {"access_token": access, "id_token": id_token, "token_type": "Bearer",
                 "expires_in": expires_in, "scope": "openid"}
 
+    def _anyone(self, params: Mapping[str, list[str]]) -> Person:
+        subject, role = _one(params, "subject"), _one(params, "role", required=False)
+        if role not in self._any_roles or not SUBJECT.fullmatch(subject):
+            raise LoginError("access_denied", "subject: not a person this issuer offers "
+                             "(or role: not one it grants)")
+        return Person(subject, (role,), subject)
+
     def _drop_expired(self) -> None:
         now = time.monotonic()
         for code in [c for c, g in self._codes.items() if g.expires < now]:
@@ -184,6 +199,7 @@ _PAGE = """<!doctype html>
 <style>
 body {{ font: 16px/1.5 system-ui, sans-serif; margin: 2rem auto; max-width: 40rem;
        color: #1a1a1a; background: #fff; }}
+input, select {{ font: inherit; padding: .3rem; }}
 button {{ font: inherit; padding: .4rem .8rem; margin: .2rem 0; border: 2px solid #1d4ed8;
          background: #1d4ed8; color: #fff; border-radius: 4px; cursor: pointer; }}
 button:focus-visible {{ outline: 3px solid #b45309; outline-offset: 2px; }}
@@ -194,4 +210,11 @@ ul {{ list-style: none; padding: 0; }} .roles {{ color: #374151; }}
 <p class="note">The local development issuer of dueprocess. Pick who you are; the tokens
 are signed with this data dir's key. Never use it in production.</p>
 <form method="post" action="/authorize">{hidden}
-<ul>{rows}</ul></form></main></body></html>"""
+<ul>{rows}</ul></form>{other}</main></body></html>"""
+
+_OTHER = """<h2>Someone else</h2>
+<form method="post" action="/authorize">{hidden}
+<p><label for="other-subject">Subject (id)</label>
+<input id="other-subject" name="subject" required pattern="[A-Za-z0-9._@-]{{1,200}}">
+<label for="other-role">Role</label> <select id="other-role" name="role">{options}</select>
+<button type="submit">Sign in</button></p></form>"""

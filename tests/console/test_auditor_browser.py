@@ -161,9 +161,9 @@ async def test_the_auditor_sees_checks_access_standing_and_statistics(
             "#checks a.offending", "links => links.map(a => a.getAttribute('href'))"):
         assert await page.locator(href).count() == 1
     assert await page.locator("#audit-timeline tbody tr").count() >= 10
-    await page.screenshot(path=str(SCREENSHOTS / "auditor-case.png"))
+    await page.screenshot(path=str(SCREENSHOTS / "audit-checks.png"))
     await page.goto(page.url.split("#")[0] + "#access")
-    await page.screenshot(path=str(SCREENSHOTS / "auditor-access-log.png"))
+    await page.screenshot(path=str(SCREENSHOTS / "audit-access-log.png"))
 
     # when the auditor asks for the respondent's standing, with a typo first
     await page.goto(f"{site.url}/console/audit/member")
@@ -182,7 +182,7 @@ async def test_the_auditor_sees_checks_access_standing_and_statistics(
     # then the member stands as a member with every right: the suspension was voided
     assert await page.inner_text("#standing-status") == "member"
     assert await page.inner_text("#standing-removed") == "none"
-    await page.screenshot(path=str(SCREENSHOTS / "auditor-standing.png"), full_page=True)
+    await page.screenshot(path=str(SCREENSHOTS / "audit-standing.png"), full_page=True)
     picture = page.locator("#standing svg[role=img]")
     assert await picture.count() == 1
     # (the appeal was allowed before the sanction took effect: only the interim measure
