@@ -1,0 +1,317 @@
+"""Server render time of the console's pages with 10,000 cases in the projections.
+
+    python bench/console_render.py [--quick] [--cases N] [--requests N] [--json out.json]
+
+Starts its own PostgreSQL (embedded, default settings) in a temporary directory, migrates
+it, and seeds N cases (10,000; 1,000 with ``--quick``) through the event store and the
+case-list projection, as a running system would: one case is decided command by command
+by the domain's ``decide`` (the tests' happy path: report, acknowledgement, triage,
+investigator, notice, disclosure, response, panel, hearing, decision, appeal window,
+sanction, closure), then each case is a prefix of that history (so cases sit at every
+stage, 30% closed) with its own case id, respondent, investigator (one of 20) and panel
+(one of 10), moved in time so it was reported 0-60 days ago; every event is appended with
+``EventStore.append`` (personal data sealed per subject) and ``ProjectionRunner`` folds
+the case list. The API with the console is then served by uvicorn on loopback, the
+benchmark signs in through the local issuer's page (authorization code + PKCE) and asks
+for each page in turn, one request at a time.
+
+Measured: the server's time per request (from the request reaching the ASGI app to the
+last byte of the response leaving it: routing, session and token check, queries,
+template), and the time seen by the client over loopback HTTP. p50 / p95 / max over the
+timed requests after a warm-up. Markdown to stdout, progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import uvicorn
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent / "tests"))  # the tests' fixtures: the happy path
+
+from dueprocess.api.app import create_app  # noqa: E402
+from dueprocess.api.deps import ApiServices  # noqa: E402
+from dueprocess.devstack.issuer import LocalIssuer  # noqa: E402
+from dueprocess.devstack.issuer_login import Person  # noqa: E402
+from dueprocess.domain.case.decide import decide  # noqa: E402
+from dueprocess.domain.case.events import CASE_EVENT_ADAPTER, CaseEvent  # noqa: E402
+from dueprocess.domain.case.state import CaseState, evolve  # noqa: E402
+from dueprocess.domain.envelope import envelope_for  # noqa: E402
+from dueprocess.domain.streams import case_stream  # noqa: E402
+from dueprocess.services.client import DueProcessClient  # noqa: E402
+from dueprocess.services.identity import TokenVerifier  # noqa: E402
+from dueprocess.services.policyfile import load_policy_file  # noqa: E402
+from dueprocess.store.db import create_pool  # noqa: E402
+from dueprocess.store.eventstore import EventStore  # noqa: E402
+from dueprocess.store.migrations import migrate  # noqa: E402
+from dueprocess.store.projections import CaseListProjection, ProjectionRunner  # noqa: E402
+from eventstore import Server  # noqa: E402  (bench/eventstore.py: our own PostgreSQL)
+from fixtures import case_examples as ex  # noqa: E402
+
+TEMPLATE = "template-case"
+OFFICER = "staff-officer-1"
+INVESTIGATOR = "inv-3"
+WRITERS = 4
+
+
+def log(message: str) -> None:
+    print(f"[console_render] {message}", file=sys.stderr, flush=True)
+
+
+# -- seeding -----------------------------------------------------------------------------
+
+
+def template_history() -> list[tuple[dict[str, Any], datetime]]:
+    """The happy path decided once: each event (python form) with the time it was decided."""
+    state = CaseState.empty(TEMPLATE)
+    found = []
+    for step in ex.happy_path(sanction=ex.WARNING):
+        for event in decide(state, step.command, step.now):
+            state = evolve(state, event)
+            found.append((event.model_dump(), step.now))
+    return found
+
+
+def _moved(node: Any, delta: timedelta, names: dict[str, str]) -> Any:
+    """``node`` with every time moved by ``delta`` and every id in ``names`` renamed."""
+    if isinstance(node, datetime):
+        return node + delta
+    if isinstance(node, date):
+        return node + timedelta(days=delta.days)
+    if isinstance(node, str):
+        return names.get(node, node)
+    if isinstance(node, dict):
+        return {k: _moved(v, delta, names) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_moved(v, delta, names) for v in node]
+    return node
+
+
+def case_events(n: int, template: list[tuple[dict[str, Any], datetime]], now: datetime,
+                rng: random.Random) -> tuple[str, list[tuple[CaseEvent, datetime]]]:
+    case_id = uuid.uuid4().hex
+    closed = rng.random() < 0.3
+    keep = len(template) if closed else rng.randint(1, len(template) - 1)
+    delta = (now - rng.uniform(0, 60) * timedelta(days=1)) - template[0][1]
+    panel = n % 10
+    names = {TEMPLATE: case_id, ex.RESPONDENT_ID: f"m-{n}", ex.COMPLAINANT_ID: f"m-c{n}",
+             ex.WITNESS_ID: f"m-w{n}", ex.INVESTIGATOR_ID: f"inv-{n % 20}",
+             ex.OFFICER_ID: OFFICER, ex.PANEL_IDS[0]: f"panel-{panel}a",
+             ex.PANEL_IDS[1]: f"panel-{panel}b"}
+    events = [(CASE_EVENT_ADAPTER.validate_python(_moved(doc, delta, names)), at + delta)
+              for doc, at in template[:keep]]
+    return case_id, events
+
+
+async def seed(store: EventStore, cases: int) -> list[str]:
+    template = template_history()
+    rng = random.Random(13)
+    now = datetime.now(UTC)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(cases):
+        queue.put_nowait(n)
+    ids: list[str] = []
+
+    async def writer() -> None:
+        while not queue.empty():
+            n = queue.get_nowait()
+            case_id, events = case_events(n, template, now, rng)
+            envelopes = [envelope_for(e, event_id=uuid.uuid4(), recorded_at=at,
+                                      correlation_id=case_id) for e, at in events]
+            await store.append(case_stream(case_id), 0, envelopes)
+            ids.append(case_id)
+            if len(ids) % 1000 == 0:
+                log(f"seeded {len(ids)} cases")
+
+    await asyncio.gather(*(writer() for _ in range(WRITERS)))
+    return ids
+
+
+# -- timing ------------------------------------------------------------------------------
+
+
+class Timed:
+    """ASGI wrapper: the server's time per request, to the last byte of the response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.last: float | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def timed_send(message: Any) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self.last = time.perf_counter() - started
+
+        await self.app(scope, receive, timed_send)
+
+
+async def sign_in(http: httpx.AsyncClient, subject: str) -> None:
+    """The browser's way in: the console sends us to the issuer's page, we pick a person."""
+    page = await http.get("/console/signin?start=1", follow_redirects=True)
+    fields = dict(parse_qsl(urlsplit(str(page.url)).query))
+    back = await http.post(str(page.url).split("?")[0], data=fields | {"subject": subject},
+                           follow_redirects=True)
+    assert back.status_code == 200 and back.url.path == "/console/work", back.text[:300]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    return {"n": len(values), "p50_ms": statistics.median(values) * 1000,
+            "p95_ms": p95 * 1000, "max_ms": ordered[-1] * 1000}
+
+
+async def measure(http: httpx.AsyncClient, timed: Timed, paths: Callable[[int], str],
+                  requests: int, warmup: int = 5) -> dict[str, Any]:
+    server, client = [], []
+    for i in range(warmup + requests):
+        started = time.perf_counter()
+        response = await http.get(paths(i))
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, (paths(i), response.status_code, response.text[:300])
+        if i >= warmup:
+            assert timed.last is not None
+            server.append(timed.last)
+            client.append(elapsed)
+    return {"server": summary(server), "client": summary(client)}
+
+
+# -- main --------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
+    pg = Server(data_dir)
+    dsn = pg.start()
+    try:
+        return await _run(args, dsn, data_dir)
+    finally:
+        pg.stop()
+
+
+async def _run(args: argparse.Namespace, dsn: str, data_dir: Path) -> dict[str, Any]:
+    pool = await create_pool(dsn, min_size=2, max_size=8)
+    async with pool.acquire() as conn:
+        await migrate(conn)
+    store = EventStore(pool)
+    began = time.perf_counter()
+    ids = await seed(store, args.cases)
+    seeded = time.perf_counter() - began
+    log(f"seeded {len(ids)} cases in {seeded:.0f} s; projecting")
+    began = time.perf_counter()
+    await ProjectionRunner(pool, store, [CaseListProjection()]).catch_up()
+    projected = time.perf_counter() - began
+    counts = dict((await pool.fetch(
+        """SELECT count(*) FILTER (WHERE stage <> 'closed') AS open,
+                  count(*) FILTER (WHERE stage <> 'closed' AND next_deadline_at < now())
+                      AS overdue, (SELECT count(*) FROM events) AS events
+             FROM case_list"""))[0])
+    log(f"projected in {projected:.0f} s: {counts}")
+
+    issuer = LocalIssuer(data_dir / "issuer", people=[
+        Person(OFFICER, ("case_officer",), "Officer"),
+        Person(INVESTIGATOR, ("investigator",), "Investigator")])
+    await issuer.start()
+    assert issuer.url is not None
+    services = ApiServices(client=DueProcessClient(cast(Any, None), "bench"), store=store,
+                           pool=pool, policy=load_policy_file(None))
+    timed = Timed(create_app(services, TokenVerifier(issuer.url, "dueprocess")))
+    server = uvicorn.Server(uvicorn.Config(timed, host="127.0.0.1", port=0,
+                                           log_level="warning", lifespan="off"))
+    sock = socket.create_server(("127.0.0.1", 0))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    rng = random.Random(7)
+    open_ids = [r["case_id"] for r in await pool.fetch(
+        "SELECT case_id FROM case_list WHERE stage <> 'closed' ORDER BY case_id")]
+    pages: dict[str, dict[str, Any]] = {}
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=120) as officer, \
+                httpx.AsyncClient(base_url=url, timeout=120) as investigator:
+            await sign_in(officer, OFFICER)
+            await sign_in(investigator, INVESTIGATOR)
+            n = args.requests
+            plan: list[tuple[str, httpx.AsyncClient, Callable[[int], str], int, int]] = [
+                ("My work (case officer: every open case)", officer,
+                 lambda i: "/console/work", n, 5),
+                ("My work (investigator: assigned cases)", investigator,
+                 lambda i: "/console/work", n, 5),
+                ("Case page (case officer, a random open case)", officer,
+                 lambda i: f"/console/cases/{rng.choice(open_ids)}", n, 5),
+                ("Audit of a case (case officer)", officer,
+                 lambda i: f"/console/audit/cases/{rng.choice(open_ids)}", n, 5),
+                ("Statistics (every case stream read and folded)", officer,
+                 # reads and decrypts the whole log per request: a few are enough
+                 lambda i: "/console/stats", 2, 0),
+            ]
+            for name, http, paths, count, warmup in plan:
+                log(f"timing {name}: {count} requests")
+                pages[name] = await measure(http, timed, paths, count, warmup)
+    finally:
+        server.should_exit = True
+        await serving
+        await issuer.stop()
+        await pool.close()
+    return {"cases": args.cases, "requests": args.requests, "seed_seconds": seeded,
+            "projection_seconds": projected, "case_list": counts, "pages": pages}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    c = result["case_list"]
+    rows = "\n".join(
+        f"| {name} | {r['server']['n']} | {r['server']['p50_ms']:.1f} | "
+        f"**{r['server']['p95_ms']:.1f}** | {r['server']['max_ms']:.1f} | "
+        f"{r['client']['p95_ms']:.1f} |" for name, r in result["pages"].items())
+    return f"""## Console: server render time
+
+{result['cases']:,} cases seeded through the event store ({c['events']:,} events, in
+{result['seed_seconds']:.0f} s) and the case-list projection ({result['projection_seconds']:.0f} s):
+{c['open']:,} open, {c['overdue']:,} of them overdue. One request at a time over loopback
+HTTP, signed in through the local issuer; times in milliseconds.
+
+| page | requests | server p50 | server p95 | server max | client p95 |
+|---|--:|--:|--:|--:|--:|
+{rows}
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 cases, 40 requests")
+    parser.add_argument("--cases", type=int, default=None)
+    parser.add_argument("--requests", type=int, default=None)
+    parser.add_argument("--json", type=Path, help="write every measurement to this file")
+    args = parser.parse_args()
+    args.cases = args.cases or (1_000 if args.quick else 10_000)
+    args.requests = args.requests or (40 if args.quick else 200)
+    with tempfile.TemporaryDirectory(prefix="dueprocess-bench-") as tmp:
+        result = asyncio.run(run(args, Path(tmp)))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
