@@ -19,9 +19,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from ..api.cases import CaseId
 from ..api.deps import require_actor_role
 from ..api.records import ACCESS_LOG_ROLES, AUDIT_ROLES, require_standing_reader
-from ..domain.audit import CheckStatus, audit_case
+from ..domain.audit import CaseAudit, CheckResult, CheckStatus, audit_case
 from ..domain.membership.standing import standing
 from ..domain.streams import case_stream, member_stream, notification_stream
 from ..domain.text import ID, text_problem
@@ -62,14 +63,17 @@ async def audit_case_lookup(
 
 
 @router.get("/audit/cases/{case_id}", include_in_schema=False)
-async def audit_one_case(request: Request, case_id: str, who: ViewerDep) -> HTMLResponse:
+async def audit_one_case(request: Request, case_id: CaseId, who: ViewerDep) -> HTMLResponse:
     require_actor_role(who.actor, AUDIT_ROLES, "auditing a case")
     svc = services(request)
     events = await svc.store.read_stream(case_stream(case_id))
     if not events:
         raise NotFound(case_id)
     notes = await svc.store.read_stream(notification_stream(case_id))
-    audit = audit_case(events, notes, now=datetime.now(UTC))
+    try:
+        audit = audit_case(events, notes, now=datetime.now(UTC))
+    except Exception as err:  # odd stored data is a finding, as `dueprocess audit case` says
+        audit = _unauditable(case_id, err)
     access = None
     if who.actor.role in ACCESS_LOG_ROLES:
         access = await RecordsClient(svc.store, svc.pool).access_log(case_id)
@@ -77,6 +81,13 @@ async def audit_one_case(request: Request, case_id: str, who: ViewerDep) -> HTML
     return render(request, who, "audit_case.html", audit=audit, access=access,
                   counts=counts, status_text=STATUS_TEXT, CheckStatus=CheckStatus,
                   access_roles=sorted(ACCESS_LOG_ROLES))
+
+
+def _unauditable(case_id: str, err: Exception) -> CaseAudit:
+    return CaseAudit(case_id=case_id, as_of=None, timeline=[], ok=False, checks=[CheckResult(
+        check_id="stored-record-readable", title="The stored record can be audited",
+        status=CheckStatus.FAIL,
+        explanation=f"the stored record cannot be audited: {type(err).__name__}: {err}")])
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from dueprocess.console.auditing import STATUS_TEXT, StandingForm, _standing_errors
+from dueprocess.console.auditing import (
+    STATUS_TEXT,
+    StandingForm,
+    _standing_errors,
+    _unauditable,
+)
 from dueprocess.console.render import ENV
 from dueprocess.console.stats_page import period
 from dueprocess.domain.audit import CaseAudit, CheckResult, CheckStatus, EventRef, TimelineEntry
@@ -91,3 +96,14 @@ def test_a_failing_check_links_each_offending_event_to_its_timeline_row() -> Non
     assert '<a href="#check-hearing-before-decision">A hearing first</a>' in page
     # and the access log says who may see it instead of showing it
     assert "The access log is shown to the roles auditor, dpo." in page
+
+
+def test_a_record_that_cannot_be_audited_is_a_failing_check() -> None:
+    # given stored data the audit cannot read
+    # when the page builds its audit
+    audit = _unauditable("c1", KeyError("payload"))
+    # then it is one failing check naming the error, as `dueprocess audit case` reports it
+    (check,) = audit.checks
+    assert (audit.ok, check.check_id, check.status) == (
+        False, "stored-record-readable", CheckStatus.FAIL)
+    assert check.explanation == "the stored record cannot be audited: KeyError: 'payload'"
