@@ -71,7 +71,8 @@ async def _page(request: Request, who: Viewer, case_id: str, submitted: Action |
                       message=err.message)
     view = await read_view(svc, case_id, full, who.actor, basis, glass or PURPOSE)
     if who.role == roles.COMPLAINANT:
-        return render(request, who, "standing.html", status=status, view=view)
+        return render(request, who, "standing.html", status=status, view=view,
+                      done=request.query_params.get("done"))
     actions = actions_for(full, who.actor, await now(request))
     if submitted is not None:
         actions = [submitted if a.name == submitted.name else a for a in actions]
@@ -108,13 +109,13 @@ async def act(request: Request, case_id: CaseId, name: CommandName,
                               causation_id=getattr(request.state, "request_id", None),
                               principal=who.record(getattr(request.state, "request_id", None)))
     except CommandRejected as err:
-        _explain(action, err)
+        explain(action, err)
         return await _page(request, who, case_id, action, status=409)
     back = "/work" if values.get("back") == "work" else f"/cases/{case_id}"
     return RedirectResponse(url_for(request, f"{back}?done={name}"), status_code=303)
 
 
-def _explain(action: Action, err: CommandRejected) -> None:
+def explain(action: Action, err: CommandRejected) -> None:
     """Put the decider's refusal next to the field it names, or above the form."""
     message = f"{err.message} (rule {err.rule})" if err.rule else err.message
     names = _names(action)
