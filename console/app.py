@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..api.deps import ApiServices, Verifier
 from ..domain.base import DomainError
 from ..services.client import ClientError
-from . import auditing, auth, casepage, stats_page, work
+from . import auditing, auth, casepage, report, stats_page, work
 from .render import HERE, render, security_headers, url_for
 from .session import CsrfRefused, SignInRequired
 from .sessions import Sessions
@@ -21,7 +21,7 @@ from .state import ConsoleConfig, ConsoleState
 
 COOKIE = "dueprocess_console"
 # Page modules, each with a ``router``; add yours here (see the package docstring).
-PAGES: list[ModuleType] = [auth, work, casepage, auditing, stats_page]
+PAGES: list[ModuleType] = [auth, work, casepage, report, auditing, stats_page]
 
 
 class _CookiePerScheme:

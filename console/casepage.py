@@ -24,7 +24,7 @@ from ..domain.base import NotPermitted
 from ..domain.case import roles
 from ..services.client import CommandRejected
 from .actions import Action, actions_for, commands_for, title_of
-from .caseview import read_view
+from .caseview import PURPOSE, read_view
 from .forms import controls, document, errors_of, leaves
 from .render import render, url_for
 from .session import Viewer, ViewerDep, checked_form
@@ -48,14 +48,31 @@ async def case_page(request: Request, case_id: CaseId, who: ViewerDep) -> HTMLRe
     return await _page(request, who, case_id, None)
 
 
+@router.post("/cases/{case_id}/break-glass", include_in_schema=False)
+async def break_glass(request: Request, case_id: CaseId, who: ViewerDep) -> HTMLResponse:
+    """An unassigned staff member reads the case, stating why (POSTed, so the purpose
+    stays out of URLs and logs; the read is recorded and flagged as the API's is)."""
+    form = await checked_form(request, who)
+    purpose = form.get("purpose")
+    return await _page(request, who, case_id, None,
+                       glass=purpose.strip()[:500] if isinstance(purpose, str) else None)
+
+
 async def _page(request: Request, who: Viewer, case_id: str, submitted: Action | None,
-                status: int = 200) -> HTMLResponse:
+                status: int = 200, glass: str | None = None) -> HTMLResponse:
     svc = services(request)
     full = await case_state(svc.store, case_id)
-    basis = authorise_read(full, who.actor, None)
-    view = await read_view(svc, case_id, full, who.actor, basis)
+    try:
+        basis = authorise_read(full, who.actor, glass or None)
+    except NotPermitted as err:
+        if err.rule != "break-glass-purpose":
+            raise
+        return render(request, who, "break_glass.html", status=403, case_id=case_id,
+                      message=err.message)
+    view = await read_view(svc, case_id, full, who.actor, basis, glass or PURPOSE)
     if who.role == roles.COMPLAINANT:
-        return render(request, who, "standing.html", status=status, view=view)
+        return render(request, who, "standing.html", status=status, view=view,
+                      done=request.query_params.get("done"))
     actions = actions_for(full, who.actor, await now(request))
     if submitted is not None:
         actions = [submitted if a.name == submitted.name else a for a in actions]
@@ -75,7 +92,7 @@ async def act(request: Request, case_id: CaseId, name: CommandName,
                            rule="role-permission", field="type")
     svc = services(request)
     full = await case_state(svc.store, case_id)
-    authorise_read(full, who.actor, None)
+    authorise_read(full, who.actor, None)  # acting needs a part in the case, not the glass
     values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "csrf"}
     action = Action(name=name, title=title_of(name), status="available",
                     form=controls(command_type), values=values)
@@ -92,13 +109,13 @@ async def act(request: Request, case_id: CaseId, name: CommandName,
                               causation_id=getattr(request.state, "request_id", None),
                               principal=who.record(getattr(request.state, "request_id", None)))
     except CommandRejected as err:
-        _explain(action, err)
+        explain(action, err)
         return await _page(request, who, case_id, action, status=409)
     back = "/work" if values.get("back") == "work" else f"/cases/{case_id}"
     return RedirectResponse(url_for(request, f"{back}?done={name}"), status_code=303)
 
 
-def _explain(action: Action, err: CommandRejected) -> None:
+def explain(action: Action, err: CommandRejected) -> None:
     """Put the decider's refusal next to the field it names, or above the form."""
     message = f"{err.message} (rule {err.rule})" if err.rule else err.message
     names = _names(action)

@@ -97,15 +97,16 @@ def allegation_rows(full: dc.CaseState, shown: dc.CaseState) -> list[AllegationR
 
 
 async def read_view(svc: ApiServices, case_id: str, full: dc.CaseState, reader: Actor,
-                    basis: Basis) -> CaseView:
-    """The case as ``reader`` may see it; the read is recorded (services/records.py)."""
+                    basis: Basis, purpose: str = PURPOSE) -> CaseView:
+    """The case as ``reader`` may see it; the read is recorded (services/records.py) with
+    ``purpose`` (a break-glass reader's stated one)."""
     deadlines = dc.pending_deadlines(full)
     if reader.role == roles.COMPLAINANT:
         shown = complainant_view(full)
         return CaseView(case_id=case_id, basis=basis, state=shown, deadlines=[], evidence=[],
                         allegations=[])
     records = RecordsClient(svc.store, svc.pool)
-    file = await records.read_case_file(case_id, reader, purpose=PURPOSE,
+    file = await records.read_case_file(case_id, reader, purpose=purpose,
                                         authority=authority_for(basis))
     shown = file.state
     view = CaseView(case_id=case_id, basis=basis, state=shown, deadlines=deadlines,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import types
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any, Union, get_args, get_origin
 
@@ -26,7 +26,7 @@ from ..domain.text import TEXT, Limit
 HIDDEN = frozenset({"type", "actor", "effective_at", "policy"})
 # pydantic's AwareDatetime is its own class at run time, not datetime
 DATETIMES: tuple[Any, ...] = (datetime, AwareDatetime)
-ROWS = {"members": 3}  # repeated fieldsets offered for a list of values (default 1)
+ROWS = {"members": 3, "evidence": 3}  # repeated fieldsets offered for a list of values (default 1)
 Kind = str  # text, textarea, checkbox, select, datetime, duration, ids, personal, number
 
 
@@ -98,6 +98,8 @@ def controls(model: type[BaseModel], prefix: str = "") -> list[Control | Group]:
             found.append(Control(path, _label(name), "checkbox", False))
         elif kind in DATETIMES:
             found.append(Control(path, _label(name), "datetime", required, hint="UTC"))
+        elif kind is date:
+            found.append(Control(path, _label(name), "date", required))
         elif kind is timedelta:
             found.append(Control(path, _label(name), "duration", required,
                                  hint="ISO 8601 duration, e.g. P8W or P30D"))
@@ -159,17 +161,26 @@ def _filled(node: Any) -> bool:
     return node is not None and node is not False
 
 
+def _subject(name: str, form: dict[str, str], subjects: dict[str, str],
+             default: str) -> str:
+    """Whose personal data the control ``name`` holds: the form field that names them,
+    found by the longest key of ``subjects`` that is the control or a prefix of it."""
+    keys = [k for k in subjects if name == k or name.startswith(k + ".")]
+    if not keys:
+        return default
+    return form.get(subjects[max(keys, key=len)], "").strip() or default
+
+
 def document(model: type[BaseModel], form: dict[str, str], subjects: dict[str, str],
              default_subject: str) -> dict[str, Any]:
     """The command document a submitted form stands for (before validation).
-    ``subjects``: whose personal data a field holds, by field name (default: the
-    respondent's), so it is sealed under the right person's key."""
+    ``subjects``: whose personal data a field (or a group of fields) holds, as the form
+    field naming that person (default: ``default_subject``, the respondent), so it is
+    sealed under the right person's key."""
     tree: dict[str, Any] = {}
     for control in leaves(controls(model)):
-        leaf = control.name.rsplit(".", 1)[-1]
         value = _value(control, form.get(control.name),
-                       form.get(subjects[leaf], default_subject) if leaf in subjects
-                       else default_subject)
+                       _subject(control.name, form, subjects, default_subject))
         if value is not None:
             _put(tree, control.name, value)
     found: dict[str, Any] = _lists(tree)

@@ -13,7 +13,7 @@ from typing import Any
 from dueprocess.domain.rules.collection import notices_owed
 from dueprocess.domain.streams import case_stream
 from dueprocess.store.projections import case_state_from
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Locator, Page, async_playwright
 
 from .conftest import CHROMIUM_ARGS, Console, chromium
 
@@ -45,6 +45,15 @@ async def _act(page: Page, name: str, fields: Fields, *, ok: bool = True) -> Non
     if await box.get_attribute("open") is None:  # a form with errors is open already
         await box.locator("summary").click()
     form = box.locator("form")
+    await _fill(form, fields)
+    async with page.expect_navigation():
+        await form.locator("button[type=submit]").click()
+    if ok:
+        done = await page.text_content("#done")
+        assert done is not None and name in done, await page.text_content("main")
+
+
+async def _fill(form: Locator, fields: Fields) -> None:
     for field, value in fields.items():
         control = form.locator(f"[name='{field}']")
         if isinstance(value, bool):
@@ -53,11 +62,6 @@ async def _act(page: Page, name: str, fields: Fields, *, ok: bool = True) -> Non
             await control.select_option(value[1])
         else:
             await control.fill(value)
-    async with page.expect_navigation():
-        await form.locator("button[type=submit]").click()
-    if ok:
-        done = await page.text_content("#done")
-        assert done is not None and name in done, await page.text_content("main")
 
 
 async def _case(page: Page, console: Console, case_id: str) -> None:
@@ -88,15 +92,54 @@ async def test_the_demo_case_end_to_end_in_the_browser(console: Console) -> None
     SHOTS.mkdir(parents=True, exist_ok=True)
     p = console.story.p
     rb = "rulebook"
-    # given a report filed by the intake service
-    case_id = await _file(console)
-    await console.project()
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
+            # given a report the complainant files in the console
+            case_id = await _report(browser, console)
+            await console.project()
             await _walk(browser, console, case_id, p, rb)
         finally:
             await browser.close()
+
+
+async def _report(browser: Browser, console: Console) -> str:
+    """The complainant files the demo's report from the console; returns the case id."""
+    report = await console.story.build_report()
+    page = await _sign_in(browser, console, report.complainant.person_id)
+    await page.click("#file-report")
+    c, r = report.complainant, report.respondent
+    fields: Fields = {
+        "authority": report.authority, "complainant.kind": ("select", str(c.kind)),
+        "complainant.name": c.name.text(), "respondent.person_id": r.person_id,
+        "respondent.name": r.name.text(), "good_faith_declaration": True}
+    for i, a in enumerate(report.allegations):
+        fields |= {f"allegations.{i}.allegation_id": a.allegation_id,
+                   f"allegations.{i}.rule_id": a.rule_id,
+                   f"allegations.{i}.conduct_date": a.conduct_date.isoformat(),
+                   f"allegations.{i}.particulars": a.particulars.text()}
+    for i, e in enumerate(report.evidence):
+        fields |= {f"evidence.{i}.evidence_id": e.evidence_id,
+                   f"evidence.{i}.description": e.description.text(),
+                   f"evidence.{i}.source_kind": ("select", str(e.source_kind)),
+                   f"evidence.{i}.captured_by": e.captured_by,
+                   f"evidence.{i}.captured_at": e.captured_at.strftime("%Y-%m-%dT%H:%M:%S"),
+                   f"evidence.{i}.captured_from": e.captured_from,
+                   f"evidence.{i}.content_hash": e.content_hash}
+        if e.witness_id:
+            fields[f"evidence.{i}.witness_id"] = e.witness_id
+    form = page.locator("#action-FileReport")
+    await _fill(form, fields)
+    await page.screenshot(path=str(SHOTS / "file-report.png"))
+    async with page.expect_navigation():
+        await form.locator("button[type=submit]").click()
+    errors = await page.locator(".error, .problem").all_text_contents()
+    assert not errors, errors
+    assert "FileReport" in (await page.text_content("#done") or "")
+    case_id = page.url.split("/cases/", 1)[1].split("?", 1)[0]
+    assert await page.text_content("#stage") == "reported"  # where the report stands
+    await _sign_out(page)
+    return case_id
 
 
 async def _walk(browser: Browser, console: Console, case_id: str, p: Any, rb: str) -> None:
