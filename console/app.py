@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..api.deps import ApiServices, Verifier
 from ..domain.base import DomainError
 from ..services.client import ClientError
+from ..services.identity import IssuerUnavailable
 from . import auditing, auth, casepage, report, stats_page, work
 from .render import HERE, render, security_headers, url_for
 from .session import CsrfRefused, SignInRequired
@@ -55,6 +56,11 @@ def create_console(services: ApiServices, verifier: Verifier,
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _: Exception) -> Response:
         return RedirectResponse(url_for(request, "/signin"), status_code=303)
+
+    @app.exception_handler(IssuerUnavailable)
+    async def _issuer(request: Request, _: Exception) -> Response:
+        return render(request, None, "error.html", status=503, title="Sign-in unavailable",
+                      message="The identity provider cannot be reached: try again shortly.")
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _: Exception) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, Request
@@ -56,7 +57,11 @@ async def sign_in(request: Request) -> Response:
     if request.query_params.get("start") != "1":
         return render(request, None, "signin.html", problem=None)
     redirect_uri = str(request.url.replace(path=url_for(request, "/callback"), query=""))
-    response: Response = await client.authorize_redirect(request, redirect_uri)
+    try:
+        response: Response = await client.authorize_redirect(request, redirect_uri)
+    except (httpx.HTTPError, OAuthError) as err:  # discovery unreachable or unusable
+        return render(request, None, "signin.html", status=503,
+                      problem=f"The identity provider cannot be reached ({type(err).__name__}).")
     return response
 
 

@@ -19,6 +19,10 @@ from ..services.records import RecordsClient
 from ..services.timeline import timeline_entry
 
 PURPOSE = "case work (console)"
+# The deadlines a respondent acts on or lives under (the others are the staff's).
+PARTY_DEADLINES = frozenset({dc.DeadlineKind.RESPOND, dc.DeadlineKind.APPEAL_WINDOW,
+                             dc.DeadlineKind.INTERIM_SUSPENSION_REVIEW,
+                             dc.DeadlineKind.SANCTION_END})
 
 
 @dataclass
@@ -113,6 +117,7 @@ async def read_view(svc: ApiServices, case_id: str, full: dc.CaseState, reader: 
                     evidence=[], allegations=allegation_rows(full, shown))
     if basis is Basis.PARTY:
         view.evidence = evidence_rows(shown, {})
+        view.deadlines = [d for d in deadlines if d.kind in PARTY_DEADLINES]
         return view
     readers: dict[str, set[str]] = {}
     for entry in await records.access_log(case_id):

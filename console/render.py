@@ -12,11 +12,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from .session import Viewer
+from .timefmt import countdown
 
 HERE = Path(__file__).parent
 ENV = Environment(loader=FileSystemLoader(HERE / "templates"),
                   autoescape=select_autoescape(default=True), trim_blocks=True,
                   lstrip_blocks=True)
+ENV.globals["countdown"] = countdown
 # (path under /console, label): the navigation bar; page modules may append.
 NAV: list[tuple[str, str]] = [("/work", "My work"), ("/audit", "Audit"), ("/stats", "Statistics")]
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "

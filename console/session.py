@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from ..domain.base import Actor
 from ..domain.case import roles as case_roles
 from ..domain.envelope import PrincipalRecord
-from ..services.identity import Principal, Unauthenticated
+from ..services.identity import IssuerUnavailable, Principal, Unauthenticated
 from .state import console
 
 SESSION_KEY = "sid"
@@ -70,6 +70,8 @@ async def viewer(request: Request) -> Viewer:
         raise SignInRequired()
     try:
         principal = await state.verifier.verify(data.token)
+    except IssuerUnavailable:
+        raise  # nobody can be verified right now: not a reason to end the session
     except Unauthenticated:
         state.sessions.close(sid)
         raise SignInRequired() from None

@@ -3,10 +3,11 @@ models (given / when / then; pure, no server)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from dueprocess.console.actions import actions_for, commands_for, dry_run
 from dueprocess.console.forms import Control, Group, controls, document, errors_of, leaves
+from dueprocess.console.timefmt import countdown
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import DomainError
 from dueprocess.domain.case.commands import AppointPanel, ScheduleHearing
@@ -99,3 +100,11 @@ def test_a_form_round_trips_to_the_command_and_errors_name_the_field() -> None:
         raise AssertionError("a blank authority was accepted")
     times = [c for c in leaves(controls(ScheduleHearing)) if isinstance(c, Control)]
     assert [c.kind for c in times if c.name == "at"] == ["datetime"]
+
+
+def test_countdowns_read_as_time_left_or_time_overdue() -> None:
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert countdown(now + timedelta(days=2, hours=3), now) == "in 2 d 3 h"
+    assert countdown(now - timedelta(hours=5, minutes=2), now) == "overdue by 5 h 2 min"
+    assert countdown(now + timedelta(seconds=40), now) == "in 40 s"
+    assert countdown(None, now) == "no deadline pending"
