@@ -32,117 +32,30 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import uvicorn
+from _console_seed import OFFICER, log, seed
+from dueprocess.api.app import create_app
+from dueprocess.api.deps import ApiConfig, ApiServices
+from dueprocess.devstack.issuer import LocalIssuer
+from dueprocess.devstack.issuer_login import Person
+from dueprocess.domain.statistics import case_statistics
+from dueprocess.services.client import DueProcessClient
+from dueprocess.services.identity import TokenVerifier
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.statistics import read_case_streams
+from dueprocess.store.db import create_pool
+from dueprocess.store.eventstore import EventStore
+from dueprocess.store.migrations import migrate
+from dueprocess.store.projections import CaseListProjection, ProjectionRunner
+from eventstore import Server  # bench/eventstore.py: our own PostgreSQL
 
-BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH.parent / "tests"))  # the tests' fixtures: the happy path
-
-from dueprocess.api.app import create_app  # noqa: E402
-from dueprocess.api.deps import ApiConfig, ApiServices  # noqa: E402
-from dueprocess.devstack.issuer import LocalIssuer  # noqa: E402
-from dueprocess.devstack.issuer_login import Person  # noqa: E402
-from dueprocess.domain.case.decide import decide  # noqa: E402
-from dueprocess.domain.case.events import CASE_EVENT_ADAPTER, CaseEvent  # noqa: E402
-from dueprocess.domain.case.state import CaseState, evolve  # noqa: E402
-from dueprocess.domain.envelope import envelope_for  # noqa: E402
-from dueprocess.domain.statistics import case_statistics  # noqa: E402
-from dueprocess.domain.streams import case_stream  # noqa: E402
-from dueprocess.services.client import DueProcessClient  # noqa: E402
-from dueprocess.services.identity import TokenVerifier  # noqa: E402
-from dueprocess.services.policyfile import load_policy_file  # noqa: E402
-from dueprocess.services.statistics import read_case_streams  # noqa: E402
-from dueprocess.store.db import create_pool  # noqa: E402
-from dueprocess.store.eventstore import EventStore  # noqa: E402
-from dueprocess.store.migrations import migrate  # noqa: E402
-from dueprocess.store.projections import CaseListProjection, ProjectionRunner  # noqa: E402
-from eventstore import Server  # noqa: E402  (bench/eventstore.py: our own PostgreSQL)
-from fixtures import case_examples as ex  # noqa: E402
-
-TEMPLATE = "template-case"
-OFFICER = "staff-officer-1"
 INVESTIGATOR = "inv-3"
-WRITERS = 4
-
-
-def log(message: str) -> None:
-    print(f"[console_render] {message}", file=sys.stderr, flush=True)
-
-
-# -- seeding -----------------------------------------------------------------------------
-
-
-def template_history() -> list[tuple[dict[str, Any], datetime]]:
-    """The happy path decided once: each event (python form) with the time it was decided."""
-    state = CaseState.empty(TEMPLATE)
-    found = []
-    for step in ex.happy_path(sanction=ex.WARNING):
-        for event in decide(state, step.command, step.now):
-            state = evolve(state, event)
-            found.append((event.model_dump(), step.now))
-    return found
-
-
-def _moved(node: Any, delta: timedelta, names: dict[str, str]) -> Any:
-    """``node`` with every time moved by ``delta`` and every id in ``names`` renamed."""
-    if isinstance(node, datetime):
-        return node + delta
-    if isinstance(node, date):
-        return node + timedelta(days=delta.days)
-    if isinstance(node, str):
-        return names.get(node, node)
-    if isinstance(node, dict):
-        return {k: _moved(v, delta, names) for k, v in node.items()}
-    if isinstance(node, list | tuple):
-        return [_moved(v, delta, names) for v in node]
-    return node
-
-
-def case_events(n: int, template: list[tuple[dict[str, Any], datetime]], now: datetime,
-                rng: random.Random) -> tuple[str, list[tuple[CaseEvent, datetime]]]:
-    case_id = uuid.uuid4().hex
-    closed = rng.random() < 0.3
-    keep = len(template) if closed else rng.randint(1, len(template) - 1)
-    delta = (now - rng.uniform(0, 60) * timedelta(days=1)) - template[0][1]
-    panel = n % 10
-    names = {TEMPLATE: case_id, ex.RESPONDENT_ID: f"m-{n}", ex.COMPLAINANT_ID: f"m-c{n}",
-             ex.WITNESS_ID: f"m-w{n}", ex.INVESTIGATOR_ID: f"inv-{n % 20}",
-             ex.OFFICER_ID: OFFICER, ex.PANEL_IDS[0]: f"panel-{panel}a",
-             ex.PANEL_IDS[1]: f"panel-{panel}b"}
-    events = [(CASE_EVENT_ADAPTER.validate_python(_moved(doc, delta, names)), at + delta)
-              for doc, at in template[:keep]]
-    return case_id, events
-
-
-async def seed(store: EventStore, cases: int) -> list[str]:
-    template = template_history()
-    rng = random.Random(13)
-    now = datetime.now(UTC)
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(cases):
-        queue.put_nowait(n)
-    ids: list[str] = []
-
-    async def writer() -> None:
-        while not queue.empty():
-            n = queue.get_nowait()
-            case_id, events = case_events(n, template, now, rng)
-            envelopes = [envelope_for(e, event_id=uuid.uuid4(), recorded_at=at,
-                                      correlation_id=case_id) for e, at in events]
-            await store.append(case_stream(case_id), 0, envelopes)
-            ids.append(case_id)
-            if len(ids) % 1000 == 0:
-                log(f"seeded {len(ids)} cases")
-
-    await asyncio.gather(*(writer() for _ in range(WRITERS)))
-    return ids
 
 
 # -- timing ------------------------------------------------------------------------------
