@@ -31,7 +31,10 @@ def _authlib() -> tuple[type[OAuth], type[Exception]]:
     LAZY_IMPORTS in tests/test_architecture.py): importing its starlette client warns
     that authlib's httpx module is deprecated, and every CLI command imports the API."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # authlib's own deprecation notice, this import only
+        # authlib.deprecate asks for its warnings "always" when imported: ignore them
+        # after that, during this import only.
+        import authlib.deprecate  # noqa: F401
+        warnings.simplefilter("ignore")
         from authlib.integrations.base_client import OAuthError
         from authlib.integrations.starlette_client import OAuth
     return OAuth, OAuthError
