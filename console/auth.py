@@ -7,29 +7,44 @@ console acts exactly as the API would for the same token.
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.responses import HTMLResponse
 
 from ..services.identity import Unauthenticated
 from .render import render, url_for
 from .session import SESSION_KEY, ViewerDep, checked_form
 from .state import ConsoleConfig, console
 
+if TYPE_CHECKING:
+    from authlib.integrations.starlette_client import OAuth
+
 router = APIRouter()
 PROVIDER = "dueprocess"
+
+
+def _authlib() -> tuple[type[OAuth], type[Exception]]:
+    """authlib's OAuth registry and error, loaded when a console is created (see
+    LAZY_IMPORTS in tests/test_architecture.py): importing its starlette client warns
+    that authlib's httpx module is deprecated, and every CLI command imports the API."""
+    with warnings.catch_warnings():
+        # authlib.deprecate asks for its warnings "always" when imported: ignore them
+        # after that, during this import only.
+        import authlib.deprecate  # noqa: F401
+        warnings.simplefilter("ignore")
+        from authlib.integrations.base_client import OAuthError
+        from authlib.integrations.starlette_client import OAuth
+    return OAuth, OAuthError
 
 
 def oauth_registry(config: ConsoleConfig) -> OAuth | None:
     """authlib's client for the issuer (discovery read on first use), or None."""
     if config.issuer is None:
         return None
-    oauth = OAuth()
+    oauth = _authlib()[0]()
     oauth.register(
         PROVIDER, client_id=config.client_id,
         server_metadata_url=config.issuer.rstrip("/") + "/.well-known/openid-configuration",
@@ -59,7 +74,7 @@ async def sign_in(request: Request) -> Response:
     redirect_uri = str(request.url.replace(path=url_for(request, "/callback"), query=""))
     try:
         response: Response = await client.authorize_redirect(request, redirect_uri)
-    except (httpx.HTTPError, OAuthError) as err:  # discovery unreachable or unusable
+    except (httpx.HTTPError, _authlib()[1]) as err:  # discovery unreachable or unusable
         return render(request, None, "signin.html", status=503,
                       problem=f"The identity provider cannot be reached ({type(err).__name__}).")
     return response
@@ -75,7 +90,7 @@ async def callback(request: Request) -> Response:
     try:
         token = await client.authorize_access_token(request)
         principal = await state.verifier.verify(str(token.get("access_token", "")))
-    except (OAuthError, Unauthenticated) as err:
+    except (_authlib()[1], Unauthenticated) as err:
         return render(request, None, "signin.html", status=401,
                       problem=f"Sign-in failed: {str(err)[:200]}")
     userinfo = token.get("userinfo") or {}
@@ -106,6 +121,3 @@ async def pick_role(request: Request, who: ViewerDep) -> Response:
         console(request).sessions.pick_role(who.sid, role)
     return RedirectResponse(url_for(request, "/work"), status_code=303)
 
-
-def signed_out(request: Request) -> HTMLResponse:
-    return render(request, None, "signin.html", status=200, problem=None)

@@ -22,6 +22,7 @@ from ..api.schemas import with_actor
 from ..domain import case as dc
 from ..domain.base import NotPermitted
 from ..domain.case import roles
+from ..domain.case.commands import COMMAND_TYPES
 from ..services.client import CommandRejected
 from .actions import Action, actions_for, commands_for, title_of
 from .caseview import PURPOSE, read_view
@@ -36,6 +37,13 @@ CommandName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-
 # Whose personal data a form's free-text field holds, when not the respondent's: the form
 # field naming that person.
 SUBJECTS = {"content": "from_person_id"}
+
+
+def done(request: Request) -> str | None:
+    """The command just recorded (``?done=``), only ever a command's name: the page never
+    repeats arbitrary text from its URL."""
+    name = request.query_params.get("done")
+    return name if name in COMMAND_TYPES else None
 
 
 async def now(request: Request) -> datetime:
@@ -72,13 +80,13 @@ async def _page(request: Request, who: Viewer, case_id: str, submitted: Action |
     view = await read_view(svc, case_id, full, who.actor, basis, glass or PURPOSE)
     if who.role == roles.COMPLAINANT:
         return render(request, who, "standing.html", status=status, view=view,
-                      done=request.query_params.get("done"))
+                      done=done(request))
     actions = actions_for(full, who.actor, await now(request))
     if submitted is not None:
         actions = [submitted if a.name == submitted.name else a for a in actions]
     template = "portal.html" if who.role == roles.RESPONDENT else "case.html"
     return render(request, who, template, status=status, view=view, actions=actions,
-                  done=request.query_params.get("done"), now=await now(request))
+                  done=done(request), now=await now(request))
 
 
 @router.post("/cases/{case_id}/act/{name}", include_in_schema=False)

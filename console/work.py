@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from ..domain import case as dc
 from ..domain.case import roles
+from .casepage import done
 from .render import render
 from .session import ViewerDep
 from .state import services
@@ -90,4 +91,4 @@ async def my_work(
     return render(request, who, "work.html", rows=rows, total=total, stages=STAGES,
                   stage=chosen_stage, role=chosen_role, now=now,
                   officer=chosen_role == roles.CASE_OFFICER == who.role,
-                  done=request.query_params.get("done"))
+                  done=done(request))
