@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp
 
+from ..console.app import create_console
+from ..console.state import ConsoleConfig
 from . import cases, codec, feed, imports, problems, records
 from .deps import ApiConfig, ApiServices, Verifier
 from .limits import Limits
@@ -44,8 +46,11 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
 
 
 def fastapi_app(services: ApiServices, verifier: Verifier,
-                config: ApiConfig | None = None) -> FastAPI:
-    """The routes and problem responses, without the outer layers (see create_app)."""
+                config: ApiConfig | None = None,
+                console: ConsoleConfig | None = None) -> FastAPI:
+    """The routes and problem responses, without the outer layers (see create_app); the
+    browser console is mounted at /console (signing in with ``console.issuer``, by default
+    the verifier's issuer)."""
     app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION,
                   responses=ERROR_RESPONSES, separate_input_output_schemas=False)
     app.state.services = services
@@ -54,16 +59,18 @@ def fastapi_app(services: ApiServices, verifier: Verifier,
     problems.install(app)
     for module in (cases, records, feed, imports, codec):
         app.include_router(module.router)
+    app.mount("/console", create_console(services, verifier, console))
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
 
 def create_app(services: ApiServices, verifier: Verifier,
-               config: ApiConfig | None = None) -> ASGIApp:
+               config: ApiConfig | None = None,
+               console: ConsoleConfig | None = None) -> ASGIApp:
     """The ASGI app: ``services`` to act on, ``verifier`` for access tokens; each request
     traced and timed, the codec routes open to the Temporal UI's origins, every request
     within the body size and time limits."""
     cfg = config or ApiConfig()
-    limited = Limits(fastapi_app(services, verifier, cfg), max_body_bytes=cfg.max_body_bytes,
-                     timeout_seconds=cfg.timeout_seconds)
+    limited = Limits(fastapi_app(services, verifier, cfg, console),
+                     max_body_bytes=cfg.max_body_bytes, timeout_seconds=cfg.timeout_seconds)
     return observed(codec.with_codec_cors(limited, cfg.codec_origins), services.meter)

@@ -118,9 +118,14 @@ async def caller(
 
 
 def require_role(who: Caller, roles: frozenset[str], what: str) -> None:
-    if who.actor.role not in roles:
+    require_actor_role(who.actor, roles, what)
+
+
+def require_actor_role(actor: Actor, roles: frozenset[str], what: str) -> None:
+    """The one role check, for API callers and console viewers alike."""
+    if actor.role not in roles:
         raise NotPermitted(f"{what} needs one of the roles {', '.join(sorted(roles))} "
-                           f"(acting as {who.actor.role})", rule="role-permission",
+                           f"(acting as {actor.role})", rule="role-permission",
                            field=ROLE_HEADER)
 
 

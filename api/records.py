@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from ..domain.audit import audit_case
 from ..domain.audit.model import CaseAudit
+from ..domain.base import Actor
 from ..domain.case import roles
 from ..domain.envelope import NewEvent
 from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
@@ -21,13 +22,14 @@ from ..services.members import MemberService, case_streams_for
 from ..services.records import AccessEntry, CaseFile, ErasureResult
 from .access import authorise, authority_for, case_state
 from .cases import BreakGlass, CaseId, Purpose, _purpose
-from .deps import CallerDep, RecordsDep, ServicesDep, require_role
+from .deps import CallerDep, RecordsDep, ServicesDep, require_actor_role, require_role
 from .problems import ApiProblem
 from .schemas import json_object, with_actor
 
 router = APIRouter()
 PersonId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
 AUDIT_ROLES = frozenset({AUDITOR, DPO, roles.CASE_OFFICER})
+ACCESS_LOG_ROLES = frozenset({AUDITOR, DPO})
 DPO_ONLY = frozenset({DPO})
 FACT_ROLES = frozenset({roles.INTAKE, roles.CASE_OFFICER})  # back-office membership systems
 MEMBER_BODY = {"requestBody": {"required": True, "content": {"application/json": {
@@ -48,8 +50,14 @@ async def audit_one_case(case_id: CaseId, who: CallerDep, svc: ServicesDep) -> C
 @router.get("/audit/cases/{case_id}/access", response_model=list[AccessEntry], tags=["audit"],
             summary="who read the case, why, on what basis (break-glass reads flagged)")
 async def audit_access(case_id: CaseId, who: CallerDep, records: RecordsDep) -> list[AccessEntry]:
-    require_role(who, frozenset({AUDITOR, DPO}), "reading the access log")
+    require_role(who, ACCESS_LOG_ROLES, "reading the access log")
     return await records.access_log(case_id)
+
+
+def require_standing_reader(actor: Actor, member_id: str) -> None:
+    """A member may read their own standing; anyone else's needs an audit role."""
+    if actor.id != member_id:
+        require_actor_role(actor, AUDIT_ROLES, "reading another member's standing")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -67,8 +75,7 @@ async def audit_member(
         description="knowledge time of imported facts: as their source asserts (default) "
                     "or when dueprocess recorded them")] = "asserted",
 ) -> Standing:
-    if who.actor.id != member_id:
-        require_role(who, AUDIT_ROLES, "reading another member's standing")
+    require_standing_reader(who.actor, member_id)
     when = _aware(as_of) or datetime.now(UTC)
     streams = await case_streams_for(svc.pool, member_id)
     return await MemberService(svc.store, svc.policy).standing(

@@ -8,15 +8,15 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..domain.envelope import RecordedEvent
 from ..domain.statistics import CaseStatistics, case_statistics
-from ..domain.streams import is_case_stream
+from ..services.statistics import read_case_streams
 from ..settings import ConfigError, Settings
 from ..store.errors import stored_data
-from ..store.eventstore import EventStore
 from .audit import parse_when
 from .common import EXTENSIONS, command, emit
 from .connect import connect_pool, store_for
+
+__all__ = ["read_case_streams", "stats_text"]  # read_case_streams: moved to services
 
 
 @command("cases")
@@ -41,21 +41,6 @@ async def _cases(args: argparse.Namespace, settings: Settings) -> int:
         or ("no overdue cases" if args.overdue else
             "no cases (is a worker running? `dueprocess projections catch-up` fills this)"))
     return 0
-
-
-async def read_case_streams(
-    store: EventStore, *, page: int = 1000
-) -> dict[str, list[RecordedEvent]]:
-    """Every case stream (``case-<id>``), paging through the global order."""
-
-    streams: dict[str, list[RecordedEvent]] = {}
-    after = None
-    while events := await store.read_all(after, limit=page):
-        for event in events:
-            if is_case_stream(event.stream_id):
-                streams.setdefault(event.stream_id, []).append(event)
-        after = events[-1].position
-    return streams
 
 
 def _period_end(text: str | None) -> datetime | None:

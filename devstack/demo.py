@@ -40,6 +40,7 @@ from ..domain.policy import Deadlines, PolicyDocument, SanctionKind, SourceKind
 from ..domain.rules.collection import notices_owed
 from ..services.client import CaseClient
 from ..workflows.case import DecisionResult
+from . import cast
 
 RB = "rulebook"
 HEARING_NOTICE = timedelta(seconds=4)
@@ -79,9 +80,9 @@ def demo_rulebook(published: PolicyDocument) -> Callable[[], Awaitable[PolicyDoc
 def _people(run: str) -> People:
     return People(
         complainant=f"m-priya-{run}", respondent=f"m-daniel-{run}", witness=f"m-grace-{run}",
-        intake="backoffice-intake", case_officer="staff-amira", investigator="staff-tom",
-        panel=["panel-ruth", "panel-kwame", "panel-sofia"],
-        appeal_panel=["appeal-helen", "appeal-ibrahim", "appeal-mei"],
+        intake="backoffice-intake", case_officer=cast.CASE_OFFICER,
+        investigator=cast.INVESTIGATOR, panel=list(cast.PANEL),
+        appeal_panel=list(cast.APPEAL_PANEL),
     )
 
 

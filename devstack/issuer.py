@@ -19,21 +19,27 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from ..services.roles import TOKEN_ROLES
+from .cast import staff_cast
+from .issuer_login import AUTHORIZE_PATH, TOKEN_PATH, Login, LoginError, Person
 
 KEY_FILE = "oidc-signing-key.pem"
 ALGORITHM = "ES256"
 CLI_CLIENT = "dueprocess-cli"  # the client id person tokens are issued to
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/jwks.json"
+SIGN_IN_TTL = timedelta(hours=1)  # tokens the sign-in page issues (the console's session)
 
 
 class IssuerKeyError(Exception):
@@ -94,8 +100,11 @@ class LocalIssuer:
     """
 
     def __init__(self, data_dir: Path, *, audience: str = "dueprocess",
-                 issuer_url: str | None = None, port: int = 0) -> None:
+                 issuer_url: str | None = None, port: int = 0,
+                 people: list[Person] | None = None) -> None:
         self.data_dir = data_dir
+        # Who the sign-in page (authorization code + PKCE) offers; see issuer_login.py.
+        self.login = Login(people or [], self._sign_in, any_roles=sorted(TOKEN_ROLES))
         self.audience = audience
         self.url = issuer_url
         self._port = port
@@ -118,10 +127,32 @@ class LocalIssuer:
             "issuer": self.url,
             "jwks_uri": self.url + JWKS_PATH,
             "id_token_signing_alg_values_supported": [ALGORITHM],
-            "response_types_supported": ["token"],
+            "authorization_endpoint": self.url + AUTHORIZE_PATH,
+            "token_endpoint": self.url + TOKEN_PATH,
+            "response_types_supported": ["code", "token"],
             "subject_types_supported": ["public"],
-            "grant_types_supported": ["client_credentials"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "scopes_supported": ["openid"],
         }
+
+    def _sign_in(self, person: Person, client_id: str,
+                 nonce: str | None) -> tuple[str, str, int]:
+        """An access token (audience: dueprocess) and an ID token (audience: the client)
+        for a person picked on the sign-in page."""
+        access = self.mint(person.subject, list(person.roles), ttl=SIGN_IN_TTL,
+                           client_id=client_id, amr=["local", "pkce"])
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.url, "sub": person.subject, "aud": client_id, "iat": now,
+            "exp": now + int(SIGN_IN_TTL.total_seconds()), "auth_time": now,
+            "roles": list(person.roles), "name": person.label}
+        if nonce:
+            claims["nonce"] = nonce
+        id_token = jwt.encode(claims, self._signing_key(), algorithm=ALGORITHM,
+                              headers={"kid": _public_jwk(self._signing_key())["kid"]})
+        return access, id_token, int(SIGN_IN_TTL.total_seconds())
 
     async def start(self) -> str:
         """Serve discovery and JWKS on a loopback port; returns the issuer URL."""
@@ -181,8 +212,9 @@ class LocalIssuer:
 
 @contextlib.asynccontextmanager
 async def serving(data_dir: Path, audience: str) -> AsyncIterator[str]:
-    """The local issuer of ``data_dir`` while the block runs; yields its URL."""
-    issuer = LocalIssuer(data_dir, audience=audience)
+    """The local issuer of ``data_dir`` while the block runs; yields its URL. Its sign-in
+    page offers the demo's staff (anyone else signs in by id and role)."""
+    issuer = LocalIssuer(data_dir, audience=audience, people=staff_cast())
     url = await issuer.start()
     try:
         yield url
@@ -198,15 +230,45 @@ def _handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:
                 self._json(issuer.discovery())
             elif path == JWKS_PATH:
                 self._json(issuer.jwks())
+            elif path == AUTHORIZE_PATH:
+                query = parse_qs(self.path.partition("?")[2])
+                self._answer(lambda: self._send(200, "text/html; charset=utf-8",
+                                                issuer.login.page(query).encode()))
             else:
                 self.send_error(404)
 
-        def _json(self, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+        def do_POST(self) -> None:
+            length = min(int(self.headers.get("Content-Length") or 0), 64 * 1024)
+            form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+            path = self.path.split("?", 1)[0]
+            if path == AUTHORIZE_PATH:
+                self._answer(lambda: self._redirect(issuer.login.authorize(form)))
+            elif path == TOKEN_PATH:
+                self._answer(lambda: self._json(issuer.login.token(form), cache=False))
+            else:
+                self.send_error(404)
+
+        def _answer(self, act: Callable[[], None]) -> None:
+            try:
+                act()
+            except LoginError as err:
+                body = {"error": err.error, "error_description": err.description}
+                self._send(400, "application/json", json.dumps(body).encode())
+
+        def _redirect(self, location: str) -> None:
+            self.send_response(303)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _json(self, body: dict[str, Any], cache: bool = True) -> None:
+            self._send(200, "application/json", json.dumps(body).encode(), cache=cache)
+
+        def _send(self, status: int, kind: str, data: bytes, cache: bool = False) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "max-age=300")
+            self.send_header("Cache-Control", "max-age=300" if cache else "no-store")
             self.end_headers()
             self.wfile.write(data)
 

@@ -31,6 +31,11 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
         "reads XDG_RUNTIME_DIR and warns at import time: imported once, under a controlled "
         "environment, only when an embedded PostgreSQL is started"
     ),
+    ("console.auth", "authlib"): (
+        "importing authlib's starlette client warns (its httpx module is deprecated) on "
+        "stderr, and every CLI command imports the API: loaded, its warning silenced, only "
+        "when a console is created"
+    ),
     ("services.telemetry", "opentelemetry.exporter.otlp"): (
         "only the OTLP transport the deployment chose is loaded (grpc is heavy to import), "
         "and only when OTEL_EXPORTER_OTLP_* asks for traces"
