@@ -17,7 +17,7 @@ import shutil
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -27,9 +27,10 @@ import uvicorn
 from dueprocess.api.app import create_app
 from dueprocess.api.deps import ApiServices
 from dueprocess.console.stats_export import from_csv, from_json
-from dueprocess.devstack.demo import Story, record_membership
+from dueprocess.devstack.demo import MemberRecorder, Story, record_membership
 from dueprocess.devstack.issuer import LocalIssuer
 from dueprocess.devstack.issuer_login import Person
+from dueprocess.domain.membership.member import MemberCommand
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.identity import TokenVerifier
 from dueprocess.services.members import MemberService
@@ -124,11 +125,18 @@ async def every_control_is_labelled(page: Page) -> None:
     assert unlabelled == []
 
 
+def _recorder(service: MemberService) -> MemberRecorder:
+    """Membership facts straight into the store (the demo sends them over the API)."""
+    async def record(member_id: str, command: MemberCommand) -> object:
+        return await service.record(member_id, command, datetime.now(UTC))
+    return record
+
+
 async def test_the_auditor_sees_checks_access_standing_and_statistics(
         story: Story, env: WorkflowEnvironment, store: EventStore,  # noqa: F811
         pool: asyncpg.Pool, site: Site, browser: Browser) -> None:
     # given the demo case closed after an appeal, its respondent a member since 2015
-    await record_membership(MemberService(store, story.policy), story)
+    await record_membership(_recorder(MemberService(store, story.policy)), story)
     await _closed_case(story, env)
     await ProjectionRunner(pool, store, default_projections(story.policy)).catch_up()
     # and an investigator with no part in it who read the file by breaking the glass
@@ -215,7 +223,7 @@ async def test_a_respondent_may_not_audit_but_sees_their_own_standing(
         story: Story, env: WorkflowEnvironment, store: EventStore,  # noqa: F811
         site: Site, browser: Browser) -> None:
     # given a filed case
-    await record_membership(MemberService(store, story.policy), story)
+    await record_membership(_recorder(MemberService(store, story.policy)), story)
     await story.file()
     page = await sign_in(browser, site, story.p.respondent)
     # when the respondent opens the case's audit
