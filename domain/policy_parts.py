@@ -84,6 +84,26 @@ class Deadlines(Model):
     schedule_hearing: Duration = timedelta(days=28)  # notice to a scheduled hearing (ACAS 4)
 
 
+# Bounds of the repeat-reporter count: a threshold of 1 would warn on a single dismissal.
+MIN_REPEAT_THRESHOLD = 2
+MAX_REPEAT_THRESHOLD = 100
+
+
+class RepeatReporting(Model):
+    """DSA Art 23: who frequently reports what is manifestly unfounded is warned, then has
+    the processing of their reports suspended for a reasonable period.
+
+    ``threshold`` manifestly unfounded dismissals of one reporter's reports within
+    ``window`` bring a reasoned ``warning``; reports the reporter files from then until
+    ``hold_period`` after the warning are held (recorded, not processed), contestable.
+    """
+
+    threshold: int = Field(ge=MIN_REPEAT_THRESHOLD, le=MAX_REPEAT_THRESHOLD)
+    window: Duration
+    hold_period: Duration
+    warning: LongText  # the reasons given to the reporter (DSA Art 23(3): case by case)
+
+
 class EvidencePolicy(Model):
     acceptable_source_kinds: list[SourceKind] = Field(max_length=MAX_LIST)
     private_source_kinds: list[SourceKind] = Field(default=[], max_length=MAX_LIST)

@@ -22,6 +22,13 @@ from .record_events import (
     InstructionRecorded,
     RecordCorrected,
 )
+from .reporter_events import (
+    HoldContestDecided,
+    HoldContested,
+    HoldReleased,
+    ReporterWarned,
+    ReportHeld,
+)
 from .values import (
     Admissibility,
     Allegation,
@@ -47,11 +54,12 @@ __all__ = [
     "AppealPanelAppointed", "AppealWindowClosed", "CaseClosed", "CaseDismissed", "CaseEvent",
     "CaseEventBase", "CaseTriaged", "DataCollectionNoticeExempted", "DataCollectionNoticeGiven",
     "DataCollectionNoticeMissed", "DeadlineMissed", "DecisionRecorded", "EvidenceAdded",
-    "EvidenceDisclosed", "HearingHeld", "HearingScheduled", "InstructionRecorded",
-    "InterimSuspensionImposed", "InterimSuspensionLapsed", "InterimSuspensionLifted",
-    "InterimSuspensionRenewed", "InvestigatorAssigned", "MemberReinstated", "NoticeIssued",
-    "PanelAppointed", "RecordCorrected", "ReportAcknowledged", "ReportFiled",
-    "ResponseSubmitted", "SanctionApplied", "SanctionEnded",
+    "EvidenceDisclosed", "HearingHeld", "HearingScheduled", "HoldContestDecided", "HoldContested",
+    "HoldReleased", "InstructionRecorded", "InterimSuspensionImposed", "InterimSuspensionLapsed",
+    "InterimSuspensionLifted", "InterimSuspensionRenewed", "InvestigatorAssigned",
+    "MemberReinstated", "NoticeIssued", "PanelAppointed", "RecordCorrected", "ReportAcknowledged",
+    "ReportFiled", "ReportHeld", "ReporterWarned", "ResponseSubmitted", "SanctionApplied",
+    "SanctionEnded",
 ]
 
 
@@ -244,7 +252,8 @@ CaseEvent = Annotated[
     | DecisionRecorded | AppealLodged | AppealWindowClosed | AppealPanelAppointed
     | AppealDecided | SanctionApplied | SanctionEnded | MemberReinstated | CaseClosed
     | InstructionRecorded | DataCollectionNoticeGiven | DataCollectionNoticeExempted
-    | DataCollectionNoticeMissed | RecordCorrected,
+    | DataCollectionNoticeMissed | RecordCorrected | ReporterWarned | ReportHeld
+    | HoldContested | HoldContestDecided | HoldReleased,
     Field(discriminator="type"),
 ]
 
@@ -260,6 +269,7 @@ EVENT_TYPES: dict[str, type[CaseEventBase]] = {
         DecisionRecorded, AppealLodged, AppealWindowClosed, AppealPanelAppointed,
         AppealDecided, SanctionApplied, SanctionEnded, MemberReinstated, CaseClosed,
         InstructionRecorded, DataCollectionNoticeGiven, DataCollectionNoticeExempted,
-        DataCollectionNoticeMissed, RecordCorrected,
+        DataCollectionNoticeMissed, RecordCorrected, ReporterWarned, ReportHeld,
+        HoldContested, HoldContestDecided, HoldReleased,
     )
 }

@@ -26,6 +26,7 @@ from .events import (
     SanctionApplied,
 )
 from .measures import MeasureHistory
+from .reporting import Reporting
 from .values import (
     AppealOutcome,
     Complainant,
@@ -41,6 +42,7 @@ class CaseStage(StrEnum):
     NEW = "new"
     REPORTED = "reported"
     ACKNOWLEDGED = "acknowledged"
+    HELD = "held"  # a repeat reporter's report, recorded but not processed (DSA Art 23)
     DISMISSED = "dismissed"
     UNDER_INVESTIGATION = "under_investigation"
     NOTICE_ISSUED = "notice_issued"
@@ -104,6 +106,7 @@ class CaseState(Model):
     events_folded: int = 0
     measures: MeasureHistory = MeasureHistory()
     collection: CollectionNotices = CollectionNotices()  # GDPR Art 14 notices
+    reporting: Reporting = Reporting()  # DSA Art 23: a warning given here, this report's hold
 
     @classmethod
     def empty(cls, case_id: str) -> CaseState:
