@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from .activities.contracts import RulebookSource
 from .activities.notifications import NotificationActivities
+from .activities.reporter import ReporterActivities
 from .activities.rulebook import RulebookActivities
 from .activities.store import EventStoreActivities
 from .devstack.stack import DevTemporal, EmbeddedPostgres, find_temporal
@@ -200,8 +201,9 @@ def activities_for(
         runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from
     )
     rules = RulebookActivities(rulebook or RulebookService(runtime.store).current)
+    reporters = ReporterActivities(runtime.pool, runtime.store)
     return [store.append_events, store.load_stream, notifications.dispatch_notifications,
-            rules.load_rulebook]
+            rules.load_rulebook, reporters.load_reporter_record]
 
 
 def build_worker(

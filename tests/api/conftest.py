@@ -75,7 +75,8 @@ async def issuer(tmp_path: Path) -> AsyncIterator[LocalIssuer]:
 
 @pytest.fixture
 async def api(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,  # noqa: F811
-              load_rulebook: Any, issuer: LocalIssuer) -> AsyncIterator[Api]:
+              load_rulebook: Any, load_reporter_record: Any,
+              issuer: LocalIssuer) -> AsyncIterator[Api]:
     store = EventStore(pool)
     outbox = FileSink(tmp_path / "outbox")
     notes = NotificationActivities(pool, store, outbox, "test@localhost")
@@ -89,7 +90,8 @@ async def api(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,  # n
                                            lifespan="off"))
     async with Worker(env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
                       activities=[activities.append_events, activities.load_stream,
-                                  notes.dispatch_notifications, load_rulebook]):
+                                  notes.dispatch_notifications, load_rulebook,
+                                  load_reporter_record]):
         # Listening before uvicorn starts: connections queue until it accepts them.
         sock = socket.create_server(("127.0.0.1", 0))
         serving = asyncio.create_task(server.serve(sockets=[sock]))

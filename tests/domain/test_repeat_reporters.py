@@ -19,8 +19,8 @@ from dueprocess.domain.case import (
     CaseStage,
     CaseState,
     ContestHold,
-    DecideHoldContest,
     DeadlineKind,
+    DecideHoldContest,
     HoldContestDecided,
     HoldContested,
     HoldReleased,
@@ -179,7 +179,7 @@ def test_a_warning_for_someone_other_than_the_reporter_is_refused() -> None:
 def test_a_forged_warning_with_too_few_dismissals_breaks_the_rule() -> None:
     state = dismissed()
     forged = ReporterWarned(actor=SYSTEM_ACTOR, authority="x", effective_at=T0 + DAY,
-                            reporter_id=REPORTER, counted=prior(30) + [UnfoundedDismissal(
+                            reporter_id=REPORTER, counted=[*prior(30), UnfoundedDismissal(
                                 case_id="case-1", dismissed_at=T0 + DAY,
                                 dismissed_by=ex.OFFICER_ID)],
                             threshold=3, window=CONFIG.window,
