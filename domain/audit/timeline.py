@@ -25,6 +25,12 @@ def _ids(values: Sequence[str]) -> str:
     return ", ".join(values) or "none"
 
 
+def _warned_summary(e: Any) -> str:
+    counted = _ids([d.case_id for d in e.counted])
+    return (f"reporter {e.reporter_id} warned: {len(e.counted)} manifestly unfounded "
+            f"dismissal(s) counted ({counted}); reports held until {iso(e.hold_until)}")
+
+
 def _report_summary(e: ReportFiled) -> str:
     charges = ", ".join(f"{a.allegation_id}: {a.rule_id}@{e.rule_versions.get(a.allegation_id)}"
                         for a in e.allegations)
@@ -117,6 +123,15 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
                                     if e.automation_error else "")
                                  + f": was {e.what_was_wrong!r}; now {e.correction!r}"
                                  + ("; apology sent" if e.apology else ""),
+    # DSA Art 23: repeat reporters.
+    "ReporterWarned": lambda e: _warned_summary(e),
+    "ReportHeld": lambda e: f"report held until {iso(e.held_until)} under the warning of "
+                            f"{iso(e.warning.warned_at)} (case {e.warning.case_id}): {e.reasons}",
+    "HoldContested": lambda e: "the reporter contested the hold",
+    "HoldContestDecided": lambda e: f"hold contest decided by {e.decided_by}: "
+                                    + ("lifted" if e.lifted else "upheld") + f"; {e.reasons}",
+    "HoldReleased": lambda e: "hold lifted on contest" if e.lifted
+                              else f"hold ended at {iso(e.held_until)}",
 }
 
 
