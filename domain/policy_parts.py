@@ -31,6 +31,10 @@ class Rule(Model):
     examples: list[LongText] = Field(max_length=MAX_EXAMPLES)
     allowed_sanctions: list[SanctionKind] = Field(max_length=MAX_LIST)
     max_suspension: Duration | None = Field(default=None, validate_default=True)
+    # ACAS Code paras 19-20: how long a sanction under this rule stays current on the
+    # member's record; after it, it no longer counts (a warning no longer stands). None:
+    # current indefinitely, as in versions written before it.
+    current_for: Duration | None = None
 
     @field_validator("examples")
     @classmethod

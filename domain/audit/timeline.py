@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..case.events import (
@@ -12,6 +13,7 @@ from ..case.events import (
     InstructionRecorded,
     RecordCorrected,
     ReportFiled,
+    SanctionApplied,
 )
 from ..case.values import ContactDirection
 from ..envelope import RecordedEvent
@@ -102,7 +104,9 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
                                   if e.new_sanction else ""),
     "SanctionApplied": lambda e: f"{sanction_text(e.sanction)} carried out: status {e.status}, "
                                  f"removing {rights_text(e.rights_removed)}"
-                                 + (f" until {iso(e.ends_at)}" if e.ends_at else ""),
+                                 + (f" until {iso(e.ends_at)}" if e.ends_at else "")
+                                 + (f"; current until {iso(e.current_until)}"
+                                    if e.current_until else ""),
     "SanctionEnded": lambda e: f"sanction ended at {iso(e.ends_at)}",
     "MemberReinstated": lambda e: f"reinstated ({e.reason.value}): restored "
                                   f"{rights_text(e.rights_restored)}; record corrected "
@@ -154,6 +158,14 @@ def _flags(entry: Entry[CaseEventBase]) -> list[str]:
     return flags
 
 
+def _expired(entry: Entry[CaseEventBase], clock: datetime | None) -> list[str]:
+    event = entry.event
+    until = event.current_until if isinstance(event, SanctionApplied) else None
+    if until is not None and clock is not None and clock >= until:
+        return [f"expired: no longer current since {iso(until)} (ACAS 19-20)"]
+    return []
+
+
 def _correction_links(h: History) -> dict[int, list[str]]:
     """Flags linking each corrected event and its correction, both ways, by version."""
     links: dict[int, list[str]] = {}
@@ -175,6 +187,6 @@ def build_timeline(h: History) -> list[TimelineEntry]:
     links = _correction_links(h)
     for entry in h.entries:
         summary = _SUMMARIES[entry.record.event_type]  # every readable type has one
-        flags = _flags(entry) + links.get(entry.version, [])
+        flags = _flags(entry) + links.get(entry.version, []) + _expired(entry, h.clock)
         rows.append(_timeline_entry(entry.record, summary(entry.event), flags))
     return sorted(rows, key=lambda row: row.stream_version)

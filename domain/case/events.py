@@ -6,7 +6,7 @@ writes the result into the event, so folding never consults the policy or the cl
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
@@ -217,11 +217,15 @@ class AppealDecided(CaseEventBase):
 
 
 class SanctionApplied(CaseEventBase):
+    """v2 added ``current_until`` (v1 records read as current indefinitely)."""
+
+    schema_version: ClassVar[int] = 2
     type: Literal["SanctionApplied"] = "SanctionApplied"
     sanction: Sanction
     status: str
     rights_removed: list[Right]
     ends_at: AwareDatetime | None = None  # only suspensions end
+    current_until: AwareDatetime | None = None  # the rule's current_for (ACAS 19-20)
 
 
 class SanctionEnded(CaseEventBase):
