@@ -17,6 +17,7 @@ DISPATCH_NOTIFICATIONS = "dispatch_notifications"
 LOAD_STREAM = "load_stream"
 LOAD_RULEBOOK = "load_rulebook"
 LOAD_REPORTER_RECORD = "load_reporter_record"
+SHRED_FOR_RETENTION = "shred_for_retention"
 NO_PUBLISHED_RULEBOOK = "NoPublishedRulebook"
 
 # Business rejections and store conflicts are final: retrying cannot make them succeed.
@@ -44,6 +45,11 @@ class ReporterRecordInput(Model):
 
 class LoadedReporterRecord(Model):
     record: ReporterRecord  # DSA Art 23: what decides a warning or a hold
+
+
+class RetentionInput(Model):
+    case_id: str
+    due_at: datetime  # the case's retention end (domain/retention.py)
 
 
 class LoadedRulebook(Model):

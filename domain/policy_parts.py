@@ -108,6 +108,18 @@ class RepeatReporting(Model):
     warning: LongText  # the reasons given to the reporter (DSA Art 23(3): case by case)
 
 
+class Retention(Model):
+    """GDPR Art 5(1)(e), storage limitation: how long each kind of record keeps the people's
+    personal data after it ends (a case from its closure, by outcome; a membership from
+    when it ended). A person's data is shredded once every record naming them is past its
+    period and none is open (domain/retention.py)."""
+
+    dismissed: Duration
+    not_upheld: Duration
+    sanctioned: Duration
+    membership: Duration
+
+
 class EvidencePolicy(Model):
     acceptable_source_kinds: list[SourceKind] = Field(max_length=MAX_LIST)
     private_source_kinds: list[SourceKind] = Field(default=[], max_length=MAX_LIST)

@@ -74,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from .case_input import CaseInput as CaseInput  # re-exported: callers start cases with it
     from .case_reporting import repeat_reporting_step
+    from .case_retention import start_retention
 
 __all__ = [
     "CASE_WORKFLOW", "DATA_COLLECTION_NOTICE_PATCH", "DISPATCH_GIVE_UP", "DISPATCH_RETRY",
@@ -113,6 +114,7 @@ class CaseWorkflow:
                 await self._fire(deadline)
             if self._closed():
                 await self._drain()
+                await start_retention(self._state)
                 self._publish(None)
                 return self._state
             if self._history_too_long():

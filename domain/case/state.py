@@ -139,7 +139,7 @@ def _changes(state: CaseState, event: CaseEvent) -> dict[str, Any]:
         case MemberReinstated():
             return {"reinstated": event, "interim": None}
         case CaseClosed():
-            return {"closed": True}
+            return {"closed": True, "closed_at": state.closed_at or event.effective_at}
         case InstructionRecorded():
             return {"instructions": (*state.instructions, event)}
         case RecordCorrected():

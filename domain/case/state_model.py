@@ -98,6 +98,7 @@ class CaseState(Model):
     sanction_ended: bool = False
     reinstated: MemberReinstated | None = None
     closed: bool = False
+    closed_at: datetime | None = None  # retention periods run from here
     officers_ever: frozenset[str] = frozenset()  # case officers who have acted on the case
     instructions: tuple[InstructionRecorded, ...] = ()  # invariant 5: on the record
     corrections: tuple[RecordCorrected, ...] = ()  # what was put right, after the fact

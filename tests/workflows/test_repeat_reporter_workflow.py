@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from dueprocess.domain import case as dc
-from dueprocess.domain.base import Actor, ActorKind, personal
+from dueprocess.domain.base import Actor, personal
 from dueprocess.domain.policy import PolicyDocument
 from dueprocess.services.client import CommandRejected, DueProcessClient
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import case_stream
-from fixtures import case_examples as ex
+from fixtures import reporter_examples as rx
 from temporalio.testing import WorkflowEnvironment
 
 OFFICER = Actor(id="staff-amira", role="case_officer")
@@ -29,18 +29,7 @@ def _sample() -> PolicyDocument:
 
 
 def report(by: str, against: str) -> dc.FileReport:
-    """A member's report against another, as the intake files it (no rulebook of its own)."""
-    filed = ex.file_report(by=Actor(id=by, role="complainant", kind=ActorKind.PERSON),
-                           report_complainant=ex.complainant(person_id=by))
-    against_them = dc.Respondent(person_id=against, name=personal(against, "A Member"),
-                                 contact=personal(against, "member@example.org"))
-    allegation = ex.allegation().model_copy(update={
-        "particulars": personal(against, "A1: what happened")})
-    items = [item.model_copy(update={
-        "description": personal(against, "a post"), "captured_by": by})
-        for item in ex.default_evidence()[:1]]
-    return filed.model_copy(update={"policy": None, "respondent": against_them,
-                                    "allegations": [allegation], "evidence": items})
+    return rx.member_report(by, against)
 
 
 async def file(client: DueProcessClient, by: str, against: str) -> str:

@@ -25,7 +25,9 @@ def test_histories_cover_each_lifecycle_path() -> None:
             # recorded after the search attributes (patch "case-search-attributes")
             "response_overdue_search_attributes",
             # recorded after repeat-reporter handling (patch "repeat-reporter")
-            "repeat_reporter_hold_released"} <= names
+            "repeat_reporter_hold_released",
+            # recorded after the retention timer (patch "retention-timer")
+            "closed_case_starts_retention_timer"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
