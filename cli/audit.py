@@ -110,7 +110,11 @@ async def _audit_member(
             + f": {standing.status}",
             f"  rights held: {', '.join(str(r) for r in standing.rights) or 'none'}",
             f"  membership number: {standing.membership_number or '-'}; continuous since "
-            f"{standing.continuous_since or '-'}", "because:"]
+            f"{standing.continuous_since or '-'}",
+            *(f"  {s.kind} of {s.imposed_at:%Y-%m-%d} (case {s.case_id}): "
+              + ("current" if s.current else "expired, no longer counts")
+              + (f" (until {s.current_until:%Y-%m-%d})" if s.current_until else "")
+              for s in standing.sanctions), "because:"]
     text += [f"  {r.effective_at:%Y-%m-%d} (recorded {r.recorded_at:%Y-%m-%d}) "
              f"{r.event_type}: {r.explanation}" for r in standing.reasons]
     emit(args, standing.model_dump(mode="json"), "\n".join(text))

@@ -71,6 +71,10 @@ def test_an_expired_warning_no_longer_counts_in_standing_and_says_so() -> None:
     assert during.status == "warned" and after.status != "warned"
     explained = " ".join(r.explanation for r in after.reasons)
     assert "no longer current since" in explained and "no longer counts" in explained
+    # and the member's record lists the warning, current during it and expired after
+    assert [(s.kind, s.current, s.current_until) for s in during.sanctions] == [
+        ("warning", True, until)]
+    assert [(s.kind, s.current) for s in after.sanctions] == [("warning", False)]
 
 
 def test_the_audit_shows_an_expired_sanction() -> None:
