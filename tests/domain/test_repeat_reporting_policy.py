@@ -41,7 +41,7 @@ def test_out_of_bounds_repeat_reporting_is_refused_naming_the_field(
 
 
 def test_retention_periods_are_durations_within_bounds() -> None:
-    good = {"dismissed": "P365D", "not_upheld": "P730D", "sanctioned": "P2192D",
+    good: dict[str, object] = {"dismissed": "P365D", "not_upheld": "P730D", "sanctioned": "P2192D",
             "membership": "P365D"}
     assert load_policy(_with("retention", good), "json").versions[-1].retention is not None
     with pytest.raises(PolicyError) as refused:
