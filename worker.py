@@ -23,6 +23,8 @@ from temporalio.worker import Worker
 
 from .activities.contracts import RulebookSource
 from .activities.notifications import NotificationActivities
+from .activities.reporter import ReporterActivities
+from .activities.retention import RetentionActivities
 from .activities.rulebook import RulebookActivities
 from .activities.store import EventStoreActivities
 from .devstack.stack import DevTemporal, EmbeddedPostgres, find_temporal
@@ -48,6 +50,7 @@ from .worker_tasks import (
     readiness,
 )
 from .workflows.case import CaseWorkflow
+from .workflows.retention import RetentionWorkflow
 from .workflows.search_attributes import registrations as case_search_attributes
 
 # Re-exported: callers import the runtime and its background tasks from the root.
@@ -200,8 +203,12 @@ def activities_for(
         runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from
     )
     rules = RulebookActivities(rulebook or RulebookService(runtime.store).current)
+    reporters = ReporterActivities(runtime.pool, runtime.store)
+    # The file outbox keeps copies of notices sent: a shredded person's are forgotten too.
+    outbox = FileSink(runtime.settings.data_dir.resolve() / "outbox")
+    retention = RetentionActivities(runtime.store, runtime.pool, [outbox])
     return [store.append_events, store.load_stream, notifications.dispatch_notifications,
-            rules.load_rulebook]
+            rules.load_rulebook, reporters.load_reporter_record, retention.shred_for_retention]
 
 
 def build_worker(
@@ -212,7 +219,7 @@ def build_worker(
     return Worker(
         runtime.client,
         task_queue=task_queue or runtime.settings.task_queue,
-        workflows=[CaseWorkflow],
+        workflows=[CaseWorkflow, RetentionWorkflow],
         activities=activities_for(runtime, rulebook),
         interceptors=[DecisionMetricsInterceptor()],
         # On SIGTERM the worker stops polling at once and lets running activities finish

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from ..domain.base import Model, Personal
+from ..domain.case.reporter_values import ReporterRecord
 from ..domain.envelope import NewEvent
 from ..domain.policy import PolicyDocument
 
@@ -15,6 +16,8 @@ APPEND_EVENTS = "append_events"
 DISPATCH_NOTIFICATIONS = "dispatch_notifications"
 LOAD_STREAM = "load_stream"
 LOAD_RULEBOOK = "load_rulebook"
+LOAD_REPORTER_RECORD = "load_reporter_record"
+SHRED_FOR_RETENTION = "shred_for_retention"
 NO_PUBLISHED_RULEBOOK = "NoPublishedRulebook"
 
 # Business rejections and store conflicts are final: retrying cannot make them succeed.
@@ -34,6 +37,19 @@ class LoadInput(Model):
 class LoadedStream(Model):
     version: int
     payloads: list[dict[str, Any]]  # current-shape event payloads, in stream order
+
+
+class ReporterRecordInput(Model):
+    reporter_id: str
+
+
+class LoadedReporterRecord(Model):
+    record: ReporterRecord  # DSA Art 23: what decides a warning or a hold
+
+
+class RetentionInput(Model):
+    case_id: str
+    due_at: datetime  # the case's retention end (domain/retention.py)
 
 
 class LoadedRulebook(Model):

@@ -136,7 +136,11 @@ def standing_text(standing: Standing, as_of: datetime, known: datetime | None) -
             + f": {standing.status}",
             f"  rights held: {', '.join(str(r) for r in standing.rights) or 'none'}",
             f"  membership number: {standing.membership_number or '-'}; continuous since "
-            f"{standing.continuous_since or '-'}", "because:"]
+            f"{standing.continuous_since or '-'}",
+            *(f"  {s.kind} of {s.imposed_at:%Y-%m-%d} (case {s.case_id}): "
+              + ("current" if s.current else "expired, no longer counts")
+              + (f" (until {s.current_until:%Y-%m-%d})" if s.current_until else "")
+              for s in standing.sanctions), "because:"]
     text += [f"  {r.effective_at:%Y-%m-%d} (recorded {r.recorded_at:%Y-%m-%d}"
              + (f"; imported from {r.imported_from}, known {r.known_at:%Y-%m-%d} as the "
                 "source asserts" if r.imported_from and r.known_at else "")

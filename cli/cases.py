@@ -71,7 +71,9 @@ async def _case(args: argparse.Namespace, settings: Settings) -> int:
             result = await client.send(case_id, command_)
         elif args.action == "state":
             state = await client.state(case_id)
-            emit(args, state.model_dump(mode="json"), f"case {case_id}: stage {state.stage}")
+            hold = state.reporting.hold if state.reporting.held else None
+            held = f"; held until {hold.held_until.isoformat()}: {hold.reasons}" if hold else ""
+            emit(args, state.model_dump(mode="json"), f"case {case_id}: stage {state.stage}{held}")
             return 0
         else:
             deadlines = await client.deadlines(case_id)

@@ -95,6 +95,10 @@ def stats_text(s: CaseStatistics) -> str:
         f"  median days: report->decision {_days(m.report_to_decision)}, "
         f"report->closure {_days(m.report_to_closure)}, "
         f"decision->appeal decision {_days(m.decision_to_appeal_decision)}",
+        f"  repeat reporters: {s.repeat_reporters.warnings} warned, "
+        f"{s.repeat_reporters.reports_held} report(s) held ({s.repeat_reporters.held_now} now), "
+        f"{s.repeat_reporters.holds_contested} contested, "
+        f"{s.repeat_reporters.holds_lifted_on_contest} lifted on contest",
     ])
 
 

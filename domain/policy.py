@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from .base import Model, PolicyViolation
-from .policy_parts import Deadlines, EvidencePolicy, Rule
+from .policy_parts import Deadlines, EvidencePolicy, RepeatReporting, Retention, Rule
 from .policy_terms import (
     EARLIEST_DATE,
     INTERIM_STATUS,
@@ -89,6 +89,8 @@ __all__ = [
     "PolicyDocument",
     "PolicyError",
     "PolicyVersion",
+    "RepeatReporting",
+    "Retention",
     "Right",
     "Rule",
     "SanctionKind",
@@ -109,6 +111,10 @@ class PolicyVersion(Model):
         max_length=MAX_STATUSES)
     deadlines: Deadlines
     evidence: EvidencePolicy
+    # DSA Art 23; absent in versions pinned before it, whose reports are never held.
+    repeat_reporting: RepeatReporting | None = None
+    # GDPR storage limitation; absent in versions pinned before it: kept until erased.
+    retention: Retention | None = None
 
     @field_validator("effective_to")
     @classmethod

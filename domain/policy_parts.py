@@ -31,6 +31,10 @@ class Rule(Model):
     examples: list[LongText] = Field(max_length=MAX_EXAMPLES)
     allowed_sanctions: list[SanctionKind] = Field(max_length=MAX_LIST)
     max_suspension: Duration | None = Field(default=None, validate_default=True)
+    # ACAS Code paras 19-20: how long a sanction under this rule stays current on the
+    # member's record; after it, it no longer counts (a warning no longer stands). None:
+    # current indefinitely, as in versions written before it.
+    current_for: Duration | None = None
 
     @field_validator("examples")
     @classmethod
@@ -82,6 +86,38 @@ class Deadlines(Model):
     # exceeds a calendar month. A default, so versions pinned before it still read.
     data_collection_notice: Duration = Field(default=timedelta(days=28), validate_default=True)
     schedule_hearing: Duration = timedelta(days=28)  # notice to a scheduled hearing (ACAS 4)
+
+
+# Bounds of the repeat-reporter count: a threshold of 1 would warn on a single dismissal.
+MIN_REPEAT_THRESHOLD = 2
+MAX_REPEAT_THRESHOLD = 100
+
+
+class RepeatReporting(Model):
+    """DSA Art 23: who frequently reports what is manifestly unfounded is warned, then has
+    the processing of their reports suspended for a reasonable period.
+
+    ``threshold`` manifestly unfounded dismissals of one reporter's reports within
+    ``window`` bring a reasoned ``warning``; reports the reporter files from then until
+    ``hold_period`` after the warning are held (recorded, not processed), contestable.
+    """
+
+    threshold: int = Field(ge=MIN_REPEAT_THRESHOLD, le=MAX_REPEAT_THRESHOLD)
+    window: Duration
+    hold_period: Duration
+    warning: LongText  # the reasons given to the reporter (DSA Art 23(3): case by case)
+
+
+class Retention(Model):
+    """GDPR Art 5(1)(e), storage limitation: how long each kind of record keeps the people's
+    personal data after it ends (a case from its closure, by outcome; a membership from
+    when it ended). A person's data is shredded once every record naming them is past its
+    period and none is open (domain/retention.py)."""
+
+    dismissed: Duration
+    not_upheld: Duration
+    sanctioned: Duration
+    membership: Duration
 
 
 class EvidencePolicy(Model):

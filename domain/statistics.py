@@ -43,6 +43,7 @@ from .statistics_models import (
     DismissalCounts,
     InterimSuspensionCounts,
     MedianDays,
+    RepeatReporterCounts,
     RuleCounts,
 )
 from .streams import CASE_PREFIX, case_id_of
@@ -50,7 +51,7 @@ from .streams import CASE_PREFIX, case_id_of
 __all__ = [
     "CASE_STREAM_PREFIX", "AppealCounts", "AutomationCounts", "CaseStatistics",
     "DecisionCounts", "DismissalCounts", "InterimSuspensionCounts", "MedianDays",
-    "RuleCounts", "case_statistics",
+    "RepeatReporterCounts", "RuleCounts", "case_statistics",
 ]
 
 CASE_STREAM_PREFIX = CASE_PREFIX  # kept for callers; defined in streams.py
@@ -152,6 +153,12 @@ class _Tally:
                     _days(decision.effective_at, state.appeal_decision.effective_at))
         if state.automated_report:
             self._automated(state, reversed_)
+        facts = state.reporting
+        self.c["rr_warnings"] += facts.warning is not None
+        self.c["rr_held"] += facts.hold is not None
+        self.c["rr_held_now"] += facts.held
+        self.c["rr_contested"] += facts.contest is not None
+        self.c["rr_lifted"] += facts.released is not None and facts.released.lifted
 
     def _rules(self, state: CaseState) -> None:
         assert state.report is not None
@@ -241,4 +248,7 @@ class _Tally:
                 report_to_decision=_median(self.to_decision),
                 report_to_closure=_median(self.to_closure),
                 decision_to_appeal_decision=_median(self.to_appeal_decision)),
+            repeat_reporters=RepeatReporterCounts(
+                warnings=c["rr_warnings"], reports_held=c["rr_held"], held_now=c["rr_held_now"],
+                holds_contested=c["rr_contested"], holds_lifted_on_contest=c["rr_lifted"]),
         )

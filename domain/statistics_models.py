@@ -63,6 +63,16 @@ class AutomationCounts(Model):
     automated_error_rate: float | None
 
 
+class RepeatReporterCounts(Model):
+    """DSA Art 23 (and Art 24(1)(b): suspensions for manifestly unfounded notices)."""
+
+    warnings: int = 0  # reporters warned, counted on the case whose dismissal warned them
+    reports_held: int = 0
+    held_now: int = 0  # held at the end of the log
+    holds_contested: int = 0
+    holds_lifted_on_contest: int = 0
+
+
 class MedianDays(Model):
     """Medians in days; None when no case in the period has both ends recorded."""
 
@@ -86,3 +96,4 @@ class CaseStatistics(Model):
     automation: AutomationCounts
     deadlines_missed: dict[str, int]
     median_days: MedianDays
+    repeat_reporters: RepeatReporterCounts = RepeatReporterCounts()

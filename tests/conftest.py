@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from dueprocess.activities.reporter import ReporterActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.db import Pool, create_pool
@@ -112,3 +113,10 @@ async def load_rulebook(store: EventStore) -> Any:
     service = RulebookService(store)
     await service.publish_sample_if_none()
     return RulebookActivities(service.current).load_rulebook
+
+
+@pytest.fixture
+async def load_reporter_record(pool: Pool, store: EventStore) -> Any:
+    """The repeat-reporter activity (DSA Art 23): a worker filing reports under the sample
+    rulebook registers it beside ``load_rulebook``."""
+    return ReporterActivities(pool, store).load_reporter_record

@@ -64,8 +64,17 @@ with workflow.unsafe.imports_passed_through():
         DecisionResult,
         rejection,
     )
-    from .case_helpers import case_envelope, deadline_key, dispatch_input, timer_in_use
+    from .case_helpers import (
+        append_rejection,
+        case_envelope,
+        deadline_key,
+        dispatch_input,
+        is_conflict,
+        timer_in_use,
+    )
     from .case_input import CaseInput as CaseInput  # re-exported: callers start cases with it
+    from .case_reporting import repeat_reporting_step
+    from .case_retention import start_retention
 
 __all__ = [
     "CASE_WORKFLOW", "DATA_COLLECTION_NOTICE_PATCH", "DISPATCH_GIVE_UP", "DISPATCH_RETRY",
@@ -105,6 +114,7 @@ class CaseWorkflow:
                 await self._fire(deadline)
             if self._closed():
                 await self._drain()
+                await start_retention(self._state)
                 self._publish(None)
                 return self._state
             if self._history_too_long():
@@ -169,6 +179,8 @@ class CaseWorkflow:
             self._state = dc.evolve(self._state, event)
             self._notify(event_id, event, now)
         self._changed = True
+        if (follow_up := await repeat_reporting_step(self._state, events)) is not None:
+            await self._execute(CommandRequest(command=follow_up, causation_id=str(ids[-1])))
         return DecisionResult(case_id=self._case_id, version=self._version, event_ids=ids,
                               events=events)
 
@@ -185,25 +197,11 @@ class CaseWorkflow:
                 retry_policy=STORE_RETRY,
             )
         except ActivityError as err:
-            cause = err.cause
-            kind = cause.type if isinstance(cause, ApplicationError) and cause.type else None
-            if kind == "ConcurrencyConflict":
+            if is_conflict(err):
                 # Only this workflow writes the case stream; someone else did. Adopt what
                 # the store holds so the next decision is judged on the record.
                 await self._reload()
-                raise ApplicationError(
-                    "the case's record changed outside this workflow; the case was reloaded "
-                    "from the event store: review it and send the command again",
-                    {"type": kind, "rule": "single-writer", "field": None,
-                     "message": str(cause)},
-                    type=kind, non_retryable=True,
-                ) from None
-            raise ApplicationError(
-                f"the decision was not recorded: {cause or err}",
-                {"type": kind or "StoreUnavailable", "rule": "recorded-or-rejected",
-                 "field": None, "message": str(cause or err)},
-                type=kind or "StoreUnavailable", non_retryable=True,
-            ) from None
+            raise append_rejection(err) from None
         return result
 
     async def _published_rulebook(self) -> PolicyDocument:

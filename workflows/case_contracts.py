@@ -34,6 +34,11 @@ PUBLISHED_RULEBOOK_PATCH = "published-rulebook"
 DATA_COLLECTION_NOTICE_PATCH = "data-collection-notice-timer"
 # Histories recorded before this patch held no timer for scheduling the hearing.
 SCHEDULE_HEARING_PATCH = "schedule-hearing-deadline"
+# DSA Art 23: reading a reporter's record after a report or an unfounded dismissal, and
+# the hold-end timer. Asked only under a rulebook with repeat_reporting.
+REPEAT_REPORTER_PATCH = "repeat-reporter"
+# GDPR storage limitation: a closed case starts its retention timer (a child workflow).
+RETENTION_PATCH = "retention-timer"
 # Histories recorded before this patch published no search attributes (workflows/
 # search_attributes.py); their cases publish them from their next continue-as-new.
 SEARCH_ATTRIBUTES_PATCH = "case-search-attributes"

@@ -8,11 +8,17 @@ from datetime import datetime
 from uuid import UUID
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from ..activities.contracts import DispatchInput, OutgoingNotification
 from ..domain import case as dc
 from ..domain.envelope import NewEvent, envelope_for
-from .case_contracts import DATA_COLLECTION_NOTICE_PATCH, SCHEDULE_HEARING_PATCH, CommandRequest
+from .case_contracts import (
+    DATA_COLLECTION_NOTICE_PATCH,
+    REPEAT_REPORTER_PATCH,
+    SCHEDULE_HEARING_PATCH,
+    CommandRequest,
+)
 
 
 def case_envelope(
@@ -55,8 +61,34 @@ def timer_in_use(deadline: dc.Deadline) -> bool:
         return workflow.patched(DATA_COLLECTION_NOTICE_PATCH)
     if deadline.kind is dc.DeadlineKind.SCHEDULE_HEARING:
         return workflow.patched(SCHEDULE_HEARING_PATCH)
+    if deadline.kind is dc.DeadlineKind.HOLD_END:
+        return workflow.patched(REPEAT_REPORTER_PATCH)
     return True
 
 
 def deadline_key(deadline: dc.Deadline) -> str:
     return f"{deadline.kind}@{deadline.due_at.isoformat()}"
+
+
+def is_conflict(err: ActivityError) -> bool:
+    cause = err.cause
+    return isinstance(cause, ApplicationError) and cause.type == "ConcurrencyConflict"
+
+
+def append_rejection(err: ActivityError) -> ApplicationError:
+    """The clear, non-retryable rejection of a decision whose events were not recorded."""
+    cause = err.cause
+    kind = cause.type if isinstance(cause, ApplicationError) and cause.type else None
+    if kind == "ConcurrencyConflict":
+        return ApplicationError(
+            "the case's record changed outside this workflow; the case was reloaded "
+            "from the event store: review it and send the command again",
+            {"type": kind, "rule": "single-writer", "field": None, "message": str(cause)},
+            type=kind, non_retryable=True,
+        )
+    return ApplicationError(
+        f"the decision was not recorded: {cause or err}",
+        {"type": kind or "StoreUnavailable", "rule": "recorded-or-rejected",
+         "field": None, "message": str(cause or err)},
+        type=kind or "StoreUnavailable", non_retryable=True,
+    )

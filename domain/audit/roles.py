@@ -41,7 +41,10 @@ _COMMANDS_FOR: dict[str, tuple[str, ...]] = {
     "DataCollectionNoticeGiven": ("GiveDataCollectionNotice",),
     "DataCollectionNoticeExempted": ("RecordNoticeExemption",),
     "DataCollectionNoticeMissed": ("EscalateMissedCollectionNotice",),
-    "RecordCorrected": ("CorrectRecord",),
+    "RecordCorrected": ("CorrectRecord",), "ReporterWarned": ("WarnReporter",),
+    "ReportHeld": ("HoldReport",), "HoldContested": ("ContestHold",),
+    "HoldContestDecided": ("DecideHoldContest",),
+    "HoldReleased": ("ReleaseHold", "DecideHoldContest"),
 }
 
 
@@ -83,6 +86,8 @@ def _binding_problem(entry: Entry[Any]) -> str | None:
     }
     if isinstance(event, ReportFiled):
         bound[COMPLAINANT] = bound[DETECTOR] = frozenset({event.complainant.person_id})
+    elif state.complainant is not None:  # contesting a hold of their report
+        bound[COMPLAINANT] = frozenset({state.complainant.person_id})
     assigned = bound.get(actor.role)
     if assigned is not None and actor.id not in assigned:
         return f"{actor.id!r} acted as {actor.role} but is not the {actor.role} assigned to " \

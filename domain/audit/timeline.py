@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..case.events import (
@@ -12,6 +13,7 @@ from ..case.events import (
     InstructionRecorded,
     RecordCorrected,
     ReportFiled,
+    SanctionApplied,
 )
 from ..case.values import ContactDirection
 from ..envelope import RecordedEvent
@@ -23,6 +25,12 @@ from .roles import instruction_text, outside_case, sender_outside
 
 def _ids(values: Sequence[str]) -> str:
     return ", ".join(values) or "none"
+
+
+def _warned_summary(e: Any) -> str:
+    counted = _ids([d.case_id for d in e.counted])
+    return (f"reporter {e.reporter_id} warned: {len(e.counted)} manifestly unfounded "
+            f"dismissal(s) counted ({counted}); reports held until {iso(e.hold_until)}")
 
 
 def _report_summary(e: ReportFiled) -> str:
@@ -96,7 +104,9 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
                                   if e.new_sanction else ""),
     "SanctionApplied": lambda e: f"{sanction_text(e.sanction)} carried out: status {e.status}, "
                                  f"removing {rights_text(e.rights_removed)}"
-                                 + (f" until {iso(e.ends_at)}" if e.ends_at else ""),
+                                 + (f" until {iso(e.ends_at)}" if e.ends_at else "")
+                                 + (f"; current until {iso(e.current_until)}"
+                                    if e.current_until else ""),
     "SanctionEnded": lambda e: f"sanction ended at {iso(e.ends_at)}",
     "MemberReinstated": lambda e: f"reinstated ({e.reason.value}): restored "
                                   f"{rights_text(e.rights_restored)}; record corrected "
@@ -117,6 +127,15 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
                                     if e.automation_error else "")
                                  + f": was {e.what_was_wrong!r}; now {e.correction!r}"
                                  + ("; apology sent" if e.apology else ""),
+    # DSA Art 23: repeat reporters.
+    "ReporterWarned": lambda e: _warned_summary(e),
+    "ReportHeld": lambda e: f"report held until {iso(e.held_until)} under the warning of "
+                            f"{iso(e.warning.warned_at)} (case {e.warning.case_id}): {e.reasons}",
+    "HoldContested": lambda e: "the reporter contested the hold",
+    "HoldContestDecided": lambda e: f"hold contest decided by {e.decided_by}: "
+                                    + ("lifted" if e.lifted else "upheld") + f"; {e.reasons}",
+    "HoldReleased": lambda e: "hold lifted on contest" if e.lifted
+                              else f"hold ended at {iso(e.held_until)}",
 }
 
 
@@ -155,6 +174,14 @@ def _flags(entry: Entry[CaseEventBase]) -> list[str]:
     return flags
 
 
+def _expired(entry: Entry[CaseEventBase], clock: datetime | None) -> list[str]:
+    event = entry.event
+    until = event.current_until if isinstance(event, SanctionApplied) else None
+    if until is not None and clock is not None and clock >= until:
+        return [f"expired: no longer current since {iso(until)} (ACAS 19-20)"]
+    return []
+
+
 def _correction_links(h: History) -> dict[int, list[str]]:
     """Flags linking each corrected event and its correction, both ways, by version."""
     links: dict[int, list[str]] = {}
@@ -176,6 +203,6 @@ def build_timeline(h: History) -> list[TimelineEntry]:
     links = _correction_links(h)
     for entry in h.entries:
         summary = _SUMMARIES[entry.record.event_type]  # every readable type has one
-        flags = _flags(entry) + links.get(entry.version, [])
+        flags = _flags(entry) + links.get(entry.version, []) + _expired(entry, h.clock)
         rows.append(_timeline_entry(entry.record, summary(entry.event), flags))
     return sorted(rows, key=lambda row: row.stream_version)

@@ -97,6 +97,15 @@ from .events import (
     SanctionEnded,
 )
 from .notifications import Notification, notifications_for
+from .reporter_commands import ContestHold, DecideHoldContest, HoldReport, ReleaseHold, WarnReporter
+from .reporter_events import (
+    HoldContestDecided,
+    HoldContested,
+    HoldReleased,
+    ReporterWarned,
+    ReportHeld,
+)
+from .reporter_values import ReporterRecord, ReporterWarning, UnfoundedDismissal
 from .roles import PERMISSIONS, ROLE_KINDS, ROLES, check_permission
 from .state import CaseStage, CaseState, InterimSuspension, evolve, fold, state_from_payloads
 from .values import (
@@ -229,4 +238,10 @@ __all__ = [
     "pending_before_close",
     "pending_deadlines",
     "state_from_payloads",
+]
+# DSA Art 23: repeat-reporter handling.
+__all__ += [
+    "ContestHold", "DecideHoldContest", "HoldContestDecided", "HoldContested", "HoldReleased",
+    "HoldReport", "ReleaseHold", "ReportHeld", "ReporterRecord", "ReporterWarned",
+    "ReporterWarning", "UnfoundedDismissal", "WarnReporter",
 ]

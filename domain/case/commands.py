@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
-from ..base import CommandBase, Personal
+from ..base import Personal
 from ..ids import PersonId
 from ..policy import PolicyDocument
 from ..text import (
@@ -20,7 +20,23 @@ from ..text import (
     OptionalId,
     OptionalLine,
     OptionalText,
-    SystemDatetime,
+)
+from .command_base import CaseCommandBase
+from .reporter_commands import (
+    ContestHold,
+    DecideHoldContest,
+    HoldReport,
+    ReleaseHold,
+    WarnReporter,
+)
+from .timer_commands import (
+    TIMER_COMMANDS,
+    CloseAppealWindow,
+    EndSanction,
+    EscalateMissedCollectionNotice,
+    EscalateMissedDeadline,
+    LapseInterimSuspension,
+    TimerCommand,
 )
 from .values import (
     Allegation,
@@ -31,7 +47,6 @@ from .values import (
     ContactKind,
     CorrectedRecord,
     DismissalReason,
-    EscalatedKind,
     EvidenceItem,
     Finding,
     NoticeExemption,
@@ -43,11 +58,13 @@ from .values import (
     WithheldEvidence,
 )
 
-
-class CaseCommandBase(CommandBase):
-    # Aware times only: comparing naive and aware datetimes raises instead of deciding.
-    effective_at: AwareDatetime | None = None
-
+# Re-exported: one place to import every command from.
+__all__ = [
+    "TIMER_COMMANDS", "CaseCommandBase", "CloseAppealWindow", "ContestHold",
+    "DecideHoldContest", "EndSanction", "EscalateMissedCollectionNotice",
+    "EscalateMissedDeadline", "HoldReport", "LapseInterimSuspension", "ReleaseHold",
+    "TimerCommand", "WarnReporter",
+]
 
 class FileReport(CaseCommandBase):
     type: Literal["FileReport"] = "FileReport"
@@ -236,45 +253,6 @@ class CorrectRecord(CaseCommandBase):
     apology: OptionalText | None = None
 
 
-# Timer commands: issued by the workflow (SYSTEM_ACTOR) when a durable timer fires.
-# Each carries the due time it was set for, so a stale timer is a no-op.
-
-
-class EscalateMissedDeadline(CaseCommandBase):
-    type: Literal["EscalateMissedDeadline"] = "EscalateMissedDeadline"
-    kind: EscalatedKind
-    due_at: SystemDatetime
-
-
-class LapseInterimSuspension(CaseCommandBase):
-    type: Literal["LapseInterimSuspension"] = "LapseInterimSuspension"
-    review_by: SystemDatetime
-
-
-class CloseAppealWindow(CaseCommandBase):
-    type: Literal["CloseAppealWindow"] = "CloseAppealWindow"
-    closes_at: SystemDatetime
-
-
-class EndSanction(CaseCommandBase):
-    type: Literal["EndSanction"] = "EndSanction"
-    ends_at: SystemDatetime
-
-
-class EscalateMissedCollectionNotice(CaseCommandBase):
-    """Every Art 14 notice due by ``due_at`` and still owed is recorded as missed."""
-
-    type: Literal["EscalateMissedCollectionNotice"] = "EscalateMissedCollectionNotice"
-    due_at: SystemDatetime
-
-
-TimerCommand = (EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow
-                | EndSanction | EscalateMissedCollectionNotice)
-TIMER_COMMANDS: tuple[type[CaseCommandBase], ...] = (
-    EscalateMissedDeadline, LapseInterimSuspension, CloseAppealWindow, EndSanction,
-    EscalateMissedCollectionNotice,
-)
-
 CaseCommand = Annotated[
     FileReport | AcknowledgeReport | TriageCase | AssignInvestigator | AddEvidence
     | ImposeInterimSuspension | RenewInterimSuspension | LiftInterimSuspension
@@ -282,7 +260,8 @@ CaseCommand = Annotated[
     | RecordHearingHeld | RecordDecision | LodgeAppeal | AppointAppealPanel | DecideAppeal
     | CarryOutSanction | Reinstate | CloseCase | RecordInstruction | CorrectRecord
     | EscalateMissedDeadline | LapseInterimSuspension | CloseAppealWindow | EndSanction
-    | GiveDataCollectionNotice | RecordNoticeExemption | EscalateMissedCollectionNotice,
+    | GiveDataCollectionNotice | RecordNoticeExemption | EscalateMissedCollectionNotice
+    | WarnReporter | HoldReport | ContestHold | DecideHoldContest | ReleaseHold,
     Field(discriminator="type"),
 ]
 
@@ -294,6 +273,7 @@ _ALL_COMMANDS: tuple[type[CaseCommandBase], ...] = (
     IssueNotice, DiscloseEvidence, SubmitResponse, AppointPanel, ScheduleHearing,
     RecordHearingHeld, RecordDecision, LodgeAppeal, AppointAppealPanel, DecideAppeal,
     CarryOutSanction, Reinstate, CloseCase, RecordInstruction, CorrectRecord, *TIMER_COMMANDS,
-    GiveDataCollectionNotice, RecordNoticeExemption,
+    GiveDataCollectionNotice, RecordNoticeExemption, WarnReporter, HoldReport, ContestHold,
+    DecideHoldContest, ReleaseHold,
 )
 COMMAND_TYPES: dict[str, type[CaseCommandBase]] = {cls.__name__: cls for cls in _ALL_COMMANDS}

@@ -21,6 +21,7 @@ from .commands import (
     EscalateMissedCollectionNotice,
     EscalateMissedDeadline,
     LapseInterimSuspension,
+    ReleaseHold,
 )
 from .state import CaseState
 from .values import EscalatedKind
@@ -34,6 +35,7 @@ class DeadlineKind(StrEnum):
     APPEAL_WINDOW = "appeal_window"
     SANCTION_END = "sanction_end"
     DATA_COLLECTION_NOTICE = "data_collection_notice"  # GDPR Art 14
+    HOLD_END = "hold_end"  # DSA Art 23: a repeat reporter's held report is processed
 
 
 class Deadline(Model):
@@ -84,6 +86,7 @@ def pending_deadlines(state: CaseState) -> list[Deadline]:
         *_appeal_window(state, version),
         *_sanction_end(state),
         *_collection_notices(state, version),
+        *_hold_end(state, version),
     ]
     return sorted(deadlines, key=lambda d: d.due_at)
 
@@ -140,3 +143,13 @@ def _collection_notices(state: CaseState, version: PolicyVersion) -> list[Deadli
                      command=EscalateMissedCollectionNotice(
                          actor=SYSTEM_ACTOR, authority=authority, due_at=due))
             for due in dues]
+
+
+def _hold_end(state: CaseState, version: PolicyVersion) -> list[Deadline]:
+    due = state.reporting.held_until
+    if due is None:
+        return []
+    command = ReleaseHold(actor=SYSTEM_ACTOR,
+                          authority=version.authority("repeat_reporting.hold_period"),
+                          held_until=due)
+    return [Deadline(kind=DeadlineKind.HOLD_END, due_at=due, command=command)]

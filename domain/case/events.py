@@ -6,7 +6,7 @@ writes the result into the event, so folding never consults the policy or the cl
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
@@ -21,6 +21,13 @@ from .record_events import (
     DataCollectionNoticeMissed,
     InstructionRecorded,
     RecordCorrected,
+)
+from .reporter_events import (
+    HoldContestDecided,
+    HoldContested,
+    HoldReleased,
+    ReporterWarned,
+    ReportHeld,
 )
 from .values import (
     Admissibility,
@@ -47,11 +54,12 @@ __all__ = [
     "AppealPanelAppointed", "AppealWindowClosed", "CaseClosed", "CaseDismissed", "CaseEvent",
     "CaseEventBase", "CaseTriaged", "DataCollectionNoticeExempted", "DataCollectionNoticeGiven",
     "DataCollectionNoticeMissed", "DeadlineMissed", "DecisionRecorded", "EvidenceAdded",
-    "EvidenceDisclosed", "HearingHeld", "HearingScheduled", "InstructionRecorded",
-    "InterimSuspensionImposed", "InterimSuspensionLapsed", "InterimSuspensionLifted",
-    "InterimSuspensionRenewed", "InvestigatorAssigned", "MemberReinstated", "NoticeIssued",
-    "PanelAppointed", "RecordCorrected", "ReportAcknowledged", "ReportFiled",
-    "ResponseSubmitted", "SanctionApplied", "SanctionEnded",
+    "EvidenceDisclosed", "HearingHeld", "HearingScheduled", "HoldContestDecided", "HoldContested",
+    "HoldReleased", "InstructionRecorded", "InterimSuspensionImposed", "InterimSuspensionLapsed",
+    "InterimSuspensionLifted", "InterimSuspensionRenewed", "InvestigatorAssigned",
+    "MemberReinstated", "NoticeIssued", "PanelAppointed", "RecordCorrected", "ReportAcknowledged",
+    "ReportFiled", "ReportHeld", "ReporterWarned", "ResponseSubmitted", "SanctionApplied",
+    "SanctionEnded",
 ]
 
 
@@ -209,11 +217,15 @@ class AppealDecided(CaseEventBase):
 
 
 class SanctionApplied(CaseEventBase):
+    """v2 added ``current_until`` (v1 records read as current indefinitely)."""
+
+    schema_version: ClassVar[int] = 2
     type: Literal["SanctionApplied"] = "SanctionApplied"
     sanction: Sanction
     status: str
     rights_removed: list[Right]
     ends_at: AwareDatetime | None = None  # only suspensions end
+    current_until: AwareDatetime | None = None  # the rule's current_for (ACAS 19-20)
 
 
 class SanctionEnded(CaseEventBase):
@@ -244,7 +256,8 @@ CaseEvent = Annotated[
     | DecisionRecorded | AppealLodged | AppealWindowClosed | AppealPanelAppointed
     | AppealDecided | SanctionApplied | SanctionEnded | MemberReinstated | CaseClosed
     | InstructionRecorded | DataCollectionNoticeGiven | DataCollectionNoticeExempted
-    | DataCollectionNoticeMissed | RecordCorrected,
+    | DataCollectionNoticeMissed | RecordCorrected | ReporterWarned | ReportHeld
+    | HoldContested | HoldContestDecided | HoldReleased,
     Field(discriminator="type"),
 ]
 
@@ -260,6 +273,7 @@ EVENT_TYPES: dict[str, type[CaseEventBase]] = {
         DecisionRecorded, AppealLodged, AppealWindowClosed, AppealPanelAppointed,
         AppealDecided, SanctionApplied, SanctionEnded, MemberReinstated, CaseClosed,
         InstructionRecorded, DataCollectionNoticeGiven, DataCollectionNoticeExempted,
-        DataCollectionNoticeMissed, RecordCorrected,
+        DataCollectionNoticeMissed, RecordCorrected, ReporterWarned, ReportHeld,
+        HoldContested, HoldContestDecided, HoldReleased,
     )
 }

@@ -58,6 +58,7 @@ class Measure(Model):
     appeal: int | None = None  # the outcome that voided, varied or upheld it
     voided: bool = False
     varied_from: Sanction | None = None
+    current_until: datetime | None = None  # after it the sanction no longer counts
 
     @property
     def interim(self) -> bool:
@@ -130,7 +131,7 @@ def _renewed(history: MeasureHistory, seq: int, at: datetime,
 def _applied(history: MeasureHistory, event: SanctionApplied, seq: int) -> MeasureHistory:
     measure = Measure(source=seq, status=event.status, rights=frozenset(event.rights_removed),
                       start=event.effective_at, end=event.ends_at, sanction=event.sanction,
-                      decision=history.decision)
+                      decision=history.decision, current_until=event.current_until)
     if history.reversal is not None:  # carried out after the decision was overturned
         measure = measure.model_copy(update={"voided": True, "appeal": history.reversal})
     return history.model_copy(update={"closed": (*history.closed, measure)})

@@ -32,6 +32,7 @@ from .events import (
     ReportAcknowledged,
     SanctionApplied,
 )
+from .reporter import reporter_letters
 from .state import CaseState
 from .values import ComplainantKind, Sanction
 
@@ -104,7 +105,7 @@ def _letters(state: CaseState, event: CaseEvent) -> list[Letter]:
             return _collection(state, event)
         case RecordCorrected():
             return [_corrected(state, event)]
-    return []
+    return [*reporter_letters(case, event)]
 
 
 def _addressed(state: CaseState, event_id: str, role: RecipientRole, subject: str, body: str,

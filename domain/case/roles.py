@@ -70,6 +70,11 @@ PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType({
     "GiveDataCollectionNotice": _roles(CASE_OFFICER, INVESTIGATOR),
     "RecordNoticeExemption": _roles(CASE_OFFICER),
     "EscalateMissedCollectionNotice": _roles(SYSTEM),
+    "WarnReporter": _roles(SYSTEM),
+    "HoldReport": _roles(SYSTEM),
+    "ReleaseHold": _roles(SYSTEM),
+    "ContestHold": _roles(COMPLAINANT),
+    "DecideHoldContest": _roles(CASE_OFFICER),
 })
 
 # Which kinds of actor may hold each role; everything not listed is a person's job.
@@ -104,6 +109,10 @@ def _binding_problem(state: CaseState, command: CaseCommandBase, actor: Actor) -
     role = actor.role
     if role in (COMPLAINANT, DETECTOR) and isinstance(command, FileReport):
         return _filer_problem(command, actor)
+    if role == COMPLAINANT:
+        complainant = state.complainant
+        if complainant is None or complainant.person_id != actor.id:
+            return "only the complainant may act as complainant"
     if role == RESPONDENT:
         respondent = state.respondent
         if respondent is None or respondent.person_id != actor.id:

@@ -44,6 +44,7 @@ from .events import (
     SanctionEnded,
 )
 from .measures import interim_rights, record_measure
+from .reporting import record_reporting
 from .state_model import CaseStage, CaseState, InterimSuspension
 from .values import Admissibility
 
@@ -66,7 +67,9 @@ def state_from_payloads(case_id: str, payloads: Iterable[Mapping[str, Any]]) -> 
 
 
 def evolve(state: CaseState, event: CaseEvent) -> CaseState:
-    changed = state.model_copy(update=_changes(state, event))
+    # The report's hold sets the stage, so it is folded before the stage is derived.
+    changed = state.model_copy(update={
+        **_changes(state, event), "reporting": record_reporting(state.reporting, event)})
     as_of = event.effective_at if state.as_of is None else max(state.as_of, event.effective_at)
     seq = state.events_folded + 1
     update: dict[str, Any] = {
@@ -136,7 +139,7 @@ def _changes(state: CaseState, event: CaseEvent) -> dict[str, Any]:
         case MemberReinstated():
             return {"reinstated": event, "interim": None}
         case CaseClosed():
-            return {"closed": True}
+            return {"closed": True, "closed_at": state.closed_at or event.effective_at}
         case InstructionRecorded():
             return {"instructions": (*state.instructions, event)}
         case RecordCorrected():
@@ -196,6 +199,7 @@ def _stage(state: CaseState) -> CaseStage:
         (state.hearing is not None, CaseStage.HEARING_SCHEDULED),
         (state.notice is not None, CaseStage.NOTICE_ISSUED),
         (state.triage is not None, CaseStage.UNDER_INVESTIGATION),
+        (state.reporting.held, CaseStage.HELD),
         (state.acknowledged_at is not None, CaseStage.ACKNOWLEDGED),
     ]
     return next((stage for hit, stage in checks if hit), CaseStage.REPORTED)

@@ -26,6 +26,7 @@ from .events import (
     SanctionApplied,
 )
 from .measures import MeasureHistory
+from .reporting import Reporting
 from .values import (
     AppealOutcome,
     Complainant,
@@ -41,6 +42,7 @@ class CaseStage(StrEnum):
     NEW = "new"
     REPORTED = "reported"
     ACKNOWLEDGED = "acknowledged"
+    HELD = "held"  # a repeat reporter's report, recorded but not processed (DSA Art 23)
     DISMISSED = "dismissed"
     UNDER_INVESTIGATION = "under_investigation"
     NOTICE_ISSUED = "notice_issued"
@@ -96,6 +98,7 @@ class CaseState(Model):
     sanction_ended: bool = False
     reinstated: MemberReinstated | None = None
     closed: bool = False
+    closed_at: datetime | None = None  # retention periods run from here
     officers_ever: frozenset[str] = frozenset()  # case officers who have acted on the case
     instructions: tuple[InstructionRecorded, ...] = ()  # invariant 5: on the record
     corrections: tuple[RecordCorrected, ...] = ()  # what was put right, after the fact
@@ -104,6 +107,7 @@ class CaseState(Model):
     events_folded: int = 0
     measures: MeasureHistory = MeasureHistory()
     collection: CollectionNotices = CollectionNotices()  # GDPR Art 14 notices
+    reporting: Reporting = Reporting()  # DSA Art 23: a warning given here, this report's hold
 
     @classmethod
     def empty(cls, case_id: str) -> CaseState:

@@ -11,6 +11,12 @@ from ..encoding import Payload, Upcasters
 CASE_UPCASTERS = Upcasters()
 
 
+@CASE_UPCASTERS.register("SanctionApplied", 1)
+def _sanction_v1(payload: Payload) -> Payload:
+    """v1 had no currency period: current indefinitely, as the rulebook then said."""
+    return {"current_until": None, **payload}
+
+
 @CASE_UPCASTERS.register("InstructionRecorded", 1)
 def _instruction_v1(payload: Payload) -> Payload:
     """v1 recorded only instructions that reached the case: say so explicitly."""

@@ -28,7 +28,7 @@ from .member import (
     MembershipLapsed,
     MembershipRenewed,
 )
-from .statuses import ALL_RIGHTS, EXPELLED
+from .statuses import ALL_RIGHTS, EXPELLED, WARNED
 
 
 def measure_reasons(m: MeasureView, as_of: datetime,
@@ -72,6 +72,11 @@ def _fate(m: MeasureView, as_of: datetime, readmissions: Sequence[datetime]) -> 
         varied = (f"; varied on appeal on {_day(appeal.at)} from "
                   f"{_sanction_text(m.fact.varied_from)}, from the original date")
     end = m.end_by(readmissions)
+    if m.expired(as_of) and m.fact.current_until is not None:
+        varied += (f"; no longer current since {_day(m.fact.current_until)} (the period its "
+                   "rule sets): it no longer counts")
+        if m.status == WARNED:
+            return varied
     if m.start > as_of:
         return varied + "; not yet in effect"
     if end is None:

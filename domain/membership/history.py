@@ -24,7 +24,7 @@ from ..envelope import RecordedEvent
 from ..policy import Right
 from ..streams import case_id_of
 from .member import MEMBER_EVENT_ADAPTER, MEMBER_EVENT_TYPES, MemberEvent
-from .statuses import EXPELLED
+from .statuses import EXPELLED, WARNED
 
 # Which knowledge time an as-known-on query uses: "asserted" takes an imported event's
 # time as its source asserts it (the time the organisation knew it), "recorded" the time
@@ -176,7 +176,13 @@ class MeasureView:
         later = [at for at in readmissions if at > self.start]
         return min([*later, *([self.fact.end] if self.fact.end else [])], default=None)
 
+    def expired(self, as_of: datetime) -> bool:
+        """No longer current on the record: its rule's period is over (ACAS 19-20)."""
+        return self.fact.current_until is not None and as_of >= self.fact.current_until
+
     def in_effect(self, as_of: datetime, readmissions: Sequence[datetime]) -> bool:
+        if self.status == WARNED and self.expired(as_of):
+            return False  # an expired warning no longer stands
         end = self.end_by(readmissions)
         return not self.voided and self.start <= as_of and (end is None or as_of < end)
 

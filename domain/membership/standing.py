@@ -49,7 +49,19 @@ from .statuses import (
 )
 
 __all__ = ["ALL_RIGHTS", "EXPELLED", "NON_MEMBER_STATUSES", "STATUS_PRECEDENCE", "SUSPENDED",
-           "WARNED", "Knowledge", "Reason", "Standing", "standing"]
+           "WARNED", "Knowledge", "Reason", "SanctionOnRecord", "Standing", "standing"]
+
+
+class SanctionOnRecord(Model):
+    """A sanction on the member's record at ``as_of``, and whether it still counts: one
+    past the period its rule sets (ACAS 19-20) no longer counts, in standing or in what
+    a later panel weighs."""
+
+    case_id: str
+    kind: str
+    imposed_at: datetime
+    current_until: datetime | None  # None: current indefinitely
+    current: bool
 
 
 class Standing(Model):
@@ -66,6 +78,7 @@ class Standing(Model):
     # its source's asserted knowledge time) went into the answer.
     knowledge: Knowledge = "asserted"
     uses_imported: bool = False
+    sanctions: list[SanctionOnRecord] = []
 
 
 def standing(member_id: str, events: Sequence[RecordedEvent], policy: PolicyDocument,
@@ -113,7 +126,17 @@ def _answer(member_id: str, member: MemberState, folded: list[Cited[MemberEvent]
         rights=[r for r in ALL_RIGHTS if r not in removed],
         rights_removed=[r for r in ALL_RIGHTS if r in removed],
         membership_number=member.membership_number, continuous_since=continuous,
-        as_of=as_of, as_known_on=as_known_on, reasons=_ordered(reasons))
+        as_of=as_of, as_known_on=as_known_on, reasons=_ordered(reasons),
+        sanctions=_on_record(measures, as_of))
+
+
+def _on_record(measures: list[MeasureView], as_of: datetime) -> list[SanctionOnRecord]:
+    """Sanctions that took effect by ``as_of`` and were not voided, current or expired."""
+    return [SanctionOnRecord(case_id=m.case.state.case_id, kind=m.fact.sanction.kind.value,
+                             imposed_at=m.start, current_until=m.fact.current_until,
+                             current=not m.expired(as_of))
+            for m in measures
+            if m.fact.sanction is not None and not m.voided and m.start <= as_of]
 
 
 def _continuity(member: MemberState, measures: list[MeasureView],

@@ -18,6 +18,7 @@ from . import (
     collection,
     contacts,
     corrections,
+    currency,
     decision,
     evidence,
     hearing,
@@ -26,12 +27,13 @@ from . import (
     outcome,
     process,
     records,
+    reporting,
     timing,
 )
 from .model import ProcessRule, RuleKind, Transition, Violation
 
 CATALOGUE: tuple[ProcessRule, ...] = (
-    *records.RULES_FIRST,
+    *records.RULES_FIRST, *reporting.STAGE,
     intake.CASE_ALREADY_REPORTED, intake.ALREADY_TRIAGED,
     *decision.STAGE[:1], notice.NOTICE_ALREADY_ISSUED,
     outcome.DECISION_BEFORE_APPEAL, outcome.APPEAL_ALREADY_LODGED, outcome.APPEAL_LODGED,
@@ -58,7 +60,8 @@ CATALOGUE: tuple[ProcessRule, ...] = (
     *outcome.CONTENT,
     *decision.CONTENT,
     *timing.CONTENT,
-    *collection.CONTENT, *contacts.CONTENT, *corrections.CONTENT,
+    *collection.CONTENT, *contacts.CONTENT, *corrections.CONTENT, *reporting.CONTENT,
+    *currency.CONTENT,
     *records.RULES_LAST,
     *timing.HISTORY, *process.HISTORY, *collection.HISTORY, *contacts.HISTORY,
     intake.DISMISSAL_REASON, *process.STAFF_ONLY_COMMANDS,

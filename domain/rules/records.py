@@ -16,6 +16,7 @@ from ..case.events import (
     EvidenceAdded,
     EvidenceDisclosed,
     HearingHeld,
+    HoldContested,
     InstructionRecorded,
     NoticeIssued,
     PanelAppointed,
@@ -77,6 +78,10 @@ def _subjects(t: Transition) -> Iterator[Breach]:
             yield from _subject(a.particulars, r.person_id, f"allegations.{index}.particulars")
     elif isinstance(event, InstructionRecorded):
         yield from _subject(event.content, event.from_person_id, "content")
+    elif isinstance(event, HoldContested):
+        complainant = t.before.complainant
+        if complainant is not None:
+            yield from _subject(event.reasons, complainant.person_id, "reasons")
     elif respondent is None:
         return
     elif isinstance(event, ResponseSubmitted):
@@ -93,8 +98,9 @@ PERSONAL_DATA_SUBJECT = ProcessRule(
     "personal-data-subject", "Personal data is keyed to the person it is about",
     gdpr("15", "17") + invariant(13), InvalidCommand,
     guards=("FileReport", "SubmitResponse", "LodgeAppeal", "RecordDecision",
-            "RecordInstruction"),
-    events=(ReportFiled, InstructionRecorded, ResponseSubmitted, AppealLodged, DecisionRecorded),
+            "RecordInstruction", "ContestHold"),
+    events=(ReportFiled, InstructionRecorded, ResponseSubmitted, AppealLodged, DecisionRecorded,
+            HoldContested),
     predicate=_subjects, passed="all personal data is keyed to its subject")
 
 

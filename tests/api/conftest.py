@@ -79,11 +79,13 @@ async def issuer(tmp_path: Path) -> AsyncIterator[LocalIssuer]:
 @asynccontextmanager
 async def serving(
     environment: WorkflowEnvironment, temporal: Client, pool: asyncpg.Pool, tmp_path: Path,
-    load_rulebook: Any, issuer: LocalIssuer, *, interceptors: Sequence[Interceptor] = (),
+    rulebook_activities: Sequence[Any], issuer: LocalIssuer, *,
+    interceptors: Sequence[Interceptor] = (),
     config: ApiConfig | None = None, **services: Any,
 ) -> AsyncIterator[Api]:
     """The API on uvicorn over ``temporal`` (a client of ``environment``), with a worker on the
-    same client; ``services`` are further ApiServices fields (codec, meter)."""
+    same client (``rulebook_activities``: the conftest's load_rulebook and
+    load_reporter_record); ``services`` are further ApiServices fields (codec, meter)."""
     store = EventStore(pool)
     outbox = FileSink(tmp_path / "outbox")
     notes = NotificationActivities(pool, store, outbox, "test@localhost")
@@ -97,7 +99,7 @@ async def serving(
                                            lifespan="off"))
     async with Worker(temporal, task_queue=QUEUE, workflows=[CaseWorkflow],
                       activities=[activities.append_events, activities.load_stream,
-                                  notes.dispatch_notifications, load_rulebook],
+                                  notes.dispatch_notifications, *rulebook_activities],
                       interceptors=interceptors):
         # Listening before uvicorn starts: connections queue until it accepts them.
         sock = socket.create_server(("127.0.0.1", 0))
@@ -113,6 +115,8 @@ async def serving(
 
 @pytest.fixture
 async def api(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,  # noqa: F811
-              load_rulebook: Any, issuer: LocalIssuer) -> AsyncIterator[Api]:
-    async with serving(env, env.client, pool, tmp_path, load_rulebook, issuer) as found:
+              load_rulebook: Any, load_reporter_record: Any,
+              issuer: LocalIssuer) -> AsyncIterator[Api]:
+    async with serving(env, env.client, pool, tmp_path, [load_rulebook, load_reporter_record],
+                       issuer) as found:
         yield found

@@ -33,6 +33,7 @@ UI = "http://temporal-ui.example:8233"
 
 @pytest.fixture
 async def sealed_api(pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any,
+                     load_reporter_record: Any,
                      issuer: LocalIssuer, test_server_path: str) -> AsyncIterator[Api]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path,
@@ -40,7 +41,8 @@ async def sealed_api(pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any,
         test_server_startup_timeout=timedelta(seconds=60))
     await register(env.client)
     try:
-        async with serving(env, env.client, pool, tmp_path, load_rulebook, issuer,
+        async with serving(env, env.client, pool, tmp_path,
+                           [load_rulebook, load_reporter_record], issuer,
                            codec=env.client.data_converter.payload_codec,
                            config=ApiConfig(max_body_bytes=MAX_BODY, timeout_seconds=60,
                                             codec_origins=(UI,))) as api:

@@ -59,7 +59,8 @@ class Observed:
 
 @pytest.fixture
 async def observed(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,
-                   load_rulebook: Any, issuer: LocalIssuer) -> AsyncIterator[Observed]:
+                   load_rulebook: Any, load_reporter_record: Any,
+                   issuer: LocalIssuer) -> AsyncIterator[Observed]:
     # The process's replay-safe provider (as the worker sets it up), with an in-memory
     # exporter added for the test; the API's client carries the tracing interceptor and a
     # runtime whose metrics land in a buffer the test reads.
@@ -73,7 +74,8 @@ async def observed(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,
         env.client.service_client.config.target_host, data_converter=pydantic_data_converter,
         interceptors=[tracing_interceptor()], runtime=runtime)
     try:
-        async with serving(env, temporal, pool, tmp_path, load_rulebook, issuer,
+        async with serving(env, temporal, pool, tmp_path,
+                           [load_rulebook, load_reporter_record], issuer,
                            interceptors=[DecisionMetricsInterceptor()],
                            meter=runtime.metric_meter) as api:
             yield Observed(api, exporter, buffer, runtime.metric_meter)

@@ -72,7 +72,7 @@ def spans() -> Iterator[tuple[ReplaySafeTracerProvider, InMemorySpanExporter]]:
 @pytest.fixture
 async def traced(
     spans: tuple[ReplaySafeTracerProvider, InMemorySpanExporter], pool: asyncpg.Pool,
-    tmp_path: Path, test_env: WorkflowEnvironment, load_rulebook: Any,
+    tmp_path: Path, test_env: WorkflowEnvironment, load_rulebook: Any, load_reporter_record: Any,
 ) -> AsyncIterator[tuple[Story, InMemorySpanExporter, MetricBuffer]]:
     _, exporter = spans
     buffer = MetricBuffer(10_000)
@@ -86,7 +86,8 @@ async def traced(
     async with Worker(
         client, task_queue=QUEUE, workflows=[CaseWorkflow],
         activities=[activities.append_events, activities.load_stream,
-                    notes.dispatch_notifications, load_rulebook],
+                    notes.dispatch_notifications, load_rulebook,
+                    load_reporter_record],
         interceptors=[DecisionMetricsInterceptor()],
     ):
         yield Story(DueProcessClient(client, QUEUE), load_policy_file(None)), exporter, buffer

@@ -47,6 +47,7 @@ from dueprocess.domain.envelope import Position, RecordedEvent
 from dueprocess.domain.rules.catalogue import BY_ID, CATALOGUE
 from dueprocess.domain.rules.model import RuleKind
 from fixtures import case_examples as ex
+from fixtures import reporter_examples as rx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -300,4 +301,71 @@ def test_art14_and_contact_rules_refused_are_the_rules_the_audit_fails() -> None
     ]
     for command in forged:
         records, rule = _forged(command)
+        assert _failed(records, rule) == [records[-1].event_type], rule
+
+
+# -- issue 15: repeat reporters (DSA Art 23), steps at random on a held report ----------------
+
+
+def _reporter_steps(plan: Sequence[tuple[int, int]]) -> tuple[list[RecordedEvent], list[Step]]:
+    """A report held under a warning, then contests, rulings, releases and triage at random:
+    each refused step written anyway, as a forger would."""
+    state = CaseState.empty("case-d")
+    records: list[RecordedEvent] = []
+    done: list[Step] = []
+    now = ex.T0
+    opening: list[tuple[CaseCommand, datetime]] = [(rx.filing(), now), (rx.hold(), now)]
+    for action, choice in plan:
+        now = now + (choice + 1) * DAY
+        opening.append((rx.random_step(action, choice, now), now))
+    for command, at in opening:
+        events, refused = _attempt(state, command, at)
+        if not events:
+            continue
+        done.append(Step(len(records) + 1, tuple(events), refused))
+        for event in events:
+            records.append(_record(event, len(records) + 1, at))
+            state = evolve(state, event)
+    return records, done
+
+
+REPORTER_PLANS = st.lists(st.tuples(st.integers(0, 7), st.integers(0, 40)), min_size=1,
+                          max_size=8)
+
+
+@settings(settings.get_profile(_PROFILE))
+@given(REPORTER_PLANS)
+def test_repeat_reporter_rules_refused_are_the_rules_the_audit_fails(
+        plan: list[tuple[int, int]]) -> None:
+    records, steps = _reporter_steps(plan)
+    failed = failures_by_version(records)
+    for step in steps:
+        versions = range(step.first, step.first + len(step.events))
+        at_step = [(v, sorted(failed.get(v, []), key=ORDER.index)) for v in versions]
+        first = next((rules[0] for _, rules in at_step if rules), None)
+        assert first == step.refused, (step, at_step)
+
+
+def test_the_reporter_property_sees_each_new_rule_refused() -> None:
+    seen = {s.refused for plan in rx.PLANS_SEEING_EACH_RULE
+            for s in _reporter_steps(plan)[1]}
+    assert {"report-held", "hold-contest-in-order", "hold-contest-independent",
+            "hold-ends-when-due", "personal-data-subject"} <= seen
+
+
+def test_a_forged_warning_and_hold_fail_the_audit_with_the_rule_decide_refused() -> None:
+    for setup, command, rule in rx.forged_warning_and_hold():
+        state, records = CaseState.empty("case-f"), list[RecordedEvent]()
+        for step_command, at in setup:
+            for event in decide(state, step_command, at):
+                records.append(_record(event, len(records) + 1, at))
+                state = evolve(state, event)
+        at = setup[-1][1]
+        try:
+            decide(state, command, at)
+            raise AssertionError("decide() accepted the forged step")
+        except DomainError as error:
+            assert error.rule == rule
+        for event in propose(state, command, at):
+            records.append(_record(event, len(records) + 1, at))
         assert _failed(records, rule) == [records[-1].event_type], rule

@@ -71,7 +71,8 @@ async def env(test_server_path: str) -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 async def client(
-    env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any
+    env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any,
+    load_reporter_record: Any
 ) -> AsyncIterator[DueProcessClient]:
     store = EventStore(pool)
     notes = NotificationActivities(pool, store, FileSink(tmp_path / "outbox"), "test@localhost")
@@ -79,7 +80,8 @@ async def client(
     async with Worker(
         env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
         activities=[activities.append_events, activities.load_stream,
-                    notes.dispatch_notifications, load_rulebook],
+                    notes.dispatch_notifications, load_rulebook,
+                    load_reporter_record],
     ):
         yield DueProcessClient(env.client, QUEUE)
 

@@ -25,7 +25,11 @@ def test_histories_cover_each_lifecycle_path() -> None:
             # recorded after the search attributes (patch "case-search-attributes")
             "response_overdue_search_attributes",
             # a case imported open, started in its imported state (services/importer.py)
-            "imported_open_case_resumed"} <= names
+            "imported_open_case_resumed",
+            # recorded after repeat-reporter handling (patch "repeat-reporter")
+            "repeat_reporter_hold_released",
+            # recorded after the retention timer (patch "retention-timer")
+            "closed_case_starts_retention_timer"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

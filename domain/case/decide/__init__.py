@@ -17,14 +17,17 @@ from ..commands import (
     CaseCommand,
     CloseAppealWindow,
     CloseCase,
+    ContestHold,
     CorrectRecord,
     DecideAppeal,
+    DecideHoldContest,
     DiscloseEvidence,
     EndSanction,
     EscalateMissedCollectionNotice,
     EscalateMissedDeadline,
     FileReport,
     GiveDataCollectionNotice,
+    HoldReport,
     ImposeInterimSuspension,
     IssueNotice,
     LapseInterimSuspension,
@@ -35,10 +38,12 @@ from ..commands import (
     RecordInstruction,
     RecordNoticeExemption,
     Reinstate,
+    ReleaseHold,
     RenewInterimSuspension,
     ScheduleHearing,
     SubmitResponse,
     TriageCase,
+    WarnReporter,
 )
 from ..events import CaseEvent
 from ..roles import check_permission
@@ -80,6 +85,13 @@ from .privacy import (
     escalate_missed_collection_notice,
     give_data_collection_notice,
     record_notice_exemption,
+)
+from .reporting import (
+    contest_hold,
+    decide_hold_contest,
+    hold_report,
+    release_hold,
+    warn_reporter,
 )
 
 
@@ -179,3 +191,13 @@ def _dispatch(state: CaseState, command: CaseCommand, at: datetime) -> list[Case
             return record_notice_exemption(state, command, at)
         case EscalateMissedCollectionNotice():
             return escalate_missed_collection_notice(state, command, at)
+        case WarnReporter():
+            return warn_reporter(state, command, at)
+        case HoldReport():
+            return hold_report(state, command, at)
+        case ContestHold():
+            return contest_hold(state, command, at)
+        case DecideHoldContest():
+            return decide_hold_contest(state, command, at)
+        case ReleaseHold():
+            return release_hold(state, command, at)

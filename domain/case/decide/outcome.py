@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ...policy import SANCTION_STATUS
+from ...rules.currency import current_until
 from ...rules.outcome import reinstatement_due
 from ...rules.process import NO_SANCTION
 from ..commands import (
@@ -76,7 +77,8 @@ def carry_out_sanction(state: CaseState, cmd: CarryOutSanction, at: datetime) ->
     return [SanctionApplied(
         **meta(cmd, at), sanction=sanction, status=status,
         rights_removed=sorted(procedure(state).rights_removed(status)),
-        ends_at=at + sanction.term if sanction.term is not None else None)]
+        ends_at=at + sanction.term if sanction.term is not None else None,
+        current_until=current_until(state, at))]
 
 
 def reinstate(state: CaseState, cmd: Reinstate, at: datetime) -> list[CaseEvent]:

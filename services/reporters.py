@@ -1,0 +1,44 @@
+"""A reporter's record (DSA Art 23), read from the cases they reported.
+
+The count of manifestly unfounded dismissals lives nowhere but in the case streams: each
+dismissal and each warning is an event of its own case. This reads the reporter's cases
+through the person index (migration 0013, written by the append in the same statement
+as the events, so it never lags the log) and folds them; the workflow hands the result
+to decide() and the event decided keeps the facts it relied on.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from ..domain.case.reporter import reporter_record
+from ..domain.case.reporter_values import ReporterRecord
+from ..domain.streams import CASE_PREFIX, case_id_of
+from ..store.db import Connection, Database
+from ..store.eventstore import EventStore
+from ..store.projections import case_state_from
+
+# The person's streams from the person index, then each case's report: costs the
+# reporter's own streams, never the log. The complainant id is a plain id, never sealed.
+REPORTED_STREAMS = f"""
+    SELECT DISTINCT sp.stream_id
+      FROM stream_people sp
+      JOIN events e ON e.stream_id = sp.stream_id
+     WHERE sp.person_id = $1 AND sp.stream_id LIKE '{CASE_PREFIX}%'
+       AND e.event_type = 'ReportFiled'
+       AND convert_from(e.data, 'UTF8')::jsonb #>> '{{payload,complainant,person_id}}' = $1
+     ORDER BY sp.stream_id"""
+
+
+async def reported_streams(pool: Database | Connection, reporter_id: str) -> list[str]:
+    """Case streams in which ``reporter_id`` is the complainant."""
+    return [row["stream_id"] for row in await pool.fetch(REPORTED_STREAMS, reporter_id)]
+
+
+async def load_reporter_record(pool: Database, store: EventStore,
+                               reporter_id: str) -> ReporterRecord:
+    records = await store.read_streams(await reported_streams(pool, reporter_id))
+    by_stream = sorted(records, key=lambda r: (r.stream_id, r.stream_version))
+    states = [case_state_from(list(events), case_id_of(stream) or stream)
+              for stream, events in groupby(by_stream, key=lambda r: r.stream_id)]
+    return reporter_record(reporter_id, states)

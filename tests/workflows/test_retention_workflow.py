@@ -1,0 +1,115 @@
+"""GDPR storage limitation on the time-skipping server: a closed case starts its retention
+timer; when it fires, the people whose every record is past retention are shredded
+through the one erasure mechanism (SubjectErased), and anyone still named in an open
+case is kept, with the reason."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from dueprocess.activities.notifications import NotificationActivities
+from dueprocess.activities.reporter import ReporterActivities
+from dueprocess.activities.retention import RetentionActivities
+from dueprocess.activities.rulebook import RulebookActivities
+from dueprocess.activities.store import EventStoreActivities
+from dueprocess.domain import case as dc
+from dueprocess.domain.base import Actor
+from dueprocess.domain.envelope import envelope_for
+from dueprocess.domain.policy import PolicyDocument, Retention
+from dueprocess.domain.records import SubjectErased
+from dueprocess.domain.retention import RetentionResult
+from dueprocess.domain.streams import subject_stream
+from dueprocess.services.client import DueProcessClient
+from dueprocess.services.notifications import FileSink
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.store.eventstore import EventStore
+from dueprocess.workflows.case import CaseWorkflow
+from dueprocess.workflows.retention import RetentionWorkflow, retention_workflow_id
+from fixtures import reporter_examples as rx
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+QUEUE = "retention-tests"
+OFFICER = Actor(id="staff-amira", role="case_officer")
+PERIOD = timedelta(days=30)
+SHORT = Retention(dismissed=PERIOD, not_upheld=PERIOD, sanctioned=PERIOD, membership=PERIOD)
+
+
+def short_retention() -> PolicyDocument:
+    sample = load_policy_file(None)
+    return sample.model_copy(update={"versions": [
+        v.model_copy(update={"retention": SHORT}) for v in sample.versions]})
+
+
+@pytest.fixture
+async def client(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore,
+                 tmp_path: Path) -> AsyncIterator[DueProcessClient]:
+    async def rulebook() -> PolicyDocument:
+        return short_retention()
+
+    outbox = FileSink(tmp_path / "outbox")
+    notes = NotificationActivities(pool, store, outbox, "test@localhost")
+    events = EventStoreActivities(store)
+    async with Worker(
+        env.client, task_queue=QUEUE, workflows=[CaseWorkflow, RetentionWorkflow],
+        activities=[events.append_events, events.load_stream, notes.dispatch_notifications,
+                    RulebookActivities(rulebook).load_rulebook,
+                    ReporterActivities(pool, store).load_reporter_record,
+                    RetentionActivities(store, pool, [outbox]).shred_for_retention]):
+        yield DueProcessClient(env.client, QUEUE)
+
+
+async def dismissed_and_closed(client: DueProcessClient, by: str, against: str) -> str:
+    result = await client.file_report(rx.member_report(by, against),
+                                      idempotency_key=f"ret-{uuid.uuid4().hex}")
+    await client.send(result.case_id, dc.TriageCase(
+        actor=OFFICER, authority="rulebook s.3", outcome=dc.TriageOutcome.DISMISS,
+        reasons="Out of scope.", dismissal_reason=dc.DismissalReason.NO_CASE_TO_ANSWER))
+    await client.send(result.case_id, dc.CloseCase(actor=OFFICER, authority="rulebook s.3"))
+    return result.case_id
+
+
+async def erased(store: EventStore, person: str) -> bool:
+    return any(r.event_type == SubjectErased.__name__
+               for r in await store.read_stream(subject_stream(person)))
+
+
+async def test_the_retention_timer_shreds_who_no_record_still_needs(
+        env: WorkflowEnvironment, client: DueProcessClient, store: EventStore,
+        record_history: Any) -> None:
+    run = uuid.uuid4().hex[:6]
+    reporter, respondent, other = f"m-a-{run}", f"m-b-{run}", f"m-c-{run}"
+    # given a case dismissed and closed, and another case naming the respondent, still open
+    closed = await dismissed_and_closed(client, reporter, respondent)
+    report = rx.member_report(other, respondent).model_copy(update={"policy": rx.policy()})
+    opened = dc.decide(dc.CaseState.empty(f"open-{run}"), report, await env.get_current_time())
+    await store.append(f"case-open-{run}", 0, [  # on the record; its workflow is not needed
+        envelope_for(e, event_id=uuid.uuid4(), recorded_at=e.effective_at,
+                     correlation_id=run) for e in opened])
+    # when the case's workflow has completed at closure and the retention period passes,
+    # the case's durable timer fires
+    await env.client.get_workflow_handle(closed).result()
+    await record_history(env, closed, "closed_case_starts_retention_timer")
+    handle = env.client.get_workflow_handle(retention_workflow_id(closed),
+                                            result_type=RetentionResult)
+    # The time-skipping test server keeps time locked once an abandoned child completes
+    # after its parent closed, so this sleep's RPC times out after the timer has fired
+    # and the activity has run; the workflow's result below is what is judged.
+    with contextlib.suppress(RPCError):
+        await env.sleep((PERIOD + timedelta(days=1)).total_seconds())
+    result = await handle.result()
+    # then the reporter, named by no other record, is shredded (recorded as SubjectErased)
+    assert result.shredded == [reporter] and await erased(store, reporter)
+    # and the respondent, named in an open case, is kept, and says why
+    assert "open" in result.kept[respondent] and not await erased(store, respondent)
+    # and the shredded reporter's personal data in the case reads back erased
+    filed = (await store.read_stream(f"case-{closed}"))[0]
+    assert filed.payload["complainant"]["name"]["value"] != "Ada Member"
