@@ -8,11 +8,9 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..domain.envelope import RecordedEvent
-from ..domain.statistics import CaseStatistics, case_statistics
-from ..domain.streams import is_case_stream
+from ..domain.statistics import CaseStatistics
+from ..services.statistics import log_statistics
 from ..settings import ConfigError, Settings
-from ..store.eventstore import EventStore
 from .audit import parse_when
 from .common import EXTENSIONS, command, emit
 from .connect import connect_pool, store_for
@@ -40,21 +38,6 @@ async def _cases(args: argparse.Namespace, settings: Settings) -> int:
         or ("no overdue cases" if args.overdue else
             "no cases (is a worker running? `dueprocess projections catch-up` fills this)"))
     return 0
-
-
-async def read_case_streams(
-    store: EventStore, *, page: int = 1000
-) -> dict[str, list[RecordedEvent]]:
-    """Every case stream (``case-<id>``), paging through the global order."""
-
-    streams: dict[str, list[RecordedEvent]] = {}
-    after = None
-    while events := await store.read_all(after, limit=page):
-        for event in events:
-            if is_case_stream(event.stream_id):
-                streams.setdefault(event.stream_id, []).append(event)
-        after = events[-1].position
-    return streams
 
 
 def _period_end(text: str | None) -> datetime | None:
@@ -118,8 +101,8 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     if start is not None and end is not None and start >= end:
         raise ConfigError("--from must be before --to")
     async with connect_pool(settings) as pool:
-        streams = await read_case_streams(store_for(pool, settings))
-    stats = case_statistics(streams, period_from=start, period_to=end)
+        stats = await log_statistics(store_for(pool, settings), period_from=start,
+                                     period_to=end)
     emit(args, stats.model_dump(mode="json"), stats_text(stats))
     return 0
 

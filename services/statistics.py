@@ -1,0 +1,39 @@
+"""Whole-log reports read in batches of case streams: memory holds one batch and the
+counters, never the log (`dueprocess stats`, `export sor`, the API's /stats)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from datetime import datetime
+
+from ..domain.envelope import RecordedEvent
+from ..domain.statistics import CaseStatistics, StatisticsBuilder
+from ..domain.streams import is_case_stream
+from ..store.reader import EventReader
+
+# Case streams per read: a few hundred cases of tens of events each per round trip.
+CASES_PER_BATCH = 200
+
+
+async def case_streams(
+    store: EventReader, *, batch: int = CASES_PER_BATCH
+) -> AsyncGenerator[tuple[str, list[RecordedEvent]], None]:
+    """Each case stream with its events, in stream-id order, read ``batch`` streams at a
+    time in one snapshot."""
+    async with aclosing(store.stream_batches(is_case_stream, streams=batch)) as batches:
+        async for streams in batches:
+            for stream_id, events in streams.items():
+                yield stream_id, events
+
+
+async def log_statistics(
+    store: EventReader, *, period_from: datetime | None = None,
+    period_to: datetime | None = None, batch: int = CASES_PER_BATCH,
+) -> CaseStatistics:
+    """``case_statistics`` over every case in the log, folded one case at a time."""
+    builder = StatisticsBuilder(period_from=period_from, period_to=period_to)
+    async with aclosing(case_streams(store, batch=batch)) as cases:
+        async for stream_id, events in cases:
+            builder.add(stream_id, events)
+    return builder.result()
