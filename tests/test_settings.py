@@ -109,3 +109,12 @@ def test_bad_identity_settings_name_the_variable() -> None:
     assert "DUEPROCESS_OIDC_ISSUER: must be an https:// URL" in text
     assert "DUEPROCESS_OIDC_ROLE_MAP: unknown dueprocess role(s) pope" in text
     assert "secret" not in text
+
+
+def test_the_case_cache_is_sized_from_the_per_case_budget_and_configurable() -> None:
+    # Given no setting, the cache holds a 1 GiB budget's worth of ~100 KiB cases.
+    assert Settings.from_env({}).max_cached_workflows == (1 << 30) // (100 * 1024)
+    assert Settings.from_env({"DUEPROCESS_MAX_CACHED_WORKFLOWS": "500"}).max_cached_workflows \
+        == 500
+    with pytest.raises(ConfigError, match="DUEPROCESS_MAX_CACHED_WORKFLOWS"):
+        Settings.from_env({"DUEPROCESS_MAX_CACHED_WORKFLOWS": "-1"})
