@@ -1,5 +1,6 @@
 """Whole-log reports read in batches of case streams: memory holds one batch and the
-counters, never the log (`dueprocess stats`, `export sor`, the API's /stats)."""
+counters, never the log (`dueprocess stats`, `export sor`, the API's /stats, and the audit
+replay of every case)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from datetime import datetime
 
+from ..domain.audit import audit_case
+from ..domain.audit.model import CaseAudit
 from ..domain.envelope import RecordedEvent
 from ..domain.statistics import CaseStatistics, StatisticsBuilder
-from ..domain.streams import is_case_stream
+from ..domain.streams import case_id_of, is_case_stream, notification_stream
 from ..store.reader import EventReader
 
 # Case streams per read: a few hundred cases of tens of events each per round trip.
@@ -37,3 +40,25 @@ async def log_statistics(
         async for stream_id, events in cases:
             builder.add(stream_id, events)
     return builder.result()
+
+
+async def audit_log(
+    store: EventReader, now: datetime, *, batch: int = CASES_PER_BATCH
+) -> AsyncGenerator[tuple[str, CaseAudit | Exception], None]:
+    """Every case audited (``audit_case``, with its notifications), one batch of cases at a
+    time; a case whose stored record cannot be audited yields the error (a finding)."""
+    async with aclosing(store.stream_batches(is_case_stream, streams=batch)) as batches:
+        async for streams in batches:
+            ids = {s: case_id_of(s) or s for s in streams}
+            notes: dict[str, list[RecordedEvent]] = {}
+            for note in await store.read_streams([notification_stream(i) for i in ids.values()]):
+                notes.setdefault(note.stream_id, []).append(note)
+            for stream_id, events in streams.items():
+                case_id = ids[stream_id]
+                result: CaseAudit | Exception
+                try:
+                    result = audit_case(
+                        events, notes.get(notification_stream(case_id), []), now=now)
+                except Exception as err:  # odd stored data is a finding, as in `audit case`
+                    result = err
+                yield case_id, result
