@@ -7,9 +7,8 @@
   and projections use.
 - Deadlines come from the domain (``pending_deadlines``) and are waited on as durable
   timers; when one fires, its system command goes through the same path.
-- The append is a local activity (run by the worker inside the workflow task), and
-  notifications are handed to a dispatch activity in the background, so a decision costs
-  one workflow task.
+- Notifications are handed to a dispatch activity in the background, so a decision
+  costs one activity round trip.
 - History stays bounded: the workflow continues as new with its folded state.
 - A report is filed under the organisation's published rulebook, read by an activity
   when the report arrives and pinned into the case; a report carrying its own rulebook
@@ -32,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from ..activities.contracts import (
+        APPEND_EVENTS,
         DISPATCH_NOTIFICATIONS,
         LOAD_RULEBOOK,
         LOAD_STREAM,
@@ -55,7 +55,6 @@ with workflow.unsafe.imports_passed_through():
         DATA_COLLECTION_NOTICE_PATCH,
         DISPATCH_GIVE_UP,
         DISPATCH_RETRY,
-        LOCAL_APPEND_PATCH,
         PUBLISHED_RULEBOOK_PATCH,
         SCHEDULE_HEARING_PATCH,
         SEARCH_ATTRIBUTES_PATCH,
@@ -65,14 +64,14 @@ with workflow.unsafe.imports_passed_through():
         DecisionResult,
         rejection,
     )
-    from .case_helpers import append, case_envelope, deadline_key, dispatch_input, timer_in_use
+    from .case_helpers import case_envelope, deadline_key, dispatch_input, timer_in_use
     from .case_input import CaseInput as CaseInput  # re-exported: callers start cases with it
 
 __all__ = [
     "CASE_WORKFLOW", "DATA_COLLECTION_NOTICE_PATCH", "DISPATCH_GIVE_UP", "DISPATCH_RETRY",
-    "LOCAL_APPEND_PATCH", "PUBLISHED_RULEBOOK_PATCH", "SCHEDULE_HEARING_PATCH",
-    "SEARCH_ATTRIBUTES_PATCH", "STORE_GIVE_UP", "STORE_RETRY", "CaseInput", "CaseWorkflow",
-    "CommandRequest", "DecisionResult", "case_stream", "rejection",
+    "PUBLISHED_RULEBOOK_PATCH", "SCHEDULE_HEARING_PATCH", "SEARCH_ATTRIBUTES_PATCH",
+    "STORE_GIVE_UP", "STORE_RETRY", "CaseInput", "CaseWorkflow", "CommandRequest",
+    "DecisionResult", "case_stream", "rejection",
 ]
 
 
@@ -174,11 +173,17 @@ class CaseWorkflow:
                               events=events)
 
     async def _append(self, envelopes: list[NewEvent]) -> AppendResult:
-        """Record the events (``append``), or fail the decision with a clear, non-retryable
-        rejection."""
+        """Record the events, or fail the decision with a clear, non-retryable rejection."""
         try:
-            result = await append(AppendInput(stream_id=case_stream(self._case_id),
-                                              expected_version=self._version, events=envelopes))
+            result: AppendResult = await workflow.execute_activity(
+                APPEND_EVENTS,
+                AppendInput(stream_id=case_stream(self._case_id),
+                            expected_version=self._version, events=envelopes),
+                result_type=AppendResult,
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=STORE_GIVE_UP,
+                retry_policy=STORE_RETRY,
+            )
         except ActivityError as err:
             cause = err.cause
             kind = cause.type if isinstance(cause, ApplicationError) and cause.type else None

@@ -37,9 +37,6 @@ SCHEDULE_HEARING_PATCH = "schedule-hearing-deadline"
 # Histories recorded before this patch published no search attributes (workflows/
 # search_attributes.py); their cases publish them from their next continue-as-new.
 SEARCH_ATTRIBUTES_PATCH = "case-search-attributes"
-# Histories recorded before this patch appended a decision's events with a regular activity
-# (its completion waited on a second workflow task dispatch); since, a local activity.
-LOCAL_APPEND_PATCH = "local-append-activity"
 
 
 class CommandRequest(Model):

@@ -1,46 +1,18 @@
 """Helpers of the case workflow (workflows/case.py), run inside it: the envelope of each
-event it records, how it appends them, the dispatch request for an event's notices, and
-which deadlines it keeps timers for (patch-gated, so older histories replay unchanged)."""
+event it records, the dispatch request for an event's notices, and which deadlines it
+keeps timers for (patch-gated, so older histories replay unchanged)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from temporalio import workflow
 
-from ..activities.contracts import APPEND_EVENTS, AppendInput, DispatchInput, OutgoingNotification
+from ..activities.contracts import DispatchInput, OutgoingNotification
 from ..domain import case as dc
-from ..domain.envelope import AppendResult, NewEvent, envelope_for
-from .case_contracts import (
-    DATA_COLLECTION_NOTICE_PATCH,
-    LOCAL_APPEND_PATCH,
-    SCHEDULE_HEARING_PATCH,
-    STORE_GIVE_UP,
-    STORE_RETRY,
-    CommandRequest,
-)
-
-_APPEND_TIMEOUT = timedelta(seconds=30)
-
-
-async def append(request: AppendInput) -> AppendResult:
-    """Append a decision's events. Since LOCAL_APPEND_PATCH a local activity: this worker
-    runs it inside the workflow task, so a decision waits on no second task dispatch
-    (issue 14: 30-34 ms of a 50 ms decision). Still exactly once: a re-run (a worker lost
-    before its task completed) sends the same event ids and, sealing being deterministic,
-    the same bytes, which the store recognises as the batch it holds."""
-    if workflow.patched(LOCAL_APPEND_PATCH):
-        local: AppendResult = await workflow.execute_local_activity(
-            APPEND_EVENTS, request, result_type=AppendResult,
-            start_to_close_timeout=_APPEND_TIMEOUT, schedule_to_close_timeout=STORE_GIVE_UP,
-            retry_policy=STORE_RETRY)
-        return local
-    remote: AppendResult = await workflow.execute_activity(
-        APPEND_EVENTS, request, result_type=AppendResult,
-        start_to_close_timeout=_APPEND_TIMEOUT, schedule_to_close_timeout=STORE_GIVE_UP,
-        retry_policy=STORE_RETRY)
-    return remote
+from ..domain.envelope import NewEvent, envelope_for
+from .case_contracts import DATA_COLLECTION_NOTICE_PATCH, SCHEDULE_HEARING_PATCH, CommandRequest
 
 
 def case_envelope(

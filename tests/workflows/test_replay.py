@@ -23,9 +23,7 @@ def test_histories_cover_each_lifecycle_path() -> None:
             "published_rulebook_report", "intake_rejected",
             "appeal_path_published_rulebook",
             # recorded after the search attributes (patch "case-search-attributes")
-            "response_overdue_search_attributes",
-            # recorded after the local append (patch "local-append-activity")
-            "local_append_activity"} <= names
+            "response_overdue_search_attributes"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
