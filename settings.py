@@ -34,6 +34,13 @@ from .store.crypto import KeyWrap
 
 __all__ = ["CLEAR", "PREFIX", "ConfigError", "Settings"]
 
+# The most serialized state one cached case workflow holds (a case keeps only the rules it
+# cites: tests/domain/test_case_state_size.py holds it to this), and the memory a worker
+# gives its cache of cases by default: 10,485 cases (Temporal's own default is 1,000).
+CACHED_CASE_BYTES = 100 * 1024
+CASE_CACHE_BYTES = 1 << 30
+DEFAULT_MAX_CACHED_WORKFLOWS = CASE_CACHE_BYTES // CACHED_CASE_BYTES
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -65,6 +72,9 @@ class Settings(BaseModel):
     prometheus_address: str | None = None
     # how long a stopping worker lets running activities finish before cancelling them
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=3600)
+    # case workflows a worker keeps in memory between their tasks (0: none, each task
+    # replays its history); fewer for a small worker, more for one with memory to spare
+    max_cached_workflows: int = Field(default=DEFAULT_MAX_CACHED_WORKFLOWS, ge=0, le=1_000_000)
     # "json": one JSON object per log line (with trace and span ids) for log collectors
     log_format: Literal["text", "json"] = "text"
     # Seal each personal value in Temporal payloads under its subject's own key, so erasure

@@ -30,6 +30,7 @@ _FIELDS = {
     "health_address": "HEALTH_ADDRESS",
     "prometheus_address": "PROMETHEUS_ADDRESS",
     "shutdown_grace_seconds": "SHUTDOWN_GRACE_SECONDS",
+    "max_cached_workflows": "MAX_CACHED_WORKFLOWS",
     "log_format": "LOG_FORMAT",
     "oidc_issuer": "OIDC_ISSUER",
     "oidc_audience": "OIDC_AUDIENCE",

@@ -225,6 +225,7 @@ def build_worker(
         # On SIGTERM the worker stops polling at once and lets running activities finish
         # for this long before cancelling them (keep it under the orchestrator's grace).
         graceful_shutdown_timeout=timedelta(seconds=runtime.settings.shutdown_grace_seconds),
+        max_cached_workflows=runtime.settings.max_cached_workflows,
     )
 
 

@@ -13,15 +13,14 @@ from pydantic import BaseModel
 from ..cli.rules import rule_document
 from ..domain.envelope import Position, RecordedEvent
 from ..domain.rules.catalogue import CATALOGUE
-from ..domain.statistics import CaseStatistics, case_statistics
-from ..domain.streams import is_case_stream
+from ..domain.statistics import CaseStatistics
+from ..services.statistics import log_statistics
 from ..store.crypto import is_personal
 from .deps import CallerDep, ConfigDep, ServicesDep, require_role
 from .problems import ApiProblem
 
 router = APIRouter()
 _CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
-STATS_PAGE = 1000
 
 
 class FeedPage(BaseModel):
@@ -86,14 +85,7 @@ async def stats(
     if period_from and period_to and period_from >= period_to:
         raise ApiProblem(422, "Invalid input", "from must be before to", rule="period-order",
                          field="from")
-    streams: dict[str, list[RecordedEvent]] = {}
-    position = None
-    while events := await svc.store.read_all(position, limit=STATS_PAGE):
-        for event in events:
-            if is_case_stream(event.stream_id):
-                streams.setdefault(event.stream_id, []).append(event)
-        position = events[-1].position
-    return case_statistics(streams, period_from=period_from, period_to=period_to)
+    return await log_statistics(svc.store, period_from=period_from, period_to=period_to)
 
 
 @router.get("/rules", tags=["reports"], summary="the catalogue of due-process rules")

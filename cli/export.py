@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import aclosing
 from typing import Any
 
 from ..domain.streams import case_id_of
 from ..domain.transparency import EEA, statements_of_reasons
+from ..services.statistics import case_streams
 from ..settings import ConfigError, Settings
 from .audit import parse_when
 from .common import EXTENSIONS, InputError, command
 from .connect import connect_pool, store_for
-from .stats import _period_end, read_case_streams
+from .stats import _period_end
 
 
 @command("export")
@@ -26,13 +28,14 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     if unknown:
         raise InputError(f"--territory: not an EEA country code: {', '.join(unknown)}",
                          field="--territory", rule="territorial-scope")
-    async with connect_pool(settings) as pool:
-        streams = await read_case_streams(store_for(pool, settings))
-    for stream_id, events in sorted(streams.items()):
-        case_id = case_id_of(stream_id) or stream_id
-        for statement in statements_of_reasons(case_id, events, territory=territory,
-                                               start=start, end=end):
-            print(json.dumps(statement, ensure_ascii=False, sort_keys=True))
+    async with connect_pool(settings) as pool, \
+            aclosing(case_streams(store_for(pool, settings))) as cases:
+        # One case at a time (in stream-id order), printed as it is read: never the log.
+        async for stream_id, events in cases:
+            case_id = case_id_of(stream_id) or stream_id
+            for statement in statements_of_reasons(case_id, events, territory=territory,
+                                                   start=start, end=end):
+                print(json.dumps(statement, ensure_ascii=False, sort_keys=True))
     return 0
 
 

@@ -8,15 +8,15 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..domain.statistics import CaseStatistics, case_statistics
-from ..services.statistics import read_case_streams
+from ..domain.statistics import CaseStatistics
+from ..services.statistics import log_statistics
 from ..settings import ConfigError, Settings
 from ..store.errors import stored_data
 from .audit import parse_when
 from .common import EXTENSIONS, command, emit
 from .connect import connect_pool, store_for
 
-__all__ = ["read_case_streams", "stats_text"]  # read_case_streams: moved to services
+__all__ = ["stats_text"]
 
 
 @command("cases")
@@ -108,9 +108,9 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     if start is not None and end is not None and start >= end:
         raise ConfigError("--from must be before --to")
     async with connect_pool(settings) as pool:
-        streams = await read_case_streams(store_for(pool, settings))
-    with stored_data("the statistics over the case streams"):
-        stats = case_statistics(streams, period_from=start, period_to=end)
+        with stored_data("the statistics over the case streams"):
+            stats = await log_statistics(store_for(pool, settings), period_from=start,
+                                         period_to=end)
     emit(args, stats.model_dump(mode="json"), stats_text(stats))
     return 0
 

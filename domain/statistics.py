@@ -51,7 +51,7 @@ from .streams import CASE_PREFIX, case_id_of
 __all__ = [
     "CASE_STREAM_PREFIX", "AppealCounts", "AutomationCounts", "CaseStatistics",
     "DecisionCounts", "DismissalCounts", "InterimSuspensionCounts", "MedianDays",
-    "RepeatReporterCounts", "RuleCounts", "case_statistics",
+    "RepeatReporterCounts", "RuleCounts", "StatisticsBuilder", "case_statistics",
 ]
 
 CASE_STREAM_PREFIX = CASE_PREFIX  # kept for callers; defined in streams.py
@@ -68,19 +68,35 @@ def case_statistics(
     Streams without a report are skipped; a case counts when its report's effective_at
     is in ``[period_from, period_to)`` (an open end when None). Bounds must be aware.
     """
-    for bound in (period_from, period_to):
-        if bound is not None and bound.tzinfo is None:
-            raise ValueError("period bounds must carry a time zone")
-    tally = _Tally()
+    builder = StatisticsBuilder(period_from=period_from, period_to=period_to)
     for key, recorded in cases.items():
+        builder.add(key, recorded)
+    return builder.result()
+
+
+class StatisticsBuilder:
+    """``case_statistics`` one case at a time: a reader of the whole log hands each case
+    stream over and drops it; only counters (and the durations the medians need) stay."""
+
+    def __init__(
+        self, *, period_from: datetime | None = None, period_to: datetime | None = None
+    ) -> None:
+        for bound in (period_from, period_to):
+            if bound is not None and bound.tzinfo is None:
+                raise ValueError("period bounds must carry a time zone")
+        self._period = (period_from, period_to)
+        self._tally = _Tally()
+
+    def add(self, key: str, recorded: Sequence[RecordedEvent]) -> None:
+        """One case's whole stream (``key``: its stream id or case id)."""
         ordered = sorted(recorded, key=lambda e: e.stream_version)
         events = [CASE_EVENT_ADAPTER.validate_python(e.payload) for e in ordered]
         state = fold(events, CaseState.empty(case_id_of(key) or key))
-        if state.report is None or not _within(state.report.effective_at,
-                                               period_from, period_to):
-            continue
-        tally.add(state, events)
-    return tally.result(period_from, period_to)
+        if state.report is not None and _within(state.report.effective_at, *self._period):
+            self._tally.add(state, events)
+
+    def result(self) -> CaseStatistics:
+        return self._tally.result(*self._period)
 
 
 def _within(at: datetime, start: datetime | None, end: datetime | None) -> bool:

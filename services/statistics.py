@@ -1,30 +1,69 @@
-"""Reading what the transparency statistics are computed from: every case stream of the
-log (``dueprocess stats``, ``export sor`` and the console's statistics page), and the
-open cases overdue right now, from the case list read model."""
+"""Whole-log reports read in batches of case streams: memory holds one batch and the
+counters, never the log (`dueprocess stats`, `export sor`, the API's /stats, the console's
+statistics page, and the audit replay of every case); and the open cases overdue right
+now, from the case list read model."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import datetime
 
+from ..domain.audit import audit_case
+from ..domain.audit.model import CaseAudit
 from ..domain.envelope import RecordedEvent
-from ..domain.streams import is_case_stream
+from ..domain.statistics import CaseStatistics, StatisticsBuilder
+from ..domain.streams import case_id_of, is_case_stream, notification_stream
 from ..store.db import Connection, Database
-from ..store.eventstore import EventStore
+from ..store.reader import EventReader
+
+# Case streams per read: a few hundred cases of tens of events each per round trip.
+CASES_PER_BATCH = 200
 
 
-async def read_case_streams(
-    store: EventStore, *, page: int = 1000
-) -> dict[str, list[RecordedEvent]]:
-    """Every case stream (``case-<id>``), paging through the global order."""
+async def case_streams(
+    store: EventReader, *, batch: int = CASES_PER_BATCH
+) -> AsyncGenerator[tuple[str, list[RecordedEvent]], None]:
+    """Each case stream with its events, in stream-id order, read ``batch`` streams at a
+    time in one snapshot."""
+    async with aclosing(store.stream_batches(is_case_stream, streams=batch)) as batches:
+        async for streams in batches:
+            for stream_id, events in streams.items():
+                yield stream_id, events
 
-    streams: dict[str, list[RecordedEvent]] = {}
-    after = None
-    while events := await store.read_all(after, limit=page):
-        for event in events:
-            if is_case_stream(event.stream_id):
-                streams.setdefault(event.stream_id, []).append(event)
-        after = events[-1].position
-    return streams
+
+async def log_statistics(
+    store: EventReader, *, period_from: datetime | None = None,
+    period_to: datetime | None = None, batch: int = CASES_PER_BATCH,
+) -> CaseStatistics:
+    """``case_statistics`` over every case in the log, folded one case at a time."""
+    builder = StatisticsBuilder(period_from=period_from, period_to=period_to)
+    async with aclosing(case_streams(store, batch=batch)) as cases:
+        async for stream_id, events in cases:
+            builder.add(stream_id, events)
+    return builder.result()
+
+
+async def audit_log(
+    store: EventReader, now: datetime, *, batch: int = CASES_PER_BATCH
+) -> AsyncGenerator[tuple[str, CaseAudit | Exception], None]:
+    """Every case audited (``audit_case``, with its notifications), one batch of cases at a
+    time; a case whose stored record cannot be audited yields the error (a finding)."""
+    async with aclosing(store.stream_batches(is_case_stream, streams=batch)) as batches:
+        async for streams in batches:
+            ids = {s: case_id_of(s) or s for s in streams}
+            notes: dict[str, list[RecordedEvent]] = {}
+            for note in await store.read_streams([notification_stream(i) for i in ids.values()]):
+                notes.setdefault(note.stream_id, []).append(note)
+            for stream_id, events in streams.items():
+                case_id = ids[stream_id]
+                result: CaseAudit | Exception
+                try:
+                    result = audit_case(
+                        events, notes.get(notification_stream(case_id), []), now=now)
+                except Exception as err:  # odd stored data is a finding, as in `audit case`
+                    result = err
+                yield case_id, result
 
 
 # Overdue is judged at read time, as `dueprocess cases --overdue` does: the next deadline

@@ -1,10 +1,21 @@
 """Per-data-subject encryption of personal data inside event payloads.
 
-Each ``{"pii": true, "subject_id": S, "value": V}`` object is sealed with AES-256-GCM
-under S's own key. The nonce is synthetic (HMAC of the plaintext and its place), so a
-retried append produces identical bytes and is recognised as the same event, while two
-different plaintexts never share a nonce. Destroying S's key (erasure) turns every such
-value into a redaction marker; the ciphertext stays, so hash chains still verify.
+Each ``{"pii": true, "subject_id": S, "value": V}`` object is sealed under S's own key,
+bound (AAD) to its event, its place in the payload, its subject and key. Sealing is
+deterministic, so a retried append produces identical bytes and is recognised as the same
+event. Destroying S's key (erasure) turns every such value into a redaction marker; the
+ciphertext stays, so hash chains still verify.
+
+Cipher versions (the ``cv`` field of a sealed value; absent means 1):
+- 1, up to this change: AES-256-GCM under a synthetic nonce, the first 12 bytes of
+  HMAC-SHA256(key, "nonce|" AAD "|" plaintext), stored before the ciphertext. Only read
+  now (and re-sealed to recognise a retry of a batch an older worker stored).
+- 2: AES-256-GCM-SIV (RFC 8452, ``cryptography``'s AESGCMSIV; OpenSSL 3.2+), the library's
+  nonce-misuse-resistant construction instead of a home-made one. The nonce is derived
+  from the AAD (unique per sealed value: the event id is in it) and not stored; a nonce
+  repeated with other plaintext (a reused event id) still leaks nothing but equality.
+  Measured (this machine, 2 shared cores, 30-byte value, median of 15 x 20k): v1 seal
+  4.7 us, v2 5.0 us: no faster, and now the library's construction.
 """
 
 from __future__ import annotations
@@ -18,8 +29,26 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESGCMSIV
+
+from .keywrap import (
+    KEK_VARIABLE,
+    NO_KEY_WRAP,
+    WRAPPED_LENGTH,
+    WRAPPED_PREFIX,
+    KeyUnavailable,
+    KeyWrap,
+    is_wrapped,
+    kek_fingerprint,
+)
+
+# Re-exported: key wrapping lived here before keywrap.py.
+__all__ = ["KEK_VARIABLE", "NO_KEY_WRAP", "WRAPPED_LENGTH", "WRAPPED_PREFIX", "KeyUnavailable",
+           "KeyWrap", "is_wrapped", "kek_fingerprint"]
+
+CIPHER_GCM_HMAC_NONCE = 1
+CIPHER_GCM_SIV = 2
+CIPHER = CIPHER_GCM_SIV  # what new events are sealed with
 
 
 class Index(int):
@@ -33,36 +62,57 @@ Found = list[tuple[Path, dict[str, Any]]]
 _SHA256_BLOCK = 64
 
 
+def _siv_nonce(aad: bytes) -> bytes:
+    return hashlib.sha256(b"dueprocess-siv-nonce|" + aad).digest()[:12]
+
+
+def _siv_aad(aad: bytes) -> bytes:
+    # The cipher version is bound in: a value relabelled as another version never opens.
+    return aad + b"|cv2"
+
+
 class SubjectKey:
-    """A subject's live key, ready to seal with.
+    """A subject's live key, ready to seal with (the AEAD set up once per cached key)."""
 
-    Appends seal thousands of values under one cached key; the AES key schedule and the
-    HMAC pads are set up once here instead of once per value (a third of sealing's cost).
-    """
-
-    __slots__ = ("_aead", "_inner", "_outer", "key_id", "material")
+    __slots__ = ("_legacy", "_siv", "key_id", "material")
 
     def __init__(self, key_id: int, material: bytes) -> None:
-        if len(material) > _SHA256_BLOCK:
-            raise ValueError("key material: at most 64 bytes (keys are 32)")
+        if len(material) != 32:
+            raise ValueError("key material: 32 bytes (AES-256)")
         self.key_id = key_id
         self.material = material  # sent once, when the append that first uses it creates it
+        self._siv = AESGCMSIV(material)
+        self._legacy: _LegacySealer | None = None
+
+    def seal(self, plain: bytes, aad: bytes) -> bytes:
+        """Cipher version 2 (AES-GCM-SIV); the nonce is not stored (derived from ``aad``)."""
+        return self._siv.encrypt(_siv_nonce(aad), plain, _siv_aad(aad))
+
+    def seal_v1(self, plain: bytes, aad: bytes) -> bytes:
+        """Cipher version 1, byte for byte as before: only to recognise a retried batch
+        that an older worker stored."""
+        if self._legacy is None:
+            self._legacy = _LegacySealer(self.material)
+        return self._legacy.seal(plain, aad)
+
+
+class _LegacySealer:
+    """Cipher version 1: HMAC-SHA256 as RFC 2104 defines it, both padded keys absorbed once."""
+
+    __slots__ = ("_aead", "_inner", "_outer")
+
+    def __init__(self, material: bytes) -> None:
         self._aead = AESGCM(material)
-        # HMAC-SHA256 as RFC 2104 defines it, with both padded keys absorbed once: the
-        # same nonces as hmac.digest(material, ...), so bytes sealed before are unchanged.
         block = material.ljust(_SHA256_BLOCK, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
 
-    def _nonce(self, message: bytes) -> bytes:
+    def seal(self, plain: bytes, aad: bytes) -> bytes:
         inner = self._inner.copy()
-        inner.update(message)
+        inner.update(b"nonce|" + aad + b"|" + plain)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return outer.digest()[:12]
-
-    def seal(self, plain: bytes, aad: bytes) -> bytes:
-        nonce = self._nonce(b"nonce|" + aad + b"|" + plain)
+        nonce = outer.digest()[:12]
         return nonce + self._aead.encrypt(nonce, plain, aad)
 
 
@@ -141,10 +191,11 @@ def _with_replaced(payload: Mapping[str, Any], found: Found, leaf: Any) -> dict[
 
 
 def seal_found(
-    payload: Mapping[str, Any], found: Found, event_id: str, keys: Mapping[str, SubjectKey]
+    payload: Mapping[str, Any], found: Found, event_id: str, keys: Mapping[str, SubjectKey],
+    cipher: int = CIPHER,
 ) -> dict[str, Any]:
     """``payload`` with each personal value of ``found`` (from personal_nodes) sealed under
-    its subject's key in ``keys``."""
+    its subject's key in ``keys``, with cipher version ``cipher``."""
 
     def leaf(path: str, node: dict[str, Any]) -> dict[str, Any]:
         subject = node["subject_id"]
@@ -153,24 +204,42 @@ def seal_found(
             return {"pii": True, "subject_id": subject, "erased": True}
         key = keys[subject]
         aad = _aad(event_id, path, subject, key.key_id)
+        plain = str(value).encode("utf-8")
+        if cipher == CIPHER_GCM_HMAC_NONCE:
+            return {"pii": True, "subject_id": subject, "key_id": key.key_id,
+                    "ct": b64encode(key.seal_v1(plain, aad)).decode("ascii")}
         return {"pii": True, "subject_id": subject, "key_id": key.key_id,
-                "ct": b64encode(key.seal(str(value).encode("utf-8"), aad)).decode("ascii")}
+                "cv": CIPHER_GCM_SIV, "ct": b64encode(key.seal(plain, aad)).decode("ascii")}
 
     return _with_replaced(payload, found, leaf)
 
 
 def seal(
-    payload: Mapping[str, Any], event_id: str, keys: Mapping[str, SubjectKey]
+    payload: Mapping[str, Any], event_id: str, keys: Mapping[str, SubjectKey],
+    cipher: int = CIPHER,
 ) -> dict[str, Any]:
     """Encrypt every personal value; ``keys`` maps subject id to its live key."""
-    return seal_found(payload, personal_nodes(payload), event_id, keys)
+    return seal_found(payload, personal_nodes(payload), event_id, keys, cipher)
+
+
+def _open(key: bytes, cipher: int, sealed: bytes, aad: bytes,
+          ciphers: dict[tuple[bytes, int], AESGCM | AESGCMSIV]) -> bytes:
+    aead = ciphers.get((key, cipher))
+    if aead is None:
+        aead = ciphers[key, cipher] = AESGCMSIV(key) if cipher == CIPHER_GCM_SIV else AESGCM(key)
+    if cipher == CIPHER_GCM_SIV:
+        return aead.decrypt(_siv_nonce(aad), sealed, _siv_aad(aad))
+    if cipher != CIPHER_GCM_HMAC_NONCE:
+        raise ValueError(f"sealed value: unknown cipher version {cipher!r}")
+    return aead.decrypt(sealed[:12], sealed[12:], aad)
 
 
 def unseal(
     payload: Mapping[str, Any], event_id: str, keys: Mapping[int, bytes | None]
 ) -> dict[str, Any]:
-    """Decrypt personal values; a destroyed key gives ``value: None, erased: True``."""
-    ciphers: dict[int, AESGCM] = {}
+    """Decrypt personal values (any cipher version); a destroyed key gives ``value: None,
+    erased: True``."""
+    ciphers: dict[tuple[bytes, int], AESGCM | AESGCMSIV] = {}
 
     def leaf(path: str, node: dict[str, Any]) -> dict[str, Any]:
         subject = node["subject_id"]
@@ -178,9 +247,8 @@ def unseal(
         key = keys.get(key_id)
         if key is None or "ct" not in node:
             return {"pii": True, "subject_id": subject, "value": None, "erased": True}
-        cipher = ciphers.get(key_id) or ciphers.setdefault(key_id, AESGCM(key))
-        sealed = base64.b64decode(node["ct"])
-        plain = cipher.decrypt(sealed[:12], sealed[12:], _aad(event_id, path, subject, key_id))
+        plain = _open(key, node.get("cv", CIPHER_GCM_HMAC_NONCE), base64.b64decode(node["ct"]),
+                      _aad(event_id, path, subject, key_id), ciphers)
         return {"pii": True, "subject_id": subject, "value": plain.decode("utf-8"),
                 "erased": False}
 
@@ -189,97 +257,3 @@ def unseal(
 
 def new_key() -> bytes:
     return os.urandom(32)
-
-
-# -- key wrapping ----------------------------------------------------------------------------
-
-WRAPPED_PREFIX = b"dpw1"  # migration 0009's trigger knows this form: keep them in step
-_FINGERPRINT_BYTES = 8
-WRAPPED_LENGTH = len(WRAPPED_PREFIX) + _FINGERPRINT_BYTES + 12 + 32 + 16
-KEK_VARIABLE = "DUEPROCESS_KEY_ENCRYPTION_KEYS"
-
-
-class KeyUnavailable(Exception):
-    """A subject key is wrapped by a key-encryption key this process was not given, or its
-    wrapping does not open (altered, or moved to another row). Never read as erased: an
-    audit must not show data as destroyed when it is only locked."""
-
-    error_type = "KeyUnavailable"
-
-
-def kek_fingerprint(kek: bytes) -> bytes:
-    return hashlib.sha256(b"dueprocess-kek|" + kek).digest()[:_FINGERPRINT_BYTES]
-
-
-def _wrap_aad(key_id: int, subject_id: str) -> bytes:
-    # Binds a wrapped key to its row: copied onto another key id or subject it won't open.
-    return f"dueprocess-subject-key|{key_id}|{subject_id}".encode()
-
-
-def is_wrapped(stored: bytes) -> bool:
-    return len(stored) == WRAPPED_LENGTH and stored.startswith(WRAPPED_PREFIX)
-
-
-def _fingerprint_of(stored: bytes) -> bytes | None:
-    """The fingerprint of the KEK a stored key is wrapped by; None: stored in clear."""
-    start = len(WRAPPED_PREFIX)
-    return stored[start:start + _FINGERPRINT_BYTES] if is_wrapped(stored) else None
-
-
-class KeyWrap:
-    """Subject keys wrapped by key-encryption keys (KEKs) kept outside the database.
-
-    The first KEK wraps; every KEK given unwraps (old ones stay listed while keys wrapped
-    by them remain, see ``dueprocess keys wrap``). With no KEK, or ``wrap_new=False`` (a
-    KEK being rolled out: every process must unwrap before any wraps), new keys are stored
-    in clear, as before 0009; keys stored in clear are always readable."""
-
-    def __init__(self, keks: tuple[bytes, ...] = (), *, wrap_new: bool = True) -> None:
-        for kek in keks:
-            if len(kek) != 32:
-                raise ValueError("key-encryption keys: 32 bytes each (AES-256)")
-        self._current = (
-            (kek_fingerprint(keks[0]), AESGCM(keks[0])) if keks and wrap_new else None)
-        self._by_fingerprint = {kek_fingerprint(k): AESGCM(k) for k in keks}
-
-    @property
-    def current(self) -> str | None:
-        """The hex fingerprint of the KEK that wraps new keys (None: keys stay in clear)."""
-        return self._current[0].hex() if self._current else None
-
-    def wrap(self, key_id: int, subject_id: str, material: bytes) -> bytes:
-        if self._current is None:
-            return material
-        fingerprint, aead = self._current
-        nonce = os.urandom(12)
-        return (WRAPPED_PREFIX + fingerprint + nonce
-                + aead.encrypt(nonce, material, _wrap_aad(key_id, subject_id)))
-
-    def unwrap(self, key_id: int, subject_id: str, stored: bytes) -> bytes:
-        fingerprint = _fingerprint_of(stored)
-        if fingerprint is None:
-            return stored
-        aead = self._by_fingerprint.get(fingerprint)
-        if aead is None:
-            raise KeyUnavailable(
-                f"subject key {key_id} is wrapped by key-encryption key {fingerprint.hex()}, "
-                f"which this process was not given (add it to {KEK_VARIABLE}), or its "
-                "stored form was altered"
-            )
-        nonce_at = len(WRAPPED_PREFIX) + _FINGERPRINT_BYTES
-        try:
-            return aead.decrypt(stored[nonce_at:nonce_at + 12], stored[nonce_at + 12:],
-                                _wrap_aad(key_id, subject_id))
-        except InvalidTag:
-            raise KeyUnavailable(
-                f"subject key {key_id} does not unwrap under key-encryption key "
-                f"{fingerprint.hex()}: its stored form was altered or moved from another row"
-            ) from None
-
-    def needs_wrapping(self, stored: bytes) -> bool:
-        """Stored in clear, or wrapped by a KEK other than the current one."""
-        return self._current is not None and _fingerprint_of(stored) != self._current[0]
-
-
-NO_KEY_WRAP = KeyWrap()
-

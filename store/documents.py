@@ -98,13 +98,14 @@ def envelope_bytes(
 
 def batch_documents(
     stream_id: str, expected: int, events: Sequence[NewEvent], found: list[crypto.Found],
-    keys: dict[str, crypto.SubjectKey],
+    keys: dict[str, crypto.SubjectKey], cipher: int = crypto.CIPHER,
 ) -> list[bytes]:
     """The stored bytes of a batch: each envelope with its personal values sealed."""
     return [
         envelope_bytes(
             stream_id, expected + i, event,
-            crypto.seal_found(event.payload, personal, crypto.uuid_text(event.event_id), keys)
+            crypto.seal_found(event.payload, personal, crypto.uuid_text(event.event_id), keys,
+                              cipher)
             if personal else event.payload,
         )
         for i, (event, personal) in enumerate(zip(events, found, strict=True), start=1)
@@ -144,3 +145,17 @@ async def stored_batch(
         stream_id, [e.event_id for e in events], docs,
     )
     return list(rows) if events and len(rows) == len(events) else None
+
+
+async def stored_as_v1(
+    db: Database, stream_id: str, expected: int, events: Sequence[NewEvent],
+    keys: dict[str, crypto.SubjectKey],
+) -> list[asyncpg.Record] | None:
+    """``stored_batch`` for the batch sealed with cipher version 1: a retry of an append an
+    older worker made (before AES-GCM-SIV) stored that form. None when the batch has no
+    personal data (both forms are the same bytes) or was not stored so."""
+    found = [crypto.personal_nodes(e.payload) for e in events]
+    if not any(found):
+        return None
+    return await stored_batch(db, stream_id, events, batch_documents(
+        stream_id, expected, events, found, keys, crypto.CIPHER_GCM_HMAC_NONCE))

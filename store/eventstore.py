@@ -9,8 +9,7 @@ Guarantees (each has a contract test in tests/store/test_eventstore.py):
 - a per-stream hash chain over the stored bytes (see store/verify.py);
 - personal data encrypted per data subject; erasure destroys the key.
 
-Reading: reader.py (EventReader, the base class); stored form: documents.py; appends at
-the head: head_append.py; errors: errors.py.
+Reading: reader.py (EventReader); stored form: documents.py; head_append.py; errors.py.
 """
 
 from __future__ import annotations
@@ -33,6 +32,7 @@ from .documents import (
     batch_people,
     envelope_bytes,
     envelope_document,
+    stored_as_v1,
     stored_batch,
 )
 from .erasure import Erasure, unlock_subject
@@ -69,8 +69,8 @@ _LOOKUP = """
 """
 _APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 _REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6, $7)"
-# A stale head is refreshed at most this often per append (a second only matters when the
-# stream was created between the lookup and the append).
+# A stale head is refreshed at most this often per append (a second: a stream created
+# between the lookup and the append).
 _HEAD_REFRESHES = 2
 # Keys re-resolved at most this often per append: a key erased, or a subject's first key
 # created by another process, while the batch was being appended.
@@ -83,8 +83,7 @@ class EventStore(EventReader):
                  key_wrap: crypto.KeyWrap = crypto.NO_KEY_WRAP) -> None:
         super().__init__(pool, upcasters=upcasters, key_wrap=key_wrap)
         self._key_cache_seconds = key_cache_seconds
-        # Write keys only: reads always fetch keys so an erased subject is never decrypted
-        # from a stale cache.
+        # Write keys only: reads always fetch keys (an erased subject is never decrypted).
         self._write_keys: dict[str, tuple[float, crypto.SubjectKey]] = {}
         # Last known (version, head hash) of streams this store wrote or read the head of:
         # saves a read per append for the single writer of a stream (a case workflow).
@@ -93,8 +92,6 @@ class EventStore(EventReader):
         self._heads: dict[str, tuple[int, bytes]] = {}
         # Key ids reserved by a lookup and not yet used (see _LOOKUP).
         self._spare_key_ids: list[int] = []
-
-    # -- writing -----------------------------------------------------------------------
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
@@ -133,7 +130,8 @@ class EventStore(EventReader):
             except KeyRace as err:
                 cause = err
             except asyncpg.UniqueViolationError as err:
-                stored = await stored_batch(self._pool, stream_id, events, docs)
+                stored = await stored_batch(self._pool, stream_id, events, docs) or await \
+                    stored_as_v1(self._pool, stream_id, expected_version, events, keys.sealing)
                 if stored is not None:
                     rows = stored
                     break
@@ -192,7 +190,11 @@ class EventStore(EventReader):
                     [subject for subject, _ in new])
                 if stored or not docs:
                     return list(stored)
-                raise ConcurrencyConflict(stream_id, expected)
+                # A retry of a batch an older worker stored sealed with cipher version 1?
+                if (v1 := await stored_as_v1(self._pool, stream_id, expected, events,
+                                             keys.sealing)) is None:
+                    raise ConcurrencyConflict(stream_id, expected)
+                return v1
         except asyncpg.UniqueViolationError as err:
             signal = append_signal(err)
             if signal is None:

@@ -6,19 +6,21 @@ decrypted; old event shapes are upcast on read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
 import asyncpg
-import orjson
 
 from ..domain.case.upcasters import CASE_UPCASTERS
 from ..domain.encoding import Upcasters
 from ..domain.envelope import Position, RecordedEvent
 from . import crypto
 from .db import Connection, Database
-from .errors import UnreadableEvent, reason
+from .rows import key_ids as _key_ids
+from .rows import parsed as _parsed
+from .rows import unreadable as _unreadable
 
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
 # Every committed event in global order, paged inside one REPEATABLE READ snapshot (see
@@ -32,6 +34,19 @@ PERSON_STREAMS = "SELECT stream_id FROM stream_people WHERE person_id = $1 ORDER
 STREAMS_SCAN = f"""SELECT {_READ_COLUMNS} FROM events WHERE stream_id = ANY($1::text[])
                     ORDER BY tx_id, global_position"""
 _STREAMS_PER_QUERY = 500
+_STREAM_IDS = "SELECT stream_id FROM streams WHERE stream_id > $1 ORDER BY stream_id LIMIT $2"
+_STREAMS_IN_ORDER = f"""SELECT {_READ_COLUMNS} FROM events WHERE stream_id = ANY($1::text[])
+                         ORDER BY stream_id, stream_version"""
+
+
+@asynccontextmanager
+async def _snapshot(conn: Connection) -> AsyncIterator[None]:
+    """One REPEATABLE READ snapshot, or the caller's transaction if one is open."""
+    if conn.is_in_transaction():
+        yield
+        return
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        yield
 
 
 class EventReader:
@@ -120,6 +135,38 @@ class EventReader:
             async with conn.transaction(isolation="repeatable_read", readonly=True):
                 return await self._select(conn, keep, page)
 
+    async def scan(self, *, page: int = 1000) -> AsyncGenerator[list[RecordedEvent], None]:
+        """Every committed event in global order, in pages of at most ``page`` (keyset on
+        the global position), in one REPEATABLE READ snapshot: what a reader of the whole
+        log holds is one page, whatever the log's size. Close it (``aclosing``) when
+        stopping early, to end the snapshot."""
+        async with self._pool.acquire() as conn, _snapshot(conn):
+            after = Position()
+            while rows := await conn.fetch(_SCAN, str(after.tx_id), after.global_position,
+                                           page):
+                yield await self._decode(rows, conn)
+                after = Position(tx_id=int(rows[-1]["tx"]),
+                                 global_position=rows[-1]["global_position"])
+
+    async def stream_batches(
+        self, keep: Callable[[str], bool], *, streams: int = 200
+    ) -> AsyncGenerator[dict[str, list[RecordedEvent]], None]:
+        """Whole streams whose id ``keep`` accepts, at most ``streams`` of them at a time,
+        each in version order (keyset on the stream id), in one REPEATABLE READ snapshot:
+        for per-case folds over the whole log (statistics, exports) without holding it."""
+        async with self._pool.acquire() as conn, _snapshot(conn):
+            after = ""
+            while ids := [r["stream_id"] for r in await conn.fetch(_STREAM_IDS, after, streams)]:
+                after = ids[-1]
+                wanted = [i for i in ids if keep(i)]
+                if not wanted:
+                    continue
+                batch: dict[str, list[RecordedEvent]] = {i: [] for i in wanted}
+                for event in await self._decode(await conn.fetch(_STREAMS_IN_ORDER, wanted),
+                                                conn):
+                    batch[event.stream_id].append(event)
+                yield {i: events for i, events in batch.items() if events}
+
     async def person_streams(self, person_id: str) -> list[str]:
         """The streams any of whose events name the person (the person index)."""
         return [r["stream_id"] for r in await self._pool.fetch(PERSON_STREAMS, person_id)]
@@ -179,8 +226,10 @@ class EventReader:
         except Exception as err:
             raise _unreadable(row, doc, err) from err
 
-    async def _decode(self, rows: Iterable[asyncpg.Record]) -> list[RecordedEvent]:
-        return await self._decode_parsed([(row, _parsed(row)) for row in rows])
+    async def _decode(
+        self, rows: Iterable[asyncpg.Record], db: Connection | None = None
+    ) -> list[RecordedEvent]:
+        return await self._decode_parsed([(row, _parsed(row)) for row in rows], db)
 
     async def _decode_parsed(
         self, parsed: list[tuple[asyncpg.Record, dict[str, Any]]], db: Connection | None = None
@@ -234,27 +283,3 @@ class EventReader:
             position=Position(tx_id=int(row["tx"]), global_position=row["global_position"]),
             hash=bytes(row["hash"]).hex(),
         )
-
-
-def _unreadable(row: asyncpg.Record, doc: Any, err: BaseException) -> UnreadableEvent:
-    event_id = doc.get("event_id") if isinstance(doc, dict) else None
-    return UnreadableEvent(reason(err), stream_id=row["stream_id"],
-                           stream_version=row["stream_version"],
-                           event_id=str(event_id) if event_id else None)
-
-
-def _parsed(row: asyncpg.Record) -> dict[str, Any]:
-    try:
-        doc = orjson.loads(row["data"])
-    except orjson.JSONDecodeError as err:
-        raise _unreadable(row, None, err) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("payload"), dict):
-        raise _unreadable(row, doc, ValueError("not an event envelope with a payload"))
-    return doc
-
-
-def _key_ids(row: asyncpg.Record, doc: dict[str, Any]) -> set[int]:
-    try:
-        return crypto.key_ids_in(doc["payload"])
-    except Exception as err:
-        raise _unreadable(row, doc, err) from err

@@ -16,11 +16,12 @@ chain still holds: the check against signed heads (``witness``) catches those. S
 from __future__ import annotations
 
 import hashlib
-import json
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import asyncpg
+import orjson
 from pydantic import BaseModel
 
 from .db import Connection
@@ -178,55 +179,83 @@ class _StreamCheck:
 
 def _parse(data: bytes) -> dict[str, Any] | None:
     try:
-        doc = json.loads(data)
-    except ValueError:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
         return None
     return doc if isinstance(doc, dict) else None
 
 
 _CHAIN_COLUMNS = """stream_id, stream_version, tx_id::text AS tx, global_position, event_id,
                     event_type, data, hash"""
+# Keyset pages in stream order on the unique (stream_id, stream_version) index: a stream's
+# chain is judged in its own order, and memory is one page plus one stream, whatever the
+# log's size ($4: only these streams, or NULL for all).
+_CHAIN_PAGE = f"""SELECT {_CHAIN_COLUMNS} FROM events
+                   WHERE (stream_id, stream_version) > ($1, $2)
+                     AND ($4::text[] IS NULL OR stream_id = ANY($4::text[]))
+                   ORDER BY stream_id, stream_version LIMIT $3"""
+_HEADS = "SELECT stream_id, version, head_hash FROM streams WHERE stream_id = ANY($1::text[])"
+# Heads of streams that have no event at all (every event removed).
+_EMPTY_HEADS = """SELECT s.stream_id, s.version FROM streams s
+                   WHERE ($1::text[] IS NULL OR s.stream_id = ANY($1::text[]))
+                     AND NOT EXISTS (SELECT 1 FROM events e WHERE e.stream_id = s.stream_id)
+                   ORDER BY s.stream_id"""
+PAGE_SIZE = 5000
+
+
+async def chain_pages(
+    conn: Connection, page: int = PAGE_SIZE, streams: list[str] | None = None
+) -> AsyncGenerator[list[asyncpg.Record], None]:
+    """Every event (or those of ``streams``) in stream order, ``page`` rows at a time."""
+    after: tuple[str, int] = ("", 0)
+    while rows := await conn.fetch(_CHAIN_PAGE, *after, page, streams):
+        yield list(rows)
+        after = (rows[-1]["stream_id"], rows[-1]["stream_version"])
+
+
+async def check_pages(
+    conn: Connection, report: VerifyReport, pages: AsyncIterator[Sequence[asyncpg.Record]]
+) -> None:
+    """Judge each stream's chain from pages of rows in stream order; only the stream being
+    read and the heads of the page's streams are held."""
+    check: _StreamCheck | None = None
+    async for rows in pages:
+        new = sorted({r["stream_id"] for r in rows} - {check.stream_id if check else None})
+        heads = {r["stream_id"]: (r["version"], bytes(r["head_hash"]))
+                 for r in await conn.fetch(_HEADS, new)}
+        for row in rows:
+            if check is None or check.stream_id != row["stream_id"]:
+                if check is not None:
+                    check.finish()
+                check = _StreamCheck(row["stream_id"], report, heads.get(row["stream_id"]))
+                report.streams += 1
+            report.events += 1
+            check.add(row)
+    if check is not None:
+        check.finish()
 
 
 async def _check_chains(
-    conn: Connection, report: VerifyReport, streams: list[str] | None = None
+    conn: Connection, report: VerifyReport, streams: list[str] | None = None,
+    page: int = PAGE_SIZE,
 ) -> None:
-    check: _StreamCheck | None = None
-    if streams is None:
-        heads_rows = await conn.fetch("SELECT stream_id, version, head_hash FROM streams")
-        rows = conn.cursor(f"SELECT {_CHAIN_COLUMNS} FROM events "
-                           "ORDER BY stream_id, stream_version", prefetch=2000)
-    else:
-        heads_rows = await conn.fetch("SELECT stream_id, version, head_hash FROM streams "
-                                      "WHERE stream_id = ANY($1::text[])", streams)
-        rows = conn.cursor(f"SELECT {_CHAIN_COLUMNS} FROM events WHERE stream_id = "
-                           "ANY($1::text[]) ORDER BY stream_id, stream_version", streams,
-                           prefetch=2000)
-    heads = {r["stream_id"]: (r["version"], bytes(r["head_hash"])) for r in heads_rows}
-    async for row in rows:
-        if check is None or check.stream_id != row["stream_id"]:
-            if check is not None:
-                check.finish()
-            check = _StreamCheck(row["stream_id"], report, heads.pop(row["stream_id"], None))
-            report.streams += 1
-        report.events += 1
-        check.add(row)
-    if check is not None:
-        check.finish()
-    for stream_id, (version, _) in sorted(heads.items()):
+    await check_pages(conn, report, chain_pages(conn, page, streams))
+    for row in await conn.fetch(_EMPTY_HEADS, streams):
         report.problems.append(Problem(
-            stream_id=stream_id, stream_version=version, kind="removed", event_id=None,
-            detail="every event of this stream is missing",
+            stream_id=row["stream_id"], stream_version=row["version"], kind="removed",
+            event_id=None, detail="every event of this stream is missing",
         ))
         report.streams += 1
 
 
-async def verify_store(conn: Connection, witness: Witness | None = None) -> VerifyReport:
+async def verify_store(
+    conn: Connection, witness: Witness | None = None, *, page: int = PAGE_SIZE
+) -> VerifyReport:
     """Re-check every stream's chain and, given a witness, the whole log
     against the signed heads; one snapshot for all, so concurrent appends are not damage."""
     report = VerifyReport()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        await _check_chains(conn, report)
+        await _check_chains(conn, report, page=page)
         if witness is not None:
             await witness.check(conn, report)
     return report

@@ -122,3 +122,12 @@ def test_api_limits_from_the_environment() -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"DUEPROCESS_API_MAX_BODY_BYTES": "0"})
     assert "DUEPROCESS_API_MAX_BODY_BYTES" in str(caught.value)
+
+
+def test_the_case_cache_is_sized_from_the_per_case_budget_and_configurable() -> None:
+    # Given no setting, the cache holds a 1 GiB budget's worth of ~100 KiB cases.
+    assert Settings.from_env({}).max_cached_workflows == (1 << 30) // (100 * 1024)
+    assert Settings.from_env({"DUEPROCESS_MAX_CACHED_WORKFLOWS": "500"}).max_cached_workflows \
+        == 500
+    with pytest.raises(ConfigError, match="DUEPROCESS_MAX_CACHED_WORKFLOWS"):
+        Settings.from_env({"DUEPROCESS_MAX_CACHED_WORKFLOWS": "-1"})

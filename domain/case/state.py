@@ -81,10 +81,25 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
     return changed.model_copy(update=update)
 
 
+def slim_report(event: ReportFiled) -> ReportFiled:
+    """The report as a case holds it: each pinned version keeps the procedure (deadlines,
+    statuses, evidence policy) whole but only the rules its allegations cite (a version
+    must hold one, so a version citing none keeps its first). A published version may hold
+    hundreds of rules; a case needs its own few, and every cached case workflow held them
+    all (issue 14). The stored event keeps every pinned version whole (audit reads it)."""
+    cited = {a.rule_id for a in event.allegations}
+    versions = []
+    for version in event.pinned_versions:
+        rules = [r for r in version.rules if r.rule_id in cited] or version.rules[:1]
+        versions.append(version if len(rules) == len(version.rules)
+                        else version.model_copy(update={"rules": rules}))
+    return event.model_copy(update={"pinned_versions": versions})
+
+
 def _changes(state: CaseState, event: CaseEvent) -> dict[str, Any]:
     match event:
         case ReportFiled():
-            return {"report": event,
+            return {"report": slim_report(event),
                     "evidence": {**state.evidence, **{e.evidence_id: e for e in event.evidence}},
                     "inadmissible": _inadmissible(state, event.admissibility)}
         case ReportAcknowledged():

@@ -514,7 +514,8 @@ async def test_events_written_before_0006_read_verify_extend_and_retry(empty_dsn
         docs = []
         for version, event in enumerate(batch, start=1):
             doc = envelope_document("old", version, event,
-                                    crypto.seal(event.payload, str(event.event_id), {"p-1": key}))
+                                    crypto.seal(event.payload, str(event.event_id), {"p-1": key},
+                                                crypto.CIPHER_GCM_HMAC_NONCE))
             doc |= {"event_id": str(event.event_id),
                     "recorded_at": event.recorded_at.isoformat(),
                     "effective_at": event.effective_at.isoformat()}

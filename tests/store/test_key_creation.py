@@ -104,15 +104,11 @@ async def test_racing_creators_of_one_subjects_first_key_leave_one_key(
 async def test_the_application_role_appends_reads_and_erases_but_cannot_rewrite(
     pool: asyncpg.Pool, db_dsn: str
 ) -> None:
-    async def connect() -> asyncpg.Connection:
-        conn: asyncpg.Connection = await asyncpg.connect(
-            db_dsn, server_settings={"role": "dueprocess_app"})
-        return conn
-
-    app = Pool(connect, max_size=2)
+    app: Pool = await asyncpg.create_pool(
+        db_dsn, min_size=1, max_size=2, server_settings={"role": "dueprocess_app"})
     try:
         assert await app.fetchval("SELECT current_user") == "dueprocess_app"
-        store = EventStore(cast(asyncpg.Pool, app))
+        store = EventStore(app)
         await store.append("a", 0, [ev(payload={"who": pii("p-5", "Eve")})])  # nextval too
         await store.append("a", 1, [ev(payload={"who": pii("p-6", "Fay")})])
         assert [e.stream_version for e in await store.read_stream("a")] == [1, 2]

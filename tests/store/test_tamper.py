@@ -55,7 +55,10 @@ async def _tamper(pool: asyncpg.Pool, *statements: str, args: tuple[Any, ...] = 
 
 async def _verify(pool: asyncpg.Pool, witness: Witness) -> VerifyReport:
     async with pool.acquire() as conn:
-        return await verify_store(conn, witness)
+        report = await verify_store(conn, witness)
+        # Read in pages of two, every stream split across pages: the same findings.
+        assert await verify_store(conn, witness, page=2) == report
+        return report
 
 
 def _named(report: VerifyReport, check: str) -> set[str | None]:

@@ -12,14 +12,17 @@ from typing import Any
 import asyncpg
 import pytest
 from dueprocess.cli.main import build_parser
-from dueprocess.cli.stats import _stats, read_case_streams
+from dueprocess.cli.stats import _stats
 from dueprocess.devstack.demo import Story
+from dueprocess.domain.audit import audit_case
 from dueprocess.domain.base import Actor, InvalidCommand, NotPermitted
 from dueprocess.domain.membership.member import RecordJoined
-from dueprocess.domain.statistics import CaseStatistics, case_statistics
+from dueprocess.domain.statistics import CaseStatistics
+from dueprocess.domain.streams import notification_stream
 from dueprocess.services.members import MemberService
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.records import ErasureBlocked, RecordsClient
+from dueprocess.services.statistics import audit_log, log_statistics
 from dueprocess.settings import Settings
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.projections import ProjectionRunner, default_projections
@@ -256,7 +259,7 @@ async def test_statistics_from_the_log_count_the_reversal_without_personal_data(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     await _closed_case(story, env)
-    stats = case_statistics(await read_case_streams(store, page=5))  # many small pages
+    stats = await log_statistics(store, batch=1)  # many small batches
     assert stats.cases == 1 and stats.by_stage["closed"] == 1
     assert stats.appeals.lodged == stats.appeals.outcomes["allowed"] == 1
     assert stats.appeals.reversal_rate == 1.0
@@ -276,3 +279,8 @@ async def test_statistics_from_the_log_count_the_reversal_without_personal_data(
     assert [who for who in people if who in printed] == []
     assert "Priya Shah" not in printed and "Daniel Okafor" not in printed
     assert story.case_id not in printed
+    # The audit replay of the whole log, one case at a time, agrees with `audit case`.
+    now = await env.get_current_time()
+    [(case_id, replayed)] = [x async for x in audit_log(store, now, batch=1)]
+    notes = await store.read_stream(notification_stream(story.case_id))
+    assert case_id == story.case_id and replayed == audit_case(history, notes, now=now)
