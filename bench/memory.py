@@ -120,6 +120,12 @@ def render(r: dict[str, Any]) -> str:
         f"workflow** (slope from {pts[0]['cases']:,} to {pts[-1]['cases']:,}). Filed at "
         f"{r['filing_per_s']:.0f} cases/s; total {r['wall_seconds']:.0f} s.",
     ]
+    if pts[-1]["cases"] < 10_000:
+        at_10k = pts[0]["rss"] + r["per_case_bytes"] * (10_000 - pts[0]["cases"])
+        lines += ["", f"Fewer than 10,000 cases were filed in this run (filing is slow on the "
+                  f"shared machine): at this slope a worker caching 10,000 would hold about "
+                  f"**{at_10k / 2**30:.1f} GiB**. To measure it: "
+                  f"`python bench/run.py --only memory --cases 10000`."]
     return "\n".join(lines) + "\n"
 
 
