@@ -5,6 +5,8 @@ worker with the case workflow, its activities and the bare workflows."""
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from dueprocess.workflows.case import CaseWorkflow
 from dueprocess.workflows.search_attributes import registrations
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 QUEUE = "bench"
@@ -54,6 +57,7 @@ async def stack(tmp: Path) -> AsyncIterator[Stack]:
         await conn.close()
         pool = await create_pool(dsn, min_size=2, max_size=20)
         client = await Client.connect(address, data_converter=pydantic_data_converter)
+        await namespace_ready(client)
         try:
             yield Stack(tmp, dsn, address, pool, EventStore(pool), client)
         finally:
@@ -61,6 +65,23 @@ async def stack(tmp: Path) -> AsyncIterator[Stack]:
     finally:
         await temporal.stop()
         await asyncio.to_thread(pg.stop)
+
+
+async def namespace_ready(client: Client, patience: float = 60.0) -> None:
+    """Wait until a workflow can be started. The dev server answers DescribeNamespace (what
+    DevTemporal.start waits for) before its history service knows the namespace; on a
+    busy machine the first starts then fail with "Namespace default is not found"."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            handle = await client.start_workflow(NoopUpdateWorkflow.run, id=f"ready-{uuid.uuid4()}",
+                                                 task_queue=QUEUE)
+            await handle.terminate(reason="readiness probe")
+            return
+        except RPCError as err:
+            if "not found" not in err.message.lower() or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1.0)
 
 
 def worker(s: Stack, **options: Any) -> Worker:
