@@ -207,11 +207,10 @@ def write_readme(results: Path, command: str) -> None:
         "the load averages in each table say how busy it was; absolute times are slower and "
         "noisier than on a quiet machine, ratios measured in the same run less so.",
         "",
-        "The scale benchmark's 1,000,000-event size did not fit this session's time box on "
-        "the shared machine (the log grows at about 900 events/s here: some 20 minutes for "
-        "1M, plus a replay of the whole log at each size). To measure it: "
-        "`python bench/run.py --only scale --sizes 10000,100000,1000000` (the default sizes "
-        "of `python bench/scale.py`).",
+        "Sizes in these runs: see each table (defaults: scale 10k/100k/1M events, "
+        "`--sizes`; memory 10,000 cases, `--cases`; lag `--rates`). On this machine the "
+        "log grows at about 1,000 events/s while generating, so the 1M scale run takes "
+        "about 25 minutes.",
         "",
         "```",
         machine_text(),
