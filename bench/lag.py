@@ -1,0 +1,210 @@
+"""Projection lag under sustained load: how long after an event commits the case list and
+member standing have applied it, at rising rates of new cases, and where they stop
+keeping up.
+
+    python bench/lag.py [--quick] [--rates 20:90,50:90,100:45,200:30] [--json out.json]
+
+The projections run as a worker runs them (``ProjectionRunner.run``: each in its own
+task, own checkpoint and transactions, polling every 50 ms when idle), in this process,
+with the product's ``default_projections``. The load: each second, ``rate`` new real
+cases (domain-decided; the member's join, then each decided command as its own append,
+as the case workflow records them: 15 appends, 14-15 events per case), appended through
+``EventStore.append`` by as many concurrent tasks as needed. The checkpoints are sampled
+every 20 ms; an event's lag is the time from its append returning to the first sample
+whose checkpoint is at or past it. Each rate runs for its seconds, then the projections
+catch up before the next (a rate whose p99 lag exceeds 5 s ends the climb).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from bisect import bisect_left
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from _common import CaseLog, load_average, log, percentile
+from dueprocess.devstack.stack import EmbeddedPostgres
+from dueprocess.store.db import Pool, create_pool
+from dueprocess.store.eventstore import EventStore
+from dueprocess.store.migrations import migrate
+from dueprocess.store.projections import ProjectionRunner, default_projections
+from fixtures import case_examples as ex
+from fixtures.caselog import CLOSED, OPEN
+
+NAMES = ("case_list", "member_standing")
+SAMPLE_SECONDS = 0.02
+KEEPING_UP = 1.0  # seconds of p99 lag
+
+
+class Load:
+    def __init__(self, store: EventStore) -> None:
+        self.caselog = CaseLog(store)
+        self.store = store
+        # (stream, version of its last event, when the append returned)
+        self.appended: list[tuple[str, int, float]] = []
+
+    async def case(self) -> None:
+        n = self.caselog.next_case
+        self.caselog.next_case += 1
+        member, case = self.caselog.plan(n)
+        template = OPEN if n % 10 == 0 else CLOSED
+        await self.store.append(member[0], 0, member[1])
+        self.appended.append((member[0], len(member[1]), time.perf_counter()))
+        version, events = 0, case[1]
+        for size in (len(a) for a in template.appends):
+            step, events = events[:size], events[size:]
+            await self.store.append(case[0], version, step)
+            version += size
+            self.appended.append((case[0], version, time.perf_counter()))
+
+    async def run(self, rate: float, seconds: float) -> int:
+        tasks: list[asyncio.Task[None]] = []
+        start = time.perf_counter()
+        due = 0
+        while (now := time.perf_counter() - start) < seconds:
+            while due <= now * rate:
+                tasks.append(asyncio.create_task(self.case()))
+                due += 1
+            await asyncio.sleep(max(0.0, due / rate - (time.perf_counter() - start)))
+        await asyncio.gather(*tasks)
+        return len(tasks)
+
+
+async def sample(pool: Pool, samples: list[tuple[float, str, int, int]],
+                 stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        for row in await pool.fetch("SELECT name, tx_id::text::bigint AS tx, global_position "
+                                    "FROM projection_checkpoints"):
+            samples.append((time.perf_counter(), row["name"], row["tx"], row["global_position"]))
+        await asyncio.sleep(SAMPLE_SECONDS)
+
+
+async def lags(pool: Pool, appended: list[tuple[str, int, float]],
+               samples: list[tuple[float, str, int, int]]) -> dict[str, list[float]]:
+    rows = await pool.fetch(
+        """SELECT u.i, e.tx_id::text::bigint AS tx, e.global_position
+             FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(s, v, i)
+             JOIN events e ON e.stream_id = u.s AND e.stream_version = u.v""",
+        [a[0] for a in appended], [a[1] for a in appended])
+    where = {int(r["i"]) - 1: (r["tx"], r["global_position"]) for r in rows}
+    out: dict[str, list[float]] = {}
+    for name in NAMES:
+        times = [t for t, n, _, _ in samples if n == name]
+        points = [(tx, gp) for _, n, tx, gp in samples if n == name]  # only move forward
+        result = []
+        for i, (_, _, committed) in enumerate(appended):
+            first = max(bisect_left(times, committed), bisect_left(points, where[i]))
+            result.append(times[first] - committed if first < len(times) else float("inf"))
+        out[name] = result
+    return out
+
+
+async def main(rates: list[tuple[float, float]]) -> dict[str, Any]:
+    begun = time.perf_counter()
+    result: dict[str, Any] = {"benchmark": "lag", "levels": []}
+    with tempfile.TemporaryDirectory(prefix="dp-lag-") as tmp:
+        pg = EmbeddedPostgres(Path(tmp))
+        dsn = await asyncio.to_thread(pg.start)
+        try:
+            conn = await asyncpg.connect(dsn)
+            await migrate(conn)
+            await conn.close()
+            pool = await create_pool(dsn, min_size=4, max_size=30)
+            store = EventStore(pool)
+            runner = ProjectionRunner(pool, store, default_projections(ex.example_policy()))
+            load = Load(store)
+            stop = asyncio.Event()
+            projecting = asyncio.create_task(runner.run(stop, interval=0.05))
+            for rate, seconds in rates:
+                load.appended = []
+                samples: list[tuple[float, str, int, int]] = []
+                sampled = asyncio.Event()
+                sampler = asyncio.create_task(sample(pool, samples, sampled))
+                start = time.perf_counter()
+                cases = await load.run(rate, seconds)
+                achieved = cases / (time.perf_counter() - start)
+                # Let the projections catch up (bounded), still sampling.
+                deadline = time.perf_counter() + 120
+                while time.perf_counter() < deadline:
+                    behind = await pool.fetchval(
+                        """SELECT count(*) FROM projection_checkpoints c, LATERAL (
+                             SELECT 1 FROM events e WHERE (e.tx_id, e.global_position)
+                               > (c.tx_id::text::xid8, c.global_position) LIMIT 1) x""")
+                    if behind == 0:
+                        break
+                    await asyncio.sleep(0.2)
+                await asyncio.sleep(0.1)
+                sampled.set()
+                await sampler
+                per = await lags(pool, load.appended, samples)
+                level: dict[str, Any] = {"rate": rate, "seconds": seconds, "cases": cases,
+                                         "achieved_cases_per_s": achieved,
+                                         "appends": len(load.appended),
+                                         "load_average": load_average()}
+                for name, values in per.items():
+                    level[name] = {"p50": percentile(values, 50), "p99": percentile(values, 99),
+                                   "max": max(values)}
+                result["levels"].append(level)
+                log(f"{rate:.0f} cases/s offered, {achieved:.1f} achieved: " + ", ".join(
+                    f"{n} p50 {level[n]['p50']:.2f} s p99 {level[n]['p99']:.2f} s"
+                    for n in NAMES) + f" (load {load_average()})")
+                if max(level[n]["p99"] for n in NAMES) > 5:
+                    break
+            stop.set()
+            await projecting
+            await pool.close()
+        finally:
+            await asyncio.to_thread(pg.stop)
+    result["wall_seconds"] = time.perf_counter() - begun
+    return result
+
+
+def render(r: dict[str, Any]) -> str:
+    lines = [
+        "## Projection lag under sustained load",
+        "",
+        "New real cases at a fixed rate (each: a member's join and 14 appends, one per "
+        "decided command), the product's projections following as in a worker (each in its "
+        "own task and transactions), same process, embedded PostgreSQL. Lag: from an "
+        "append's return to the projection's checkpoint passing it (sampled every 20 ms).",
+        "",
+        "| offered cases/s | achieved | seconds | appends | case list p50 / p99 / max s "
+        "| member standing p50 / p99 / max s | load avg |",
+        "|--:|--:|--:|--:|---|---|---|",
+    ]
+    for lv in r["levels"]:
+        cells = " | ".join(f"{lv[n]['p50']:.2f} / {lv[n]['p99']:.2f} / {lv[n]['max']:.2f}"
+                           for n in NAMES)
+        lines.append(f"| {lv['rate']:.0f} | {lv['achieved_cases_per_s']:.1f} | "
+                     f"{lv['seconds']:.0f} | {lv['appends']:,} | {cells} | "
+                     f"{lv['load_average']} |")
+    keeping = [lv for lv in r["levels"] if max(lv[n]["p99"] for n in NAMES) < KEEPING_UP]
+    behind = [lv for lv in r["levels"] if max(lv[n]["p99"] for n in NAMES) >= KEEPING_UP]
+    verdict = (f"p99 lag under {KEEPING_UP:.0f} s up to "
+               f"{max(lv['achieved_cases_per_s'] for lv in keeping):.1f} cases/s"
+               if keeping else f"p99 lag over {KEEPING_UP:.0f} s at every rate tried")
+    if behind:
+        verdict += (f"; stops keeping up (p99 ≥ {KEEPING_UP:.0f} s) at "
+                    f"{min(lv['achieved_cases_per_s'] for lv in behind):.1f} cases/s")
+    lines += ["", f"**{verdict}.** Total {r['wall_seconds']:.0f} s."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 cases/s for 15 s")
+    parser.add_argument("--rates", default="20:90,50:90,100:45,200:30",
+                        help="RATE:SECONDS,... cases per second and for how long")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    spec = "10:15" if args.quick else args.rates
+    levels = [(float(a), float(b)) for a, b in (p.split(":") for p in spec.split(","))]
+    outcome = asyncio.run(main(levels))
+    if args.json:
+        args.json.write_text(json.dumps(outcome, indent=2))
+    print(render(outcome))
