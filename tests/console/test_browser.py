@@ -130,6 +130,8 @@ async def _report(browser: Browser, console: Console) -> str:
             fields[f"evidence.{i}.witness_id"] = e.witness_id
     form = page.locator("#action-FileReport")
     await _fill(form, fields)
+    await page.mouse.wheel(0, -100_000)  # back to the top of the form
+    await page.wait_for_function("window.scrollY === 0")
     await page.screenshot(path=str(SHOTS / "file-report.png"))
     async with page.expect_navigation():
         await form.locator("button[type=submit]").click()
