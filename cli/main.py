@@ -82,6 +82,8 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
             "data_dir": str(settings.data_dir.resolve()),
             "oidc_issuer": oidc_issuer,
             "api_url": api_url,
+            # the browser console, served by the same API (console/, signed in by the issuer)
+            "console_url": f"{api_url}/console/" if api_url else None,
         }
         lines = ["dueprocess dev: stack and worker running (Ctrl-C to stop)"]
         lines += [f"  {k:17} {v}" for k, v in info.items() if v is not None]
