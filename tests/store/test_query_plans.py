@@ -29,7 +29,7 @@ from dueprocess.domain.streams import case_stream, member_stream, notification_s
 from dueprocess.services.members import MemberService, case_streams_for
 from dueprocess.services.record_types import ErasureBlocked
 from dueprocess.services.records import RecordsClient
-from dueprocess.store.db import Pinned, Pool
+from dueprocess.store.db import Connection, Pinned, Pool
 from dueprocess.store.eventstore import EventStore
 from fixtures import case_examples as ex
 from fixtures.caselog import CLOSED, OPEN, case_appends, joined, people_of
@@ -70,7 +70,7 @@ def _nodes(plan: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
 _INDEX_SCANS = {"Index Scan", "Index Only Scan", "Bitmap Index Scan"}
 
 
-async def _scans(conn: asyncpg.Connection, sql: str, args: tuple[Any, ...]) -> list[
+async def _scans(conn: Connection, sql: str, args: tuple[Any, ...]) -> list[
         tuple[str, str]]:
     """(node type, relation) of every scan of a table in the plan of ``sql``; an index
     scan without an index condition (a whole index walked in order) counts as a
@@ -149,7 +149,7 @@ async def test_per_person_and_per_case_reads_use_the_indexes(
                            for k in on_events), (operation, sql, scans)
 
 
-async def _issued(conn: asyncpg.Connection, store: EventStore,
+async def _issued(conn: Connection, store: EventStore,
                   operation: Operation) -> list[tuple[str, tuple[Any, ...]]]:
     """The distinct statements reading the log or the index that ``operation`` issued."""
     issued: dict[tuple[str, str], tuple[str, tuple[Any, ...]]] = {}
