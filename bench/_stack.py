@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 from bare_workflow import BareWorkflow, NoopUpdateWorkflow, bare_step
 from dueprocess.activities.notifications import NotificationActivities
+from dueprocess.activities.reporter import ReporterActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import demo_rulebook
@@ -93,5 +94,6 @@ def worker(s: Stack, **options: Any) -> Worker:
     return Worker(s.client, task_queue=QUEUE,
                   workflows=[CaseWorkflow, BareWorkflow, NoopUpdateWorkflow],
                   activities=[store.append_events, store.load_stream,
-                              notes.dispatch_notifications, bare_step, rulebook],
+                              notes.dispatch_notifications, bare_step, rulebook,
+                              ReporterActivities(s.pool, s.store).load_reporter_record],
                   **options)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dueprocess.activities.notifications import NotificationActivities
+from dueprocess.activities.reporter import ReporterActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story, compressed, demo_rulebook
@@ -110,7 +111,8 @@ async def main(quick: bool) -> dict[str, Any]:
                                           EventStoreActivities(store).load_stream,
                                           notes.dispatch_notifications, bare_step,
                                           RulebookActivities(demo_rulebook(
-                                              load_policy_file(None))).load_rulebook],
+                                              load_policy_file(None))).load_rulebook,
+                                          ReporterActivities(pool, store).load_reporter_record],
                               max_concurrent_workflow_tasks=100,
                               max_concurrent_activities=100):
                 await _bare(client, 20, concurrency)  # warm-up
