@@ -8,7 +8,7 @@ resulting ``CaseState`` into the case's ``contribution`` (a small value, compute
 case); only counters of interim-suspension events and missed deadlines look at the events
 themselves, because the state keeps the live measure, not the history. The statistics are
 the sum of the contributions, whether the cases are folded from the log here or their
-contributions are read from the statistics read model (store/statistics_projection.py).
+contributions are read from the statistics read model (store/projections.py).
 
 The statistics are a cohort: the cases whose report took effect in the period
 (``period_from`` inclusive, ``period_to`` exclusive), with everything the log holds about

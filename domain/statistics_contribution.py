@@ -1,7 +1,7 @@
 """One case's contribution to the transparency statistics (domain/statistics.py sums them).
 
 ``contribution`` is the one definition of what a case adds to each figure: the statistics
-folded from the log and the statistics read model (store/statistics_projection.py) both
+folded from the log and the statistics read model (store/projections.py) both
 sum these values. A contribution holds counts, kinds, rule ids, the report's date and
 durations: no person id, name, case id or free text (invariant 14).
 """
