@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,11 +13,14 @@ from ..domain.statistics import CaseStatistics
 from ..services.statistics import projected_statistics
 from ..settings import ConfigError, Settings
 from ..store.errors import stored_data
+from ..store.projection_runner import projection_lags
 from .audit import parse_when
 from .common import EXTENSIONS, command, emit
 from .connect import connect_pool
 
 __all__ = ["stats_text"]
+
+_LAG_CAP = 10_000  # counting further would cost more than the statistics themselves
 
 
 @command("cases")
@@ -110,7 +114,14 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     async with connect_pool(settings) as pool:
         with stored_data("the statistics read model (case_statistics)"):
             stats = await projected_statistics(pool, period_from=start, period_to=end)
+        async with pool.acquire() as conn:
+            [lag] = await projection_lags(conn, ["case_statistics"], cap=_LAG_CAP)
     emit(args, stats.model_dump(mode="json"), stats_text(stats))
+    if behind := int(lag["behind"]):
+        # Said on stderr so the figures (and --json) stay as they are.
+        print(f"dueprocess: the statistics read model is {behind:,}"
+              f"{'+' if behind >= _LAG_CAP else ''} event(s) behind the log; a running worker"
+              " or `dueprocess projections catch-up` brings it up to date", file=sys.stderr)
     return 0
 
 

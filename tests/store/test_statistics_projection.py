@@ -5,19 +5,24 @@ and after a rebuild. The rows hold no personal data."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+from dueprocess.cli.main import build_parser
+from dueprocess.cli.stats import _stats
 from dueprocess.domain.envelope import NewEvent, envelope_for
 from dueprocess.services.statistics import log_statistics, projected_statistics
+from dueprocess.settings import Settings
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.projections import CaseStatisticsProjection, ProjectionRunner
 from fixtures import case_examples as ex
 from fixtures.events import ev
-from fixtures.statistics_cases import CASES, DAY, LATER, Case
+from fixtures.statistics_cases import CASES, DAY, LATER, Case, happy
 
 PERIODS: list[tuple[datetime | None, datetime | None]] = [
     (None, None), (LATER, None), (None, LATER), (ex.T0, ex.T0 + DAY), (LATER + DAY, None)]
@@ -92,3 +97,28 @@ async def test_the_rows_hold_no_personal_data(pool: asyncpg.Pool, store: EventSt
 async def test_a_period_without_an_aware_bound_is_refused(pool: asyncpg.Pool) -> None:
     with pytest.raises(ValueError, match="time zone"):
         await projected_statistics(pool, period_from=LATER.replace(tzinfo=None))
+
+
+async def test_stats_reads_the_read_model_and_says_when_it_is_behind(
+    db_dsn: str, pool: asyncpg.Pool, store: EventStore, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given a case recorded and not yet projected
+    case = happy("late")
+    await store.append(case.stream_id, 0, _new(case))
+    settings = Settings.from_env({"DUEPROCESS_DATABASE_URL": db_dsn,
+                                  "DUEPROCESS_DATA_DIR": str(tmp_path / "cli")})
+    args = build_parser().parse_args(["stats", "--json"])
+    capsys.readouterr()
+    # when `dueprocess stats` is asked, then it gives the read model's figures (none yet)
+    # and says on stderr how far behind the log they are
+    assert await _stats(args, settings) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["cases"] == 0
+    assert f"{len(case.events)} event(s) behind the log" in out.err
+    # when the projection has caught up, then the figures are the log's, with no note
+    await ProjectionRunner(pool, store, [CaseStatisticsProjection()]).catch_up()
+    assert await _stats(args, settings) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out) == (await log_statistics(store)).model_dump(mode="json")
+    assert out.err == ""
