@@ -139,12 +139,18 @@ class _Tally:
     def add(self, share: CaseContribution) -> None:
         self.cases += 1
         self.events += share.events
-        self.c.update(share.counts)
+        # Plain loops: Counter.update's general path is most of the sum's time at 10k cases.
+        for name, n in share.counts.items():
+            self.c[name] += n
         self.stage[share.stage] += 1
         self.source[share.source] += 1
         for rule_id, counts in share.rules.items():
-            self.rules.setdefault(rule_id, Counter()).update(counts.model_dump())
-        self.missed.update(share.missed)
+            rule = self.rules.setdefault(rule_id, Counter())
+            rule["allegations"] += counts.allegations
+            rule["upheld"] += counts.upheld
+            rule["not_upheld"] += counts.not_upheld
+        for kind, n in share.missed.items():
+            self.missed[kind] += n
         for counter, kind in ((self.dismissal, share.dismissal),
                               (self.sanction, share.sanction),
                               (self.automated_decision, share.automated_decision),
