@@ -149,8 +149,8 @@ class _Tally:
             rule["allegations"] += counts.allegations
             rule["upheld"] += counts.upheld
             rule["not_upheld"] += counts.not_upheld
-        for kind, n in share.missed.items():
-            self.missed[kind] += n
+        for missed, n in share.missed.items():
+            self.missed[missed] += n
         for counter, kind in ((self.dismissal, share.dismissal),
                               (self.sanction, share.sanction),
                               (self.automated_decision, share.automated_decision),
