@@ -14,7 +14,7 @@ from ..cli.rules import rule_document
 from ..domain.envelope import Position, RecordedEvent
 from ..domain.rules.catalogue import CATALOGUE
 from ..domain.statistics import CaseStatistics
-from ..services.statistics import log_statistics
+from ..services.statistics import projected_statistics
 from ..store.crypto import is_personal
 from .deps import CallerDep, ConfigDep, ServicesDep, require_role
 from .problems import ApiProblem
@@ -85,7 +85,7 @@ async def stats(
     if period_from and period_to and period_from >= period_to:
         raise ApiProblem(422, "Invalid input", "from must be before to", rule="period-order",
                          field="from")
-    return await log_statistics(svc.store, period_from=period_from, period_to=period_to)
+    return await projected_statistics(svc.pool, period_from=period_from, period_to=period_to)
 
 
 @router.get("/rules", tags=["reports"], summary="the catalogue of due-process rules")

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from ..domain.statistics import CaseStatistics
-from ..services.statistics import log_statistics, overdue_by_stage
+from ..services.statistics import overdue_by_stage, projected_statistics
 from .render import render
 from .session import ViewerDep
 from .state import services
@@ -63,8 +63,8 @@ def period(text_from: str, text_to: str) -> Period:
 
 
 async def _statistics(request: Request, p: Period) -> CaseStatistics:
-    return await log_statistics(services(request).store, period_from=p.start,
-                                period_to=p.end)
+    return await projected_statistics(services(request).pool, period_from=p.start,
+                                      period_to=p.end)
 
 
 @router.get("/stats", include_in_schema=False)

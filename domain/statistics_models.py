@@ -97,3 +97,26 @@ class CaseStatistics(Model):
     deadlines_missed: dict[str, int]
     median_days: MedianDays
     repeat_reporters: RepeatReporterCounts = RepeatReporterCounts()
+
+
+class CaseContribution(Model):
+    """One case's share of every figure, computed once per case from its fold (the
+    ``contribution`` of domain/statistics.py); the statistics of a period are the sum of
+    the contributions of the cases reported in it. The statistics read model stores these
+    rows, so they hold counts, kinds, rule ids, the report's date and durations only: no
+    person id, name, case id or free text (invariant 14)."""
+
+    reported_at: datetime  # the report's effective_at: the period filter reads it
+    events: int
+    stage: str
+    source: str  # the complainant's kind
+    counts: dict[str, int] = {}  # scalar counters by name; zeros left out
+    rules: dict[str, RuleCounts] = {}
+    dismissal: str | None = None  # reason
+    sanction: str | None = None  # governing sanction kind decided
+    automated_decision: str | None = None
+    appeal_outcome: str | None = None
+    missed: dict[str, int] = {}  # deadlines missed by kind
+    days_to_decision: float | None = None
+    days_to_closure: float | None = None
+    days_to_appeal_decision: float | None = None

@@ -18,6 +18,7 @@ from ..domain import case as dc
 from ..domain.envelope import RecordedEvent
 from ..domain.membership.standing import standing
 from ..domain.policy import PolicyDocument
+from ..domain.statistics import contribution
 from ..domain.streams import case_id_of, is_case_stream, member_id_of, member_stream
 from ..services.members import case_streams_for
 from .db import Connection
@@ -25,8 +26,9 @@ from .errors import ODD_DATA, UnreadableEvent, reason
 from .eventstore import EventStore
 from .projection_runner import Projection, ProjectionRunner, ProjectionStatus, projection_status
 
-__all__ = ["CaseListProjection", "MemberStandingProjection", "Projection", "ProjectionRunner",
-           "ProjectionStatus", "default_projections", "projection_status"]
+__all__ = ["CaseListProjection", "CaseStatisticsProjection", "MemberStandingProjection",
+           "Projection", "ProjectionRunner", "ProjectionStatus", "default_projections",
+           "projection_status"]
 
 log = logging.getLogger("dueprocess.projections")
 
@@ -108,6 +110,46 @@ class CaseListProjection:
         )
 
 
+class CaseStatisticsProjection:
+    """One row per reported case: its contribution to the transparency statistics (the
+    domain's ``contribution``, so one definition of every figure), which the statistics
+    sum without reading the log. Counts, kinds, rule ids, dates and durations only."""
+
+    name = "case_statistics"
+    tables: tuple[str, ...] = ("case_statistics",)
+
+    async def apply(
+        self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
+    ) -> None:
+        touched = sorted({e.stream_id for e in events if is_case_stream(e.stream_id)})
+        for stream_id in touched:
+            # Fold only up to what this batch has seen, so a rebuild replays identically.
+            upto = max(e.stream_version for e in events if e.stream_id == stream_id)
+            history = await store.read_stream(stream_id, to_version=upto)
+            await self._upsert(conn, stream_id, history)
+
+    async def _upsert(
+        self, conn: Connection, stream_id: str, history: Sequence[RecordedEvent]
+    ) -> None:
+        try:
+            parsed = [dc.CASE_EVENT_ADAPTER.validate_python(e.payload) for e in history]
+            state = dc.fold(parsed, dc.CaseState.empty(case_id_of(stream_id) or stream_id))
+            share = contribution(state, parsed)
+        except ODD_DATA as err:
+            raise _first_unreadable(history, err) from err
+        if share is None:  # no report (yet): the case counts nowhere
+            await conn.execute("DELETE FROM case_statistics WHERE stream_id = $1", stream_id)
+            return
+        await conn.execute(
+            """INSERT INTO case_statistics AS s (stream_id, reported_at, version, contribution)
+               VALUES ($1, $2, $3, $4::jsonb)
+               ON CONFLICT (stream_id) DO UPDATE SET reported_at = excluded.reported_at,
+                   version = excluded.version, contribution = excluded.contribution""",
+            stream_id, share.reported_at, history[-1].stream_version if history else 0,
+            share.model_dump_json(),
+        )
+
+
 class MemberStandingProjection:
     """One row per member: status, rights and continuity as of their latest fact.
 
@@ -158,4 +200,4 @@ class MemberStandingProjection:
 
 def default_projections(policy: PolicyDocument) -> list[Projection]:
     """The read models every worker keeps current (and `projections rebuild` rebuilds)."""
-    return [CaseListProjection(), MemberStandingProjection(policy)]
+    return [CaseListProjection(), MemberStandingProjection(policy), CaseStatisticsProjection()]

@@ -10,13 +10,17 @@ from pathlib import Path
 import asyncpg
 import pytest
 from dueprocess.devstack.stack import APP_LOGIN, PASSFILE, EmbeddedPostgres
+from dueprocess.domain.envelope import envelope_for
+from dueprocess.services.statistics import projected_statistics
 from dueprocess.store import crypto
 from dueprocess.store.db import Pinned, Pool, create_pool
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.keys import wrap_keys
+from dueprocess.store.projections import CaseStatisticsProjection, ProjectionRunner
 from dueprocess.store.verify import verify_store
 from dueprocess.worker import ensure_schema
 from fixtures.events import ev, pii
+from fixtures.statistics_cases import happy
 
 
 @pytest.fixture
@@ -139,3 +143,19 @@ async def test_the_embedded_stack_runs_the_application_as_a_password_login(
             await asyncpg.connect(without, passfile=str(tmp_path / "none"))
     finally:
         server.stop()
+
+
+async def test_the_application_role_keeps_and_reads_the_statistics_read_model(
+    app_pool: Pool,
+) -> None:
+    # given a case recorded by the application role
+    app = EventStore(app_pool)
+    case = happy("lp")
+    await app.append(case.stream_id, 0, [
+        envelope_for(e, event_id=uuid.uuid4(), recorded_at=e.effective_at) for e in case.events])
+    # when its worker keeps the statistics read model, and rebuilds it
+    runner = ProjectionRunner(app_pool, app, [CaseStatisticsProjection()])
+    assert await runner.catch_up() > 0
+    assert await runner.rebuild() > 0
+    # then it reads the statistics from it
+    assert (await projected_statistics(app_pool)).cases == 1
