@@ -27,7 +27,11 @@ async def _cases(args: argparse.Namespace, settings: Settings) -> int:
             # say): the next deadline has passed and no timer has yet recorded it.
             """SELECT case_id, stage, respondent_id, next_deadline_kind, next_deadline_at,
                       coalesce(next_deadline_at < now(), false) AS overdue,
-                      opened_at, version FROM case_list
+                      opened_at, version, stage_entered_at,
+                      -- The age of the current stage, in whole days, at read time too.
+                      floor(extract(epoch FROM now() - stage_entered_at) / 86400)::int
+                          AS stage_age_days
+                 FROM case_list
                 WHERE ($1::text IS NULL OR stage = $1)
                   AND (NOT $2::boolean OR next_deadline_at < now())
                 ORDER BY opened_at DESC NULLS LAST""",
@@ -37,10 +41,15 @@ async def _cases(args: argparse.Namespace, settings: Settings) -> int:
     emit(args, docs, "\n".join(
         f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
         f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}"
+        f" in-stage={_age(r['stage_age_days'])}"
         + ("  OVERDUE" if r["overdue"] else "") for r in rows)
         or ("no overdue cases" if args.overdue else
             "no cases (is a worker running? `dueprocess projections catch-up` fills this)"))
     return 0
+
+
+def _age(days: int | None) -> str:
+    return "-" if days is None else f"{days}d"
 
 
 def _period_end(text: str | None) -> datetime | None:
