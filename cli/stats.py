@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..domain.statistics import CaseStatistics
-from ..services.statistics import log_statistics
+from ..services.statistics import AGE_BANDS, ageing_by_stage, log_statistics
 from ..settings import ConfigError, Settings
 from ..store.errors import stored_data
 from .audit import parse_when
 from .common import EXTENSIONS, command, emit
 from .connect import connect_pool, store_for
 
-__all__ = ["stats_text"]
+__all__ = ["ageing_text", "stats_text"]
 
 
 @command("cases")
@@ -111,6 +111,15 @@ def stats_text(s: CaseStatistics) -> str:
     ])
 
 
+def ageing_text(ageing: Mapping[str, Mapping[str, int]]) -> str:
+    """Open cases by stage and days in it, as under 7 / 7-28 / over 28 (/ unknown)."""
+    def bands(counts: Mapping[str, int]) -> str:
+        shown = "/".join(str(counts[b]) for b in AGE_BANDS[:3])
+        return shown + (f" (+{counts['unknown']} unknown)" if counts.get("unknown") else "")
+    return "  backlog ageing (open cases by days in stage, <7/7-28/>28): " + (
+        "; ".join(f"{stage} {bands(c)}" for stage, c in ageing.items()) or "none")
+
+
 @command("stats")
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     start, end = parse_when(args.period_from, "--from"), _period_end(args.period_to)
@@ -120,7 +129,10 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
         with stored_data("the statistics over the case streams"):
             stats = await log_statistics(store_for(pool, settings), period_from=start,
                                          period_to=end)
-    emit(args, stats.model_dump(mode="json"), stats_text(stats))
+        # Backlog ageing is about the open cases now, whatever the reporting period.
+        ageing = await ageing_by_stage(pool, datetime.now(UTC))
+    emit(args, {**stats.model_dump(mode="json"), "backlog_ageing": ageing},
+         stats_text(stats) + "\n" + ageing_text(ageing))
     return 0
 
 
