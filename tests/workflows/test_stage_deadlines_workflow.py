@@ -5,6 +5,7 @@ the case officer, once."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from dueprocess.devstack.demo import RB, Story
 from dueprocess.domain import case as dc
@@ -66,7 +67,7 @@ async def test_a_hearing_held_without_a_decision_is_escalated(
 
 
 async def test_a_lodged_appeal_left_undecided_is_escalated(
-    story: Story, env: WorkflowEnvironment, store: EventStore
+    story: Story, env: WorkflowEnvironment, store: EventStore, record_history: Any
 ) -> None:
     # Given a decision appealed and the appeal not decided
     await story.file()
@@ -80,3 +81,6 @@ async def test_a_lodged_appeal_left_undecided_is_escalated(
         actor=story.respondent, authority=f"{RB} s.7.1",
         grounds=Personal(subject_id=story.p.respondent, value="The panel ignored the sketch.")))
     await _miss_when_due(story, env, store, dc.DeadlineKind.DECIDE_APPEAL)
+    # Recorded after the stage deadlines (patch "stage-deadlines"): every stage's timer set
+    # and met along the way, the appeal's fired.
+    await record_history(env, story.case_id, "appeal_decision_deadline_missed")
