@@ -159,7 +159,7 @@ async def list_cases(
                            field="X-Dueprocess-Role")
     rows = await svc.pool.fetch(
         """SELECT case_id, stage, respondent_id, complainant_id, next_deadline_kind,
-                  next_deadline_at, opened_at, version FROM case_list
+                  next_deadline_at, opened_at, version, stage_entered_at FROM case_list
             WHERE ($1::text IS NULL OR stage = $1)
               AND (NOT $2 OR next_deadline_at < $3)
               AND (NOT $4 OR $5 = ANY(people))

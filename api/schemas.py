@@ -99,6 +99,9 @@ class CaseSummary(BaseModel):
     next_deadline_at: datetime | None
     opened_at: datetime | None
     version: int
+    # When the case entered its current stage (its age is now minus this); null for rows
+    # projected before the column existed, until the case's next event or a rebuild.
+    stage_entered_at: datetime | None = None
 
 
 class CasePage(BaseModel):

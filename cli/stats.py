@@ -6,11 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..domain.statistics import CaseStatistics
-from ..services.statistics import projected_statistics
+from ..services.statistics import AGE_BANDS, ageing_by_stage, projected_statistics
 from ..settings import ConfigError, Settings
 from ..store.errors import stored_data
 from ..store.projection_runner import projection_lags
@@ -18,7 +18,7 @@ from .audit import parse_when
 from .common import EXTENSIONS, command, emit
 from .connect import connect_pool
 
-__all__ = ["stats_text"]
+__all__ = ["ageing_text", "stats_text"]
 
 _LAG_CAP = 10_000  # counting further would cost more than the statistics themselves
 
@@ -31,7 +31,11 @@ async def _cases(args: argparse.Namespace, settings: Settings) -> int:
             # say): the next deadline has passed and no timer has yet recorded it.
             """SELECT case_id, stage, respondent_id, next_deadline_kind, next_deadline_at,
                       coalesce(next_deadline_at < now(), false) AS overdue,
-                      opened_at, version FROM case_list
+                      opened_at, version, stage_entered_at,
+                      -- The age of the current stage, in whole days, at read time too.
+                      floor(extract(epoch FROM now() - stage_entered_at) / 86400)::int
+                          AS stage_age_days
+                 FROM case_list
                 WHERE ($1::text IS NULL OR stage = $1)
                   AND (NOT $2::boolean OR next_deadline_at < now())
                 ORDER BY opened_at DESC NULLS LAST""",
@@ -41,10 +45,15 @@ async def _cases(args: argparse.Namespace, settings: Settings) -> int:
     emit(args, docs, "\n".join(
         f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
         f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}"
+        f" in-stage={_age(r['stage_age_days'])}"
         + ("  OVERDUE" if r["overdue"] else "") for r in rows)
         or ("no overdue cases" if args.overdue else
             "no cases (is a worker running? `dueprocess projections catch-up` fills this)"))
     return 0
+
+
+def _age(days: int | None) -> str:
+    return "-" if days is None else f"{days}d"
 
 
 def _period_end(text: str | None) -> datetime | None:
@@ -106,6 +115,15 @@ def stats_text(s: CaseStatistics) -> str:
     ])
 
 
+def ageing_text(ageing: Mapping[str, Mapping[str, int]]) -> str:
+    """Open cases by stage and days in it, as under 7 / 7-28 / over 28 (/ unknown)."""
+    def bands(counts: Mapping[str, int]) -> str:
+        shown = "/".join(str(counts[b]) for b in AGE_BANDS[:3])
+        return shown + (f" (+{counts['unknown']} unknown)" if counts.get("unknown") else "")
+    return "  backlog ageing (open cases by days in stage, <7/7-28/>28): " + (
+        "; ".join(f"{stage} {bands(c)}" for stage, c in ageing.items()) or "none")
+
+
 @command("stats")
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     start, end = parse_when(args.period_from, "--from"), _period_end(args.period_to)
@@ -114,9 +132,12 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     async with connect_pool(settings) as pool:
         with stored_data("the statistics read model (case_statistics)"):
             stats = await projected_statistics(pool, period_from=start, period_to=end)
+        # Backlog ageing is about the open cases now, whatever the reporting period.
+        ageing = await ageing_by_stage(pool, datetime.now(UTC))
         async with pool.acquire() as conn:
             [lag] = await projection_lags(conn, ["case_statistics"], cap=_LAG_CAP)
-    emit(args, stats.model_dump(mode="json"), stats_text(stats))
+    emit(args, {**stats.model_dump(mode="json"), "backlog_ageing": ageing},
+         stats_text(stats) + "\n" + ageing_text(ageing))
     if behind := int(lag["behind"]):
         # Said on stderr so the figures (and --json) stay as they are.
         print(f"dueprocess: the statistics read model is {behind:,}"

@@ -86,6 +86,12 @@ class Deadlines(Model):
     # exceeds a calendar month. A default, so versions pinned before it still read.
     data_collection_notice: Duration = Field(default=timedelta(days=28), validate_default=True)
     schedule_hearing: Duration = timedelta(days=28)  # notice to a scheduled hearing (ACAS 4)
+    # Every other stage has a period too (issue 15), so no case waits unseen at any step;
+    # defaults keep versions published before them readable. ACAS 4: without unreasonable delay.
+    triage: Duration = timedelta(days=14)  # acknowledgement to a triage decision
+    investigation: Duration = timedelta(days=28)  # triaged for investigation to notice issued
+    decide_after_hearing: Duration = timedelta(days=14)  # hearing held to the decision
+    decide_appeal: Duration = timedelta(days=28)  # appeal lodged to its decision (ACAS 27)
 
 
 # Bounds of the repeat-reporter count: a threshold of 1 would warn on a single dismissal.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from ..domain import case as dc
 from ..domain.envelope import RecordedEvent
@@ -42,6 +43,23 @@ def case_state_from(events: Sequence[RecordedEvent], case_id: str) -> dc.CaseSta
         raise _first_unreadable(events, err) from err
 
 
+def case_state_and_stage_entry(
+    events: Sequence[RecordedEvent], case_id: str
+) -> tuple[dc.CaseState, datetime | None]:
+    """The case folded as ``case_state_from`` does, and when its current stage was entered:
+    the effective time of the last event that changed the stage (the one fold decides)."""
+    state, entered = dc.CaseState.empty(case_id), None
+    try:
+        for event in events:
+            after = dc.evolve(state, dc.CASE_EVENT_ADAPTER.validate_python(event.payload))
+            if after.stage != state.stage:
+                entered = event.effective_at
+            state = after
+    except ODD_DATA as err:
+        raise _first_unreadable(events, err) from err
+    return state, entered
+
+
 def _first_unreadable(events: Sequence[RecordedEvent], err: BaseException) -> UnreadableEvent:
     for event in events:
         try:
@@ -61,7 +79,7 @@ def people_in(state: dc.CaseState) -> list[str]:
 
 
 class CaseListProjection:
-    """One row per case: stage, next deadline, who is involved (ids only)."""
+    """One row per case: stage (and since when), next deadline, who is involved (ids only)."""
 
     name = "case_list"
     tables: tuple[str, ...] = ("case_list",)
@@ -80,14 +98,14 @@ class CaseListProjection:
         self, conn: Connection, stream_id: str, history: Sequence[RecordedEvent]
     ) -> None:
         case_id = case_id_of(stream_id) or stream_id
-        state = case_state_from(history, case_id)
+        state, entered = case_state_and_stage_entry(history, case_id)
         deadline = min(dc.pending_deadlines(state), key=lambda d: d.due_at, default=None)
         report = state.report
         await conn.execute(
             """INSERT INTO case_list AS c (case_id, respondent_id, complainant_id,
                    complainant_kind, stage, next_deadline_kind, next_deadline_at, opened_at,
-                   updated_at, version, people)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                   updated_at, version, people, stage_entered_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                ON CONFLICT (case_id) DO UPDATE SET
                    respondent_id = excluded.respondent_id,
                    complainant_id = excluded.complainant_id,
@@ -95,7 +113,8 @@ class CaseListProjection:
                    next_deadline_kind = excluded.next_deadline_kind,
                    next_deadline_at = excluded.next_deadline_at,
                    opened_at = excluded.opened_at, updated_at = excluded.updated_at,
-                   version = excluded.version, people = excluded.people""",
+                   version = excluded.version, people = excluded.people,
+                   stage_entered_at = excluded.stage_entered_at""",
             case_id,
             report.respondent.person_id if report else None,
             report.complainant.person_id if report else None,
@@ -107,6 +126,7 @@ class CaseListProjection:
             history[-1].recorded_at,
             history[-1].stream_version,
             people_in(state),
+            entered,
         )
 
 

@@ -34,6 +34,9 @@ PUBLISHED_RULEBOOK_PATCH = "published-rulebook"
 DATA_COLLECTION_NOTICE_PATCH = "data-collection-notice-timer"
 # Histories recorded before this patch held no timer for scheduling the hearing.
 SCHEDULE_HEARING_PATCH = "schedule-hearing-deadline"
+# Histories recorded before this patch held no timers for the triage, investigation,
+# decision-after-hearing and appeal-decision deadlines.
+STAGE_DEADLINES_PATCH = "stage-deadlines"
 # DSA Art 23: reading a reporter's record after a report or an unfounded dismissal, and
 # the hold-end timer. Asked only under a rulebook with repeat_reporting.
 REPEAT_REPORTER_PATCH = "repeat-reporter"

@@ -17,6 +17,7 @@ from .case_contracts import (
     DATA_COLLECTION_NOTICE_PATCH,
     REPEAT_REPORTER_PATCH,
     SCHEDULE_HEARING_PATCH,
+    STAGE_DEADLINES_PATCH,
     CommandRequest,
 )
 
@@ -55,12 +56,18 @@ def dispatch_input(case_id: str, event_id: UUID, now: datetime,
     )
 
 
+STAGE_DEADLINES = frozenset({dc.DeadlineKind.TRIAGE, dc.DeadlineKind.INVESTIGATION,
+                             dc.DeadlineKind.DECIDE_AFTER_HEARING, dc.DeadlineKind.DECIDE_APPEAL})
+
+
 def timer_in_use(deadline: dc.Deadline) -> bool:
     # Asked only when such a deadline exists, so older histories replay unchanged.
     if deadline.kind is dc.DeadlineKind.DATA_COLLECTION_NOTICE:
         return workflow.patched(DATA_COLLECTION_NOTICE_PATCH)
     if deadline.kind is dc.DeadlineKind.SCHEDULE_HEARING:
         return workflow.patched(SCHEDULE_HEARING_PATCH)
+    if deadline.kind in STAGE_DEADLINES:
+        return workflow.patched(STAGE_DEADLINES_PATCH)
     if deadline.kind is dc.DeadlineKind.HOLD_END:
         return workflow.patched(REPEAT_REPORTER_PATCH)
     return True

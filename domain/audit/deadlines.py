@@ -7,14 +7,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..case.event_base import CaseEventBase
 from ..case.events import (
+    AppealDecided,
     AppealLodged,
     AppealWindowClosed,
     CaseClosed,
     CaseDismissed,
+    CaseTriaged,
     DeadlineMissed,
     DecisionRecorded,
+    HearingHeld,
     HearingScheduled,
+    HoldReleased,
     InterimSuspensionImposed,
     InterimSuspensionLapsed,
     InterimSuspensionLifted,
@@ -23,6 +28,7 @@ from ..case.events import (
     NoticeIssued,
     ReportAcknowledged,
     ReportFiled,
+    ReportHeld,
     ResponseSubmitted,
     SanctionApplied,
     SanctionEnded,
@@ -107,6 +113,49 @@ def _schedule_deadline(h: History) -> list[Deadline]:
                      notice, met, _missed(h, "schedule_hearing"))]
 
 
+def _stage_deadline(h: History, kind: str, start: Entry[Any] | None,
+                    *ends: type[CaseEventBase]) -> list[Deadline]:
+    """A stage's period from ``start`` until the first later event of ``ends`` (or closure),
+    as domain/case/deadlines.py times it."""
+    procedure = h.procedure
+    if start is None or procedure is None:
+        return []
+    stops: tuple[type[CaseEventBase], ...] = (*ends, CaseClosed)
+    if any(h.earlier(start, end) for end in stops):
+        return []  # the stage was already left: the fold sets no period either
+    met = first_of([e for end in stops for e in h.later(start, end)])
+    return [Deadline(kind, start.at + getattr(procedure.deadlines, kind), start, met,
+                     _missed(h, kind))]
+
+
+def _last(entries: Sequence[Entry[Any]]) -> Entry[Any] | None:
+    return max(entries, key=lambda e: e.version, default=None)
+
+
+def _triage_start(h: History) -> Entry[Any] | None:
+    """Acknowledgement starts triage; a held report's period starts at its release."""
+    acknowledged = h.first(ReportAcknowledged)
+    if acknowledged is None:
+        return None
+    if h.first(ReportHeld) is None:
+        return acknowledged
+    released = h.first(HoldReleased)
+    return None if released is None else _last([acknowledged, released])
+
+
+def _stage_deadlines(h: History) -> list[Deadline]:
+    notice = h.first(NoticeIssued)
+    # The latest triage before notice, hearing and appeal start their stage, as in the fold.
+    triaged = _last([t for t in h.of(CaseTriaged) if notice is None or t.version < notice.version])
+    return [
+        *_stage_deadline(h, "triage", _triage_start(h), CaseTriaged, CaseDismissed),
+        *_stage_deadline(h, "investigation", triaged, NoticeIssued, CaseDismissed),
+        *_stage_deadline(h, "decide_after_hearing", _last(h.of(HearingHeld)),
+                         DecisionRecorded, CaseDismissed),
+        *_stage_deadline(h, "decide_appeal", _last(h.of(AppealLodged)), AppealDecided),
+    ]
+
+
 _INTERIM_ENDS = (InterimSuspensionRenewed, InterimSuspensionLifted, InterimSuspensionLapsed,
                  DecisionRecorded, MemberReinstated, CaseDismissed, CaseClosed)
 
@@ -147,5 +196,5 @@ def _sanction_end_deadlines(h: History) -> list[Deadline]:
 def all_deadlines(h: History) -> list[Deadline]:
     """Every deadline the history set, in the order the check reports them."""
     return [*_acknowledge_deadline(h), *_respond_deadline(h), *_schedule_deadline(h),
-            *interim_deadlines(h),
+            *_stage_deadlines(h), *interim_deadlines(h),
             *_appeal_deadlines(h), *_sanction_end_deadlines(h)]

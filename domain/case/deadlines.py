@@ -7,6 +7,7 @@ meantime makes that command a no-op, so stale timers need no cancelling.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import get_args
@@ -31,6 +32,10 @@ class DeadlineKind(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESPOND = "respond"
     SCHEDULE_HEARING = "schedule_hearing"
+    TRIAGE = "triage"
+    INVESTIGATION = "investigation"
+    DECIDE_AFTER_HEARING = "decide_after_hearing"
+    DECIDE_APPEAL = "decide_appeal"
     INTERIM_SUSPENSION_REVIEW = "interim_suspension_review"
     APPEAL_WINDOW = "appeal_window"
     SANCTION_END = "sanction_end"
@@ -69,11 +74,56 @@ def schedule_hearing_due(state: CaseState) -> datetime | None:
     return state.notice.effective_at + version.deadlines.schedule_hearing
 
 
+def triage_due(state: CaseState) -> datetime | None:
+    """When the acknowledged report must be triaged (taken up or dismissed) by. A held
+    report is not processed (DSA Art 23): its period runs from the hold's release."""
+    version, acknowledged = state.procedure, state.acknowledged_at
+    if version is None or acknowledged is None or state.triage is not None \
+            or state.dismissal is not None or state.reporting.held:
+        return None
+    released = state.reporting.released
+    start = max(acknowledged, released.effective_at) if released else acknowledged
+    return start + version.deadlines.triage
+
+
+def investigation_due(state: CaseState) -> datetime | None:
+    """When a case triaged for investigation must reach notice (the stage the case is
+    under investigation in runs from CaseTriaged to NoticeIssued)."""
+    version = state.procedure
+    if state.triage is None or version is None or state.notice is not None \
+            or state.dismissal is not None:
+        return None
+    return state.triage.effective_at + version.deadlines.investigation
+
+
+def decision_due(state: CaseState) -> datetime | None:
+    """When the decision is due after the hearing was held."""
+    version, held = state.procedure, state.hearing_held
+    if held is None or version is None or state.decision is not None \
+            or state.dismissal is not None:
+        return None
+    return held.effective_at + version.deadlines.decide_after_hearing
+
+
+def appeal_decision_due(state: CaseState) -> datetime | None:
+    """When a lodged appeal must be decided by."""
+    version, appeal = state.procedure, state.appeal
+    if appeal is None or version is None or state.appeal_decision is not None:
+        return None
+    return appeal.effective_at + version.deadlines.decide_appeal
+
+
+_DUE: dict[str, Callable[[CaseState], datetime | None]] = {
+    "acknowledge": acknowledge_due, "respond": response_due,
+    "schedule_hearing": schedule_hearing_due, "triage": triage_due,
+    "investigation": investigation_due, "decide_after_hearing": decision_due,
+    "decide_appeal": appeal_decision_due,
+}
+
+
 def due_for(state: CaseState, kind: EscalatedKind) -> datetime | None:
     """The due time of an escalated deadline of this kind, while it is still outstanding."""
-    if kind == "acknowledge":
-        return acknowledge_due(state)
-    return response_due(state) if kind == "respond" else schedule_hearing_due(state)
+    return _DUE[kind](state)
 
 
 def pending_deadlines(state: CaseState) -> list[Deadline]:

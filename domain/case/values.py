@@ -33,7 +33,8 @@ Contact = Annotated[Personal, Email()]  # an e-mail address: notices are sent to
 
 # Deadlines whose breach is escalated on the record (DeadlineMissed); widening this is a
 # compatible change of the event: every earlier value still reads.
-EscalatedKind = Literal["acknowledge", "respond", "schedule_hearing"]
+EscalatedKind = Literal["acknowledge", "respond", "schedule_hearing", "triage", "investigation",
+                        "decide_after_hearing", "decide_appeal"]
 
 
 class ComplainantKind(StrEnum):

@@ -39,7 +39,9 @@ def test_counts_over_every_case(histories: dict[str, list[RecordedEvent]]) -> No
     assert d.sanctions_by_kind == {"warning": 3, "suspension": 0, "expulsion": 0}
     i = stats.interim_suspensions
     assert (i.imposed, i.renewed, i.lifted, i.lapsed) == (2, 1, 0, 1)
-    assert stats.deadlines_missed == {"acknowledge": 1, "respond": 0, "schedule_hearing": 0}
+    assert stats.deadlines_missed == {"acknowledge": 1, "respond": 0, "schedule_hearing": 0,
+                                      "triage": 0, "investigation": 0,
+                                      "decide_after_hearing": 0, "decide_appeal": 0}
 
 
 def test_appeals_and_the_reversal_rate(histories: dict[str, list[RecordedEvent]]) -> None:

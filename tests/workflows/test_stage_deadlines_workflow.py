@@ -1,0 +1,86 @@
+"""A deadline for every stage (issue 15), on the time-skipping server with a real worker:
+left in a stage past its period, the case's durable timer records the miss, escalated to
+the case officer, once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from dueprocess.devstack.demo import RB, Story
+from dueprocess.domain import case as dc
+from dueprocess.domain.base import Personal
+from dueprocess.store.eventstore import EventStore
+from dueprocess.workflows.case import case_stream
+from temporalio.testing import WorkflowEnvironment
+
+
+async def _wait_until(env: WorkflowEnvironment, when: datetime) -> None:
+    await env.sleep(max((when - await env.get_current_time()).total_seconds(), 0) + 60)
+
+
+async def _miss_when_due(story: Story, env: WorkflowEnvironment, store: EventStore,
+                         kind: dc.DeadlineKind) -> None:
+    """When the stage's period passes, then its miss alone of its kind is on the record."""
+    [due] = [d for d in await story.client.deadlines(story.case_id) if d.kind == kind]
+    await _wait_until(env, due.due_at)
+    events = await store.read_stream(case_stream(story.case_id))
+    missed = [e.payload for e in events
+              if e.event_type == "DeadlineMissed" and e.payload["kind"] == kind.value]
+    assert [(datetime.fromisoformat(m["due_at"]), m["escalated_to"]) for m in missed] == [
+        (due.due_at, "case_officer")]
+    assert kind not in {d.kind for d in await story.client.deadlines(story.case_id)}
+
+
+async def test_an_acknowledged_report_left_untriaged_is_escalated(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    # Given a report acknowledged and not triaged
+    await story.file()
+    await story.send(dc.AcknowledgeReport(actor=story.officer, authority=f"{RB} s.3.2"))
+    await _miss_when_due(story, env, store, dc.DeadlineKind.TRIAGE)
+
+
+async def test_a_case_under_investigation_without_notice_is_escalated(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    # Given a case triaged for investigation and no notice issued
+    await story.file()
+    await story.acknowledge_and_investigate()
+    await _miss_when_due(story, env, store, dc.DeadlineKind.INVESTIGATION)
+
+
+async def test_a_hearing_held_without_a_decision_is_escalated(
+    story: Story, env: WorkflowEnvironment, store: EventStore
+) -> None:
+    # Given a hearing held and no decision recorded
+    await story.file()
+    await story.acknowledge_and_investigate()
+    await story.notify_and_disclose()
+    await story.respond()
+    hearing_at = await story.schedule_hearing(timedelta(days=15))
+    await _wait_until(env, hearing_at)
+    await story.send(dc.RecordHearingHeld(
+        actor=story.chair, authority=f"{RB} s.6.3",
+        attendees=[*story.p.panel, story.p.respondent], respondent_attended=True))
+    await _miss_when_due(story, env, store, dc.DeadlineKind.DECIDE_AFTER_HEARING)
+
+
+async def test_a_lodged_appeal_left_undecided_is_escalated(
+    story: Story, env: WorkflowEnvironment, store: EventStore, record_history: Any
+) -> None:
+    # Given a decision appealed and the appeal not decided
+    await story.file()
+    await story.acknowledge_and_investigate()
+    await story.notify_and_disclose()
+    await story.respond()
+    hearing_at = await story.schedule_hearing(timedelta(days=15))
+    await _wait_until(env, hearing_at)
+    await story.hold_hearing_and_suspend()
+    await story.send(dc.LodgeAppeal(
+        actor=story.respondent, authority=f"{RB} s.7.1",
+        grounds=Personal(subject_id=story.p.respondent, value="The panel ignored the sketch.")))
+    await _miss_when_due(story, env, store, dc.DeadlineKind.DECIDE_APPEAL)
+    # Recorded after the stage deadlines (patch "stage-deadlines"): every stage's timer set
+    # and met along the way, the appeal's fired.
+    await record_history(env, story.case_id, "appeal_decision_deadline_missed")
