@@ -120,5 +120,7 @@ async def test_stats_reads_the_read_model_and_says_when_it_is_behind(
     await ProjectionRunner(pool, store, [CaseStatisticsProjection()]).catch_up()
     assert await _stats(args, settings) == 0
     out = capsys.readouterr()
-    assert json.loads(out.out) == (await log_statistics(store)).model_dump(mode="json")
+    figures = json.loads(out.out)
+    figures.pop("backlog_ageing")  # the open cases' ageing now: not a figure of the log's
+    assert figures == (await log_statistics(store)).model_dump(mode="json")
     assert out.err == ""

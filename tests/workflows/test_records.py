@@ -3,6 +3,7 @@ subject access, erasure."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -273,8 +274,9 @@ async def test_statistics_from_the_log_count_the_reversal_without_personal_data(
     settings = Settings.from_env({"DUEPROCESS_DATABASE_URL": db_dsn,
                                   "DUEPROCESS_DATA_DIR": str(tmp_path / "cli")})
     assert await _stats(build_parser().parse_args(["stats", "--json"]), settings) == 0
-    printed = capsys.readouterr().out
-    assert CaseStatistics.model_validate_json(printed) == stats  # the read model agrees
+    printed = json.loads(capsys.readouterr().out)
+    printed.pop("backlog_ageing")  # the open cases' ageing now: not a figure of the log's
+    assert CaseStatistics.model_validate(printed) == stats  # the read model agrees
     p = story.p
     people = [p.complainant, p.respondent, p.witness, p.intake, p.case_officer,
               p.investigator, *p.panel, *p.appeal_panel]
