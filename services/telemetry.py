@@ -196,11 +196,13 @@ async def projection_lag(
 async def stage_ages(
     pool: Database, now: datetime | None = None
 ) -> dict[str, tuple[int, float]]:
-    """Per stage of an open case: (cases in it, seconds the longest-waiting one has gone
-    without a recorded event), from the case list read model; every stage is present."""
+    """Per stage of an open case: (cases in it, seconds the longest-waiting one has been in
+    that stage), from the case list read model; every stage is present. Rows projected
+    before stage_entered_at existed (migration 0018) count from their last event instead."""
     now = now or datetime.now(UTC)
     rows = await pool.fetch(
-        """SELECT stage, count(*) AS cases, min(updated_at) AS oldest FROM case_list
+        """SELECT stage, count(*) AS cases,
+                   min(coalesce(stage_entered_at, updated_at)) AS oldest FROM case_list
             WHERE stage <> $1 GROUP BY stage""", str(CaseStage.CLOSED))
     found = {str(s): (0, 0.0) for s in CaseStage if s is not CaseStage.CLOSED}
     for r in rows:
