@@ -29,7 +29,9 @@ def test_histories_cover_each_lifecycle_path() -> None:
             # recorded after repeat-reporter handling (patch "repeat-reporter")
             "repeat_reporter_hold_released",
             # recorded after the retention timer (patch "retention-timer")
-            "closed_case_starts_retention_timer"} <= names
+            "closed_case_starts_retention_timer",
+            # recorded after the local append (patch "local-append-activity")
+            "local_append_activity"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
