@@ -40,9 +40,9 @@ async def append(
     Since LOCAL_APPEND_PATCH a local activity: this worker runs it inside the workflow
     task, so a decision no longer waits for the server to dispatch a second workflow task
     after an activity completes (issue 14). Measured with h-bench's bench/decisions.py
-    --quick (dev server, 2 shared cores at load 6-9, so noisy), idle decision p50 against
-    a no-op Update's: before 100.7/11.4 ms (8.8x) and 74.3/18.5 ms (4.0x); after 43.4/17.4
-    ms (2.5x) and 65.1/16.5 ms (3.9x); 16 callers: 7.4x, 4.6x before; 3.2x, 2.6x after.
+    (dev server, 200 idle decisions, 512 with 16 callers; 2 cores shared at load 5-7):
+    idle p50 60.8 ms before, 41.4 ms after, against a no-op Update's 17.5 / 16.1 ms (3.5x
+    -> 2.6x); with 16 callers 522 -> 380 ms (4.3x -> 2.9x the no-op's).
 
     Exactly once: retries inside the task resend the same bytes (the store recognises its
     stored batch). But a local activity's input is not in history: if the task that ran it
@@ -52,7 +52,10 @@ async def append(
     work: an Update leaves no trace in history until the task that accepts it completes,
     and a timer's command is acted on at the task's time too. So the append adopts: the
     store returns the batch it holds under these ids (``adopt_stored``), and the workflow
-    folds THOSE events, so its state is the record's, never the rebuilt timestamps."""
+    folds THOSE events, so its state is the record's, never the rebuilt timestamps. Should
+    the new task decide otherwise (other events, or a rejection), the stored batch is not
+    this one: the next append conflicts and the case is reloaded from the store (case.py).
+    """
     if not workflow.patched(LOCAL_APPEND_PATCH):
         remote: AppendResult = await workflow.execute_activity(
             APPEND_EVENTS, request, result_type=AppendResult,
