@@ -9,7 +9,7 @@ from uuid import UUID
 
 from ..domain.base import Model, Personal
 from ..domain.case.reporter_values import ReporterRecord
-from ..domain.envelope import NewEvent
+from ..domain.envelope import AppendResult, NewEvent
 from ..domain.policy import PolicyDocument
 
 APPEND_EVENTS = "append_events"
@@ -28,6 +28,18 @@ class AppendInput(Model):
     stream_id: str
     expected_version: int
     events: list[NewEvent]
+    # The caller folds the stored events when the stream already holds this batch by
+    # identity (same ids and types) but not byte for byte (store/head_append.py
+    # append_or_adopt): a local append rebuilt in a new workflow task, with a new now().
+    adopt_stored: bool = False
+
+
+class AppendOutcome(AppendResult):
+    """An append's result as the adopting caller reads it: ``adopted`` holds the stored
+    batch's payloads (current shape, in order) when it was adopted, else None (then the
+    activity returns a plain AppendResult, which decodes as this too)."""
+
+    adopted: list[dict[str, Any]] | None = None
 
 
 class LoadInput(Model):

@@ -7,7 +7,15 @@ from temporalio.exceptions import ApplicationError
 
 from ..domain.envelope import AppendResult
 from ..store.eventstore import ConcurrencyConflict, ErasedSubject, EventIdConflict, EventStore
-from .contracts import APPEND_EVENTS, LOAD_STREAM, AppendInput, LoadedStream, LoadInput
+from ..store.head_append import append_or_adopt
+from .contracts import (
+    APPEND_EVENTS,
+    LOAD_STREAM,
+    AppendInput,
+    AppendOutcome,
+    LoadedStream,
+    LoadInput,
+)
 
 
 class EventStoreActivities:
@@ -23,10 +31,18 @@ class EventStoreActivities:
 
     @activity.defn(name=APPEND_EVENTS)
     async def append_events(self, request: AppendInput) -> AppendResult:
-        """Idempotent by event id, so Temporal's retries never duplicate an event."""
+        """Idempotent by event id, so Temporal's retries never duplicate an event; with
+        ``adopt_stored``, also when a retry was rebuilt with other timestamps (AppendOutcome).
+        A plain AppendResult otherwise: what callers before ``adopt_stored`` decode."""
         try:
-            return await self._store.append(
-                request.stream_id, request.expected_version, request.events
-            )
+            if not request.adopt_stored:
+                return await self._store.append(
+                    request.stream_id, request.expected_version, request.events)
+            result, adopted = await append_or_adopt(
+                self._store, request.stream_id, request.expected_version, request.events)
+            if adopted:
+                return AppendOutcome(**result.model_dump(),
+                                     adopted=[e.payload for e in adopted])
+            return result
         except (ConcurrencyConflict, EventIdConflict, ErasedSubject) as err:
             raise ApplicationError(str(err), type=err.error_type, non_retryable=True) from err

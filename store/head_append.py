@@ -1,5 +1,10 @@
-"""Appending wherever a stream's head is, for logs with many independent writers (access
-logs, dispatch records) where no decision depends on the prior state."""
+"""Appends idempotent by event id beyond the exact stored bytes:
+
+- ``append_at_head``: wherever a stream's head is, for logs with many independent writers
+  (access logs, dispatch records) where no decision depends on the prior state;
+- ``append_or_adopt``: at an expected version, for a single writer whose retry of a batch
+  may carry the same event ids with other timestamps (a case workflow's local append,
+  rebuilt in a new workflow task after the task that appended it was lost)."""
 
 from __future__ import annotations
 
@@ -8,12 +13,12 @@ from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
 
-from ..domain.envelope import AppendResult, NewEvent
-from .errors import ConcurrencyConflict
+from ..domain.envelope import AppendResult, NewEvent, RecordedEvent
+from .errors import ConcurrencyConflict, EventIdConflict
 
 
 class Appender(Protocol):
-    """What of the event store an append at the head uses (EventStore is one)."""
+    """What of the event store these appends use (EventStore is one)."""
 
     async def contains(self, stream_id: str, event_id: UUID) -> bool: ...
 
@@ -22,6 +27,10 @@ class Appender(Protocol):
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
     ) -> AppendResult: ...
+
+    async def read_stream(
+        self, stream_id: str, *, from_version: int = 1, to_version: int | None = None
+    ) -> list[RecordedEvent]: ...
 
 
 async def append_at_head(
@@ -38,3 +47,27 @@ async def append_at_head(
         except ConcurrencyConflict:
             await asyncio.sleep(0.005)
     raise ConcurrencyConflict(stream_id, -1)
+
+
+async def append_or_adopt(
+    store: Appender, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+) -> tuple[AppendResult, list[RecordedEvent]]:
+    """``store.append``; on a conflict, the batch the stream holds right after
+    ``expected_version`` when it is this one by identity (the same event ids with the same
+    types, in order) though not byte for byte: returned with its stored events, which the
+    caller must adopt (fold) instead of its own. The store's own retry check (documents.
+    stored_batch) needs the same bytes; ids drawn at random (uuid4) are never reused by
+    another batch, so equal ids at the same versions can only be the same decision
+    recorded by an earlier attempt. Anything else is the conflict it was."""
+    try:
+        return await store.append(stream_id, expected_version, events), []
+    except (ConcurrencyConflict, EventIdConflict):
+        if not events:
+            raise
+        stored = await store.read_stream(stream_id, from_version=expected_version + 1,
+                                         to_version=expected_version + len(events))
+        if [(e.event_id, e.event_type) for e in stored] \
+                != [(e.event_id, e.event_type) for e in events]:
+            raise
+    return AppendResult(stream_id=stream_id, version=stored[-1].stream_version,
+                        global_positions=[e.position.global_position for e in stored]), stored

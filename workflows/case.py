@@ -7,8 +7,8 @@
   and projections use.
 - Deadlines come from the domain (``pending_deadlines``) and are waited on as durable
   timers; when one fires, its system command goes through the same path.
-- Notifications are handed to a dispatch activity in the background, so a decision
-  costs one activity round trip.
+- The append is a local activity (case_helpers.append) and notifications are handed to
+  a dispatch activity in the background, so a decision costs one workflow task.
 - History stays bounded: the workflow continues as new with its folded state.
 - A report is filed under the organisation's published rulebook, read by an activity
   when the report arrives and pinned into the case; a report carrying its own rulebook
@@ -23,7 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     # email-validator imports its own package again on every call (domain/text.py checks
@@ -31,7 +31,6 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from ..activities.contracts import (
-        APPEND_EVENTS,
         DISPATCH_NOTIFICATIONS,
         LOAD_RULEBOOK,
         LOAD_STREAM,
@@ -43,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from ..domain import case as dc
     from ..domain.base import DomainError, PolicyViolation
-    from ..domain.envelope import AppendResult, NewEvent
+    from ..domain.envelope import NewEvent
     from ..domain.policy import PolicyDocument
     from ..domain.rulebook import CALLER_RULEBOOK_RULE, file_under_published, refuse_caller_rulebook
 
@@ -65,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         rejection,
     )
     from .case_helpers import (
+        append,
         append_rejection,
         case_envelope,
         deadline_key,
@@ -173,8 +173,9 @@ class CaseWorkflow:
         ids = [workflow.uuid4() for _ in events]
         envelopes = [case_envelope(self._case_id, i, e, now, request)
                      for i, e in zip(ids, events, strict=True)]
-        result = await self._append(envelopes)
-        self._version = result.version
+        # The events folded are those recorded: the store's, when it adopted a batch a
+        # lost workflow task appended (case_helpers.append).
+        events = await self._append(envelopes, events)
         for event_id, event in zip(ids, events, strict=True):
             self._state = dc.evolve(self._state, event)
             self._notify(event_id, event, now)
@@ -184,25 +185,21 @@ class CaseWorkflow:
         return DecisionResult(case_id=self._case_id, version=self._version, event_ids=ids,
                               events=events)
 
-    async def _append(self, envelopes: list[NewEvent]) -> AppendResult:
+    async def _append(self, envelopes: list[NewEvent],
+                      events: list[dc.CaseEvent]) -> list[dc.CaseEvent]:
         """Record the events, or fail the decision with a clear, non-retryable rejection."""
         try:
-            result: AppendResult = await workflow.execute_activity(
-                APPEND_EVENTS,
-                AppendInput(stream_id=case_stream(self._case_id),
-                            expected_version=self._version, events=envelopes),
-                result_type=AppendResult,
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=STORE_GIVE_UP,
-                retry_policy=STORE_RETRY,
-            )
-        except ActivityError as err:
+            result, recorded = await append(AppendInput(
+                stream_id=case_stream(self._case_id), expected_version=self._version,
+                events=envelopes), events)
+        except FailureError as err:  # the activity's failure (case_helpers._cause)
             if is_conflict(err):
                 # Only this workflow writes the case stream; someone else did. Adopt what
                 # the store holds so the next decision is judged on the record.
                 await self._reload()
             raise append_rejection(err) from None
-        return result
+        self._version = result.version
+        return recorded
 
     async def _published_rulebook(self) -> PolicyDocument:
         try:

@@ -45,6 +45,10 @@ RETENTION_PATCH = "retention-timer"
 # Histories recorded before this patch published no search attributes (workflows/
 # search_attributes.py); their cases publish them from their next continue-as-new.
 SEARCH_ATTRIBUTES_PATCH = "case-search-attributes"
+# Histories recorded before this patch appended a decision's events with a regular activity
+# (its completion waited on a second workflow task); since, a local activity that adopts a
+# batch an earlier, lost workflow task recorded (workflows/case_helpers.py append).
+LOCAL_APPEND_PATCH = "local-append-activity"
 
 
 class CommandRequest(Model):

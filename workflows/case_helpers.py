@@ -1,25 +1,75 @@
 """Helpers of the case workflow (workflows/case.py), run inside it: the envelope of each
-event it records, the dispatch request for an event's notices, and which deadlines it
-keeps timers for (patch-gated, so older histories replay unchanged)."""
+event it records, how it appends them, the dispatch request for an event's notices, and
+which deadlines it keeps timers for (patch-gated, so older histories replay unchanged)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
-from ..activities.contracts import DispatchInput, OutgoingNotification
+from ..activities.contracts import (
+    APPEND_EVENTS,
+    AppendInput,
+    AppendOutcome,
+    DispatchInput,
+    OutgoingNotification,
+)
 from ..domain import case as dc
-from ..domain.envelope import NewEvent, envelope_for
+from ..domain.envelope import AppendResult, NewEvent, envelope_for
 from .case_contracts import (
     DATA_COLLECTION_NOTICE_PATCH,
+    LOCAL_APPEND_PATCH,
     REPEAT_REPORTER_PATCH,
     SCHEDULE_HEARING_PATCH,
     STAGE_DEADLINES_PATCH,
+    STORE_GIVE_UP,
+    STORE_RETRY,
     CommandRequest,
 )
+
+_APPEND_TIMEOUT = timedelta(seconds=30)
+
+
+async def append(
+    request: AppendInput, events: list[dc.CaseEvent]
+) -> tuple[AppendResult, list[dc.CaseEvent]]:
+    """Record a decision's events; returns the result and the events to fold.
+
+    Since LOCAL_APPEND_PATCH a local activity: this worker runs it inside the workflow
+    task, so a decision no longer waits for the server to dispatch a second workflow task
+    after an activity completes (issue 14). Measured with h-bench's bench/decisions.py
+    (dev server, 200 idle decisions, 512 with 16 callers; 2 cores shared at load 5-7):
+    idle p50 60.8 ms before, 41.4 ms after, against a no-op Update's 17.5 / 16.1 ms (3.5x
+    -> 2.6x); with 16 callers 522 -> 380 ms (4.3x -> 2.9x the no-op's).
+
+    Exactly once: retries inside the task resend the same bytes (the store recognises its
+    stored batch). But a local activity's input is not in history: if the task that ran it
+    is lost (worker killed before completing it), the next task decides again with a new
+    ``workflow.now()``: the same event ids (workflow.uuid4 replays) with other
+    recorded_at/effective_at. Deriving the times from something stable instead does not
+    work: an Update leaves no trace in history until the task that accepts it completes,
+    and a timer's command is acted on at the task's time too. So the append adopts: the
+    store returns the batch it holds under these ids (``adopt_stored``), and the workflow
+    folds THOSE events, so its state is the record's, never the rebuilt timestamps. Should
+    the new task decide otherwise (other events, or a rejection), the stored batch is not
+    this one: the next append conflicts and the case is reloaded from the store (case.py).
+    """
+    if not workflow.patched(LOCAL_APPEND_PATCH):
+        remote: AppendResult = await workflow.execute_activity(
+            APPEND_EVENTS, request, result_type=AppendResult,
+            start_to_close_timeout=_APPEND_TIMEOUT, schedule_to_close_timeout=STORE_GIVE_UP,
+            retry_policy=STORE_RETRY)
+        return remote, events
+    local: AppendOutcome = await workflow.execute_local_activity(
+        APPEND_EVENTS, request.model_copy(update={"adopt_stored": True}),
+        result_type=AppendOutcome, start_to_close_timeout=_APPEND_TIMEOUT,
+        schedule_to_close_timeout=STORE_GIVE_UP, retry_policy=STORE_RETRY)
+    if local.adopted is None:
+        return local, events
+    return local, [dc.CASE_EVENT_ADAPTER.validate_python(p) for p in local.adopted]
 
 
 def case_envelope(
@@ -77,14 +127,20 @@ def deadline_key(deadline: dc.Deadline) -> str:
     return f"{deadline.kind}@{deadline.due_at.isoformat()}"
 
 
-def is_conflict(err: ActivityError) -> bool:
-    cause = err.cause
+def _cause(err: FailureError) -> BaseException | None:
+    # A regular activity's failure arrives as an ActivityError wrapping the activity's
+    # error; a local activity's (this SDK) as the activity's error itself.
+    return err.cause if isinstance(err, ActivityError) else err
+
+
+def is_conflict(err: FailureError) -> bool:
+    cause = _cause(err)
     return isinstance(cause, ApplicationError) and cause.type == "ConcurrencyConflict"
 
 
-def append_rejection(err: ActivityError) -> ApplicationError:
+def append_rejection(err: FailureError) -> ApplicationError:
     """The clear, non-retryable rejection of a decision whose events were not recorded."""
-    cause = err.cause
+    cause = _cause(err)
     kind = cause.type if isinstance(cause, ApplicationError) and cause.type else None
     if kind == "ConcurrencyConflict":
         return ApplicationError(

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from dueprocess.activities.contracts import APPEND_EVENTS, LOAD_RULEBOOK
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
@@ -90,3 +91,26 @@ async def test_appeal_path_under_the_published_rulebook(
     types = await _types(store, story.case_id)
     assert "AppealDecided" in types and types[-1] == "CaseClosed"
     await record_history(env, story.case_id, "appeal_path_published_rulebook")
+
+
+async def test_decisions_are_appended_by_a_local_activity(
+    story: Story, env: WorkflowEnvironment, store: EventStore, record_history: Any
+) -> None:
+    # Given a case; when it is filed, decided on and a deadline timer acts on it
+    await story.file()
+    await story.acknowledge_and_investigate()
+    await story.notify_and_disclose()
+    await env.sleep(timedelta(days=40).total_seconds())  # the response deadline passes
+    # Then every append ran as a local activity (a marker in the history, no activity task
+    # scheduled for it), and the events are in the store once each
+    history = await env.client.get_workflow_handle(story.case_id).fetch_history()
+    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
+                 for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
+    markers = [e.marker_recorded_event_attributes.marker_name for e in history.events
+               if e.HasField("marker_recorded_event_attributes")]
+    assert APPEND_EVENTS not in scheduled and LOAD_RULEBOOK in scheduled
+    assert "core_local_activity" in markers
+    events = await store.read_stream(case_stream(story.case_id))
+    assert "DeadlineMissed" in [e.event_type for e in events]
+    assert len({e.event_id for e in events}) == len(events)
+    await record_history(env, story.case_id, "local_append_activity")

@@ -31,7 +31,9 @@ def test_histories_cover_each_lifecycle_path() -> None:
             # recorded after the retention timer (patch "retention-timer")
             "closed_case_starts_retention_timer",
             # recorded after the stage deadlines (patch "stage-deadlines")
-            "appeal_decision_deadline_missed"} <= names
+            "appeal_decision_deadline_missed",
+            # recorded after the local append (patch "local-append-activity")
+            "local_append_activity"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

@@ -1,0 +1,44 @@
+"""append_or_adopt (store/head_append.py): a batch rebuilt with the same event ids and
+other timestamps (a case workflow's local append after a lost workflow task) is answered
+with the batch the store holds, never written twice; anything else still conflicts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from dueprocess.store.eventstore import ConcurrencyConflict, EventIdConflict, EventStore
+from dueprocess.store.head_append import append_or_adopt
+from fixtures.events import T0, ev, pii
+
+
+async def test_a_rebuilt_batch_adopts_the_stored_one_once(store: EventStore) -> None:
+    # Given a batch recorded at version 1 by an attempt whose reply was lost
+    await store.append("s", 0, [ev()])
+    batch = [ev("Acknowledged", {"who": pii("p-1", "Ada Lovelace")}), ev("Triaged")]
+    first, adopted = await append_or_adopt(store, "s", 1, batch)
+    assert adopted == []
+    # When it is rebuilt later: the same ids and types, other times
+    later = T0 + timedelta(seconds=3)
+    rebuilt = [e.model_copy(update={"recorded_at": later, "effective_at": later})
+               for e in batch]
+    with pytest.raises(EventIdConflict):
+        await store.append("s", 1, rebuilt)  # byte for byte it is another batch
+    result, adopted = await append_or_adopt(store, "s", 1, rebuilt)
+    # Then the stored batch answers, with its own times, and nothing more is written
+    assert result.version == 3 and result.global_positions == first.global_positions
+    assert [e.event_id for e in adopted] == [e.event_id for e in batch]
+    assert [e.recorded_at for e in adopted] == [T0, T0]
+    assert adopted[0].payload["who"]["value"] == "Ada Lovelace"
+    assert len(await store.read_stream("s")) == 3
+
+
+async def test_other_ids_or_types_are_still_a_conflict(store: EventStore) -> None:
+    await store.append("s", 0, [ev("Acknowledged")])
+    with pytest.raises(ConcurrencyConflict):  # someone else's event at that version
+        await append_or_adopt(store, "s", 0, [ev("Acknowledged")])
+    [stored] = await store.read_stream("s")
+    same_id_other_type = ev("Triaged", event_id=stored.event_id, recorded_at=T0 + timedelta(1))
+    with pytest.raises(EventIdConflict):
+        await append_or_adopt(store, "s", 0, [same_id_other_type])
+    assert len(await store.read_stream("s")) == 1
