@@ -122,16 +122,24 @@ def _member_events(records: Sequence[RecordedEvent]) -> list[MemberEvent]:
             for r in records if r.event_type in MEMBER_EVENT_TYPES]
 
 
-# The member's streams from the person index (migration 0013), then each case's report:
-# costs the member's own streams, never the log (tested by EXPLAIN).
-CASE_STREAMS = f"""
+def party_case_streams(party: str) -> str:
+    """SQL for the case streams in which $1 is the report's ``party`` (``respondent`` or
+    ``complainant``): the person's streams from the person index (migration 0013), then each
+    case's report, so it costs the person's own streams, never the log (tested by EXPLAIN).
+    Party ids are plain ids, never sealed."""
+    if party not in ("respondent", "complainant"):
+        raise ValueError(f"party: {party!r} is not a party of a report")
+    return f"""
     SELECT DISTINCT sp.stream_id
       FROM stream_people sp
       JOIN events e ON e.stream_id = sp.stream_id
      WHERE sp.person_id = $1 AND sp.stream_id LIKE '{CASE_PREFIX}%'
        AND e.event_type = 'ReportFiled'
-       AND convert_from(e.data, 'UTF8')::jsonb #>> '{{payload,respondent,person_id}}' = $1
+       AND convert_from(e.data, 'UTF8')::jsonb #>> '{{payload,{party},person_id}}' = $1
      ORDER BY sp.stream_id"""
+
+
+CASE_STREAMS = party_case_streams("respondent")
 
 
 async def case_streams_for(

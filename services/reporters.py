@@ -13,21 +13,13 @@ from itertools import groupby
 
 from ..domain.case.reporter import reporter_record
 from ..domain.case.reporter_values import ReporterRecord
-from ..domain.streams import CASE_PREFIX, case_id_of
+from ..domain.streams import case_id_of
 from ..store.db import Connection, Database
 from ..store.eventstore import EventStore
 from ..store.projections import case_state_from
+from .members import party_case_streams
 
-# The person's streams from the person index, then each case's report: costs the
-# reporter's own streams, never the log. The complainant id is a plain id, never sealed.
-REPORTED_STREAMS = f"""
-    SELECT DISTINCT sp.stream_id
-      FROM stream_people sp
-      JOIN events e ON e.stream_id = sp.stream_id
-     WHERE sp.person_id = $1 AND sp.stream_id LIKE '{CASE_PREFIX}%'
-       AND e.event_type = 'ReportFiled'
-       AND convert_from(e.data, 'UTF8')::jsonb #>> '{{payload,complainant,person_id}}' = $1
-     ORDER BY sp.stream_id"""
+REPORTED_STREAMS = party_case_streams("complainant")
 
 
 async def reported_streams(pool: Database | Connection, reporter_id: str) -> list[str]:

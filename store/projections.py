@@ -12,7 +12,7 @@ patching rows event by event: a second copy of the rules is how read models drif
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 
 from ..domain import case as dc
@@ -78,6 +78,16 @@ def people_in(state: dc.CaseState) -> list[str]:
     return sorted(ids)
 
 
+async def touched_case_histories(
+    store: EventStore, events: Sequence[RecordedEvent]
+) -> AsyncIterator[tuple[str, list[RecordedEvent]]]:
+    """Each case stream a batch touches, with its history up to what the batch has seen
+    (not beyond, so a rebuild replays identically): what a per-case read model re-folds."""
+    for stream_id in sorted({e.stream_id for e in events if is_case_stream(e.stream_id)}):
+        upto = max(e.stream_version for e in events if e.stream_id == stream_id)
+        yield stream_id, await store.read_stream(stream_id, to_version=upto)
+
+
 class CaseListProjection:
     """One row per case: stage (and since when), next deadline, who is involved (ids only)."""
 
@@ -87,11 +97,7 @@ class CaseListProjection:
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None:
-        touched = sorted({e.stream_id for e in events if is_case_stream(e.stream_id)})
-        for stream_id in touched:
-            # Fold only up to what this batch has seen, so a rebuild replays identically.
-            upto = max(e.stream_version for e in events if e.stream_id == stream_id)
-            history = await store.read_stream(stream_id, to_version=upto)
+        async for stream_id, history in touched_case_histories(store, events):
             await self._upsert(conn, stream_id, history)
 
     async def _upsert(
@@ -141,11 +147,7 @@ class CaseStatisticsProjection:
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None:
-        touched = sorted({e.stream_id for e in events if is_case_stream(e.stream_id)})
-        for stream_id in touched:
-            # Fold only up to what this batch has seen, so a rebuild replays identically.
-            upto = max(e.stream_version for e in events if e.stream_id == stream_id)
-            history = await store.read_stream(stream_id, to_version=upto)
+        async for stream_id, history in touched_case_histories(store, events):
             await self._upsert(conn, stream_id, history)
 
     async def _upsert(
