@@ -22,6 +22,7 @@ from temporalio.service import RPCError
 from ..domain.base import CaseClosed, DomainError, NotPermitted
 from ..services.client import ClientError, NotFound, ServiceUnavailable
 from ..services.identity import IssuerUnavailable, Unauthenticated
+from ..store.errors import UnreadableEvent
 from ..store.eventstore import ConcurrencyConflict
 
 log = logging.getLogger("dueprocess.api")
@@ -189,6 +190,14 @@ def install(app: FastAPI) -> None:
             err.status_code, "Error")
         return problem_response(request, err.status_code, title, str(err.detail),
                                 headers=dict(err.headers or {}))
+
+    @app.exception_handler(UnreadableEvent)
+    async def _odd_data(request: Request, err: UnreadableEvent) -> JSONResponse:
+        # The server's stored record, not the request, is at fault: a finding, no traceback.
+        log.warning("odd stored data: %s", err)
+        return problem_response(request, 500, "Odd stored data", str(err),
+                                rule="stored-record-readable",
+                                error_type="UnreadableStoredData")
 
     @app.exception_handler(Exception)
     async def _anything(request: Request, err: Exception) -> JSONResponse:

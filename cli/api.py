@@ -138,7 +138,10 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
         app = create_app(api_services(runtime, settings), verifier, config)
         server = uvicorn.Server(uvicorn.Config(
             app, host=args.host, port=args.port, log_level="warning", server_header=False,
-            proxy_headers=False, timeout_graceful_shutdown=10))
+            # Behind a TLS ingress the console must see https (its sign-in callback URL and
+            # Secure cookies): uvicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS
+            # (default 127.0.0.1), which the deployment sets to its proxies.
+            proxy_headers=True, timeout_graceful_shutdown=10))
         emit(args, {"url": f"http://{args.host}:{args.port}", "issuer": verifier.issuer},
              f"dueprocess api on http://{args.host}:{args.port} (docs at /docs; tokens of "
              f"{verifier.issuer}); Ctrl-C to stop")

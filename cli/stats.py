@@ -159,6 +159,4 @@ def _extend(sub: Any, add: Any) -> None:
                        help="... and before this date-time (a bare date counts that whole day)")
 
 
-
-
 EXTENSIONS.append(_extend)

@@ -151,10 +151,16 @@ async def case_streams_for(
     encrypted, so no one's personal data is decrypted just to find a member's cases. Only
     the streams that name the member are looked at (a respondent is named by the report).
     """
+    return await party_streams(pool, CASE_STREAMS, member_id)
+
+
+async def party_streams(pool: Database | Connection, sql: str, person_id: str) -> list[str]:
+    """The stream ids ``sql`` (a ``party_case_streams`` query) finds for ``person_id``; a
+    stored report that is not JSON text is odd stored data, never a raw database error."""
     try:
-        rows = await pool.fetch(CASE_STREAMS, member_id)
+        rows = await pool.fetch(sql, person_id)
     except (asyncpg.CharacterNotInRepertoireError,
             asyncpg.InvalidTextRepresentationError) as err:  # stored bytes, not JSON text
-        raise UnreadableEvent(f"a stored report of a case naming {member_id!r} is not JSON "
+        raise UnreadableEvent(f"a stored report of a case naming {person_id!r} is not JSON "
                               f"text ({err})") from err
     return [row["stream_id"] for row in rows]

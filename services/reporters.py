@@ -17,14 +17,14 @@ from ..domain.streams import case_id_of
 from ..store.db import Connection, Database
 from ..store.eventstore import EventStore
 from ..store.projections import case_state_from
-from .members import party_case_streams
+from .members import party_case_streams, party_streams
 
 REPORTED_STREAMS = party_case_streams("complainant")
 
 
 async def reported_streams(pool: Database | Connection, reporter_id: str) -> list[str]:
     """Case streams in which ``reporter_id`` is the complainant."""
-    return [row["stream_id"] for row in await pool.fetch(REPORTED_STREAMS, reporter_id)]
+    return await party_streams(pool, REPORTED_STREAMS, reporter_id)
 
 
 async def load_reporter_record(pool: Database, store: EventStore,
