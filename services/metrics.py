@@ -18,6 +18,7 @@ from temporalio.worker import (
     HandleUpdateInput,
     Interceptor,
     StartActivityInput,
+    StartLocalActivityInput,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
     WorkflowOutboundInterceptor,
@@ -50,7 +51,7 @@ def _count(meter: MetricMeter, name: str, description: str, labels: Mapping[str,
     meter.create_counter(name, description).with_additional_attributes(labels).add(1)
 
 
-def _missed_deadlines(input: StartActivityInput) -> list[str]:
+def _missed_deadlines(input: StartActivityInput | StartLocalActivityInput) -> list[str]:
     """The kinds of the DeadlineMissed events an append activity records (if it is one)."""
     if input.activity != APPEND_EVENTS or not input.args:
         return []
@@ -64,17 +65,28 @@ class _AppendMetrics(WorkflowOutboundInterceptor):
     # succeeded), by kind; replays record nothing (workflow.metric_meter()).
 
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
-        handle = self.next.start_activity(input)
-        kinds = _missed_deadlines(input)
-        if kinds:
-            def recorded(task: workflow.ActivityHandle[Any]) -> None:
-                if not task.cancelled() and task.exception() is None:
-                    for kind in kinds:
-                        _count(workflow.metric_meter(), DEADLINES_MISSED,
-                               "deadlines missed (recorded and escalated), by kind",
-                               {"kind": kind})
-            handle.add_done_callback(recorded)
-        return handle
+        return _count_when_recorded(self.next.start_activity(input), input)
+
+    def start_local_activity(
+        self, input: StartLocalActivityInput
+    ) -> workflow.ActivityHandle[Any]:
+        # Appends run as local activities since the patch "local-append-activity".
+        return _count_when_recorded(self.next.start_local_activity(input), input)
+
+
+def _count_when_recorded(
+    handle: workflow.ActivityHandle[Any], input: StartActivityInput | StartLocalActivityInput
+) -> workflow.ActivityHandle[Any]:
+    kinds = _missed_deadlines(input)
+    if kinds:
+        def recorded(task: workflow.ActivityHandle[Any]) -> None:
+            if not task.cancelled() and task.exception() is None:
+                for kind in kinds:
+                    _count(workflow.metric_meter(), DEADLINES_MISSED,
+                           "deadlines missed (recorded and escalated), by kind",
+                           {"kind": kind})
+        handle.add_done_callback(recorded)
+    return handle
 
 
 class _DecisionMetrics(WorkflowInboundInterceptor):
