@@ -103,6 +103,12 @@ class Settings(BaseModel):
     # largest request body, and how long a request may take before it is answered 503
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1, le=1024 * 1024 * 1024)
     api_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # The browser console (console/): its OIDC client, the secret signing its cookie and
+    # sealing its sessions (the same on every API replica; `dueprocess api` refuses to
+    # start without it, dev and demo use a random one) and how long a session may last.
+    console_client_id: str = Field(default="dueprocess-console", pattern=r"^[!-~]{1,200}$")
+    console_session_secret: str | None = Field(default=None, repr=False, min_length=32)
+    console_session_hours: float = Field(default=8.0, gt=0, le=24)
 
     @field_validator("oidc_issuer")
     @classmethod

@@ -41,8 +41,12 @@ _FIELDS = {
     "api_max_body_bytes": "API_MAX_BODY_BYTES",
     "api_timeout_seconds": "API_TIMEOUT_SECONDS",
     "subject_sealing": "SUBJECT_SEALING",
+    "console_client_id": "CONSOLE_CLIENT_ID",
+    "console_session_secret": "CONSOLE_SESSION_SECRET",
+    "console_session_hours": "CONSOLE_SESSION_HOURS",
 }
-_SECRETS = frozenset({"payload_key", "key_encryption_keys", "temporal_api_key", "token"})
+_SECRETS = frozenset({"payload_key", "key_encryption_keys", "temporal_api_key", "token",
+                      "console_session_secret"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 

@@ -14,12 +14,14 @@ import errno
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
 
 from ..api.app import create_app
 from ..api.deps import ApiConfig, ApiServices
+from ..console.state import ConsoleConfig
 from ..devstack.announce import running_stack
 from ..runtime import Runtime
 from ..services.client import DueProcessClient
@@ -57,6 +59,19 @@ def api_services(runtime: Runtime, settings: Settings,
         store=runtime.store, pool=runtime.pool, policy=load_policy_file(settings.policy_file),
         sinks=[FileSink(settings.data_dir.resolve() / "outbox")],
         codec=runtime.client.data_converter.payload_codec, meter=metric_meter(runtime))
+
+
+def console_config(settings: Settings, issuer: str, *, dev: bool) -> ConsoleConfig:
+    """The console's settings. Outside development the session secret is required: every
+    replica must share it, and a random one would sign everyone out at each restart."""
+    secret = settings.console_session_secret
+    if secret is None and not dev:
+        raise ConfigError("DUEPROCESS_CONSOLE_SESSION_SECRET: not set; the console's "
+                          "sessions need a secret shared by every API replica (at least 32 "
+                          "characters, e.g. `openssl rand -base64 32`)")
+    config = ConsoleConfig(issuer=issuer, client_id=settings.console_client_id,
+                           session_ttl=timedelta(hours=settings.console_session_hours))
+    return config if secret is None else replace(config, session_secret=secret)
 
 
 def api_config(settings: Settings, args: argparse.Namespace | None = None) -> ApiConfig:
@@ -134,8 +149,9 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
                           f"running with data dir {settings.data_dir} (the API serves the "
                           "stack's workers; it runs none of its own)")
     verifier = verifier_for(settings, _issuer(settings))
+    console = console_config(settings, verifier.issuer, dev=False)
     async with open_runtime(settings) as runtime:
-        app = create_app(api_services(runtime, settings), verifier, config)
+        app = create_app(api_services(runtime, settings), verifier, config, console)
         server = uvicorn.Server(uvicorn.Config(
             app, host=args.host, port=args.port, log_level="warning", server_header=False,
             # Behind a TLS ingress the console must see https (its sign-in callback URL and

@@ -25,7 +25,7 @@ from ..services.rulebook import RulebookService
 from ..services.timeline import render_timeline
 from ..settings import Settings
 from ..worker import build_worker, open_runtime
-from .api import api_config, api_services, bind, serving_api
+from .api import api_config, api_services, bind, console_config, serving_api
 from .common import EXTENSIONS, command, emit
 from .connect import with_running_stack
 
@@ -59,7 +59,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
         assert issuer.url is not None
         app = create_app(api_services(runtime, settings, queue),
                          TokenVerifier(issuer.url, settings.oidc_audience),
-                         api_config(settings))
+                         api_config(settings), console_config(settings, issuer.url, dev=True))
         url = await stack.enter_async_context(
             serving_api(app, bind("127.0.0.1", 0, fallback=False)))
         api = await stack.enter_async_context(

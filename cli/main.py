@@ -42,7 +42,15 @@ from . import (  # noqa: F401
     stats,
     token,
 )
-from .api import DEFAULT_PORT, api_config, api_services, bind, serving_api, verifier_for
+from .api import (
+    DEFAULT_PORT,
+    api_config,
+    api_services,
+    bind,
+    console_config,
+    serving_api,
+    verifier_for,
+)
 from .common import COMMANDS, EXTENSIONS, InputError, command, emit
 from .connect import connect_pool
 from .errors import PIPE_CLOSED, USAGE, classify, report
@@ -108,7 +116,7 @@ async def _serve_api(args: argparse.Namespace, settings: Settings, runtime: Runt
     if not 0 <= args.api_port <= 65535:
         raise InputError("--api-port: must be 0-65535", field="--api-port", rule="port")
     app = create_app(api_services(runtime, settings), verifier_for(settings, oidc_issuer),
-                     api_config(settings))
+                     api_config(settings), console_config(settings, oidc_issuer, dev=True))
     sock = bind(args.api_host, args.api_port, fallback=True)
     url = await stack.enter_async_context(serving_api(app, sock))
     taken = args.api_port and sock.getsockname()[1] != args.api_port

@@ -2,8 +2,9 @@
 into the HTTP API at ``/console`` (api/app.py ``create_app``) and served by its process.
 
 Sign-in is OIDC authorization code with PKCE (authlib) against the API's issuer; the
-session (server-side, behind a signed HttpOnly SameSite=Lax cookie, Secure over https)
-holds the access token, which is verified again by the API's own ``TokenVerifier`` on
+session (server-side in PostgreSQL, shared by every API replica, behind a signed
+HttpOnly SameSite=Lax cookie, Secure over https; see ``console.sessions``) holds the
+access token, which is verified again by the API's own ``TokenVerifier`` on
 every request. Every page is readable without JavaScript; no script runs at all.
 
 Interfaces for pages (other modules add their own the same way):

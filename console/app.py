@@ -17,7 +17,7 @@ from ..services.identity import IssuerUnavailable
 from . import auditing, auth, casepage, report, stats_page, work
 from .render import HERE, render, security_headers, url_for
 from .session import CsrfRefused, SignInRequired
-from .sessions import Sessions
+from .sessions import SessionKeys, Sessions
 from .state import ConsoleConfig, ConsoleState
 
 COOKIE = "dueprocess_console"
@@ -43,14 +43,15 @@ def create_console(services: ApiServices, verifier: Verifier,
                    config: ConsoleConfig | None = None) -> FastAPI:
     cfg = config or ConsoleConfig(issuer=getattr(verifier, "issuer", None))
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    keys = SessionKeys(cfg.session_secret)
     app.state.console = ConsoleState(services=services, verifier=verifier, config=cfg,
-                                     sessions=Sessions(cfg.session_ttl),
+                                     sessions=Sessions(services.pool, keys, cfg.session_ttl),
                                      oauth=auth.oauth_registry(cfg))
     for module in PAGES:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.middleware("http")(security_headers)
-    app.add_middleware(_CookiePerScheme, secret=cfg.session_secret,
+    app.add_middleware(_CookiePerScheme, secret=keys.cookie,
                        max_age=int(cfg.session_ttl.total_seconds()))
 
     @app.exception_handler(SignInRequired)

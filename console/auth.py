@@ -1,7 +1,8 @@
 """Signing in and out: OIDC authorization code with PKCE (S256) through authlib.
 
 The ID token is checked by authlib (signature, issuer, audience, nonce); the access token
-is then verified by the API's own verifier and only it is kept (server-side), so the
+is then verified by the API's own verifier and only it is kept (sealed, in the
+database: sessions.py), so the
 console acts exactly as the API would for the same token.
 """
 
@@ -99,7 +100,7 @@ async def callback(request: Request) -> Response:
                       problem="Sign-in failed: the ID token and the access token disagree.")
     expires = token.get("expires_at")
     request.session.clear()
-    request.session[SESSION_KEY] = state.sessions.open(
+    request.session[SESSION_KEY] = await state.sessions.open(
         str(token["access_token"]), float(expires) if expires else None)
     return RedirectResponse(url_for(request, "/work"), status_code=303)
 
@@ -107,7 +108,7 @@ async def callback(request: Request) -> Response:
 @router.post("/signout", include_in_schema=False)
 async def sign_out(request: Request, who: ViewerDep) -> Response:
     await checked_form(request, who)
-    console(request).sessions.close(who.sid)
+    await console(request).sessions.close(who.sid)
     request.session.clear()
     return RedirectResponse(url_for(request, "/signin"), status_code=303)
 
@@ -118,6 +119,6 @@ async def pick_role(request: Request, who: ViewerDep) -> Response:
     form = await checked_form(request, who)
     role = form.get("role")
     if isinstance(role, str) and role in who.principal.roles:
-        console(request).sessions.pick_role(who.sid, role)
+        await console(request).sessions.pick_role(who.sid, role)
     return RedirectResponse(url_for(request, "/work"), status_code=303)
 

@@ -65,7 +65,7 @@ def _rank(role: str) -> tuple[int, str]:
 async def viewer(request: Request) -> Viewer:
     state = console(request)
     sid = request.session.get(SESSION_KEY)
-    data = state.sessions.get(sid)
+    data = await state.sessions.get(sid)
     if data is None or not isinstance(sid, str):
         raise SignInRequired()
     try:
@@ -73,7 +73,7 @@ async def viewer(request: Request) -> Viewer:
     except IssuerUnavailable:
         raise  # nobody can be verified right now: not a reason to end the session
     except Unauthenticated:
-        state.sessions.close(sid)
+        await state.sessions.close(sid)
         raise SignInRequired() from None
     held = sorted(principal.roles, key=_rank)
     if not held:

@@ -19,8 +19,10 @@ CLIENT_ID = "dueprocess-console"
 @dataclass(frozen=True)
 class ConsoleConfig:
     """``issuer``: the OIDC issuer to sign in with (None: sign-in is unavailable, said
-    on the page). ``session_secret`` signs the cookie (default: random per process, so a
-    restart signs everyone out)."""
+    on the page). ``session_secret`` signs the cookie and seals the sessions' tokens
+    (sessions.py); every replica of the API needs the same one (the default, random per
+    process, is for development and tests: `dueprocess api` refuses to start without
+    DUEPROCESS_CONSOLE_SESSION_SECRET)."""
 
     issuer: str | None = None
     client_id: str = CLIENT_ID

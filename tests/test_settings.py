@@ -131,3 +131,26 @@ def test_the_case_cache_is_sized_from_the_per_case_budget_and_configurable() -> 
         == 500
     with pytest.raises(ConfigError, match="DUEPROCESS_MAX_CACHED_WORKFLOWS"):
         Settings.from_env({"DUEPROCESS_MAX_CACHED_WORKFLOWS": "-1"})
+
+
+def test_console_settings_from_the_environment() -> None:
+    # given the console's client, session secret and session lifetime
+    secret = "s3cret-" + "x" * 32
+    s = Settings.from_env({"DUEPROCESS_CONSOLE_CLIENT_ID": "hr-console",
+                           "DUEPROCESS_CONSOLE_SESSION_SECRET": secret,
+                           "DUEPROCESS_CONSOLE_SESSION_HOURS": "2.5"})
+    # then they are read, and the secret is never shown; by default no secret, 8 hours
+    assert (s.console_client_id, s.console_session_secret) == ("hr-console", secret)
+    assert s.console_session_hours == 2.5 and "s3cret" not in repr(s)
+    assert Settings().console_session_secret is None
+    assert (Settings().console_client_id, Settings().console_session_hours) == (
+        "dueprocess-console", 8.0)
+    # and bad ones are named, the short secret without its value
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"DUEPROCESS_CONSOLE_SESSION_SECRET": "s3cret-short",
+                           "DUEPROCESS_CONSOLE_SESSION_HOURS": "48",
+                           "DUEPROCESS_CONSOLE_CLIENT_ID": "has space"})
+    text = str(caught.value)
+    assert "DUEPROCESS_CONSOLE_SESSION_SECRET: String should have at least 32" in text
+    assert "DUEPROCESS_CONSOLE_SESSION_HOURS" in text and "DUEPROCESS_CONSOLE_CLIENT_ID" in text
+    assert "s3cret" not in text

@@ -96,6 +96,11 @@ def test_the_api_is_served_behind_its_service_with_its_health_on_the_probe_port(
                    and d["metadata"]["name"] == "dueprocess-api")
     assert service["spec"]["selector"] == api["spec"]["selector"]["matchLabels"]
     assert {p["targetPort"] for p in service["spec"]["ports"]} <= set(ports)
+    # the replicas share the console's sessions: one secret for all, from the Secret
+    env = {e["name"]: e for e in container["env"]}
+    secret = env["DUEPROCESS_CONSOLE_SESSION_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert secret == {"name": "dueprocess", "key": "console-session-secret"}
+    assert config["DUEPROCESS_CONSOLE_CLIENT_ID"] == "dueprocess-console"
 
 
 def test_temporal_is_not_repackaged(rendered: list[dict[str, Any]]) -> None:
@@ -164,7 +169,8 @@ def test_the_compose_workers_and_api_get_a_valid_configuration(service: str) -> 
 
     def interpolate(value: str) -> str:  # ${NAME:?message} / ${NAME:-default}, as compose does
         return re.sub(r"\$\{([A-Z0-9_]+)(:-([^}]*)|:\?[^}]*)?\}", lambda m: m.group(3) or (
-            KEY if "KEY" in m.group(1) else ISSUER if "ISSUER" in m.group(1) else "secret"),
+            KEY if "KEY" in m.group(1) or "SECRET" in m.group(1)
+            else ISSUER if "ISSUER" in m.group(1) else "secret"),
             str(value))
 
     settings = Settings.from_env({k: interpolate(v) for k, v in env.items()})
@@ -172,6 +178,7 @@ def test_the_compose_workers_and_api_get_a_valid_configuration(service: str) -> 
     assert settings.database_url is not None and "dueprocess_worker" in settings.database_url
     if service == "api":
         assert settings.oidc_issuer == ISSUER and settings.oidc_audience == "dueprocess"
+        assert settings.console_session_secret == KEY
 
 
 def test_the_collector_pipelines_use_only_defined_components() -> None:

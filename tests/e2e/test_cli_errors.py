@@ -235,3 +235,16 @@ def test_the_api_is_not_served_on_the_probes_port(
     code, out, err = cli("api", "--json")  # the API's default port is 8080 too
     assert code == 2
     assert one_line(code, out, err, as_json=True)["field"] == "--port"
+
+
+def test_the_api_refuses_to_start_without_the_console_session_secret(
+    cli: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given an explicit issuer and Temporal address, and no console session secret
+    monkeypatch.setenv("DUEPROCESS_OIDC_ISSUER", "https://login.example.org/realms/x")
+    # when the API is started
+    code, out, err = cli("api", "--port", "8181", "--json")
+    # then it refuses, in one line naming the setting
+    assert code == 2
+    doc = one_line(code, out, err, as_json=True)
+    assert doc["error"].startswith("DUEPROCESS_CONSOLE_SESSION_SECRET: not set")
