@@ -4,29 +4,14 @@ the application role uses them."""
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from dueprocess.store import crypto
-from dueprocess.store.db import Pool, create_pool
+from dueprocess.store.db import Pool
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.keyring import SubjectKeyring
 from fixtures.events import ev, pii
-
-
-@pytest.fixture
-async def app_pool(pool: asyncpg.Pool, db_dsn: str) -> AsyncIterator[Pool]:
-    login = f"app_{uuid.uuid4().hex[:8]}"
-    await pool.execute(f"CREATE ROLE {login} LOGIN IN ROLE dueprocess_app")
-    app = await create_pool(db_dsn.replace("postgres:@", f"{login}:@", 1), max_size=3)
-    try:
-        yield app
-    finally:
-        await app.close()
-        await pool.execute(f"DROP OWNED BY {login}")
-        await pool.execute(f"DROP ROLE {login}")
 
 
 async def test_a_key_made_before_any_event_is_the_one_the_append_uses(app_pool: Pool) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -13,7 +12,7 @@ from dueprocess.devstack.stack import APP_LOGIN, PASSFILE, EmbeddedPostgres
 from dueprocess.domain.envelope import envelope_for
 from dueprocess.services.statistics import projected_statistics
 from dueprocess.store import crypto
-from dueprocess.store.db import Pinned, Pool, create_pool
+from dueprocess.store.db import Pinned, Pool
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.keys import wrap_keys
 from dueprocess.store.projections import CaseStatisticsProjection, ProjectionRunner
@@ -21,22 +20,6 @@ from dueprocess.store.verify import verify_store
 from dueprocess.worker import ensure_schema
 from fixtures.events import ev, pii
 from fixtures.statistics_cases import happy
-
-
-@pytest.fixture
-async def app_pool(pool: asyncpg.Pool, db_dsn: str) -> AsyncIterator[Pool]:
-    """A pool logged in as a role granted dueprocess_app, as a deployment's workers are."""
-    login = f"app_{uuid.uuid4().hex[:8]}"
-    await pool.execute(f"CREATE ROLE {login} LOGIN IN ROLE dueprocess_app")
-    app = await create_pool(db_dsn.replace("postgres:@", f"{login}:@", 1), max_size=3)
-    try:
-        assert await app.fetchval("SELECT current_user") == login
-        yield app
-    finally:
-        await app.close()
-        await pool.execute(f"DROP OWNED BY {login}")
-        await pool.execute(f"DROP ROLE {login}")
-
 
 FORGERIES = [
     # a forged event with a chosen hash, and a stream head moved to match it
