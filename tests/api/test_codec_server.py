@@ -9,7 +9,6 @@ import base64
 import json
 import os
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,9 @@ import pytest
 from dueprocess.api.codec import PURPOSE
 from dueprocess.api.deps import ApiConfig
 from dueprocess.devstack.issuer import LocalIssuer
-from dueprocess.services.codec import data_converter
-from dueprocess.services.search_attributes import register
-from dueprocess.store.keyring import SubjectKeyring
+from fixtures.sealed_temporal import history_payloads, sealed_environment
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
-from temporalio.testing import WorkflowEnvironment
 
 from .conftest import MAX_BODY, Api, serving
 from .test_api import _file
@@ -35,41 +31,18 @@ UI = "http://temporal-ui.example:8233"
 async def sealed_api(pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any,
                      load_reporter_record: Any,
                      issuer: LocalIssuer, test_server_path: str) -> AsyncIterator[Api]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path,
-        data_converter=data_converter(os.urandom(32), keyring=SubjectKeyring(pool)),
-        test_server_startup_timeout=timedelta(seconds=60))
-    await register(env.client)
-    try:
-        async with serving(env, env.client, pool, tmp_path,
-                           [load_rulebook, load_reporter_record], issuer,
-                           codec=env.client.data_converter.payload_codec,
-                           config=ApiConfig(max_body_bytes=MAX_BODY, timeout_seconds=60,
-                                            codec_origins=(UI,))) as api:
-            yield api
-    finally:
-        await env.shutdown()
+    async with (sealed_environment(test_server_path, os.urandom(32), pool) as env,
+                serving(env, env.client, pool, tmp_path, [load_rulebook, load_reporter_record],
+                        issuer, codec=env.client.data_converter.payload_codec,
+                        config=ApiConfig(max_body_bytes=MAX_BODY, timeout_seconds=60,
+                                         codec_origins=(UI,))) as api):
+        yield api
 
 
 async def _history_payloads(api: Api, case_id: str) -> dict[str, Any]:
     """Every payload of the case's history as Temporal stores it, as a codec request."""
     history = await api.env.client.get_workflow_handle(case_id).fetch_history()
-    found: list[Payload] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if set(node) == {"metadata", "data"}:
-                found.append(Payload(
-                    metadata={k: base64.b64decode(v) for k, v in node["metadata"].items()},
-                    data=base64.b64decode(node["data"])))
-                return
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(json.loads(history.to_json()))
+    found = history_payloads(history)
     assert found
     return json_format.MessageToDict(Payloads(payloads=found))
 

@@ -3,10 +3,7 @@ erasure reaches Temporal's history and workflow state too (services/sealing.py).
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +16,12 @@ from dueprocess.domain import case as dc
 from dueprocess.domain.base import Actor
 from dueprocess.domain.case.values import DismissalReason, TriageOutcome
 from dueprocess.services.client import DueProcessClient
-from dueprocess.services.codec import data_converter
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.services.records import RecordsClient
-from dueprocess.services.search_attributes import register
 from dueprocess.store.eventstore import EventStore
-from dueprocess.store.keyring import SubjectKeyring
 from dueprocess.workflows.case import CaseWorkflow
-from temporalio.api.common.v1 import Payload
+from fixtures.sealed_temporal import history_payloads, sealed_environment
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -43,16 +37,8 @@ COMPLAINANT = ("Priya Shah", "priya@example.org")
 async def sealed_env(pool: asyncpg.Pool, test_server_path: str) -> AsyncIterator[
         WorkflowEnvironment]:
     # No payload key: only the subjects' keys keep personal values out of the history.
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path,
-        data_converter=data_converter(None, keyring=SubjectKeyring(pool)),
-        test_server_startup_timeout=timedelta(seconds=60))
-    # As an operator does on a cluster: the server refuses upserts of undefined attributes.
-    await register(env.client)
-    try:
+    async with sealed_environment(test_server_path, None, pool) as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 async def _dismissed_and_closed(story: Story) -> None:
@@ -68,22 +54,7 @@ async def _decoded_history(env: WorkflowEnvironment, history: WorkflowHistory) -
     """Every payload of the history as this client would decode it, as one text."""
     codec = env.client.data_converter.payload_codec
     assert codec is not None
-    found: list[Payload] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if set(node) == {"metadata", "data"}:
-                found.append(Payload(
-                    metadata={k: base64.b64decode(v) for k, v in node["metadata"].items()},
-                    data=base64.b64decode(node["data"])))
-                return
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(json.loads(history.to_json()))
+    found = history_payloads(history)
     assert found
     return "\n".join(p.data.decode() for p in await codec.decode(found))
 
