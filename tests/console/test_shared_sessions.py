@@ -34,7 +34,10 @@ from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.db import create_pool
 from dueprocess.store.eventstore import EventStore
 from fixtures.roles import app_login
+from playwright.async_api import async_playwright
 from temporalio.testing import WorkflowEnvironment
+
+from .conftest import CHROMIUM_ARGS, chromium
 
 SECRET = "the-replicas-shared-console-session-secret"
 OFFICER = "staff-amira"
@@ -142,6 +145,30 @@ async def test_replicas_share_sessions_and_signing_out_on_one_ends_it_on_both(
             assert await pool.fetchval("SELECT count(*) FROM console_sessions") == 0
             assert await _signed_in(other_tab, one) is None
             assert await _signed_in(other_tab, two) is None
+
+
+async def test_a_browser_signed_in_on_one_replica_is_served_and_signed_out_by_another(
+        site: Site) -> None:
+    executable = chromium()
+    async with site.replica() as one, site.replica() as two, async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            # given the case officer signed in, in a real browser, on one replica
+            await page.goto(f"{one}/console/work")
+            await page.click("#sign-in")
+            async with page.expect_navigation(url="**/console/work"):
+                await page.click(f"button[value='{OFFICER}']")
+            # when the browser goes to the other replica, it is signed in there too
+            await page.goto(f"{two}/console/work")
+            assert await page.text_content("#who-subject") == OFFICER
+            # and when it signs out there, the first replica sends it to sign in
+            async with page.expect_navigation():
+                await page.click("button:text('Sign out')")
+            await page.goto(f"{one}/console/work")
+            assert page.url == f"{one}/console/signin"
+        finally:
+            await browser.close()
 
 
 async def test_an_expired_session_is_refused_by_every_replica(
