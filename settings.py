@@ -34,11 +34,19 @@ from .store.crypto import KeyWrap
 
 __all__ = ["CLEAR", "PREFIX", "ConfigError", "Settings"]
 
-# The most serialized state one cached case workflow holds (a case keeps only the rules it
-# cites: tests/domain/test_case_state_size.py holds it to this), and the memory a worker
-# gives its cache of cases by default: 10,485 cases (Temporal's own default is 1,000).
-CACHED_CASE_BYTES = 100 * 1024
-CASE_CACHE_BYTES = 1 << 30
+# The most serialized state one case workflow holds (a case keeps only the rules it cites:
+# tests/domain/test_case_state_size.py holds it to this; a filed case holds about 7 KiB).
+CASE_STATE_BYTES = 100 * 1024
+# What one cached case costs a worker's resident set, measured (bench/memory.py, README):
+# about 200 KiB, mostly the Temporal SDK's own per-run state (its Rust core, retained
+# protobufs, the sandboxed instance), the case's state a few KiB of it. The cache gets 512
+# MiB by default, 2,621 cases (Temporal's own default is 1,000). Once the cache is full,
+# evicted runs are cyclic garbage that only the collector's infrequent full collections
+# free, about a quarter more again; with the worker's ~120 MiB baseline it stays under 1
+# GiB however many cases are open (an evicted case replays its short history when a timer
+# fires or a decision arrives). A 768 MiB budget settled at 1.1 GiB.
+CACHED_CASE_BYTES = 200 * 1024
+CASE_CACHE_BYTES = 512 << 20
 DEFAULT_MAX_CACHED_WORKFLOWS = CASE_CACHE_BYTES // CACHED_CASE_BYTES
 
 

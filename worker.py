@@ -51,6 +51,7 @@ from .worker_tasks import (
 )
 from .workflows.case import CaseWorkflow
 from .workflows.retention import RetentionWorkflow
+from .workflows.sandbox import workflow_runner
 from .workflows.search_attributes import registrations as case_search_attributes
 
 # Re-exported: callers import the runtime and its background tasks from the root.
@@ -226,6 +227,7 @@ def build_worker(
         # for this long before cancelling them (keep it under the orchestrator's grace).
         graceful_shutdown_timeout=timedelta(seconds=runtime.settings.shutdown_grace_seconds),
         max_cached_workflows=runtime.settings.max_cached_workflows,
+        workflow_runner=workflow_runner(),  # the product's modules passed through: see there
     )
 
 

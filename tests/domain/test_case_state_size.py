@@ -8,11 +8,11 @@ from datetime import timedelta
 from dueprocess.domain import case as dc
 from dueprocess.domain.case.events import ReportFiled
 from dueprocess.domain.policy import PolicyDocument, Rule, SanctionKind
-from dueprocess.settings import CACHED_CASE_BYTES
+from dueprocess.settings import CASE_STATE_BYTES
 from dueprocess.workflows.case_input import CaseInput
 from fixtures.case_examples import example_policy, happy_path
 
-STATE_BUDGET = CACHED_CASE_BYTES  # 100 KiB: the worker's cache is sized by it
+STATE_BUDGET = CASE_STATE_BYTES  # 100 KiB
 
 
 def large_rulebook(rules: int = 80) -> PolicyDocument:
