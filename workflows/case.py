@@ -1,10 +1,9 @@
 """One durable workflow per case: a thin shell over the case decider.
 
 - Staff decisions arrive as the ``decide`` Update. Its validator runs the decider, so an
-  invalid step is rejected synchronously and leaves no trace in history.
-- The handler decides again (state may have moved while it queued), appends all the
-  resulting events in ONE activity, then folds them with the same ``evolve`` that audit
-  and projections use.
+  invalid step is rejected synchronously and leaves no trace in history. The handler
+  reuses those events unless the state moved while it queued, appends them in ONE
+  activity, then folds them with the ``evolve`` that audit and projections use.
 - Deadlines come from the domain (``pending_deadlines``) and are waited on as durable
   timers; when one fires, its system command goes through the same path.
 - The append is a local activity (case_helpers.append) and notifications are handed to
@@ -97,6 +96,9 @@ class CaseWorkflow:
         self._changed = False
         self._dispatches: set[asyncio.Task[Any]] = set()
         self._published: sa.CaseAttributes | None = None  # each run publishes all once
+        # What the validator decided, for the handler right after it (see _decided).
+        self._validated: tuple[CommandRequest, dc.CaseState, datetime, list[dc.CaseEvent]] \
+            | None = None
 
     @workflow.run
     async def run(self, start: CaseInput) -> dc.CaseState:
@@ -139,7 +141,8 @@ class CaseWorkflow:
                 refuse_caller_rulebook(command)
                 if self._state.report is None:
                     return  # judged by the handler, under the rulebook it loads
-            dc.decide(self._state, command, workflow.now())
+            now = workflow.now()
+            self._validated = (request, self._state, now, dc.decide(self._state, command, now))
         except DomainError as err:
             raise rejection(err) from None
 
@@ -164,7 +167,7 @@ class CaseWorkflow:
             command = file_under_published(command, await self._published_rulebook())
         now = workflow.now()
         try:
-            events = dc.decide(self._state, command, now)
+            events = self._decided(request, command, now)
         except DomainError as err:
             raise rejection(err) from None
         if not events:
@@ -184,6 +187,18 @@ class CaseWorkflow:
             await self._execute(CommandRequest(command=follow_up, causation_id=str(ids[-1])))
         return DecisionResult(case_id=self._case_id, version=self._version, event_ids=ids,
                               events=events)
+
+    def _decided(self, request: CommandRequest, command: dc.CaseCommand,
+                 now: datetime) -> list[dc.CaseEvent]:
+        """The validator's events when it judged this request on this state at this time
+        (unless it queued behind another decision), else decide(). decide() is pure and
+        replay runs no validators, so history is the same either way."""
+        validated, self._validated = self._validated, None
+        # Equal, not identical: the SDK decodes the request again for the handler.
+        if validated is not None and validated[1] is self._state and validated[2] == now \
+                and command is request.command and validated[0] == request:
+            return validated[3]
+        return dc.decide(self._state, command, now)
 
     async def _append(self, envelopes: list[NewEvent],
                       events: list[dc.CaseEvent]) -> list[dc.CaseEvent]:
