@@ -63,10 +63,12 @@ with workflow.unsafe.imports_passed_through():
         rejection,
     )
     from .case_helpers import (
+        Validated,
         append,
         append_rejection,
         case_envelope,
         deadline_key,
+        decided,
         dispatch_input,
         is_conflict,
         timer_in_use,
@@ -96,9 +98,8 @@ class CaseWorkflow:
         self._changed = False
         self._dispatches: set[asyncio.Task[Any]] = set()
         self._published: sa.CaseAttributes | None = None  # each run publishes all once
-        # What the validator decided, for the handler right after it (see _decided).
-        self._validated: tuple[CommandRequest, dc.CaseState, datetime, list[dc.CaseEvent]] \
-            | None = None
+        # What the validator decided, for the handler right after it (case_helpers).
+        self._validated: Validated | None = None
 
     @workflow.run
     async def run(self, start: CaseInput) -> dc.CaseState:
@@ -167,7 +168,8 @@ class CaseWorkflow:
             command = file_under_published(command, await self._published_rulebook())
         now = workflow.now()
         try:
-            events = self._decided(request, command, now)
+            validated, self._validated = self._validated, None
+            events = decided(validated, request, self._state, command, now)
         except DomainError as err:
             raise rejection(err) from None
         if not events:
@@ -187,18 +189,6 @@ class CaseWorkflow:
             await self._execute(CommandRequest(command=follow_up, causation_id=str(ids[-1])))
         return DecisionResult(case_id=self._case_id, version=self._version, event_ids=ids,
                               events=events)
-
-    def _decided(self, request: CommandRequest, command: dc.CaseCommand,
-                 now: datetime) -> list[dc.CaseEvent]:
-        """The validator's events when it judged this request on this state at this time
-        (unless it queued behind another decision), else decide(). decide() is pure and
-        replay runs no validators, so history is the same either way."""
-        validated, self._validated = self._validated, None
-        # Equal, not identical: the SDK decodes the request again for the handler.
-        if validated is not None and validated[1] is self._state and validated[2] == now \
-                and command is request.command and validated[0] == request:
-            return validated[3]
-        return dc.decide(self._state, command, now)
 
     async def _append(self, envelopes: list[NewEvent],
                       events: list[dc.CaseEvent]) -> list[dc.CaseEvent]:
