@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 from temporalio import activity
 
 from ..domain.base import SYSTEM_ACTOR
@@ -20,6 +21,8 @@ from ..store.eventstore import EventStore
 from .contracts import DISPATCH_NOTIFICATIONS, DispatchInput, DispatchResult, OutgoingNotification
 
 _NOTIFICATION_NS = uuid.UUID("6f1d1c9e-5a51-4a55-9a3e-2c54a1e0d6b1")
+_MARK_SENT = ("UPDATE outbox SET sent_at = now() "
+              "WHERE notification_id = ANY($1::text[]) AND sent_at IS NULL")
 
 
 class NotificationActivities:
@@ -56,18 +59,25 @@ class NotificationActivities:
         return result
 
     async def _settle(self, request: DispatchInput, notes: list[OutgoingNotification]) -> None:
-        """Record the notes' dispatch events and mark their rows sent, in one transaction."""
+        """Record the notes' dispatch events and mark their rows sent, in one transaction.
+        Should another dispatch of the case append to its notification stream at the same
+        moment (a unique violation aborts the transaction the store's own retry runs in),
+        the same steps again, each in a transaction of its own (the store's retry path)."""
         if not notes:
             return
-        async with self._pool.acquire() as conn, conn.transaction():
-            store = self._store.pinned(conn)
-            for note in notes:
-                await self._record(store, request, note)
-            await conn.execute(
-                "UPDATE outbox SET sent_at = now() "
-                "WHERE notification_id = ANY($1::text[]) AND sent_at IS NULL",
-                [n.notification_id for n in notes],
-            )
+        ids = [n.notification_id for n in notes]
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                store = self._store.pinned(conn)
+                for note in notes:
+                    await self._record(store, request, note)
+                await conn.execute(_MARK_SENT, ids)
+            return
+        except asyncpg.PostgresError:
+            pass  # rolled back: nothing of it was written
+        for note in notes:
+            await self._record(self._store, request, note)
+        await self._pool.execute(_MARK_SENT, ids)
 
     async def _claim(self, request: DispatchInput) -> set[str]:
         """The batch's outbox rows, in one statement; returns the ids still to be sent."""

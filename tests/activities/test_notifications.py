@@ -87,6 +87,23 @@ async def test_a_batch_failing_midway_keeps_what_was_sent_and_never_sends_it_aga
         "SELECT count(*) FROM outbox WHERE case_id = 'c2' AND sent_at IS NOT NULL") == 2
 
 
+async def test_dispatches_of_one_case_at_the_same_moment_are_each_recorded_once(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # Given four dispatches of one case, each with its own letter, none recorded yet
+    activities = NotificationActivities(pool, store, FileSink(tmp_path), "dp@example.org")
+    requests = [_request("c3") for _ in range(4)]
+    # When they run at once (their appends to the case's notification stream race)
+    results = await asyncio.gather(*(activities.dispatch_notifications(r) for r in requests))
+    # Then every letter was sent and its dispatch recorded once, and every row marked sent
+    sent = [i for r in results for i in r.dispatched]
+    assert sorted(sent) == sorted(r.notifications[0].notification_id for r in requests)
+    events = await store.read_stream(notification_stream("c3"))
+    assert sorted(e.payload["notification_id"] for e in events) == sorted(sent)
+    assert await pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE case_id = 'c3' AND sent_at IS NOT NULL") == 4
+
+
 class _SmtpPeer:
     """A minimal SMTP server on loopback that accepts and keeps messages."""
 
