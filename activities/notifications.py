@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 from temporalio import activity
 
 from ..domain.base import SYSTEM_ACTOR
@@ -20,6 +21,8 @@ from ..store.eventstore import EventStore
 from .contracts import DISPATCH_NOTIFICATIONS, DispatchInput, DispatchResult, OutgoingNotification
 
 _NOTIFICATION_NS = uuid.UUID("6f1d1c9e-5a51-4a55-9a3e-2c54a1e0d6b1")
+_MARK_SENT = ("UPDATE outbox SET sent_at = now() "
+              "WHERE notification_id = ANY($1::text[]) AND sent_at IS NULL")
 
 
 class NotificationActivities:
@@ -31,34 +34,67 @@ class NotificationActivities:
 
     @activity.defn(name=DISPATCH_NOTIFICATIONS)
     async def dispatch_notifications(self, request: DispatchInput) -> DispatchResult:
+        """Two commits for the whole batch, whatever its size (each one waits on the
+        disk, and they ran beside the case's next decision: issue 14): the outbox rows
+        claimed before anything is sent, then the dispatch events recorded and the rows
+        marked sent in ONE transaction. A crash between sending and that transaction
+        sends again on the retry (at least once, as before); the transaction makes
+        "recorded" and "marked sent" one fact, so a row marked sent always has its event."""
         result = DispatchResult(dispatched=[], already_sent=[])
-        for note in request.notifications:
-            if await self._claim(request, note):
-                await self._sink.send(compose(note, self._sender))
-                await self._record(request, note)
-                await self._pool.execute(
-                    "UPDATE outbox SET sent_at = now() WHERE notification_id = $1",
-                    note.notification_id,
-                )
-                result.dispatched.append(note.notification_id)
-            else:
-                await self._record(request, note)  # sent before a crash: make sure it's recorded
-                result.already_sent.append(note.notification_id)
+        unsent = await self._claim(request)
+        try:
+            for note in request.notifications:
+                if note.notification_id in unsent:
+                    await self._sink.send(compose(note, self._sender))
+                    result.dispatched.append(note.notification_id)
+                else:  # sent before a crash: make sure it's recorded
+                    result.already_sent.append(note.notification_id)
+        except Exception:
+            # One letter failed: settle those sent, so the retry does not send them again.
+            sent = set(result.dispatched)
+            await self._settle(request, [n for n in request.notifications
+                                         if n.notification_id in sent])
+            raise
+        await self._settle(request, request.notifications)
         return result
 
-    async def _claim(self, request: DispatchInput, note: OutgoingNotification) -> bool:
-        """True when the notification still has to be sent."""
-        sent_at = await self._pool.fetchval(
-            """INSERT INTO outbox (notification_id, case_id, caused_by, recipient_role, channel)
-               VALUES ($1, $2, $3, $4, $5)
-               ON CONFLICT (notification_id) DO UPDATE SET attempts = outbox.attempts + 1
-               RETURNING sent_at""",
-            note.notification_id, request.case_id, request.caused_by, note.recipient_role,
-            self._sink.channel,
-        )
-        return sent_at is None
+    async def _settle(self, request: DispatchInput, notes: list[OutgoingNotification]) -> None:
+        """Record the notes' dispatch events and mark their rows sent, in one transaction.
+        Should another dispatch of the case append to its notification stream at the same
+        moment (a unique violation aborts the transaction the store's own retry runs in),
+        the same steps again, each in a transaction of its own (the store's retry path)."""
+        if not notes:
+            return
+        ids = [n.notification_id for n in notes]
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                store = self._store.pinned(conn)
+                for note in notes:
+                    await self._record(store, request, note)
+                await conn.execute(_MARK_SENT, ids)
+            return
+        except asyncpg.PostgresError:
+            pass  # rolled back: nothing of it was written
+        for note in notes:
+            await self._record(self._store, request, note)
+        await self._pool.execute(_MARK_SENT, ids)
 
-    async def _record(self, request: DispatchInput, note: OutgoingNotification) -> None:
+    async def _claim(self, request: DispatchInput) -> set[str]:
+        """The batch's outbox rows, in one statement; returns the ids still to be sent."""
+        notes = request.notifications
+        rows = await self._pool.fetch(
+            """INSERT INTO outbox (notification_id, case_id, caused_by, recipient_role, channel)
+               SELECT n.id, $2, $3, n.role, $5
+                 FROM unnest($1::text[], $4::text[]) AS n(id, role)
+               ON CONFLICT (notification_id) DO UPDATE SET attempts = outbox.attempts + 1
+               RETURNING notification_id, sent_at""",
+            [n.notification_id for n in notes], request.case_id, request.caused_by,
+            [n.recipient_role for n in notes], self._sink.channel,
+        )
+        return {r["notification_id"] for r in rows if r["sent_at"] is None}
+
+    async def _record(self, store: EventStore, request: DispatchInput,
+                      note: OutgoingNotification) -> None:
         subject = note.recipient_subject_id
         payload = {
             "notification_id": note.notification_id,
@@ -86,4 +122,4 @@ class NotificationActivities:
             workflow_id=request.workflow_id,
             run_id=request.run_id,
         )
-        await self._store.append_at_head(notification_stream(request.case_id), [event])
+        await store.append_at_head(notification_stream(request.case_id), [event])

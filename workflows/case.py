@@ -1,10 +1,9 @@
 """One durable workflow per case: a thin shell over the case decider.
 
 - Staff decisions arrive as the ``decide`` Update. Its validator runs the decider, so an
-  invalid step is rejected synchronously and leaves no trace in history.
-- The handler decides again (state may have moved while it queued), appends all the
-  resulting events in ONE activity, then folds them with the same ``evolve`` that audit
-  and projections use.
+  invalid step is rejected synchronously and leaves no trace in history. The handler
+  reuses those events unless the state moved while it queued, appends them in ONE
+  activity, then folds them with the ``evolve`` that audit and projections use.
 - Deadlines come from the domain (``pending_deadlines``) and are waited on as durable
   timers; when one fires, its system command goes through the same path.
 - The append is a local activity (case_helpers.append) and notifications are handed to
@@ -64,10 +63,12 @@ with workflow.unsafe.imports_passed_through():
         rejection,
     )
     from .case_helpers import (
+        Validated,
         append,
         append_rejection,
         case_envelope,
         deadline_key,
+        decided,
         dispatch_input,
         is_conflict,
         timer_in_use,
@@ -97,6 +98,8 @@ class CaseWorkflow:
         self._changed = False
         self._dispatches: set[asyncio.Task[Any]] = set()
         self._published: sa.CaseAttributes | None = None  # each run publishes all once
+        # What the validator decided, for the handler right after it (case_helpers).
+        self._validated: Validated | None = None
 
     @workflow.run
     async def run(self, start: CaseInput) -> dc.CaseState:
@@ -139,7 +142,8 @@ class CaseWorkflow:
                 refuse_caller_rulebook(command)
                 if self._state.report is None:
                     return  # judged by the handler, under the rulebook it loads
-            dc.decide(self._state, command, workflow.now())
+            now = workflow.now()
+            self._validated = (request, self._state, now, dc.decide(self._state, command, now))
         except DomainError as err:
             raise rejection(err) from None
 
@@ -164,7 +168,8 @@ class CaseWorkflow:
             command = file_under_published(command, await self._published_rulebook())
         now = workflow.now()
         try:
-            events = dc.decide(self._state, command, now)
+            validated, self._validated = self._validated, None
+            events = decided(validated, request, self._state, command, now)
         except DomainError as err:
             raise rejection(err) from None
         if not events:

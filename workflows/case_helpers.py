@@ -72,6 +72,23 @@ async def append(
     return local, [dc.CASE_EVENT_ADAPTER.validate_python(p) for p in local.adopted]
 
 
+# What the Update's validator decided: the request, the state and time it judged, the events.
+Validated = tuple[CommandRequest, dc.CaseState, datetime, list[dc.CaseEvent]]
+
+
+def decided(validated: Validated | None, request: CommandRequest, state: dc.CaseState,
+            command: dc.CaseCommand, now: datetime) -> list[dc.CaseEvent]:
+    """The validator's events when it judged this request on this state at this time (the
+    handler runs in the validator's activation unless it queued behind another decision),
+    else decide(): one decide() per decision, not two. decide() is pure and replay runs no
+    validators, so the handler's events, and history, are the same either way."""
+    # Equal, not identical: the SDK decodes the request again for the handler.
+    if validated is not None and validated[1] is state and validated[2] == now \
+            and command is request.command and validated[0] == request:
+        return validated[3]
+    return dc.decide(state, command, now)
+
+
 def case_envelope(
     case_id: str, event_id: UUID, event: dc.CaseEvent, now: datetime, request: CommandRequest
 ) -> NewEvent:

@@ -47,6 +47,63 @@ async def test_a_retried_dispatch_sends_once_and_records_once(
     assert await pool.fetchval("SELECT sent_at IS NOT NULL FROM outbox") is True
 
 
+class _FailsOnce(FileSink):
+    """A file sink whose second letter fails once (an SMTP server refusing a recipient)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.sent: list[str] = []
+        self.failed = False
+
+    async def send(self, message: EmailMessage) -> None:
+        if len(self.sent) == 1 and not self.failed:
+            self.failed = True
+            raise OSError("recipient refused")
+        await super().send(message)
+        self.sent.append(str(message["X-Notification-Id"]))
+
+
+async def test_a_batch_failing_midway_keeps_what_was_sent_and_never_sends_it_again(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # Given a dispatch of two letters whose second fails on the first attempt
+    one = _request("c2").notifications[0]
+    two = one.model_copy(update={"notification_id": f"{uuid.uuid4()}:complainant",
+                                 "recipient_role": "complainant"})
+    request = _request("c2").model_copy(update={"notifications": [one, two]})
+    sink = _FailsOnce(tmp_path)
+    activities = NotificationActivities(pool, store, sink, "dp@example.org")
+    # When it is attempted, fails, and Temporal retries it
+    with pytest.raises(OSError):
+        await activities.dispatch_notifications(request)
+    retried = await activities.dispatch_notifications(request)
+    # Then each letter was sent once, and each dispatch recorded once
+    assert sink.sent == [one.notification_id, two.notification_id]
+    assert retried.already_sent == [one.notification_id]
+    assert retried.dispatched == [two.notification_id]
+    events = await store.read_stream(notification_stream("c2"))
+    assert sorted(e.payload["notification_id"] for e in events) == sorted(sink.sent)
+    assert await pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE case_id = 'c2' AND sent_at IS NOT NULL") == 2
+
+
+async def test_dispatches_of_one_case_at_the_same_moment_are_each_recorded_once(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # Given four dispatches of one case, each with its own letter, none recorded yet
+    activities = NotificationActivities(pool, store, FileSink(tmp_path), "dp@example.org")
+    requests = [_request("c3") for _ in range(4)]
+    # When they run at once (their appends to the case's notification stream race)
+    results = await asyncio.gather(*(activities.dispatch_notifications(r) for r in requests))
+    # Then every letter was sent and its dispatch recorded once, and every row marked sent
+    sent = [i for r in results for i in r.dispatched]
+    assert sorted(sent) == sorted(r.notifications[0].notification_id for r in requests)
+    events = await store.read_stream(notification_stream("c3"))
+    assert sorted(e.payload["notification_id"] for e in events) == sorted(sent)
+    assert await pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE case_id = 'c3' AND sent_at IS NOT NULL") == 4
+
+
 class _SmtpPeer:
     """A minimal SMTP server on loopback that accepts and keeps messages."""
 
