@@ -40,7 +40,7 @@ class Tail:
     projection whose checkpoint falls in it (one contiguous run of the global order)."""
 
     def __init__(
-        self, store: EventReader, *, capacity: int = 2000, max_age: float = MAX_AGE_SECONDS,
+        self, store: EventReader, *, capacity: int = 5000, max_age: float = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
@@ -59,24 +59,28 @@ class Tail:
         """What ``store.read_all(after, limit=limit)`` returns."""
         async with self._lock:
             at = _key(after)
-            if self._clock() - self._loaded_at > self._max_age or not (
-                    self._base <= at <= (self._keys[-1] if self._keys else self._base)):
+            if at < self._base:  # a reader far behind: read for it alone, keep the rest
+                return await self._store.read_all(after, limit=limit)
+            if self._clock() - self._loaded_at > self._max_age or \
+                    at > (self._keys[-1] if self._keys else self._base):
                 self._reset(at)
             start = bisect_right(self._keys, at)
             if len(self._events) - start < limit:
                 last = Position(tx_id=self._keys[-1][0], global_position=self._keys[-1][1]) \
                     if self._keys else after
-                self._extend(await self._store.read_all(last, limit=limit))
+                self._extend(await self._store.read_all(last, limit=limit), start)
                 start = bisect_right(self._keys, at)
             return self._events[start:start + limit]
 
     def _reset(self, at: tuple[int, int]) -> None:
         self._base, self._events, self._keys, self._loaded_at = at, [], [], self._clock()
 
-    def _extend(self, events: Sequence[RecordedEvent]) -> None:
+    def _extend(self, events: Sequence[RecordedEvent], keep: int) -> None:
+        """Append what was read; beyond ``capacity``, drop the oldest, never the reader's
+        (from index ``keep`` on)."""
         self._events.extend(events)
         self._keys.extend(_key(e.position) for e in events)
-        if (excess := len(self._events) - self._capacity) > 0:
+        if (excess := min(len(self._events) - self._capacity, keep)) > 0:
             self._base = self._keys[excess - 1]
             del self._events[:excess], self._keys[:excess]
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 import asyncpg
@@ -84,6 +84,7 @@ class ProjectionRunner:
         self, pool: Database, store: EventStore, projections: Sequence[Projection],
         *, on_error: Literal["quarantine", "halt"] = "quarantine",
         batch_size: int = BATCH_SIZE, stop_grace: float = STOP_GRACE_SECONDS,
+        on_applied: Callable[[str, int], None] | None = None,
     ) -> None:
         self._pool = pool
         self._store = store
@@ -92,6 +93,8 @@ class ProjectionRunner:
         self._halted: set[str] = set()
         self._batch_size = batch_size
         self._stop_grace = stop_grace
+        # Told (projection name, events) after each committed batch: the throughput metric.
+        self._on_applied = on_applied
         # The log's tail, read and decoded once for every projection of this runner.
         self._tail = Tail(store)
         # Per projection: the checkpoint this runner last committed or read, and when.
@@ -138,6 +141,8 @@ class ProjectionRunner:
                     projection.name, after.tx_id, after.global_position,
                 )
         self._known[projection.name] = (after, time.monotonic())
+        if events and self._on_applied is not None:
+            self._on_applied(projection.name, len(events))
         return len(events)
 
     @staticmethod
