@@ -172,20 +172,23 @@ class StreamHistories:
 
 
 class Folds(Generic[S]):
-    """Per stream, a projection's fold of its first n events, carried on as the stream
-    grows: each event is folded once (``step``, the domain's fold), not once per batch
-    that touches its stream. Bounded as ``StreamHistories`` is (streams, age)."""
+    """Per stream, a fold of its first n events, carried on as the stream grows: each event
+    is folded once (``step``, the domain's fold), not once per batch that touches its
+    stream. The last few versions' folds are kept, so projections a few batches apart can
+    share one. Bounded as ``StreamHistories`` is (streams, age)."""
 
     def __init__(
         self, start: Callable[[str], S], step: Callable[[S, RecordedEvent], S], *,
-        max_streams: int = 5000, max_age: float = MAX_AGE_SECONDS,
+        max_streams: int = 5000, max_age: float = MAX_AGE_SECONDS, keep: int = 4,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._start = start
         self._step = step
-        self._entries: OrderedDict[str, tuple[int, S, float]] = OrderedDict()
+        # stream -> (when first folded, [(version, fold)] oldest first)
+        self._entries: OrderedDict[str, tuple[float, list[tuple[int, S]]]] = OrderedDict()
         self._max_streams = max_streams
         self._max_age = max_age
+        self._keep = keep
         self._clock = clock
         self._swept = clock()
 
@@ -194,15 +197,18 @@ class Folds(Generic[S]):
         now = self._clock()
         if now - self._swept > self._max_age / 4:  # drop what nothing asked for lately
             self._swept = now
-            for old in [k for k, (_, _, t) in self._entries.items() if now - t > self._max_age]:
+            for old in [k for k, (t, _) in self._entries.items() if now - t > self._max_age]:
                 del self._entries[old]
-        held = self._entries.get(stream_id)
-        if held is None or held[0] > len(history) or now - held[2] > self._max_age:
-            held = (0, self._start(stream_id), now)
-        folded, value, since = held
+        since, held = self._entries.get(stream_id) or (now, [])
+        if now - since > self._max_age:
+            since, held = now, []
+        folded, value = max(((n, v) for n, v in held if n <= len(history)),
+                            key=lambda nv: nv[0], default=(0, self._start(stream_id)))
         for event in history[folded:]:
             value = self._step(value, event)
-        self._entries[stream_id] = (len(history), value, since)
+        if all(n != len(history) for n, _ in held):
+            held = sorted([*held, (len(history), value)], key=lambda nv: nv[0])[-self._keep:]
+        self._entries[stream_id] = (since, held)
         self._entries.move_to_end(stream_id)
         while len(self._entries) > self._max_streams:
             self._entries.popitem(last=False)

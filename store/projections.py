@@ -45,40 +45,26 @@ def case_state_from(events: Sequence[RecordedEvent], case_id: str) -> dc.CaseSta
         raise _first_unreadable(events, err) from err
 
 
-Staged = tuple[dc.CaseState, datetime | None]
-
-
-def stage_step(folded: Staged, event: RecordedEvent) -> Staged:
-    """One event folded on (``evolve``), and when the case entered its current stage."""
-    state, entered = folded
-    after = dc.evolve(state, dc.CASE_EVENT_ADAPTER.validate_python(event.payload))
-    return after, event.effective_at if after.stage != state.stage else entered
-
-
-def case_state_and_stage_entry(
-    events: Sequence[RecordedEvent], case_id: str
-) -> tuple[dc.CaseState, datetime | None]:
-    """The case folded as ``case_state_from`` does, and when its current stage was entered:
-    the effective time of the last event that changed the stage (the one fold decides)."""
-    folded: Staged = (dc.CaseState.empty(case_id), None)
-    try:
-        for event in events:
-            folded = stage_step(folded, event)
-    except ODD_DATA as err:
-        raise _first_unreadable(events, err) from err
-    return folded
-
-
 def _empty_case(stream_id: str) -> dc.CaseState:
     return dc.CaseState.empty(case_id_of(stream_id) or stream_id)
 
 
-Parsed = tuple[dc.CaseState, tuple[dc.CaseEvent, ...]]
+# A case as the per-case read models fold it: its state, when it entered its stage, and its
+# events parsed; each event parsed and folded once for both (case list, statistics).
+CaseFold = tuple[dc.CaseState, datetime | None, tuple[dc.CaseEvent, ...]]
 
 
-def _parsed_step(folded: Parsed, event: RecordedEvent) -> Parsed:
-    parsed = dc.CASE_EVENT_ADAPTER.validate_python(event.payload)
-    return dc.evolve(folded[0], parsed), (*folded[1], parsed)
+def _case_step(folded: CaseFold, event: RecordedEvent) -> CaseFold:
+    """One event folded on (``evolve``); the stage was entered when the last event that
+    changed it took effect (the one fold decides)."""
+    state, entered, parsed = folded
+    new = dc.CASE_EVENT_ADAPTER.validate_python(event.payload)
+    after = dc.evolve(state, new)
+    return after, event.effective_at if after.stage != state.stage else entered, (*parsed, new)
+
+
+def case_folds() -> Folds[CaseFold]:
+    return Folds[CaseFold](lambda s: (_empty_case(s), None, ()), _case_step)
 
 
 def _first_unreadable(events: Sequence[RecordedEvent], err: BaseException) -> UnreadableEvent:
@@ -133,9 +119,10 @@ class CaseListProjection:
     name = "case_list"
     tables: tuple[str, ...] = ("case_list",)
 
-    def __init__(self, histories: StreamHistories | None = None) -> None:
+    def __init__(self, histories: StreamHistories | None = None,
+                 folds: Folds[CaseFold] | None = None) -> None:
         self._histories = histories or StreamHistories()
-        self._folds = Folds[Staged](lambda s: (_empty_case(s), None), stage_step)
+        self._folds = folds or case_folds()
 
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
@@ -147,7 +134,7 @@ class CaseListProjection:
     def _row(self, stream_id: str, history: Sequence[RecordedEvent]) -> tuple[object, ...]:
         case_id = case_id_of(stream_id) or stream_id
         try:
-            state, entered = self._folds.fold(stream_id, history)
+            state, entered, _ = self._folds.fold(stream_id, history)
         except ODD_DATA as err:
             raise _first_unreadable(history, err) from err
         deadline = min(dc.pending_deadlines(state), key=lambda d: d.due_at, default=None)
@@ -176,9 +163,10 @@ class CaseStatisticsProjection:
     name = "case_statistics"
     tables: tuple[str, ...] = ("case_statistics",)
 
-    def __init__(self, histories: StreamHistories | None = None) -> None:
+    def __init__(self, histories: StreamHistories | None = None,
+                 folds: Folds[CaseFold] | None = None) -> None:
         self._histories = histories or StreamHistories()
-        self._folds = Folds[Parsed](lambda s: (_empty_case(s), ()), _parsed_step)
+        self._folds = folds or case_folds()
 
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
@@ -186,7 +174,7 @@ class CaseStatisticsProjection:
         shares, unreported = [], []
         for stream_id, history in await touched_case_histories(self._histories, store, events):
             try:
-                state, parsed = self._folds.fold(stream_id, history)
+                state, _, parsed = self._folds.fold(stream_id, history)
                 share = contribution(state, parsed)
             except ODD_DATA as err:
                 raise _first_unreadable(history, err) from err
@@ -269,6 +257,6 @@ class MemberStandingProjection:
 def default_projections(policy: PolicyDocument) -> list[Projection]:
     """The read models every worker keeps current (and `projections rebuild` rebuilds),
     sharing the streams' histories they read."""
-    histories = StreamHistories()
-    return [CaseListProjection(histories), MemberStandingProjection(policy, histories),
-            CaseStatisticsProjection(histories)]
+    histories, folds = StreamHistories(), case_folds()
+    return [CaseListProjection(histories, folds), MemberStandingProjection(policy, histories),
+            CaseStatisticsProjection(histories, folds)]
