@@ -108,6 +108,7 @@ class StreamHistories:
         self._max_events = max_events
         self._max_age = max_age
         self._clock = clock
+        self._swept = clock()
 
     async def read(
         self, store: EventReader, upto: Mapping[str, int],
@@ -123,7 +124,7 @@ class StreamHistories:
         found: dict[str, list[RecordedEvent]] = {}
         missing: list[tuple[str, int, int]] = []
         for stream_id, version in upto.items():
-            entry = self._entries.get(stream_id)
+            entry = self._fresh(stream_id, now)
             have = len(entry.events) if entry else 0
             if have >= version:
                 found[stream_id] = entry.events[:version] if entry else []
@@ -151,7 +152,7 @@ class StreamHistories:
         on from what is held; a stream not held starts only at version 1."""
         if not events or events[0].stream_version != first:
             return
-        entry = self._entries.get(stream_id)
+        entry = self._fresh(stream_id, now)
         if entry is None and first == 1:
             entry = self._entries[stream_id] = _Entry([], now)
         if entry is None or len(entry.events) != first - 1:
@@ -160,7 +161,17 @@ class StreamHistories:
         self._held += len(events)
         self._entries.move_to_end(stream_id)
 
+    def _fresh(self, stream_id: str, now: float) -> _Entry | None:
+        entry = self._entries.get(stream_id)
+        if entry is not None and now - entry.loaded_at > self._max_age:
+            self._held -= len(self._entries.pop(stream_id).events)
+            return None
+        return entry
+
     def _expire(self, now: float) -> None:
+        if now - self._swept <= self._max_age / 4:  # a sweep now and then, not every read
+            return
+        self._swept = now
         for stream_id in [s for s, e in self._entries.items()
                           if now - e.loaded_at > self._max_age]:
             self._held -= len(self._entries.pop(stream_id).events)

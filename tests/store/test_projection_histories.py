@@ -5,10 +5,11 @@ as cases go on, end with the same tables as a rebuild from the log."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-from dueprocess.domain.envelope import Position
+from dueprocess.domain.envelope import Position, RecordedEvent
 from dueprocess.domain.streams import member_stream
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.histories import StreamHistories, Tail
@@ -110,3 +111,30 @@ async def test_lag_and_throughput_are_visible(pool: asyncpg.Pool, store: EventSt
     current = await projection_status(pool, names, window=0.2)
     assert [(s.lag, s.lag_seconds, s.applied_per_second) for s in current] \
         == [(0, 0.0, 0.0)] * len(names)
+
+
+class CountingStore(EventStore):
+    reads = 0
+
+    async def read_ranges(self, ranges: Sequence[tuple[str, int, int]]) -> list[RecordedEvent]:
+        self.reads += len(ranges)
+        return await super().read_ranges(ranges)
+
+
+async def test_decrypted_histories_are_held_no_longer_than_their_max_age(
+    pool: asyncpg.Pool
+) -> None:
+    # given a stream read once through the histories, on a clock we move
+    store, now = CountingStore(pool), [0.0]
+    [(stream_id, appends)] = _cases()[:1]
+    await store.append(stream_id, 0, appends[0])
+    histories = StreamHistories(max_age=60, clock=lambda: now[0])
+    await histories.read(store, {stream_id: 1})
+    # when it is asked again within its max age, then it is not read again
+    now[0] = 59
+    await histories.read(store, {stream_id: 1})
+    assert store.reads == 1
+    # and past it, it is read from the store again (an erased subject's values go then)
+    now[0] = 121
+    await histories.read(store, {stream_id: 1})
+    assert store.reads == 2
