@@ -40,7 +40,7 @@ class Tail:
     projection whose checkpoint falls in it (one contiguous run of the global order)."""
 
     def __init__(
-        self, store: EventReader, *, capacity: int = 5000, max_age: float = MAX_AGE_SECONDS,
+        self, store: EventReader, *, capacity: int = 2000, max_age: float = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
@@ -100,7 +100,7 @@ class StreamHistories:
     ``max_age`` seconds."""
 
     def __init__(
-        self, *, max_events: int = 50_000, max_age: float = MAX_AGE_SECONDS,
+        self, *, max_events: int = 10_000, max_age: float = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
@@ -190,7 +190,7 @@ class Folds(Generic[S]):
 
     def __init__(
         self, start: Callable[[str], S], step: Callable[[S, RecordedEvent], S], *,
-        max_streams: int = 5000, max_age: float = MAX_AGE_SECONDS, keep: int = 4,
+        max_streams: int = 2000, max_age: float = MAX_AGE_SECONDS, keep: int = 4,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._start = start
