@@ -15,6 +15,7 @@ histories come from ``StreamHistories``, shared by the projections of
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -211,6 +212,14 @@ class MemberStandingProjection:
         self._policy = policy
         self._histories = histories or StreamHistories()
         self._views = Folds[CaseView](empty_view, lambda v, e: extend_view(v, [e]))
+        # Per member, the case streams they are the respondent of: asked of the person index
+        # once, then grown by the reports this projection meets (a report names its
+        # respondent once and for all, and one committed after the question comes later in
+        # the log), instead of a query per member per batch. Ids only; least recently used
+        # members are dropped beyond MEMBERS_HELD.
+        self._cases: OrderedDict[str, set[str]] = OrderedDict()
+
+    MEMBERS_HELD = 10_000
 
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
@@ -219,14 +228,16 @@ class MemberStandingProjection:
         # A case's respondent is named by its report, version 1, in clear.
         openings = await self._histories.read(
             store, {e.stream_id: 1 for e in events if is_case_stream(e.stream_id)}, events)
-        for opening in openings.values():
+        reported: list[tuple[str, str]] = []
+        for stream_id, opening in openings.items():
             respondent = (opening[0].payload.get("respondent") or {}).get("person_id") \
                 if opening and opening[0].event_type == "ReportFiled" else None
             if respondent:
                 members.add(respondent)
+                reported.append((respondent, stream_id))
         if not members:
             return
-        cases = await case_streams_of(conn, sorted(members))
+        cases = await self._case_streams(conn, members, reported)
         streams = sorted({s for m in members for s in (member_stream(m), *cases[m])})
         versions = {r["stream_id"]: int(r["version"]) for r in await conn.fetch(
             "SELECT stream_id, version FROM streams WHERE stream_id = ANY($1)", streams)}
@@ -247,6 +258,22 @@ class MemberStandingProjection:
                    rights = excluded.rights, membership_number = excluded.membership_number,
                    continuous_since = excluded.continuous_since,
                    case_ids = excluded.case_ids, updated_at = excluded.updated_at""", rows)
+
+    async def _case_streams(
+        self, conn: Connection, members: set[str], reported: Sequence[tuple[str, str]]
+    ) -> dict[str, list[str]]:
+        unknown = sorted(m for m in members if m not in self._cases)
+        if unknown:
+            for member_id, streams in (await case_streams_of(conn, unknown)).items():
+                self._cases[member_id] = set(streams)
+        for member_id, stream_id in reported:
+            self._cases[member_id].add(stream_id)
+        for member_id in members:
+            self._cases.move_to_end(member_id)
+        found = {m: sorted(self._cases[m]) for m in members}
+        while len(self._cases) > self.MEMBERS_HELD:
+            self._cases.popitem(last=False)
+        return found
 
     def _row(self, member_id: str, cases: Sequence[str], history: Sequence[RecordedEvent],
              views: Sequence[CaseView]) -> tuple[object, ...]:
