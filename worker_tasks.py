@@ -15,6 +15,7 @@ from temporalio.common import MetricMeter
 from temporalio.runtime import Runtime as TemporalRuntime
 
 from .runtime import Runtime
+from .services.metrics import record_projection_applied
 from .services.policyfile import load_policy_file
 from .store.checkpoints import CheckpointDir, CheckpointError, load_key, run_checkpoints
 from .store.projections import ProjectionRunner, default_projections
@@ -24,8 +25,10 @@ log = logging.getLogger("dueprocess")
 
 def projection_runner(runtime: Runtime) -> ProjectionRunner:
     policy = load_policy_file(runtime.settings.policy_file)
+    meter = metric_meter(runtime)
     return ProjectionRunner(runtime.pool, runtime.store, default_projections(policy),
-                            on_error=runtime.settings.projection_on_error)
+                            on_error=runtime.settings.projection_on_error,
+                            on_applied=lambda name, n: record_projection_applied(meter, name, n))
 
 
 async def readiness(runtime: Runtime, stop: asyncio.Event) -> dict[str, str | None]:

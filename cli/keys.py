@@ -31,12 +31,14 @@ async def _projections(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _projection_status(args: argparse.Namespace, pool: Any, names: list[str]) -> int:
     """Exit 1 when any projection has quarantined events or is halted: someone must look."""
-    statuses = await projection_status(pool, names)
+    statuses = await projection_status(pool, names, window=args.window)
     lines = []
     for st in statuses:
-        lines.append(f"{st.name:16} position {st.tx_id}/{st.global_position}  lag {st.lag}  "
-                     f"errors {st.errors}  quarantined {len(st.quarantined)}"
-                     + ("  HALTED" if st.halted else ""))
+        rate = "" if st.applied_per_second is None \
+            else f"  applied {st.applied_per_second:.1f} events/s"
+        lines.append(f"{st.name:16} position {st.tx_id}/{st.global_position}  lag {st.lag} "
+                     f"events ({st.lag_seconds:.1f} s){rate}  errors {st.errors}  "
+                     f"quarantined {len(st.quarantined)}" + ("  HALTED" if st.halted else ""))
         if st.last_error:
             lines.append(f"  last error ({st.last_error_at:%Y-%m-%d %H:%M:%S}): "
                          f"{st.last_error}")
@@ -77,6 +79,9 @@ def _extend(sub: Any, add: Any) -> None:
     proj = add("projections", "bring read models up to date, drop and rebuild them, or show "
                "their position, lag, errors and quarantined events")
     proj.add_argument("action", choices=["catch-up", "rebuild", "status"])
+    proj.add_argument("--window", type=float, default=1.0, metavar="SECONDS",
+                      help="status: measure each projection's events applied per second over "
+                      "this many seconds (0: do not measure)")
     keys = add("keys", "subject keys at rest: how they are stored (status), or wrap every "
                "live key under the current key-encryption key (wrap)")
     keys.add_argument("action", choices=["status", "wrap"])

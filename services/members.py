@@ -122,7 +122,7 @@ def _member_events(records: Sequence[RecordedEvent]) -> list[MemberEvent]:
             for r in records if r.event_type in MEMBER_EVENT_TYPES]
 
 
-def party_case_streams(party: str) -> str:
+def party_case_streams(party: str, person: str = "$1") -> str:
     """SQL for the case streams in which $1 is the report's ``party`` (``respondent`` or
     ``complainant``): the person's streams from the person index (migration 0013), then each
     case's report, so it costs the person's own streams, never the log (tested by EXPLAIN).
@@ -133,13 +133,17 @@ def party_case_streams(party: str) -> str:
     SELECT DISTINCT sp.stream_id
       FROM stream_people sp
       JOIN events e ON e.stream_id = sp.stream_id
-     WHERE sp.person_id = $1 AND sp.stream_id LIKE '{CASE_PREFIX}%'
+     WHERE sp.person_id = {person} AND sp.stream_id LIKE '{CASE_PREFIX}%'
        AND e.event_type = 'ReportFiled'
-       AND convert_from(e.data, 'UTF8')::jsonb #>> '{{payload,{party},person_id}}' = $1
+       AND convert_from(e.data, 'UTF8')::jsonb #>> '{{payload,{party},person_id}}' = {person}
      ORDER BY sp.stream_id"""
 
 
 CASE_STREAMS = party_case_streams("respondent")
+# The same for several members at once ($1: their ids): one query per projection batch.
+CASE_STREAMS_OF_MANY = f"""SELECT m.id AS member_id, s.stream_id
+  FROM unnest($1::text[]) AS m(id)
+  CROSS JOIN LATERAL ({party_case_streams("respondent", "m.id")}) AS s"""
 
 
 async def case_streams_for(
@@ -152,6 +156,22 @@ async def case_streams_for(
     the streams that name the member are looked at (a respondent is named by the report).
     """
     return await party_streams(pool, CASE_STREAMS, member_id)
+
+
+async def case_streams_of(
+    pool: Database | Connection, member_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """``case_streams_for`` of each of ``member_ids``, in one query."""
+    found: dict[str, list[str]] = {m: [] for m in member_ids}
+    try:
+        rows = await pool.fetch(CASE_STREAMS_OF_MANY, list(member_ids))
+    except (asyncpg.CharacterNotInRepertoireError,
+            asyncpg.InvalidTextRepresentationError) as err:  # stored bytes, not JSON text
+        raise UnreadableEvent(f"a stored report of a case naming one of {list(member_ids)!r} "
+                              f"is not JSON text ({err})") from err
+    for row in rows:
+        found[row["member_id"]].append(row["stream_id"])
+    return {m: sorted(set(streams)) for m, streams in found.items()}
 
 
 async def party_streams(pool: Database | Connection, sql: str, person_id: str) -> list[str]:

@@ -30,6 +30,7 @@ DECISIONS = "dueprocess_decisions"
 REJECTIONS = "dueprocess_rejections"
 PROJECTION_LAG = "dueprocess_projection_lag_seconds"
 PROJECTION_BEHIND = "dueprocess_projection_lag_events"
+PROJECTION_APPLIED = "dueprocess_projection_events_applied"
 DEADLINES_MISSED = "dueprocess_deadlines_missed"
 CASES_OPEN = "dueprocess_cases_open"
 STAGE_AGE = "dueprocess_stage_age_seconds"
@@ -131,13 +132,21 @@ class DecisionMetricsInterceptor(Interceptor):
 
 def record_projection_lag(meter: MetricMeter, lags: Mapping[str, tuple[int, float]]) -> None:
     seconds = meter.create_gauge_float(
-        PROJECTION_LAG, "how long a read model has been behind the event log (0: current)", "s")
+        PROJECTION_LAG, "how long the oldest event a read model has not applied has waited "
+        "since it was recorded (0: current)", "s")
     events = meter.create_gauge(
         PROJECTION_BEHIND, "events a read model has not applied yet (capped at 100000)")
     for name, (behind, age) in lags.items():
         labels = {"projection": name}
         seconds.with_additional_attributes(labels).set(age)
         events.with_additional_attributes(labels).set(behind)
+
+
+def record_projection_applied(meter: MetricMeter, projection: str, events: int) -> None:
+    """Events a read model applied (a counter: its rate is the projection's throughput)."""
+    meter.create_counter(
+        PROJECTION_APPLIED, "events applied by a read model (rate: its throughput)",
+    ).with_additional_attributes({"projection": projection}).add(events)
 
 
 def record_stage_ages(meter: MetricMeter, stages: Mapping[str, tuple[int, float]]) -> None:

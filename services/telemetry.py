@@ -44,7 +44,7 @@ from temporalio.runtime import (
 
 from ..domain.case import CaseStage
 from ..store.db import Database
-from ..store.projection_runner import projection_lags
+from ..store.projection_status import projection_lags, waited
 from .metrics import record_projection_lag, record_stage_ages
 
 log = logging.getLogger("dueprocess.telemetry")
@@ -183,13 +183,13 @@ _LAG_CAP = 100_000
 async def projection_lag(
     pool: Database, now: datetime | None = None
 ) -> dict[str, tuple[int, float]]:
-    """Per read model: (events not applied yet, seconds since its checkpoint last moved
-    while events wait; 0 when current)."""
+    """Per read model: (events not applied yet, seconds the oldest of them has waited
+    since it was recorded; 0 when current). Not the time since the checkpoint last moved:
+    under sustained load it moves all the time however far behind it is."""
     now = now or datetime.now(UTC)
     async with pool.acquire() as conn:
         rows = await projection_lags(conn, cap=_LAG_CAP)
-    return {r["name"]: (int(r["behind"]),
-                        max(0.0, (now - r["updated_at"]).total_seconds()) if r["behind"] else 0.0)
+    return {r["name"]: (int(r["behind"]), waited(r, now) if r["behind"] else 0.0)
             for r in rows}
 
 

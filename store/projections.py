@@ -5,26 +5,32 @@ row is locked while a batch is applied, so two runners never apply a batch twice
 crash never skips one. ``rebuild`` empties a projection and replays it from the start;
 the result equals the live one (tested).
 
-Projections refold whole streams with the domain's one fold (``evolve``) rather than
-patching rows event by event: a second copy of the rules is how read models drift.
+Projections fold streams with the domain's one fold (``evolve``) rather than patching rows
+event by event: a second copy of the rules is how read models drift. The fold is carried
+on per stream (``Folds``, store/histories.py), so each event is folded once, and the
+histories come from ``StreamHistories``, shared by the projections of
+``default_projections``: the cost of an event no longer grows with its case's length.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime
 
 from ..domain import case as dc
 from ..domain.envelope import RecordedEvent
+from ..domain.membership.history import CaseView, empty_view, extend_view
 from ..domain.membership.standing import standing
 from ..domain.policy import PolicyDocument
 from ..domain.statistics import contribution
 from ..domain.streams import case_id_of, is_case_stream, member_id_of, member_stream
-from ..services.members import case_streams_for
+from ..services.members import case_streams_of
 from .db import Connection
 from .errors import ODD_DATA, UnreadableEvent, reason
 from .eventstore import EventStore
+from .histories import Folds, StreamHistories
 from .projection_runner import Projection, ProjectionRunner, ProjectionStatus, projection_status
 
 __all__ = ["CaseListProjection", "CaseStatisticsProjection", "MemberStandingProjection",
@@ -43,21 +49,26 @@ def case_state_from(events: Sequence[RecordedEvent], case_id: str) -> dc.CaseSta
         raise _first_unreadable(events, err) from err
 
 
-def case_state_and_stage_entry(
-    events: Sequence[RecordedEvent], case_id: str
-) -> tuple[dc.CaseState, datetime | None]:
-    """The case folded as ``case_state_from`` does, and when its current stage was entered:
-    the effective time of the last event that changed the stage (the one fold decides)."""
-    state, entered = dc.CaseState.empty(case_id), None
-    try:
-        for event in events:
-            after = dc.evolve(state, dc.CASE_EVENT_ADAPTER.validate_python(event.payload))
-            if after.stage != state.stage:
-                entered = event.effective_at
-            state = after
-    except ODD_DATA as err:
-        raise _first_unreadable(events, err) from err
-    return state, entered
+def _empty_case(stream_id: str) -> dc.CaseState:
+    return dc.CaseState.empty(case_id_of(stream_id) or stream_id)
+
+
+# A case as the per-case read models fold it: its state, when it entered its stage, and its
+# events parsed; each event parsed and folded once for both (case list, statistics).
+CaseFold = tuple[dc.CaseState, datetime | None, tuple[dc.CaseEvent, ...]]
+
+
+def _case_step(folded: CaseFold, event: RecordedEvent) -> CaseFold:
+    """One event folded on (``evolve``); the stage was entered when the last event that
+    changed it took effect (the one fold decides)."""
+    state, entered, parsed = folded
+    new = dc.CASE_EVENT_ADAPTER.validate_python(event.payload)
+    after = dc.evolve(state, new)
+    return after, event.effective_at if after.stage != state.stage else entered, (*parsed, new)
+
+
+def case_folds() -> Folds[CaseFold]:
+    return Folds[CaseFold](lambda s: (_empty_case(s), None, ()), _case_step)
 
 
 def _first_unreadable(events: Sequence[RecordedEvent], err: BaseException) -> UnreadableEvent:
@@ -79,13 +90,31 @@ def people_in(state: dc.CaseState) -> list[str]:
 
 
 async def touched_case_histories(
-    store: EventStore, events: Sequence[RecordedEvent]
-) -> AsyncIterator[tuple[str, list[RecordedEvent]]]:
+    histories: StreamHistories, store: EventStore, events: Sequence[RecordedEvent]
+) -> list[tuple[str, list[RecordedEvent]]]:
     """Each case stream a batch touches, with its history up to what the batch has seen
     (not beyond, so a rebuild replays identically): what a per-case read model re-folds."""
-    for stream_id in sorted({e.stream_id for e in events if is_case_stream(e.stream_id)}):
-        upto = max(e.stream_version for e in events if e.stream_id == stream_id)
-        yield stream_id, await store.read_stream(stream_id, to_version=upto)
+    upto: dict[str, int] = {}
+    for e in events:
+        if is_case_stream(e.stream_id):
+            upto[e.stream_id] = max(upto.get(e.stream_id, 0), e.stream_version)
+    found = await histories.read(store, upto, events)
+    return [(stream_id, found[stream_id]) for stream_id in sorted(upto)]
+
+
+_CASE_LIST_UPSERT = """INSERT INTO case_list AS c (case_id, respondent_id, complainant_id,
+       complainant_kind, stage, next_deadline_kind, next_deadline_at, opened_at,
+       updated_at, version, people, stage_entered_at)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+   ON CONFLICT (case_id) DO UPDATE SET
+       respondent_id = excluded.respondent_id,
+       complainant_id = excluded.complainant_id,
+       complainant_kind = excluded.complainant_kind, stage = excluded.stage,
+       next_deadline_kind = excluded.next_deadline_kind,
+       next_deadline_at = excluded.next_deadline_at,
+       opened_at = excluded.opened_at, updated_at = excluded.updated_at,
+       version = excluded.version, people = excluded.people,
+       stage_entered_at = excluded.stage_entered_at"""
 
 
 class CaseListProjection:
@@ -94,33 +123,27 @@ class CaseListProjection:
     name = "case_list"
     tables: tuple[str, ...] = ("case_list",)
 
+    def __init__(self, histories: StreamHistories | None = None,
+                 folds: Folds[CaseFold] | None = None) -> None:
+        self._histories = histories or StreamHistories()
+        self._folds = folds or case_folds()
+
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None:
-        async for stream_id, history in touched_case_histories(store, events):
-            await self._upsert(conn, stream_id, history)
+        rows = [self._row(stream_id, history) for stream_id, history
+                in await touched_case_histories(self._histories, store, events)]
+        await conn.executemany(_CASE_LIST_UPSERT, rows)
 
-    async def _upsert(
-        self, conn: Connection, stream_id: str, history: Sequence[RecordedEvent]
-    ) -> None:
+    def _row(self, stream_id: str, history: Sequence[RecordedEvent]) -> tuple[object, ...]:
         case_id = case_id_of(stream_id) or stream_id
-        state, entered = case_state_and_stage_entry(history, case_id)
+        try:
+            state, entered, _ = self._folds.fold(stream_id, history)
+        except ODD_DATA as err:
+            raise _first_unreadable(history, err) from err
         deadline = min(dc.pending_deadlines(state), key=lambda d: d.due_at, default=None)
         report = state.report
-        await conn.execute(
-            """INSERT INTO case_list AS c (case_id, respondent_id, complainant_id,
-                   complainant_kind, stage, next_deadline_kind, next_deadline_at, opened_at,
-                   updated_at, version, people, stage_entered_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-               ON CONFLICT (case_id) DO UPDATE SET
-                   respondent_id = excluded.respondent_id,
-                   complainant_id = excluded.complainant_id,
-                   complainant_kind = excluded.complainant_kind, stage = excluded.stage,
-                   next_deadline_kind = excluded.next_deadline_kind,
-                   next_deadline_at = excluded.next_deadline_at,
-                   opened_at = excluded.opened_at, updated_at = excluded.updated_at,
-                   version = excluded.version, people = excluded.people,
-                   stage_entered_at = excluded.stage_entered_at""",
+        return (
             case_id,
             report.respondent.person_id if report else None,
             report.complainant.person_id if report else None,
@@ -144,32 +167,34 @@ class CaseStatisticsProjection:
     name = "case_statistics"
     tables: tuple[str, ...] = ("case_statistics",)
 
+    def __init__(self, histories: StreamHistories | None = None,
+                 folds: Folds[CaseFold] | None = None) -> None:
+        self._histories = histories or StreamHistories()
+        self._folds = folds or case_folds()
+
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None:
-        async for stream_id, history in touched_case_histories(store, events):
-            await self._upsert(conn, stream_id, history)
-
-    async def _upsert(
-        self, conn: Connection, stream_id: str, history: Sequence[RecordedEvent]
-    ) -> None:
-        try:
-            parsed = [dc.CASE_EVENT_ADAPTER.validate_python(e.payload) for e in history]
-            state = dc.fold(parsed, dc.CaseState.empty(case_id_of(stream_id) or stream_id))
-            share = contribution(state, parsed)
-        except ODD_DATA as err:
-            raise _first_unreadable(history, err) from err
-        if share is None:  # no report (yet): the case counts nowhere
-            await conn.execute("DELETE FROM case_statistics WHERE stream_id = $1", stream_id)
-            return
-        await conn.execute(
+        shares, unreported = [], []
+        for stream_id, history in await touched_case_histories(self._histories, store, events):
+            try:
+                state, _, parsed = self._folds.fold(stream_id, history)
+                share = contribution(state, parsed)
+            except ODD_DATA as err:
+                raise _first_unreadable(history, err) from err
+            if share is None:  # no report (yet): the case counts nowhere
+                unreported.append((stream_id,))
+            else:
+                shares.append((stream_id, share.reported_at,
+                               history[-1].stream_version if history else 0,
+                               share.model_dump_json()))
+        await conn.executemany("DELETE FROM case_statistics WHERE stream_id = $1", unreported)
+        await conn.executemany(
             """INSERT INTO case_statistics AS s (stream_id, reported_at, version, contribution)
                VALUES ($1, $2, $3, $4::jsonb)
                ON CONFLICT (stream_id) DO UPDATE SET reported_at = excluded.reported_at,
                    version = excluded.version, contribution = excluded.contribution""",
-            stream_id, share.reported_at, history[-1].stream_version if history else 0,
-            share.model_dump_json(),
-        )
+            shares)
 
 
 class MemberStandingProjection:
@@ -183,43 +208,85 @@ class MemberStandingProjection:
     name = "member_standing"
     tables: tuple[str, ...] = ("member_standing",)
 
-    def __init__(self, policy: PolicyDocument) -> None:
+    def __init__(self, policy: PolicyDocument, histories: StreamHistories | None = None) -> None:
         self._policy = policy
+        self._histories = histories or StreamHistories()
+        self._views = Folds[CaseView](empty_view, lambda v, e: extend_view(v, [e]))
+        # Per member, the case streams they are the respondent of: asked of the person index
+        # once, then grown by the reports this projection meets (a report names its
+        # respondent once and for all, and one committed after the question comes later in
+        # the log), instead of a query per member per batch. Ids only; least recently used
+        # members are dropped beyond MEMBERS_HELD.
+        self._cases: OrderedDict[str, set[str]] = OrderedDict()
+
+    MEMBERS_HELD = 10_000
 
     async def apply(
         self, conn: Connection, store: EventStore, events: Sequence[RecordedEvent]
     ) -> None:
         members = {m for m in (member_id_of(e.stream_id) for e in events) if m is not None}
-        for stream_id in {e.stream_id for e in events if is_case_stream(e.stream_id)}:
-            opening = await store.read_stream(stream_id, to_version=1)
+        # A case's respondent is named by its report, version 1, in clear.
+        openings = await self._histories.read(
+            store, {e.stream_id: 1 for e in events if is_case_stream(e.stream_id)}, events)
+        reported: list[tuple[str, str]] = []
+        for stream_id, opening in openings.items():
             respondent = (opening[0].payload.get("respondent") or {}).get("person_id") \
                 if opening and opening[0].event_type == "ReportFiled" else None
             if respondent:
                 members.add(respondent)
-        for member_id in sorted(members):
-            await self._upsert(conn, store, member_id)
-
-    async def _upsert(self, conn: Connection, store: EventStore, member_id: str) -> None:
-        cases = await case_streams_for(conn, member_id)
-        history = await store.read_streams([member_stream(member_id), *cases])
-        if not history:
+                reported.append((respondent, stream_id))
+        if not members:
             return
-        as_of = max(e.effective_at for e in history)
-        result = standing(member_id, history, self._policy, as_of)
-        await conn.execute(
+        cases = await self._case_streams(conn, members, reported)
+        streams = sorted({s for m in members for s in (member_stream(m), *cases[m])})
+        versions = {r["stream_id"]: int(r["version"]) for r in await conn.fetch(
+            "SELECT stream_id, version FROM streams WHERE stream_id = ANY($1)", streams)}
+        histories = await self._histories.read(store, versions)
+        rows = []
+        for member_id in sorted(members):
+            history = [e for s in (member_stream(member_id), *cases[member_id])
+                       for e in histories.get(s, [])]
+            if history:
+                views = [self._views.fold(s, histories.get(s, [])) for s in cases[member_id]]
+                rows.append(self._row(member_id, cases[member_id], history,
+                                      [v for v in views if v.folded]))
+        await conn.executemany(
             """INSERT INTO member_standing AS m (member_id, status, rights, membership_number,
                    continuous_since, case_ids, updated_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (member_id) DO UPDATE SET status = excluded.status,
                    rights = excluded.rights, membership_number = excluded.membership_number,
                    continuous_since = excluded.continuous_since,
-                   case_ids = excluded.case_ids, updated_at = excluded.updated_at""",
-            member_id, str(result.status), sorted(str(r) for r in result.rights),
-            result.membership_number, result.continuous_since,
-            [case_id_of(c) or c for c in cases], as_of,
-        )
+                   case_ids = excluded.case_ids, updated_at = excluded.updated_at""", rows)
+
+    async def _case_streams(
+        self, conn: Connection, members: set[str], reported: Sequence[tuple[str, str]]
+    ) -> dict[str, list[str]]:
+        unknown = sorted(m for m in members if m not in self._cases)
+        if unknown:
+            for member_id, streams in (await case_streams_of(conn, unknown)).items():
+                self._cases[member_id] = set(streams)
+        for member_id, stream_id in reported:
+            self._cases[member_id].add(stream_id)
+        for member_id in members:
+            self._cases.move_to_end(member_id)
+        found = {m: sorted(self._cases[m]) for m in members}
+        while len(self._cases) > self.MEMBERS_HELD:
+            self._cases.popitem(last=False)
+        return found
+
+    def _row(self, member_id: str, cases: Sequence[str], history: Sequence[RecordedEvent],
+             views: Sequence[CaseView]) -> tuple[object, ...]:
+        as_of = max(e.effective_at for e in history)
+        result = standing(member_id, history, self._policy, as_of, views=views)
+        return (member_id, str(result.status), sorted(str(r) for r in result.rights),
+                result.membership_number, result.continuous_since,
+                [case_id_of(c) or c for c in cases], as_of)
 
 
 def default_projections(policy: PolicyDocument) -> list[Projection]:
-    """The read models every worker keeps current (and `projections rebuild` rebuilds)."""
-    return [CaseListProjection(), MemberStandingProjection(policy), CaseStatisticsProjection()]
+    """The read models every worker keeps current (and `projections rebuild` rebuilds),
+    sharing the streams' histories they read."""
+    histories, folds = StreamHistories(), case_folds()
+    return [CaseListProjection(histories, folds), MemberStandingProjection(policy, histories),
+            CaseStatisticsProjection(histories, folds)]

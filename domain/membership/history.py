@@ -122,19 +122,29 @@ class CaseView:
 
 def case_views(records: Sequence[RecordedEvent]) -> list[CaseView]:
     """Each case stream folded by ``evolve``, in stream order; unreadable events skipped."""
-    streams: dict[str, list[tuple[RecordedEvent, CaseEvent]]] = {}
+    streams: dict[str, list[RecordedEvent]] = {}
     for record in sorted(records, key=lambda r: (r.stream_id, r.stream_version,
                                                  str(r.event_id))):
+        streams.setdefault(record.stream_id, []).append(record)
+    views = [extend_view(empty_view(stream_id), items) for stream_id, items in streams.items()]
+    return [view for view in views if view.folded]
+
+
+def empty_view(stream_id: str) -> CaseView:
+    return CaseView(state=CaseState.empty(case_id_of(stream_id) or stream_id), folded=())
+
+
+def extend_view(view: CaseView, records: Sequence[RecordedEvent]) -> CaseView:
+    """``view`` with the stream's next ``records`` folded on (unreadable ones skipped): what
+    ``case_views`` gives for the longer stream, for a caller that keeps views as streams
+    grow (the member-standing projection)."""
+    state, folded = view.state, list(view.folded)
+    for record in records:
         event = _parse_case(record)
         if event is not None:
-            streams.setdefault(record.stream_id, []).append((record, event))
-    views = []
-    for stream_id, items in streams.items():
-        state = CaseState.empty(case_id_of(stream_id) or stream_id)
-        for _, event in items:
             state = evolve(state, event)
-        views.append(CaseView(state=state, folded=tuple(Cited(r, e) for r, e in items)))
-    return views
+            folded.append(Cited(record, event))
+    return CaseView(state=state, folded=tuple(folded))
 
 
 @dataclass(frozen=True)
@@ -187,11 +197,13 @@ class MeasureView:
         return not self.voided and self.start <= as_of and (end is None or as_of < end)
 
 
-def measures_of(member_id: str, records: Sequence[RecordedEvent]) -> list[MeasureView]:
-    """Measures of the cases in ``records`` where ``member_id`` is respondent (a case
-    with no readable report counts: its measures are on the record)."""
+def measures_of(member_id: str, records: Sequence[RecordedEvent],
+                views: Sequence[CaseView] | None = None) -> list[MeasureView]:
+    """Measures of the cases in ``records`` (or already folded: ``views``, as
+    ``case_views`` gives them) where ``member_id`` is respondent (a case with no readable
+    report counts: its measures are on the record)."""
     found = []
-    for view in case_views(records):
+    for view in case_views(records) if views is None else views:
         respondent = view.state.respondent
         if respondent is None or respondent.person_id == member_id:
             found += [MeasureView(fact=m, case=view) for m in view.state.measures.measures]

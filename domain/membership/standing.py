@@ -34,7 +34,16 @@ from ..envelope import RecordedEvent
 from ..policy import PolicyDocument, Right
 from ..streams import member_stream
 from .explain import measure_reasons, member_text
-from .history import Cited, Knowledge, MeasureView, Reason, known, measures_of, parse_member
+from .history import (
+    CaseView,
+    Cited,
+    Knowledge,
+    MeasureView,
+    Reason,
+    known,
+    measures_of,
+    parse_member,
+)
 from .member import MemberEvent, MemberRejoined, MemberState, evolve_member
 from .statuses import (
     ALL_RIGHTS,
@@ -83,11 +92,14 @@ class Standing(Model):
 
 def standing(member_id: str, events: Sequence[RecordedEvent], policy: PolicyDocument,
              as_of: datetime, as_known_on: datetime | None = None,
-             knowledge: Knowledge = "asserted") -> Standing:
+             knowledge: Knowledge = "asserted",
+             views: Sequence[CaseView] | None = None) -> Standing:
     """Standing of ``member_id`` at valid time ``as_of`` as known on ``as_known_on``.
 
     ``events``: the member stream plus the case streams where the member is respondent,
     in any order (the caller collects them; cases about someone else are skipped).
+    ``views``: the case streams among ``events`` already folded (``case_views``), for a
+    caller that keeps them as the streams grow; only with ``as_known_on`` None.
     """
     if as_of.tzinfo is None or (as_known_on is not None and as_known_on.tzinfo is None):
         raise ValueError("as_of and as_known_on must carry a time zone")
@@ -100,7 +112,9 @@ def standing(member_id: str, events: Sequence[RecordedEvent], policy: PolicyDocu
     for cited in folded:
         member = evolve_member(member, cited.event)
     readmissions = [c.at for c in folded if isinstance(c.event, MemberRejoined)]
-    measures = measures_of(member_id, [r for r in records if r.stream_id != own])
+    if views is not None and as_known_on is not None:
+        raise ValueError("views: folded cases are what is known now, not as_known_on")
+    measures = measures_of(member_id, [r for r in records if r.stream_id != own], views)
     answer = _answer(member_id, member, folded, measures, readmissions, policy, as_of,
                      as_known_on)
     return answer.model_copy(update={

@@ -79,6 +79,7 @@ async def test_catch_up_takes_the_projections_in_turns(
 
     class Recording(CaseListProjection):
         def __init__(self, name: str) -> None:
+            super().__init__()
             self.name = name
 
         async def apply(self, conn: Connection, store: EventStore,
