@@ -63,10 +63,13 @@ def _mutate(rows: list[Row], head: tuple[int, bytes], draw: Any) -> tuple[list[R
     if kind == "column":
         column = draw(COLUMN)
         values = list(rows[i])
-        values[column] = draw(st.sampled_from([
-            values[column], 0, 1.0, "x", b"", str(uuid.uuid4()), rows[0][column],
-            rows[-1][column], (values[column] + 1) if isinstance(values[column], int) else
-            values[column]]))
+        same = [values[column], rows[0][column], rows[-1][column]]
+        if NAMES[column] == "tx":  # the database's text form of a transaction id
+            values[column] = str(draw(st.integers(0, 200)))
+        elif isinstance(values[column], int):
+            values[column] = draw(st.sampled_from([*same, 0, values[column] + 1, True]))
+        else:
+            values[column] = draw(st.sampled_from([*same, "x", b"", str(uuid.uuid4())]))
         rows[i] = Row(values)
     elif kind == "swap":
         j = draw(st.integers(0, len(rows) - 1))
