@@ -101,12 +101,9 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 async def generation_pool(dsn: str, size: int = 16) -> Pool:
     """Connections that commit without waiting for the WAL flush (generation only: what
     they write is exactly what a durable commit writes)."""
-    async def connect() -> asyncpg.Connection:
-        conn: asyncpg.Connection = await asyncpg.connect(
-            dsn, server_settings={"synchronous_commit": "off"})
-        return conn
-
-    return Pool(connect, max_size=size)
+    pool: Pool = await asyncpg.create_pool(
+        dsn, min_size=0, max_size=size, server_settings={"synchronous_commit": "off"})
+    return pool
 
 
 # -- a growing log of real cases ---------------------------------------------------------

@@ -2,6 +2,7 @@
 
     python bench/run.py [--quick] [--profile] [--only NAME ...] [--output PATH]
                         [--sizes 10000,100000,1000000] [--rates 20:90,50:90] [--cases 10000]
+                        [--log-sizes 100000,300000]
 
 A benchmark is any ``bench/*.py`` script with a ``__main__`` guard except this file (helper
 modules such as workflow definitions are skipped). Each one is
@@ -35,8 +36,8 @@ from _common import load_average, machine_text
 
 BENCH = Path(__file__).resolve().parent
 # Known ones first, then any others alphabetically.
-ORDER = ("eventstore", "workflows", "append", "scale", "lag", "decisions", "memory")
-README_SECTIONS = ("scale", "lag", "append", "decisions", "memory")
+ORDER = ("eventstore", "workflows", "append", "scale", "whole_log", "lag", "decisions", "memory")
+README_SECTIONS = ("scale", "whole_log", "lag", "append", "decisions", "memory")
 README = BENCH.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 PROFILE_CAPABLE = {"eventstore"}
@@ -130,6 +131,8 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these benchmarks")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
     parser.add_argument("--sizes", help="scale: log sizes (default 10000,100000,1000000)")
+    parser.add_argument("--log-sizes", dest="log_sizes",
+                        help="whole_log: log sizes (default 100000,300000)")
     parser.add_argument("--rates", help="lag: RATE:SECONDS,... (default in bench/lag.py)")
     parser.add_argument("--cases", help="memory: open cases (default 10000)")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md alone")
@@ -140,9 +143,11 @@ def main() -> int:
     if args.quick and args.output == BENCH / "RESULTS.md":
         # A smoke run never overwrites the recorded results.
         args.output = BENCH / "results" / "quick" / "RESULTS.md"
-    for name, option in (("scale", "sizes"), ("lag", "rates"), ("memory", "cases")):
+    for name, option in (("scale", "sizes"), ("lag", "rates"), ("memory", "cases"),
+                         ("whole_log", "log_sizes")):
         if getattr(args, option) and not args.quick:
-            EXTRA_ARGS.setdefault(name, []).extend([f"--{option}", getattr(args, option)])
+            flag = "--sizes" if option == "log_sizes" else f"--{option}"
+            EXTRA_ARGS.setdefault(name, []).extend([flag, getattr(args, option)])
 
     names = discover()
     if args.only:

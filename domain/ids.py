@@ -101,9 +101,17 @@ def values_at(node: Any, path: Path) -> Iterator[Any]:
         yield from values_at(node[head], rest)
 
 
+@cache
+def _prefixes(paths: frozenset[Path]) -> frozenset[Path]:
+    # Every append asks with one of a few dozen path sets (one per event type).
+    return frozenset(p[:i] for p in paths for i in range(len(p) + 1))
+
+
 def person_ids_at(node: Any, paths: frozenset[Path]) -> list[str]:
     """Person ids at ``paths`` in the JSON document ``node``, in order of first mention."""
-    prefixes = {p[:i] for p in paths for i in range(len(p) + 1)}
+    if not paths:
+        return []
+    prefixes = _prefixes(paths)
     found: dict[str, None] = {}
 
     def walk(value: Any, at: Path) -> None:

@@ -122,23 +122,29 @@ def is_personal(node: Any) -> bool:
 
 
 def personal_nodes(payload: Mapping[str, Any]) -> Found:
-    """Every personal value of a payload with its path, in one walk."""
+    """Every personal value of a payload with its path, in one walk (depth first, in
+    document order)."""
     found: Found = []
-    _find(payload, (), found)
+    if is_personal(payload):
+        found.append(((), dict(payload)))
+    elif isinstance(payload, dict | list):
+        _find(payload, (), found)
     return found
 
 
-def _find(node: Any, path: Path, found: Found) -> None:
-    if is_personal(node):
-        found.append((path, node))
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(value, dict | list):
+def _find(node: dict[str, Any] | list[Any], path: Path, found: Found) -> None:
+    # Hot (every append and every read walks every payload): children are tested here,
+    # so a personal value or a scalar costs no call of its own.
+    pairs: Any = node.items() if isinstance(node, dict) else (
+        (Index(i), item) for i, item in enumerate(node))
+    for key, value in pairs:
+        if isinstance(value, dict):
+            if value.get("pii") is True and "subject_id" in value:
+                found.append(((*path, key), value))
+            else:
                 _find(value, (*path, key), found)
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            if isinstance(item, dict | list):
-                _find(item, (*path, Index(index)), found)
+        elif isinstance(value, list):
+            _find(value, (*path, key), found)
 
 
 def path_text(path: Path) -> str:
@@ -222,8 +228,10 @@ def seal(
     return seal_found(payload, personal_nodes(payload), event_id, keys, cipher)
 
 
-def _open(key: bytes, cipher: int, sealed: bytes, aad: bytes,
-          ciphers: dict[tuple[bytes, int], AESGCM | AESGCMSIV]) -> bytes:
+Ciphers = dict[tuple[bytes, int], AESGCM | AESGCMSIV]
+
+
+def _open(key: bytes, cipher: int, sealed: bytes, aad: bytes, ciphers: Ciphers) -> bytes:
     aead = ciphers.get((key, cipher))
     if aead is None:
         aead = ciphers[key, cipher] = AESGCMSIV(key) if cipher == CIPHER_GCM_SIV else AESGCM(key)
@@ -239,7 +247,15 @@ def unseal(
 ) -> dict[str, Any]:
     """Decrypt personal values (any cipher version); a destroyed key gives ``value: None,
     erased: True``."""
-    ciphers: dict[tuple[bytes, int], AESGCM | AESGCMSIV] = {}
+    return unseal_found(payload, personal_nodes(payload), event_id, keys, {})
+
+
+def unseal_found(
+    payload: Mapping[str, Any], found: Found, event_id: str, keys: Mapping[int, bytes | None],
+    ciphers: Ciphers,
+) -> dict[str, Any]:
+    """``unseal`` with the personal values already found (``personal_nodes``), and the
+    ciphers set up so far (each key's set up once per batch of events, not per value)."""
 
     def leaf(path: str, node: dict[str, Any]) -> dict[str, Any]:
         subject = node["subject_id"]
@@ -252,7 +268,7 @@ def unseal(
         return {"pii": True, "subject_id": subject, "value": plain.decode("utf-8"),
                 "erased": False}
 
-    return _with_replaced(payload, personal_nodes(payload), leaf)
+    return _with_replaced(payload, found, leaf) if found else dict(payload)
 
 
 def new_key() -> bytes:

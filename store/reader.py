@@ -18,8 +18,8 @@ from ..domain.encoding import Upcasters
 from ..domain.envelope import Position, RecordedEvent
 from . import crypto
 from .db import Connection, Database
-from .rows import key_ids as _key_ids
 from .rows import parsed as _parsed
+from .rows import personal as _personal
 from .rows import unreadable as _unreadable
 
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
@@ -244,8 +244,10 @@ class EventReader:
     async def _decode_parsed(
         self, parsed: list[tuple[asyncpg.Record, dict[str, Any]]], db: Connection | None = None
     ) -> list[RecordedEvent]:
-        key_ids = set().union(*(_key_ids(row, doc) for row, doc in parsed)) \
-            if parsed else set()
+        # Each payload is walked once: its personal values give the key ids to fetch, then
+        # are opened in place; each key's cipher is set up once for the whole batch.
+        found = [_personal(row, doc) for row, doc in parsed]
+        key_ids = {node["key_id"] for nodes in found for _, node in nodes if "key_id" in node}
         keys: dict[int, bytes | None] = {}
         if key_ids:
             for k in await (self._pool if db is None else db).fetch(
@@ -256,20 +258,23 @@ class EventReader:
                 material = k["key_material"]
                 keys[k["key_id"]] = None if material is None else self._key_wrap.unwrap(
                     k["key_id"], k["subject_id"], bytes(material))
-        found = []
-        for row, doc in parsed:
+        ciphers: crypto.Ciphers = {}
+        decoded = []
+        for (row, doc), nodes in zip(parsed, found, strict=True):
             try:
-                found.append(self._to_recorded(row, doc, keys))
+                decoded.append(self._to_recorded(row, doc, nodes, keys, ciphers))
             except crypto.KeyUnavailable:  # a key this process was not given: configuration
                 raise
             except Exception as err:
                 raise _unreadable(row, doc, err) from err
-        return found
+        return decoded
 
     def _to_recorded(
-        self, row: asyncpg.Record, doc: dict[str, Any], keys: dict[int, bytes | None]
+        self, row: asyncpg.Record, doc: dict[str, Any], found: crypto.Found,
+        keys: dict[int, bytes | None], ciphers: crypto.Ciphers,
     ) -> RecordedEvent:
-        payload = crypto.unseal(doc["payload"], doc["event_id"], keys)
+        payload = crypto.unseal_found(doc["payload"], found, doc["event_id"], keys, ciphers) \
+            if found else doc["payload"]  # parsed for this event alone: nothing to copy
         version, payload = self._upcasters.upcast(
             doc["event_type"], doc["schema_version"], payload
         )
@@ -290,6 +295,6 @@ class EventReader:
             imported=doc.get("imported"),  # absent: recorded here ("not asserted")
             stream_id=row["stream_id"],
             stream_version=row["stream_version"],
-            position=Position(tx_id=int(row["tx"]), global_position=row["global_position"]),
+            position={"tx_id": int(row["tx"]), "global_position": row["global_position"]},
             hash=bytes(row["hash"]).hex(),
         )

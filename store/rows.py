@@ -30,8 +30,17 @@ def parsed(row: asyncpg.Record) -> dict[str, Any]:
     return doc
 
 
-def key_ids(row: asyncpg.Record, doc: dict[str, Any]) -> set[int]:
+def personal(row: asyncpg.Record, doc: dict[str, Any]) -> crypto.Found:
+    """The personal values of a parsed row's payload (``crypto.personal_nodes``)."""
+    data = row["data"]
+    if b'"pii"' not in data and b"\\u" not in data:
+        # No key "pii" anywhere in the bytes (nor any escape that could spell one): no
+        # personal value, and no walk. Most events (decisions, notices) carry none.
+        return []
     try:
-        return crypto.key_ids_in(doc["payload"])
+        found = crypto.personal_nodes(doc["payload"])
+        for _, node in found:
+            hash(node.get("key_id"))  # a key id that cannot be looked up is odd data
     except Exception as err:
         raise unreadable(row, doc, err) from err
+    return found

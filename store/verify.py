@@ -15,178 +15,28 @@ chain still holds: the check against signed heads (``witness``) catches those. S
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
 import asyncpg
 import orjson
-from pydantic import BaseModel
 
+from .chain import Problem, ProblemKind, StreamCheck, VerifyReport, out_of_order
 from .db import Connection
 
 if TYPE_CHECKING:
     from .witness import Witness
 
-ProblemKind = Literal["altered", "removed", "reordered", "inserted", "witness"]
+# Re-exported: the report and problems were defined here before chain.py.
+__all__ = ["PAGE_SIZE", "Problem", "ProblemKind", "VerifyReport", "chain_pages", "check_pages",
+           "out_of_order", "verify_store", "verify_streams"]
 
-
-class Problem(BaseModel):
-    stream_id: str | None
-    stream_version: int | None
-    kind: ProblemKind
-    event_id: str | None
-    detail: str
-    # Index in the signed log's global order, for problems found against signed heads.
-    position: int | None = None
-    check: Literal["chain", "checkpoint"] = "chain"
-
-
-class VerifyReport(BaseModel):
-    streams: int = 0
-    events: int = 0
-    problems: list[Problem] = []
-    signed_heads: int = 0  # signed heads found and checked
-    signed_size: int = 0  # events covered by the latest valid signed head
-    unsigned_events: int = 0  # events after the latest head: only chain-checked
-    first_difference: int | None = None  # earliest position where the log left the heads
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def out_of_order(values: list[Any]) -> set[int]:
-    """Indexes to blame for ``values`` not being ascending: the fewer of (a) those not at
-    their sorted rank (exactly the two of a swap) and (b) those outside one longest
-    ascending run (exactly the one of a move). Never blames more than needed."""
-    ranked = sorted(values)
-    by_rank = {i for i, (v, r) in enumerate(zip(values, ranked, strict=True)) if v != r}
-    tails: list[int] = []  # index ending the best run of each length
-    before: list[int | None] = [None] * len(values)
-    for i, v in enumerate(values):
-        lo, hi = 0, len(tails)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if values[tails[mid]] < v:
-                lo = mid + 1
-            else:
-                hi = mid
-        before[i] = tails[lo - 1] if lo else None
-        tails[lo:lo + 1] = [i]
-    keep: set[int] = set()
-    at = tails[-1] if tails else None
-    while at is not None:
-        keep.add(at)
-        at = before[at]
-    by_run = set(range(len(values))) - keep
-    return by_rank if len(by_rank) <= len(by_run) else by_run
-
-
-@dataclass
-class _Row:
-    version: int
-    position: tuple[int, int]
-    event_id: str
-    event_type: str
-    data: bytes
-    hash: bytes
-    doc: dict[str, Any] | None
-
-
-class _StreamCheck:
-    """One stream's rows, judged when the stream ends (a stream is one case or member,
-    so holding it is small)."""
-
-    def __init__(self, stream_id: str, report: VerifyReport,
-                 head: tuple[int, bytes] | None) -> None:
-        self.stream_id, self.report, self.head = stream_id, report, head
-        self.rows: list[_Row] = []
-
-    def flag(self, version: int, kind: ProblemKind, event_id: str | None, detail: str) -> None:
-        self.report.problems.append(Problem(stream_id=self.stream_id, stream_version=version,
-                                            kind=kind, event_id=event_id, detail=detail))
-
-    def add(self, row: asyncpg.Record) -> None:
-        self.rows.append(_Row(row["stream_version"], (int(row["tx"]), row["global_position"]),
-                              str(row["event_id"]), row["event_type"], bytes(row["data"]),
-                              bytes(row["hash"]), _parse(bytes(row["data"]))))
-
-    def finish(self) -> None:
-        head_version = self.head[0] if self.head is not None else None
-        by_content: dict[int, _Row] = {}  # doc version -> row, for rows of this stream
-        for row in self.rows:
-            if row.doc is not None and row.doc.get("stream_id") == self.stream_id \
-                    and isinstance(row.doc.get("stream_version"), int):
-                by_content.setdefault(row.doc["stream_version"], row)
-        previous, hash_at_head = 0, None
-        for row in self.rows:
-            if head_version is not None and row.version > head_version:
-                self.flag(row.version, "altered", row.event_id, "event beyond the recorded "
-                          f"stream head (version {head_version}): inserted outside the append "
-                          "path")
-                continue
-            if row.version == head_version:
-                hash_at_head = row.hash
-            if row.version != previous + 1:
-                missing = ", ".join(str(v) for v in range(previous + 1, row.version))
-                self.flag(row.version, "removed", None,
-                          f"version(s) {missing} missing before this event")
-            previous = row.version
-            if self._content_ok(row):
-                before = b"" if row.version == 1 else (
-                    by_content[row.version - 1].hash if row.version - 1 in by_content else None)
-                if before is not None and hashlib.sha256(before + row.data).digest() != row.hash:
-                    self.flag(row.version, "altered", row.event_id,
-                              "hash chain broken: stored bytes or hash were changed")
-        in_content_order = [by_content[v] for v in sorted(by_content)]
-        for i in sorted(out_of_order([r.position for r in in_content_order])):
-            row = in_content_order[i]
-            self.flag(row.version, "reordered", row.event_id,
-                      "global order contradicts stream order")
-        self._check_head(previous, hash_at_head)
-
-    def _content_ok(self, row: _Row) -> bool:
-        doc = row.doc
-        if doc is None:
-            self.flag(row.version, "altered", row.event_id,
-                      "stored bytes are not the canonical JSON")
-            return False
-        if doc.get("stream_id") != self.stream_id or doc.get("stream_version") != row.version:
-            self.flag(row.version, "reordered", row.event_id,
-                      f"stored bytes belong at {doc.get('stream_id')!r} "
-                      f"version {doc.get('stream_version')}")
-            return False
-        for name, value in {"event_id": row.event_id, "event_type": row.event_type}.items():
-            if doc.get(name) != value:
-                self.flag(row.version, "altered", row.event_id,
-                          f"column {name} differs from stored bytes")
-                return False
-        return True
-
-    def _check_head(self, last: int, hash_at_head: bytes | None) -> None:
-        if self.head is None:
-            self.flag(last, "altered", None, "stream has no head record")
-            return
-        head_version, head_hash = self.head
-        if head_version > last:
-            self.flag(head_version, "removed", None,
-                      f"head says version {head_version}, last event is {last}")
-        elif hash_at_head is not None and head_hash != hash_at_head:
-            self.flag(head_version, "altered", None, "head hash differs from the chain's end")
-
-
-def _parse(data: bytes) -> dict[str, Any] | None:
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-_CHAIN_COLUMNS = """stream_id, stream_version, tx_id::text AS tx, global_position, event_id,
-                    event_type, data, hash"""
+# event_id as text: compared with the stored bytes' text form, never turned into a UUID.
+_CHAIN_COLUMNS = """stream_id, stream_version, tx_id::text AS tx, global_position,
+                    event_id::text AS event_id, event_type, data, hash"""
 # Keyset pages in stream order on the unique (stream_id, stream_version) index: a stream's
 # chain is judged in its own order, and memory is one page plus one stream, whatever the
 # log's size ($4: only these streams, or NULL for all).
@@ -201,6 +51,10 @@ _EMPTY_HEADS = """SELECT s.stream_id, s.version FROM streams s
                      AND NOT EXISTS (SELECT 1 FROM events e WHERE e.stream_id = s.stream_id)
                    ORDER BY s.stream_id"""
 PAGE_SIZE = 5000
+# The consumer lets the event loop run every this many rows, so the next page's queries
+# (sent ahead, see _prefetched) are read while this one is hashed.
+_YIELD_EVERY = 1000
+Heads = dict[str, tuple[int, bytes]]
 
 
 async def chain_pages(
@@ -213,33 +67,131 @@ async def chain_pages(
         after = (rows[-1]["stream_id"], rows[-1]["stream_version"])
 
 
+async def _heads_of(conn: Connection, rows: Sequence[asyncpg.Record], known: str | None) -> Heads:
+    new = sorted({r["stream_id"] for r in rows} - {known})
+    return {r["stream_id"]: (r["version"], bytes(r["head_hash"]))
+            for r in await conn.fetch(_HEADS, new)}
+
+
+async def _prefetched(
+    conn: Connection, page: int, streams: list[str] | None
+) -> AsyncGenerator[tuple[list[asyncpg.Record], Heads], None]:
+    """``chain_pages`` with each page's heads, the next page (and its heads) fetched while
+    the consumer judges this one: the database reads while this process hashes."""
+
+    async def fetch(after: tuple[str, int]) -> tuple[list[asyncpg.Record], Heads]:
+        rows = list(await conn.fetch(_CHAIN_PAGE, *after, page, streams))
+        return rows, (await _heads_of(conn, rows, after[0]) if rows else {})
+
+    task = asyncio.ensure_future(fetch(("", 0)))
+    try:
+        while True:
+            rows, heads = await task
+            if not rows:
+                return
+            task = asyncio.ensure_future(fetch((rows[-1]["stream_id"],
+                                                rows[-1]["stream_version"])))
+            await asyncio.sleep(0)  # the next page's query is sent before this one is judged
+            yield rows, heads
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _with_heads(
+    conn: Connection, pages: AsyncIterator[Sequence[asyncpg.Record]]
+) -> AsyncGenerator[tuple[Sequence[asyncpg.Record], Heads], None]:
+    known: str | None = None
+    async for rows in pages:
+        if rows:
+            yield rows, await _heads_of(conn, rows, known)
+            known = rows[-1]["stream_id"]
+
+
+def _intact(stream_id: str, rows: list[asyncpg.Record], head: tuple[int, bytes] | None) -> bool:
+    """The common case, checked fast: every condition under which ``StreamCheck`` finds
+    nothing, held strictly (versions 1..n in order, each row's bytes canonical JSON naming
+    this stream, its version, id and type, each hash chaining from the one before, global
+    order ascending, the head at the last event with its hash). False: judge the stream
+    with ``StreamCheck``, which names what is wrong."""
+    if head is None:
+        return False
+    link, version, position = b"", 0, (-1, -1)
+    loads, sha256 = orjson.loads, hashlib.sha256
+    for _, row_version, tx, global_position, event_id, event_type, data, hash_ in rows:
+        version += 1
+        if row_version != version:
+            return False
+        try:
+            doc = loads(data)
+        except orjson.JSONDecodeError:
+            return False
+        if type(doc) is not dict or doc.get("stream_id") != stream_id \
+                or type(doc.get("stream_version")) is not int \
+                or doc["stream_version"] != version or doc.get("event_id") != event_id \
+                or doc.get("event_type") != event_type:
+            return False
+        link = sha256(link + data).digest()
+        if link != hash_:
+            return False
+        now = (int(tx), global_position)
+        if now <= position:
+            return False
+        position = now
+    return head[0] == version and head[1] == link
+
+
+def _judge(stream_id: str, rows: list[asyncpg.Record], head: tuple[int, bytes] | None,
+           report: VerifyReport) -> None:
+    if not _intact(stream_id, rows, head):
+        check = StreamCheck(stream_id, report, head)
+        for row in rows:
+            check.add(row)
+        check.finish()
+
+
+async def _judge_pages(
+    report: VerifyReport, pages: AsyncIterator[tuple[Sequence[asyncpg.Record], Heads]]
+) -> None:
+    stream: str | None = None
+    head: tuple[int, bytes] | None = None
+    held: list[asyncpg.Record] = []  # the rows of the stream being read
+    streams = events = 0
+    async for rows, heads in pages:
+        for i, row in enumerate(rows):
+            if row[0] != stream:
+                if stream is not None:
+                    _judge(stream, held, head, report)
+                stream, held = row[0], []
+                head = heads.get(stream)
+                streams += 1
+            held.append(row)
+            if i % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+        events += len(rows)
+    if stream is not None:
+        _judge(stream, held, head, report)
+    report.streams += streams
+    report.events += events
+
+
 async def check_pages(
     conn: Connection, report: VerifyReport, pages: AsyncIterator[Sequence[asyncpg.Record]]
 ) -> None:
-    """Judge each stream's chain from pages of rows in stream order; only the stream being
-    read and the heads of the page's streams are held."""
-    check: _StreamCheck | None = None
-    async for rows in pages:
-        new = sorted({r["stream_id"] for r in rows} - {check.stream_id if check else None})
-        heads = {r["stream_id"]: (r["version"], bytes(r["head_hash"]))
-                 for r in await conn.fetch(_HEADS, new)}
-        for row in rows:
-            if check is None or check.stream_id != row["stream_id"]:
-                if check is not None:
-                    check.finish()
-                check = _StreamCheck(row["stream_id"], report, heads.get(row["stream_id"]))
-                report.streams += 1
-            report.events += 1
-            check.add(row)
-    if check is not None:
-        check.finish()
+    """Judge each stream's chain from pages of rows in stream order (as ``chain_pages``
+    yields them); only the stream being read and the heads of the page's streams are
+    held."""
+    await _judge_pages(report, _with_heads(conn, pages))
 
 
 async def _check_chains(
     conn: Connection, report: VerifyReport, streams: list[str] | None = None,
     page: int = PAGE_SIZE,
 ) -> None:
-    await check_pages(conn, report, chain_pages(conn, page, streams))
+    async with contextlib.aclosing(_prefetched(conn, page, streams)) as pages:
+        await _judge_pages(report, pages)
     for row in await conn.fetch(_EMPTY_HEADS, streams):
         report.problems.append(Problem(
             stream_id=row["stream_id"], stream_version=row["version"], kind="removed",

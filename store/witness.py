@@ -22,9 +22,9 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import merkle
+from .chain import Problem, VerifyReport, out_of_order
 from .checkpoints import Checkpoint, CheckpointDir, CheckpointError, log_rows
 from .db import Connection
-from .verify import Problem, VerifyReport, out_of_order
 
 Row = tuple[str, int, str, int, UUID, bytes]  # as checkpoints.log_rows yields
 
