@@ -16,11 +16,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from dueprocess.activities.contracts import DISPATCH_NOTIFICATIONS, DispatchInput, DispatchResult
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.retention import RetentionActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.domain import case as dc
 from dueprocess.domain.audit import audit_case
+from dueprocess.domain.envelope import RecordedEvent
 from dueprocess.domain.streams import notification_stream
 from dueprocess.services.client import CommandRejected, DueProcessClient
 from dueprocess.services.notifications import FileSink
@@ -30,6 +32,8 @@ from dueprocess.workflows.case import CaseWorkflow, case_stream
 from dueprocess.workflows.case_contracts import CLOSED_CASE_IDLE
 from dueprocess.workflows.retention import RetentionWorkflow
 from fixtures import closed_cases as cc
+from fixtures import reporter_examples as rx
+from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -38,20 +42,26 @@ from temporalio.worker import Worker
 QUEUE = "closed-case-tests"
 
 
+def case_worker(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore,
+                tmp_path: Path, rulebook: list[Any], dispatch: Any = None) -> Worker:
+    """The shared worker's workflows and activities, with the retention timer the closure
+    starts registered too (a workflow task failing for want of it would keep the test
+    server's clock still); ``dispatch``: another notification activity."""
+    outbox = FileSink(tmp_path / "outbox")
+    notes = NotificationActivities(pool, store, outbox, "test@localhost")
+    events = EventStoreActivities(store)
+    return Worker(
+        env.client, task_queue=QUEUE, workflows=[CaseWorkflow, RetentionWorkflow],
+        activities=[events.append_events, events.load_stream,
+                    dispatch or notes.dispatch_notifications, *rulebook,
+                    RetentionActivities(store, pool, [outbox]).shred_for_retention])
+
+
 @pytest.fixture
 async def client(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore,
                  tmp_path: Path, load_rulebook: Any, load_reporter_record: Any
                  ) -> AsyncIterator[DueProcessClient]:
-    """The shared worker, with the retention timer the closure starts registered too (a
-    workflow task failing for want of it would keep the test server's clock still)."""
-    outbox = FileSink(tmp_path / "outbox")
-    notes = NotificationActivities(pool, store, outbox, "test@localhost")
-    events = EventStoreActivities(store)
-    async with Worker(
-        env.client, task_queue=QUEUE, workflows=[CaseWorkflow, RetentionWorkflow],
-        activities=[events.append_events, events.load_stream, notes.dispatch_notifications,
-                    load_rulebook, load_reporter_record,
-                    RetentionActivities(store, pool, [outbox]).shred_for_retention]):
+    async with case_worker(env, pool, store, tmp_path, [load_rulebook, load_reporter_record]):
         yield DueProcessClient(env.client, QUEUE)
 
 
@@ -147,3 +157,55 @@ async def test_a_closed_case_refuses_anything_but_a_correction_naming_rule_and_f
     assert await types(store, case_id) == before
     # and a retried close is already on the record
     assert (await client.send(case_id, cc.to_closure()[-1])).events == []
+
+
+async def test_a_correction_reaching_the_closing_run_is_recorded_there_once(
+        env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore, tmp_path: Path,
+        load_rulebook: Any, load_reporter_record: Any) -> None:
+    # given a worker whose notices wait for a gate, and a member's report dismissed and
+    # closed (its complainant is told): the closing run waits for its notices
+    gate = asyncio.Event()
+    outbox = FileSink(tmp_path / "outbox")
+    notes = NotificationActivities(pool, store, outbox, "test@localhost")
+
+    @activity.defn(name=DISPATCH_NOTIFICATIONS)
+    async def gated(request: DispatchInput) -> DispatchResult:
+        await gate.wait()
+        return await notes.dispatch_notifications(request)
+
+    async with case_worker(env, pool, store, tmp_path, [load_rulebook, load_reporter_record],
+                           gated):
+        client = DueProcessClient(env.client, QUEUE)
+        filed = await client.file_report(rx.member_report("m-ann", "m-bob"),
+                                         idempotency_key=f"member-{uuid.uuid4().hex}")
+        for command in cc.to_closure():
+            await client.send(filed.case_id, command)
+        handle = env.client.get_workflow_handle(filed.case_id)
+        closing = (await handle.describe()).run_id
+        assert (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+        # when a correction arrives while that run waits for its notices, and the notices
+        # are then let go
+        fix = cc.correction().model_copy(update={"automation_error": False})
+        correction = asyncio.create_task(client.send(filed.case_id, fix))
+        try:
+            recorded = await eventually_recorded(store, filed.case_id)
+        finally:
+            gate.set()  # else the worker would wait for the gated notices for ever
+        result = await correction
+        # then the closing run recorded it, once, and completed after it
+        assert [e.type for e in result.events] == ["RecordCorrected"]
+        assert recorded.run_id == closing and recorded.event_id == result.event_ids[0]
+        assert (await types(store, filed.case_id)).count("RecordCorrected") == 1
+        closed = env.client.get_workflow_handle(filed.case_id, run_id=closing)
+        assert dc.CaseState.model_validate(await closed.result()).corrections
+
+
+async def eventually_recorded(store: EventStore, case_id: str) -> RecordedEvent:
+    """The correction once it is on the stream (the send runs in a task meanwhile)."""
+    for _ in range(600):
+        found = [e for e in await store.read_stream(case_stream(case_id))
+                 if e.event_type == "RecordCorrected"]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.1)
+    raise AssertionError("the correction was not recorded")
