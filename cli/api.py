@@ -55,7 +55,9 @@ def api_services(runtime: Runtime, settings: Settings,
                  task_queue: str | None = None) -> ApiServices:
     """What the API acts on: the runtime's client (on ``task_queue``), store and pool."""
     return ApiServices(
-        client=DueProcessClient(runtime.client, task_queue or settings.task_queue),
+        # Retention timers on the main queue even for a demo's own (short-lived) queue.
+        client=DueProcessClient(runtime.client, task_queue or settings.task_queue,
+                                retention_queue=settings.task_queue),
         store=runtime.store, pool=runtime.pool, policy=load_policy_file(settings.policy_file),
         sinks=[FileSink(settings.data_dir.resolve() / "outbox")],
         codec=runtime.client.data_converter.payload_codec, meter=metric_meter(runtime))

@@ -33,6 +33,7 @@ from ..domain.base import DomainError
 from ..domain.envelope import PrincipalRecord
 from ..domain.rulebook import refuse_caller_rulebook
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
+from .closed_cases import EndedUnclosed, send_to_case
 
 T = TypeVar("T")
 
@@ -151,9 +152,14 @@ def _acted(event: HistoryEvent) -> bool:
 
 
 class DueProcessClient:
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(self, client: Client, task_queue: str, *,
+                 retention_queue: str | None = None) -> None:
+        """``retention_queue``: where the cases this client starts run their retention
+        timer: the configured main queue (default ``task_queue``), also when the cases
+        themselves run on another (``dueprocess demo``'s worker, gone after the demo)."""
         self._client = client
         self._task_queue = task_queue
+        self._retention_queue = retention_queue or task_queue
 
     async def file_report(
         self, command: dc.FileReport, *, idempotency_key: str, correlation_id: str | None = None,
@@ -176,7 +182,7 @@ class DueProcessClient:
         case_id = case_id_for(idempotency_key)
         start = WithStartWorkflowOperation(
             CaseWorkflow.run,
-            CaseInput(case_id=case_id),
+            CaseInput(case_id=case_id, retention_queue=self._retention_queue),
             id=case_id,
             task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -223,38 +229,26 @@ class DueProcessClient:
         self, case_id: str, command: dc.CaseCommand, *, correlation_id: str | None = None,
         causation_id: str | None = None, principal: PrincipalRecord | None = None,
     ) -> DecisionResult:
-        """``principal``: how the actor was authenticated (recorded on every event)."""
-        handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)
+        """``principal``: how the actor was authenticated (recorded on every event).
+
+        To a closed case (its workflow completed) the command starts the workflow again,
+        rebuilt from the event store, where the decider judges it: a correction is
+        recorded, anything else refused by the closed-case rule (services/closed_cases)."""
+        request = CommandRequest(command=command, correlation_id=correlation_id,
+                                 causation_id=causation_id, principal=principal)
         try:
             with _rpc_errors(case_id):
-                result: DecisionResult = await handle.execute_update(
-                    "decide",
-                    CommandRequest(command=command, correlation_id=correlation_id,
-                                   causation_id=causation_id, principal=principal),
-                    result_type=DecisionResult,
-                )
+                return await send_to_case(self._client, self._task_queue, case_id, request)
         except WorkflowUpdateFailedError as err:
             raise _rejected(err) from err
-        except NotFound as err:
-            raise await self._why_unavailable(case_id) from err
-        except RPCError as err:
-            if "already completed" in err.message:
-                raise await self._why_unavailable(case_id) from err
-            raise
-        return result
-
-    async def _why_unavailable(self, case_id: str) -> CommandRejected:
-        """A case that takes no more decisions: closed, or never opened."""
-        try:
-            with _rpc_errors(case_id):
-                await self._client.get_workflow_handle(case_id).describe()
-        except NotFound:
-            return NotFound(case_id)
-        return _closed(case_id, "case_id")
+        except EndedUnclosed as err:  # a refused intake: no case to correct
+            raise _closed(case_id, "case_id") from err
 
     async def resume(self, start: CaseInput) -> None:
         """Start a case's workflow from a state recorded elsewhere (an imported open case:
         services/importer.py); an existing run of the case is kept, never restarted."""
+        if start.retention_queue is None:
+            start = start.model_copy(update={"retention_queue": self._retention_queue})
         with _rpc_errors(start.case_id):
             await self._client.start_workflow(
                 CaseWorkflow.run, start, id=start.case_id, task_queue=self._task_queue,

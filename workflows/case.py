@@ -12,6 +12,8 @@
 - A report is filed under the organisation's published rulebook, read by an activity
   when the report arrives and pinned into the case; a report carrying its own rulebook
   is refused (``domain/rulebook.py``).
+- A closed case's run completes. A command sent later (a correction) starts the case again
+  (``CaseInput.rebuild``, services/client.py): read from the store, served until idle.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     # email-validator imports its own package again on every call (domain/text.py checks
@@ -31,25 +33,22 @@ with workflow.unsafe.imports_passed_through():
 
     from ..activities.contracts import (
         DISPATCH_NOTIFICATIONS,
-        LOAD_RULEBOOK,
         LOAD_STREAM,
-        NO_PUBLISHED_RULEBOOK,
         AppendInput,
-        LoadedRulebook,
         LoadedStream,
         LoadInput,
     )
     from ..domain import case as dc
-    from ..domain.base import DomainError, PolicyViolation
+    from ..domain.base import DomainError
     from ..domain.envelope import NewEvent
-    from ..domain.policy import PolicyDocument
-    from ..domain.rulebook import CALLER_RULEBOOK_RULE, file_under_published, refuse_caller_rulebook
+    from ..domain.rulebook import file_under_published, refuse_caller_rulebook
 
     # Re-exported for callers of this module; stream names are defined in domain/streams.
     from ..domain.streams import case_stream as case_stream
     from . import search_attributes as sa
     from .case_contracts import (
         CASE_WORKFLOW,
+        CLOSED_CASE_IDLE,
         DATA_COLLECTION_NOTICE_PATCH,
         DISPATCH_GIVE_UP,
         DISPATCH_RETRY,
@@ -61,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         CommandRequest,
         DecisionResult,
         rejection,
+        run_ending,
     )
     from .case_helpers import (
         Validated,
@@ -70,7 +70,10 @@ with workflow.unsafe.imports_passed_through():
         deadline_key,
         decided,
         dispatch_input,
+        history_too_long,
         is_conflict,
+        published_rulebook,
+        seconds_until,
         timer_in_use,
     )
     from .case_input import CaseInput as CaseInput  # re-exported: callers start cases with it
@@ -100,43 +103,60 @@ class CaseWorkflow:
         self._published: sa.CaseAttributes | None = None  # each run publishes all once
         # What the validator decided, for the handler right after it (case_helpers).
         self._validated: Validated | None = None
+        self._retention_queue = start.retention_queue
+        self._loading = start.rebuild  # commands wait until the record is read
+        self._ending = False  # past the last decision: commands go to the next run
 
     @workflow.run
     async def run(self, start: CaseInput) -> dc.CaseState:
+        if start.rebuild:
+            await self._reload()
+            self._loading = False
+            if self._closed():
+                return await self._serve_closed()
         while True:
             deadline = self._next_deadline()
             self._publish(deadline)
             self._changed = False
             try:
                 await workflow.wait_condition(
-                    lambda: self._changed or self._closed() or self._history_too_long(),
-                    timeout=self._seconds_until(deadline.due_at) if deadline else None,
+                    lambda: self._changed or self._closed()
+                    or history_too_long(self._history_limit),
+                    timeout=seconds_until(deadline.due_at) if deadline else None,
                 )
             except TimeoutError:
                 assert deadline is not None
                 await self._fire(deadline)
             if self._closed():
                 await self._drain()
-                await start_retention(self._state)
+                self._ending = True
+                await start_retention(self._state, self._retention_queue)
                 self._publish(None)
                 return self._state
-            if self._history_too_long():
+            if history_too_long(self._history_limit):
                 await self._drain()
                 workflow.continue_as_new(CaseInput(
                     case_id=self._case_id, state=self._state, version=self._version,
                     fired=sorted(self._fired), history_limit=self._history_limit,
+                    retention_queue=self._retention_queue,
                 ))
 
     # -- staff decisions -----------------------------------------------------------------
 
     @workflow.update(name="decide")
     async def decide(self, request: CommandRequest) -> DecisionResult:
+        if self._loading:  # asked only in a rebuilt run: older histories replay unchanged
+            await workflow.wait_condition(lambda: not self._loading)
         async with self._lock:
             return await self._execute(request)
 
     @decide.validator
     def _validate(self, request: CommandRequest) -> None:
         command = request.command
+        if self._ending:
+            raise run_ending()
+        if self._loading:
+            return  # judged by the handler, on the record once it is read
         try:
             if isinstance(command, dc.FileReport):
                 refuse_caller_rulebook(command)
@@ -165,7 +185,7 @@ class CaseWorkflow:
                 refuse_caller_rulebook(command)
             except DomainError as err:
                 raise rejection(err) from None
-            command = file_under_published(command, await self._published_rulebook())
+            command = file_under_published(command, await published_rulebook())
         now = workflow.now()
         try:
             validated, self._validated = self._validated, None
@@ -205,27 +225,6 @@ class CaseWorkflow:
             raise append_rejection(err) from None
         self._version = result.version
         return recorded
-
-    async def _published_rulebook(self) -> PolicyDocument:
-        try:
-            loaded: LoadedRulebook = await workflow.execute_activity(
-                LOAD_RULEBOOK, result_type=LoadedRulebook,
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=STORE_GIVE_UP, retry_policy=STORE_RETRY,
-            )
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == NO_PUBLISHED_RULEBOOK:
-                raise rejection(PolicyViolation(cause.message, rule=CALLER_RULEBOOK_RULE,
-                                                field="policy")) from None
-            raise ApplicationError(
-                f"the report was not filed: the published rulebook could not be read: "
-                f"{cause or err}",
-                {"type": "StoreUnavailable", "rule": "recorded-or-rejected", "field": None,
-                 "message": str(cause or err)},
-                type="StoreUnavailable", non_retryable=True,
-            ) from None
-        return loaded.policy
 
     async def _reload(self) -> None:
         loaded: LoadedStream = await workflow.execute_activity(
@@ -270,9 +269,6 @@ class CaseWorkflow:
                    if deadline_key(d) not in self._fired and timer_in_use(d)]
         return min(pending, key=lambda d: d.due_at, default=None)
 
-    def _seconds_until(self, due_at: datetime) -> float:
-        return max((due_at - workflow.now()).total_seconds(), 0.001)
-
     async def _fire(self, deadline: dc.Deadline) -> None:
         # Remembered before acting so a deadline the decider declines cannot spin the loop.
         self._fired.add(deadline_key(deadline))
@@ -283,14 +279,23 @@ class CaseWorkflow:
             except ApplicationError as err:
                 workflow.logger.warning("deadline %s not acted on: %s", deadline.kind, err)
 
-    def _history_too_long(self) -> bool:
-        info = workflow.info()
-        if self._history_limit is not None:
-            return info.get_current_history_length() > self._history_limit
-        return info.is_continue_as_new_suggested()
-
     def _closed(self) -> bool:
         return self._state.stage == dc.CaseStage.CLOSED
+
+    async def _serve_closed(self) -> dc.CaseState:
+        """Take what the decider allows on a closed case until idle for CLOSED_CASE_IDLE.
+        No deadlines, no second retention timer: the run that closed the case started it."""
+        while True:
+            self._publish(None)
+            self._changed = False
+            try:
+                await workflow.wait_condition(lambda: self._changed, timeout=CLOSED_CASE_IDLE)
+                continue
+            except TimeoutError:
+                await self._drain()
+            if not self._changed:  # no decision while the last dispatches finished
+                self._ending = True
+                return self._state
 
     async def _drain(self) -> None:
         # One condition for both: a decision accepted while dispatches finish must be

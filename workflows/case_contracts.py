@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
@@ -49,6 +50,12 @@ SEARCH_ATTRIBUTES_PATCH = "case-search-attributes"
 # (its completion waited on a second workflow task); since, a local activity that adopts a
 # batch an earlier, lost workflow task recorded (workflows/case_helpers.py append).
 LOCAL_APPEND_PATCH = "local-append-activity"
+# A closed case's workflow, started again for a command sent after closure (a correction,
+# issue 15), completes once no command has come for this long: closed cases stay uncached.
+CLOSED_CASE_IDLE = timedelta(minutes=10)
+# The type of the refusal a run gives while it completes (after its last decision): the
+# client waits for that run to end, then starts the case again (services/client.py).
+RUN_ENDING = "CaseRunEnding"
 
 
 class CommandRequest(Model):
@@ -65,6 +72,17 @@ class DecisionResult(Model):
     version: int
     event_ids: list[UUID]
     events: list[dc.CaseEvent]
+
+
+def run_ending() -> ApplicationError:
+    """Refusal of a command that reached a run completing: not the case's answer, so the
+    client sends it again to the case's next run (its run id names the one to wait for)."""
+    info = workflow.info()
+    return ApplicationError(
+        "the case's workflow run is completing: the command goes to its next run",
+        {"type": RUN_ENDING, "rule": "recorded-or-rejected", "field": None,
+         "run_id": info.run_id},
+        type=RUN_ENDING, non_retryable=True)
 
 
 def rejection(err: DomainError) -> ApplicationError:

@@ -12,13 +12,19 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from ..activities.contracts import (
     APPEND_EVENTS,
+    LOAD_RULEBOOK,
+    NO_PUBLISHED_RULEBOOK,
     AppendInput,
     AppendOutcome,
     DispatchInput,
+    LoadedRulebook,
     OutgoingNotification,
 )
 from ..domain import case as dc
+from ..domain.base import PolicyViolation
 from ..domain.envelope import AppendResult, NewEvent, envelope_for
+from ..domain.policy import PolicyDocument
+from ..domain.rulebook import CALLER_RULEBOOK_RULE
 from .case_contracts import (
     DATA_COLLECTION_NOTICE_PATCH,
     LOCAL_APPEND_PATCH,
@@ -28,6 +34,7 @@ from .case_contracts import (
     STORE_GIVE_UP,
     STORE_RETRY,
     CommandRequest,
+    rejection,
 )
 
 _APPEND_TIMEOUT = timedelta(seconds=30)
@@ -140,6 +147,18 @@ def timer_in_use(deadline: dc.Deadline) -> bool:
     return True
 
 
+def seconds_until(due_at: datetime) -> float:
+    return max((due_at - workflow.now()).total_seconds(), 0.001)
+
+
+def history_too_long(limit: int | None) -> bool:
+    """Whether to continue as new: past ``limit`` events, else when Temporal suggests."""
+    info = workflow.info()
+    if limit is not None:
+        return info.get_current_history_length() > limit
+    return info.is_continue_as_new_suggested()
+
+
 def deadline_key(deadline: dc.Deadline) -> str:
     return f"{deadline.kind}@{deadline.due_at.isoformat()}"
 
@@ -172,3 +191,26 @@ def append_rejection(err: FailureError) -> ApplicationError:
          "field": None, "message": str(cause or err)},
         type=kind or "StoreUnavailable", non_retryable=True,
     )
+
+
+async def published_rulebook() -> PolicyDocument:
+    """The organisation's published rulebook, read when a report arrives."""
+    try:
+        loaded: LoadedRulebook = await workflow.execute_activity(
+            LOAD_RULEBOOK, result_type=LoadedRulebook,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=STORE_GIVE_UP, retry_policy=STORE_RETRY,
+        )
+    except ActivityError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == NO_PUBLISHED_RULEBOOK:
+            raise rejection(PolicyViolation(cause.message, rule=CALLER_RULEBOOK_RULE,
+                                            field="policy")) from None
+        raise ApplicationError(
+            f"the report was not filed: the published rulebook could not be read: "
+            f"{cause or err}",
+            {"type": "StoreUnavailable", "rule": "recorded-or-rejected", "field": None,
+             "message": str(cause or err)},
+            type="StoreUnavailable", non_retryable=True,
+        ) from None
+    return loaded.policy

@@ -9,6 +9,9 @@ Versions:
 1. Before versioning: no ``schema_version`` field (case_id, state, version, fired,
    history_limit). Upcast: the fields are unchanged.
 2. ``schema_version`` added.
+3. ``rebuild`` (a closed case started again: its state is read from the event store) and
+   ``retention_queue`` (where its retention timer runs) added. Upcast: False and None,
+   what every earlier run did.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from pydantic import model_validator
 from ..domain import case as dc
 from ..domain.base import Model
 
-CASE_INPUT_SCHEMA = 2
+CASE_INPUT_SCHEMA = 3
 
 
 def upcast(data: dict[str, Any]) -> dict[str, Any]:
@@ -33,6 +36,9 @@ def upcast(data: dict[str, Any]) -> dict[str, Any]:
                          f"{CASE_INPUT_SCHEMA}: deploy the newer worker")
     if version == 1:
         data = {**data, "schema_version": 2}
+    if data["schema_version"] == 2:
+        # Defaults, not overrides: a new input built without its version lands here too.
+        data = {"rebuild": False, "retention_queue": None, **data, "schema_version": 3}
     return data
 
 
@@ -45,6 +51,12 @@ class CaseInput(Model):
     # Continue as new past this many history events (None: when Temporal suggests it,
     # at about 4,096 events or 4 MiB). Lowered in tests to exercise the hand-over.
     history_limit: int | None = None
+    # The case was recorded before this run (a command sent after its closure): the run
+    # reads it from the event store before it judges any command.
+    rebuild: bool = False
+    # The task queue of the case's retention timer: the configured main queue, so the main
+    # worker shreds cases closed by a worker of another queue (the demo's). None: this run's.
+    retention_queue: str | None = None
 
     @model_validator(mode="before")
     @classmethod

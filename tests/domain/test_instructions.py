@@ -134,7 +134,7 @@ class TestRecordInstruction:
     def test_a_closed_case_refuses_it(self) -> None:
         state, now = given("close")
         assert state.closed
-        rejected(when(state, instruction(now), now), CaseClosedError, "case-closed")
+        rejected(when(state, instruction(now), now), CaseClosedError, "case-closed", "type")
 
     def test_a_case_with_no_report_refuses_it(self) -> None:
         rejected(when(CaseState.empty(CASE_ID), instruction(ex.T0), ex.T0), InvalidCommand,

@@ -55,8 +55,8 @@ def test_demo_runs_a_case_end_to_end_then_verifies(tmp_path: Path) -> None:
     access = _run(tmp_path, "audit", "access", doc["case_id"], "--json")
     reads = json.loads(access.stdout)
     assert reads and {e["basis"] for e in reads} <= {"assigned", "party"}
-    # + MemberJoined, + the two versions of the sample rulebook the stack published
-    assert report["ok"] and report["events"] == len(doc["timeline"]) + 1 + 2 + len(reads)
+    # + MemberJoined, + the three versions of the sample rulebook the stack published
+    assert report["ok"] and report["events"] == len(doc["timeline"]) + 1 + 3 + len(reads)
 
     audit = _run(tmp_path, "audit", "case", doc["case_id"], "--json")
     assert audit.returncode == 0, audit.stdout
@@ -147,7 +147,7 @@ def _drive_a_case_through_the_cli(data_dir: Path) -> None:
     assert answer["field"] == "policy" and answer["rule"] == "published-rulebook-only"
     # The embedded stack published the shipped sample, as the stack itself.
     listed = json.loads(_run(data_dir, "policy", "list", "--json").stdout)
-    assert [v["version"] for v in listed["versions"]] == ["2019.1", "2023.1"]
+    assert [v["version"] for v in listed["versions"]] == ["2009.1", "2019.1", "2023.1"]
     assert listed["versions"][0]["published_by"] == "policy_admin:dueprocess-embedded-stack"
 
     (data_dir / "report.json").write_text(json.dumps(doc))

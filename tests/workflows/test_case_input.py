@@ -21,6 +21,15 @@ def test_an_unversioned_input_is_upcast_and_new_ones_carry_the_version() -> None
     assert CaseInput(case_id="c").model_dump()["schema_version"] == CASE_INPUT_SCHEMA
 
 
+def test_a_version_2_input_is_upcast_as_a_run_that_files_anew_on_its_own_queue() -> None:
+    # as workers before closed cases could be started again wrote it
+    upcast = CaseInput.model_validate({**UNVERSIONED, "schema_version": 2})
+    assert (upcast.rebuild, upcast.retention_queue) == (False, None)
+    # and a new input keeps what it is given
+    fresh = CaseInput(case_id="c", rebuild=True, retention_queue="main")
+    assert (fresh.rebuild, fresh.retention_queue) == (True, "main")
+
+
 def test_an_input_from_a_newer_worker_is_refused_not_misread() -> None:
     with pytest.raises(ValidationError, match="newer than this worker"):
         CaseInput.model_validate({**UNVERSIONED, "schema_version": CASE_INPUT_SCHEMA + 1})

@@ -148,9 +148,10 @@ async def test_full_story_closes_the_workflow(
     with pytest.raises(CommandRejected) as refiled:  # a late duplicate of the intake
         await story.file()
     assert refiled.value.error_type == "CaseClosed"
-    with pytest.raises(CommandRejected) as late:
-        await story.close()
-    assert late.value.error_type == "CaseClosed"
+    # A late, retried close reaches the case started again (it took corrections: see
+    # test_closed_case_correction.py), where it is already on the record.
+    late = await story.send(dc.CloseCase(actor=story.officer, authority="rulebook s.8"))
+    assert late.events == []
 
 
 def test_case_ids_hide_the_key() -> None:

@@ -49,21 +49,26 @@ def short_retention() -> PolicyDocument:
         v.model_copy(update={"retention": SHORT}) for v in sample.versions]})
 
 
-@pytest.fixture
-async def client(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore,
-                 tmp_path: Path) -> AsyncIterator[DueProcessClient]:
+def worker(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore, tmp_path: Path,
+           queue: str, workflows: list[type]) -> Worker:
     async def rulebook() -> PolicyDocument:
         return short_retention()
 
     outbox = FileSink(tmp_path / "outbox")
     notes = NotificationActivities(pool, store, outbox, "test@localhost")
     events = EventStoreActivities(store)
-    async with Worker(
-        env.client, task_queue=QUEUE, workflows=[CaseWorkflow, RetentionWorkflow],
+    return Worker(
+        env.client, task_queue=queue, workflows=workflows,
         activities=[events.append_events, events.load_stream, notes.dispatch_notifications,
                     RulebookActivities(rulebook).load_rulebook,
                     ReporterActivities(pool, store).load_reporter_record,
-                    RetentionActivities(store, pool, [outbox]).shred_for_retention]):
+                    RetentionActivities(store, pool, [outbox]).shred_for_retention])
+
+
+@pytest.fixture
+async def client(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore,
+                 tmp_path: Path) -> AsyncIterator[DueProcessClient]:
+    async with worker(env, pool, store, tmp_path, QUEUE, [CaseWorkflow, RetentionWorkflow]):
         yield DueProcessClient(env.client, QUEUE)
 
 
@@ -113,3 +118,26 @@ async def test_the_retention_timer_shreds_who_no_record_still_needs(
     # and the shredded reporter's personal data in the case reads back erased
     filed = (await store.read_stream(f"case-{closed}"))[0]
     assert filed.payload["complainant"]["name"]["value"] != "Ada Member"
+
+
+async def test_a_case_closed_on_another_queue_is_shredded_by_the_main_worker(
+        env: WorkflowEnvironment, client: DueProcessClient, pool: asyncpg.Pool,
+        store: EventStore, tmp_path: Path) -> None:
+    run = uuid.uuid4().hex[:6]
+    reporter, respondent = f"m-a-{run}", f"m-b-{run}"
+    # given a case filed, dismissed and closed by a worker on a queue of its own (as
+    # `dueprocess demo` runs one), whose client names the main queue for retention
+    demo = DueProcessClient(env.client, "demo-queue", retention_queue=QUEUE)
+    async with worker(env, pool, store, tmp_path, "demo-queue", [CaseWorkflow]):
+        closed = await dismissed_and_closed(demo, reporter, respondent)
+        await env.client.get_workflow_handle(closed).result()
+    # when the demo's worker is gone and the retention period passes
+    handle = env.client.get_workflow_handle(retention_workflow_id(closed),
+                                            result_type=RetentionResult)
+    assert (await handle.describe()).task_queue == QUEUE
+    with contextlib.suppress(RPCError):  # see the test above
+        await env.sleep((PERIOD + timedelta(days=1)).total_seconds())
+    # then the main worker (the `client` fixture's, on QUEUE) shreds its people
+    result = await handle.result()
+    assert sorted(result.shredded) == sorted([reporter, respondent])
+    assert await erased(store, reporter) and await erased(store, respondent)

@@ -122,7 +122,8 @@ def propose(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseE
         if isinstance(command, CorrectRecord):
             check_permission(state, command)
             return correct_record(state, command, command.effective_at or now)
-        raise CASE_CLOSED.refuse("the case is closed")
+        raise CASE_CLOSED.refuse(f"the case is closed: only a correction (CorrectRecord) is "
+                                 f"recorded on it, not {command.type}", field="type")
     if case_not_reported(state, None) and not isinstance(command, FileReport):
         raise CASE_NOT_REPORTED.refuse("the case has no report yet")
     check_permission(state, command)
