@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         timer_in_use,
     )
     from .case_input import CaseInput as CaseInput  # re-exported: callers start cases with it
+    from .case_priors import for_validation, with_prior_sanctions
     from .case_reporting import repeat_reporting_step
     from .case_retention import start_retention
 
@@ -139,7 +140,7 @@ class CaseWorkflow:
                 refuse_caller_rulebook(command)
                 if self._state.report is None:
                     return  # judged by the handler, under the rulebook it loads
-            dc.decide(self._state, command, workflow.now())
+            dc.decide(self._state, for_validation(command), workflow.now())
         except DomainError as err:
             raise rejection(err) from None
 
@@ -162,6 +163,7 @@ class CaseWorkflow:
             except DomainError as err:
                 raise rejection(err) from None
             command = file_under_published(command, await self._published_rulebook())
+        command = await with_prior_sanctions(self._state, command)  # ACAS 19-22
         now = workflow.now()
         try:
             events = dc.decide(self._state, command, now)

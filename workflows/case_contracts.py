@@ -49,6 +49,9 @@ SEARCH_ATTRIBUTES_PATCH = "case-search-attributes"
 # (its completion waited on a second workflow task); since, a local activity that adopts a
 # batch an earlier, lost workflow task recorded (workflows/case_helpers.py append).
 LOCAL_APPEND_PATCH = "local-append-activity"
+# ACAS 19-22: a decision reads the respondent's prior sanctions (an activity) and weighs
+# those still current; histories recorded before it decided without reading them.
+PRIOR_SANCTIONS_PATCH = "prior-sanctions"
 
 
 class CommandRequest(Model):

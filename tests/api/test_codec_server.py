@@ -33,7 +33,7 @@ UI = "http://temporal-ui.example:8233"
 
 @pytest.fixture
 async def sealed_api(pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any,
-                     load_reporter_record: Any,
+                     load_reporter_record: Any, load_respondent_record: Any,
                      issuer: LocalIssuer, test_server_path: str) -> AsyncIterator[Api]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path,
@@ -42,7 +42,7 @@ async def sealed_api(pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any,
     await register(env.client)
     try:
         async with serving(env, env.client, pool, tmp_path,
-                           [load_rulebook, load_reporter_record], issuer,
+                           [load_rulebook, load_reporter_record, load_respondent_record], issuer,
                            codec=env.client.data_converter.payload_codec,
                            config=ApiConfig(max_body_bytes=MAX_BODY, timeout_seconds=60,
                                             codec_origins=(UI,))) as api:

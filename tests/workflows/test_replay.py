@@ -33,7 +33,9 @@ def test_histories_cover_each_lifecycle_path() -> None:
             # recorded after the stage deadlines (patch "stage-deadlines")
             "appeal_decision_deadline_missed",
             # recorded after the local append (patch "local-append-activity")
-            "local_append_activity"} <= names
+            "local_append_activity",
+            # recorded after the prior sanctions are weighed (patch "prior-sanctions")
+            "prior_sanctions_weighed"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
