@@ -101,7 +101,9 @@ async def _cases(args: argparse.Namespace, settings: Settings, api: ApiClient) -
             break
     emit(args, rows, "\n".join(
         f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
-        f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}" for r in rows)
+        f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}"
+        f" in-stage={'-' if r.get('stage_age_days') is None else str(r['stage_age_days']) + 'd'}"
+        + ("  OVERDUE" if r.get("overdue") else "") for r in rows)
         or ("no overdue cases" if args.overdue else "no cases"))
     return 0
 
