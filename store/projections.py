@@ -26,6 +26,7 @@ from .db import Connection
 from .errors import ODD_DATA, UnreadableEvent, reason
 from .eventstore import EventStore
 from .projection_runner import Projection, ProjectionRunner, ProjectionStatus, projection_status
+from .projections_sor import RestrictiveDecisionsProjection
 
 __all__ = ["CaseListProjection", "CaseStatisticsProjection", "MemberStandingProjection",
            "Projection", "ProjectionRunner", "ProjectionStatus", "default_projections",
@@ -222,4 +223,5 @@ class MemberStandingProjection:
 
 def default_projections(policy: PolicyDocument) -> list[Projection]:
     """The read models every worker keeps current (and `projections rebuild` rebuilds)."""
-    return [CaseListProjection(), MemberStandingProjection(policy), CaseStatisticsProjection()]
+    return [CaseListProjection(), MemberStandingProjection(policy), CaseStatisticsProjection(),
+            RestrictiveDecisionsProjection()]
