@@ -140,7 +140,7 @@ class CaseWorkflow:
                 refuse_caller_rulebook(command)
                 if self._state.report is None:
                     return  # judged by the handler, under the rulebook it loads
-            dc.decide(self._state, for_validation(command), workflow.now())
+            dc.decide(self._state, for_validation(self._state, command), workflow.now())
         except DomainError as err:
             raise rejection(err) from None
 

@@ -32,11 +32,13 @@ def refuse_caller_priors(command: dc.CaseCommand) -> None:
             "sent with the decision", field="respondent_record"))
 
 
-def for_validation(command: dc.CaseCommand) -> dc.CaseCommand:
+def for_validation(state: dc.CaseState, command: dc.CaseCommand) -> dc.CaseCommand:
     """The decision as the validator can judge it: without the priors it cites, which only
-    the handler can check against the record it reads."""
+    the handler can check against the record it reads (a decision sent again after it was
+    recorded is judged as sent: decide() finds it already done)."""
     refuse_caller_priors(command)
-    if isinstance(command, dc.RecordDecision) and command.aggravating_priors:
+    if isinstance(command, dc.RecordDecision) and command.aggravating_priors \
+            and state.decision is None:
         return command.model_copy(update={"aggravating_priors": []})
     return command
 

@@ -80,7 +80,10 @@ async def test_a_decision_weighs_the_respondents_current_prior_sanction(
     assert (caught.value.rule, caught.value.field) == (
         "prior-sanctions-current", "aggravating_priors.0")
     # When the decision cites the first case's suspension
-    await second.send(_decision(second, aggravating_priors=[first]))
+    decision = _decision(second, aggravating_priors=[first])
+    await second.send(decision)
+    # (and sent again, it is already on the record)
+    assert (await second.send(decision)).events == []
     # Then the decision recorded weighed it, as current, and nothing expired
     [decided] = [e for e in await store.read_stream(case_stream(second.case_id))
                  if e.event_type == "DecisionRecorded"]
