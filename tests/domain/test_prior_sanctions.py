@@ -33,11 +33,17 @@ from dueprocess.domain.case.respondent import respondent_record
 from dueprocess.domain.case.upcasters import CASE_UPCASTERS
 from dueprocess.domain.case.values import Sanction
 from dueprocess.domain.envelope import Position, RecordedEvent
-from dueprocess.domain.policy import EscalationStep, PolicyDocument, SanctionKind
+from dueprocess.domain.policy import (
+    EscalationStep,
+    PolicyDocument,
+    PolicyVersion,
+    SanctionKind,
+)
 from dueprocess.domain.rules.catalogue import CATALOGUE
 from fixtures import case_examples as ex
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 DAY = timedelta(days=1)
 ORDER = [rule.rule_id for rule in CATALOGUE]
@@ -261,3 +267,17 @@ def test_prior_sanction_rules_refused_are_the_rules_the_audit_fails(
     first = min(failed, key=ORDER.index, default=None)
     assert first == refused, (refused, failed)
     assert refused in (None, "prior-sanctions-current", "sanction-escalation")
+
+
+def test_a_rulebook_sets_one_escalation_step_per_sanction() -> None:
+    version = ex.example_policy().versions[-1]
+    step = EscalationStep(sanction=SanctionKind.SUSPENSION, requires_current=[SanctionKind.WARNING])
+    with pytest.raises(ValidationError, match="one escalation step per sanction"):
+        PolicyVersion.model_validate({**version.model_dump(), "escalation": [
+            step.model_dump(), step.model_dump()]})
+    with pytest.raises(ValidationError):
+        EscalationStep.model_validate({"sanction": "expulsion", "requires_current": []})
+    read = PolicyVersion.model_validate({**version.model_dump(), "escalation": [
+        {"sanction": "expulsion", "requires_current": ["suspension"]}]})
+    assert read.escalation_for(SanctionKind.EXPULSION) is not None
+    assert read.escalation_for(SanctionKind.WARNING) is None
