@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from .activities.contracts import RulebookSource
 from .activities.notifications import NotificationActivities
 from .activities.reporter import ReporterActivities
+from .activities.respondent import RespondentActivities
 from .activities.retention import RetentionActivities
 from .activities.rulebook import RulebookActivities
 from .activities.store import EventStoreActivities
@@ -209,7 +210,8 @@ def activities_for(
     outbox = FileSink(runtime.settings.data_dir.resolve() / "outbox")
     retention = RetentionActivities(runtime.store, runtime.pool, [outbox])
     return [store.append_events, store.load_stream, notifications.dispatch_notifications,
-            rules.load_rulebook, reporters.load_reporter_record, retention.shred_for_retention]
+            rules.load_rulebook, reporters.load_reporter_record, retention.shred_for_retention,
+            RespondentActivities(runtime.pool, runtime.store).load_respondent_record]
 
 
 def build_worker(

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from ..domain.base import Model, Personal
+from ..domain.case.priors import RespondentRecord
 from ..domain.case.reporter_values import ReporterRecord
 from ..domain.envelope import AppendResult, NewEvent
 from ..domain.policy import PolicyDocument
@@ -17,6 +18,7 @@ DISPATCH_NOTIFICATIONS = "dispatch_notifications"
 LOAD_STREAM = "load_stream"
 LOAD_RULEBOOK = "load_rulebook"
 LOAD_REPORTER_RECORD = "load_reporter_record"
+LOAD_RESPONDENT_RECORD = "load_respondent_record"
 SHRED_FOR_RETENTION = "shred_for_retention"
 NO_PUBLISHED_RULEBOOK = "NoPublishedRulebook"
 
@@ -57,6 +59,14 @@ class ReporterRecordInput(Model):
 
 class LoadedReporterRecord(Model):
     record: ReporterRecord  # DSA Art 23: what decides a warning or a hold
+
+
+class RespondentRecordInput(Model):
+    respondent_id: str
+
+
+class LoadedRespondentRecord(Model):
+    record: RespondentRecord  # ACAS 19-22: the prior sanctions a decision weighs
 
 
 class RetentionInput(Model):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -13,6 +11,8 @@ from ..domain import case as dc
 from ..domain.base import InvalidCommand, NotPermitted
 from ..domain.case import roles
 from ..domain.streams import case_stream, notification_stream
+from ..services.case_list import CasePage
+from ..services.case_list import list_cases as case_list_page
 from ..services.timeline import timeline_entry
 from ..workflows.case import DecisionResult
 from .access import (
@@ -32,7 +32,7 @@ from .deps import (
     ServicesDep,
 )
 from .problems import ApiProblem
-from .schemas import CasePage, CaseSummary, CaseView, TimelineEntry, json_object, with_actor
+from .schemas import CaseView, TimelineEntry, json_object, with_actor
 
 router = APIRouter(tags=["cases"])
 CaseId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
@@ -127,18 +127,9 @@ async def timeline(case_id: CaseId, who: CallerDep, svc: ServicesDep, records: R
     return [TimelineEntry.model_validate(timeline_entry(e)) for e in events]
 
 
-def _cursor(text: str | None) -> str | None:
-    if text is None:
-        return None
-    try:
-        return base64.urlsafe_b64decode(text.encode("ascii") + b"==").decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        raise ApiProblem(422, "Invalid input", "cursor: not a cursor this API gave out",
-                         rule="valid-cursor", field="cursor") from None
-
-
 @router.get("/cases", response_model=CasePage,
-            summary="the case list (ids, stages, deadlines; no personal data)")
+            summary="the case list (ids, stages, stage age, deadlines, overdue; no personal "
+                     "data)")
 async def list_cases(
     who: CallerDep, svc: ServicesDep, cfg: ConfigDep,
     stage: Annotated[dc.CaseStage | None, Query()] = None,
@@ -146,6 +137,11 @@ async def list_cases(
     mine: Annotated[bool, Query(description="only cases the caller has a part in")] = False,
     party: Annotated[Literal["respondent", "complainant"] | None, Query(
         description="only cases where the caller is this party")] = None,
+    person: Annotated[str | None, Query(
+        min_length=1, max_length=200,
+        description="only cases this person has a part in")] = None,
+    as_of: Annotated[datetime | None, Query(
+        description="judge stage age and overdue at this time (default: now)")] = None,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> CasePage:
@@ -157,21 +153,10 @@ async def list_cases(
     elif role not in LIST_ROLES:
         raise NotPermitted(f"{role} may not list cases", rule="role-permission",
                            field="X-Dueprocess-Role")
-    rows = await svc.pool.fetch(
-        """SELECT case_id, stage, respondent_id, complainant_id, next_deadline_kind,
-                  next_deadline_at, opened_at, version, stage_entered_at FROM case_list
-            WHERE ($1::text IS NULL OR stage = $1)
-              AND (NOT $2 OR next_deadline_at < $3)
-              AND (NOT $4 OR $5 = ANY(people))
-              AND ($6::text IS NULL OR ($6 = 'respondent' AND respondent_id = $5)
-                                    OR ($6 = 'complainant' AND complainant_id = $5))
-              AND ($7::text IS NULL OR case_id > $7)
-            ORDER BY case_id LIMIT $8""",
-        None if stage is None else str(stage), overdue, datetime.now(UTC), mine, me, party,
-        _cursor(cursor), min(limit, cfg.page_limit) + 1)
-    items = [CaseSummary.model_validate(dict(r)) for r in rows]
-    page = items[:min(limit, cfg.page_limit)]
-    more = len(items) > len(page)
-    token = (base64.urlsafe_b64encode(page[-1].case_id.encode()).decode().rstrip("=")
-             if more and page else None)
-    return CasePage(items=page, next_cursor=token)
+    if as_of is not None and as_of.tzinfo is None:
+        raise ApiProblem(422, "Invalid input", "as_of: must carry a time zone",
+                         rule="aware-datetime", field="as_of")
+    return await case_list_page(
+        svc.pool, as_of or datetime.now(UTC), stage=stage, overdue=overdue,
+        person_id=me if mine else person, party=party, party_id=me if party else None,
+        cursor=cursor, limit=min(limit, cfg.page_limit))

@@ -4,7 +4,7 @@ transparency statistics, and the rules catalogue."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -14,7 +14,7 @@ from ..cli.rules import rule_document
 from ..domain.envelope import Position, RecordedEvent
 from ..domain.rules.catalogue import CATALOGUE
 from ..domain.statistics import CaseStatistics
-from ..services.statistics import projected_statistics
+from ..services.statistics import ageing_by_stage, projected_statistics
 from ..store.crypto import is_personal
 from .deps import CallerDep, ConfigDep, ServicesDep, require_role
 from .problems import ApiProblem
@@ -71,13 +71,20 @@ async def feed(
     return FeedPage(events=events, next_cursor=_cursor(events[-1].position if events else start))
 
 
-@router.get("/stats", response_model=CaseStatistics, tags=["reports"],
+class StatisticsReport(CaseStatistics):
+    """The statistics, and the open cases now by stage and days in it (as `dueprocess
+    stats`): under 7 days, 7 to 28 days, over 28 days, unknown."""
+
+    backlog_ageing: dict[str, dict[str, int]] = {}
+
+
+@router.get("/stats", response_model=StatisticsReport, tags=["reports"],
             summary="transparency statistics (no personal data)")
 async def stats(
     who: CallerDep, svc: ServicesDep,
     period_from: Annotated[datetime | None, Query(alias="from")] = None,
     period_to: Annotated[datetime | None, Query(alias="to", description="exclusive")] = None,
-) -> CaseStatistics:
+) -> StatisticsReport:
     for value, name in ((period_from, "from"), (period_to, "to")):
         if value is not None and value.tzinfo is None:
             raise ApiProblem(422, "Invalid input", f"{name}: must carry a time zone",
@@ -85,7 +92,10 @@ async def stats(
     if period_from and period_to and period_from >= period_to:
         raise ApiProblem(422, "Invalid input", "from must be before to", rule="period-order",
                          field="from")
-    return await projected_statistics(svc.pool, period_from=period_from, period_to=period_to)
+    stats = await projected_statistics(svc.pool, period_from=period_from, period_to=period_to)
+    # Backlog ageing is about the open cases now, whatever the reporting period.
+    ageing = await ageing_by_stage(svc.pool, datetime.now(UTC))
+    return StatisticsReport.model_validate({**stats.model_dump(), "backlog_ageing": ageing})
 
 
 @router.get("/rules", tags=["reports"], summary="the catalogue of due-process rules")

@@ -5,7 +5,6 @@ there (the API fills it in from the verified token, and refuses a different one)
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -88,25 +87,6 @@ class CaseView(BaseModel):
     case_id: str
     basis: str  # party / assigned / auditor / break-glass
     state: dc.CaseState
-
-
-class CaseSummary(BaseModel):
-    case_id: str
-    stage: str
-    respondent_id: str | None
-    complainant_id: str | None
-    next_deadline_kind: str | None
-    next_deadline_at: datetime | None
-    opened_at: datetime | None
-    version: int
-    # When the case entered its current stage (its age is now minus this); null for rows
-    # projected before the column existed, until the case's next event or a rebuild.
-    stage_entered_at: datetime | None = None
-
-
-class CasePage(BaseModel):
-    items: list[CaseSummary]
-    next_cursor: str | None  # pass as ?cursor= for the next page; null: no more
 
 
 class TimelineEntry(BaseModel):

@@ -17,6 +17,7 @@ import asyncpg
 from bare_workflow import BareWorkflow, NoopUpdateWorkflow, bare_step
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.reporter import ReporterActivities
+from dueprocess.activities.respondent import RespondentActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import demo_rulebook
@@ -95,5 +96,6 @@ def worker(s: Stack, **options: Any) -> Worker:
                   workflows=[CaseWorkflow, BareWorkflow, NoopUpdateWorkflow],
                   activities=[store.append_events, store.load_stream,
                               notes.dispatch_notifications, bare_step, rulebook,
-                              ReporterActivities(s.pool, s.store).load_reporter_record],
+                              ReporterActivities(s.pool, s.store).load_reporter_record,
+                              RespondentActivities(s.pool, s.store).load_respondent_record],
                   **options)

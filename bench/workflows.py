@@ -24,6 +24,7 @@ from typing import Any
 
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.reporter import ReporterActivities
+from dueprocess.activities.respondent import RespondentActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story, compressed, demo_rulebook
@@ -112,7 +113,8 @@ async def main(quick: bool) -> dict[str, Any]:
                                           notes.dispatch_notifications, bare_step,
                                           RulebookActivities(demo_rulebook(
                                               load_policy_file(None))).load_rulebook,
-                                          ReporterActivities(pool, store).load_reporter_record],
+                                          ReporterActivities(pool, store).load_reporter_record,
+                                          RespondentActivities(pool, store).load_respondent_record],
                               max_concurrent_workflow_tasks=100,
                               max_concurrent_activities=100):
                 await _bare(client, 20, concurrency)  # warm-up

@@ -10,8 +10,9 @@ from typing import Any
 
 from ..domain.streams import case_id_of
 from ..domain.transparency import EEA, statements_of_reasons
-from ..services.statistics import case_streams
 from ..settings import ConfigError, Settings
+from ..store.projection_runner import ProjectionRunner
+from ..store.projections_sor import RestrictiveDecisionsProjection, restricted_streams
 from .audit import parse_when
 from .common import EXTENSIONS, InputError, command
 from .connect import connect_pool, store_for
@@ -28,14 +29,20 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     if unknown:
         raise InputError(f"--territory: not an EEA country code: {', '.join(unknown)}",
                          field="--territory", rule="territorial-scope")
-    async with connect_pool(settings) as pool, \
-            aclosing(case_streams(store_for(pool, settings))) as cases:
-        # One case at a time (in stream-id order), printed as it is read: never the log.
-        async for stream_id, events in cases:
-            case_id = case_id_of(stream_id) or stream_id
-            for statement in statements_of_reasons(case_id, events, territory=territory,
-                                                   start=start, end=end):
-                print(json.dumps(statement, ensure_ascii=False, sort_keys=True))
+    async with connect_pool(settings) as pool:
+        store = store_for(pool, settings)
+        # The index of restrictive decisions, brought up to the head first (incremental:
+        # only what workers have not yet indexed), so no recent decision is left out.
+        await ProjectionRunner(pool, store, [RestrictiveDecisionsProjection()]).catch_up()
+        # Only the cases with such a decision in the period, one at a time in stream-id
+        # order, printed as read: never the log, never more than one case in memory.
+        async with aclosing(restricted_streams(pool, start, end)) as streams:
+            async for stream_id in streams:
+                events = await store.read_stream(stream_id)
+                case_id = case_id_of(stream_id) or stream_id
+                for statement in statements_of_reasons(case_id, events, territory=territory,
+                                                       start=start, end=end):
+                    print(json.dumps(statement, ensure_ascii=False, sort_keys=True))
     return 0
 
 

@@ -101,7 +101,9 @@ async def _cases(args: argparse.Namespace, settings: Settings, api: ApiClient) -
             break
     emit(args, rows, "\n".join(
         f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
-        f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}" for r in rows)
+        f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}"
+        f" in-stage={'-' if r.get('stage_age_days') is None else str(r['stage_age_days']) + 'd'}"
+        + ("  OVERDUE" if r.get("overdue") else "") for r in rows)
         or ("no overdue cases" if args.overdue else "no cases"))
     return 0
 
@@ -153,9 +155,13 @@ async def _member(args: argparse.Namespace, settings: Settings, api: ApiClient) 
 async def _stats(args: argparse.Namespace, settings: Settings, api: ApiClient) -> int:
     start = audit.parse_when(args.period_from, "--from")
     end = stats._period_end(args.period_to)
-    found = CaseStatistics.model_validate(await api.get("/stats", {
-        "from": start.isoformat() if start else None, "to": end.isoformat() if end else None}))
-    emit(args, found.model_dump(mode="json"), stats.stats_text(found))
+    doc = await api.get("/stats", {
+        "from": start.isoformat() if start else None, "to": end.isoformat() if end else None})
+    # The API's statistics carry the backlog ageing beside them, as the local `stats` does.
+    ageing: dict[str, dict[str, int]] = doc.pop("backlog_ageing", {})
+    found = CaseStatistics.model_validate(doc)
+    emit(args, {**found.model_dump(mode="json"), "backlog_ageing": ageing},
+         stats.stats_text(found) + "\n" + stats.ageing_text(ageing))
     return 0
 
 

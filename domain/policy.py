@@ -34,7 +34,14 @@ from pydantic import (
 )
 
 from .base import Model, PolicyViolation
-from .policy_parts import Deadlines, EvidencePolicy, RepeatReporting, Retention, Rule
+from .policy_parts import (
+    Deadlines,
+    EscalationStep,
+    EvidencePolicy,
+    RepeatReporting,
+    Retention,
+    Rule,
+)
 from .policy_terms import (
     EARLIEST_DATE,
     INTERIM_STATUS,
@@ -82,6 +89,7 @@ __all__ = [
     "SANCTION_STATUS",
     "Deadlines",
     "Duration",
+    "EscalationStep",
     "EvidencePolicy",
     "IsoDuration",
     "LongText",
@@ -115,6 +123,9 @@ class PolicyVersion(Model):
     repeat_reporting: RepeatReporting | None = None
     # GDPR storage limitation; absent in versions pinned before it: kept until erased.
     retention: Retention | None = None
+    # ACAS Code paras 19-22: which sanctions need a current prior one; none in versions
+    # pinned before it, whose decisions weigh prior sanctions without a ladder.
+    escalation: list[EscalationStep] = Field(default=[], max_length=MAX_LIST)
 
     @field_validator("effective_to")
     @classmethod
@@ -142,6 +153,17 @@ class PolicyVersion(Model):
         if missing:
             raise ValueError(f"missing statuses {missing} (required: {sorted(REQUIRED_STATUSES)})")
         return value
+
+    @field_validator("escalation")
+    @classmethod
+    def _one_step_per_sanction(cls, value: list[EscalationStep]) -> list[EscalationStep]:
+        kinds = [step.sanction for step in value]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("one escalation step per sanction")
+        return value
+
+    def escalation_for(self, kind: SanctionKind) -> EscalationStep | None:
+        return next((step for step in self.escalation if step.sanction is kind), None)
 
     def in_force_on(self, day: date) -> bool:
         ended = self.effective_to is not None and day > self.effective_to

@@ -35,6 +35,9 @@ class Rule(Model):
     # member's record; after it, it no longer counts (a warning no longer stands). None:
     # current indefinitely, as in versions written before it.
     current_for: Duration | None = None
+    # ACAS Code para 22: conduct so serious that a first offence may meet the gravest
+    # sanction, so the rulebook's escalation (a current prior sanction) does not apply.
+    gross_misconduct: bool = False
 
     @field_validator("examples")
     @classmethod
@@ -92,6 +95,15 @@ class Deadlines(Model):
     investigation: Duration = timedelta(days=28)  # triaged for investigation to notice issued
     decide_after_hearing: Duration = timedelta(days=14)  # hearing held to the decision
     decide_appeal: Duration = timedelta(days=28)  # appeal lodged to its decision (ACAS 27)
+
+
+class EscalationStep(Model):
+    """ACAS Code paras 19-20: ``sanction`` follows only a prior sanction of one of the
+    kinds ``requires_current`` that is still current on the member's record, unless the
+    finding is of gross misconduct (para 22; ``Rule.gross_misconduct``)."""
+
+    sanction: SanctionKind
+    requires_current: list[SanctionKind] = Field(min_length=1, max_length=MAX_LIST)
 
 
 # Bounds of the repeat-reporter count: a threshold of 1 would warn on a single dismissal.

@@ -15,6 +15,7 @@ read asks for ``None``, the reader).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from ..domain import case as dc
 from ..domain.base import Actor
 from ..domain.envelope import PrincipalRecord
 from ..workflows.case_contracts import DecisionResult
+from .case_list import CasePage
 from .client import ClientError, CommandRejected, NotFound, ServiceUnavailable
 
 TokenSource = Callable[[Actor | None], str]
@@ -119,6 +121,17 @@ class ApiClient:
     async def deadlines(self, case_id: str) -> list[dc.Deadline]:
         found = await self.get(f"/cases/{_seg(case_id)}/deadlines", case_id=case_id)
         return _DEADLINES.validate_python(found)
+
+    async def cases(
+        self, *, stage: dc.CaseStage | None = None, overdue: bool = False,
+        person_id: str | None = None, cursor: str | None = None, limit: int = 50,
+        as_of: datetime | None = None,
+    ) -> CasePage:
+        found = await self.get("/cases", {
+            "stage": None if stage is None else str(stage), "overdue": overdue or None,
+            "person": person_id, "cursor": cursor, "limit": limit,
+            "as_of": as_of.isoformat() if as_of else None})
+        return CasePage.model_validate(found)
 
     # -- everything else the API answers -------------------------------------------------------
 

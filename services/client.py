@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from temporalio.api.enums.v1 import EventType
@@ -32,7 +33,9 @@ from ..domain import case as dc
 from ..domain.base import DomainError
 from ..domain.envelope import PrincipalRecord
 from ..domain.rulebook import refuse_caller_rulebook
+from ..store.db import Database
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
+from .case_list import CasePage, list_cases
 from .closed_cases import EndedUnclosed, send_to_case
 
 T = TypeVar("T")
@@ -99,6 +102,11 @@ class CaseClient(Protocol):
 
     async def deadlines(self, case_id: str) -> list[dc.Deadline]: ...
 
+    async def cases(  # a page of the list: stage, its age, deadline, overdue at as_of (now)
+        self, *, stage: dc.CaseStage | None = None, overdue: bool = False,
+        person_id: str | None = None, cursor: str | None = None, limit: int = 50,
+        as_of: datetime | None = None) -> CasePage: ...
+
 
 def case_id_for(idempotency_key: str) -> str:
     """Case (and workflow) id from the intake's idempotency key. Hashed: workflow ids are
@@ -152,13 +160,15 @@ def _acted(event: HistoryEvent) -> bool:
 
 
 class DueProcessClient:
-    def __init__(self, client: Client, task_queue: str, *,
+    def __init__(self, client: Client, task_queue: str, pool: Database | None = None, *,
                  retention_queue: str | None = None) -> None:
-        """``retention_queue``: where the cases this client starts run their retention
+        """``pool``: the database the case list is read from (``cases()``; None: no case
+        list). ``retention_queue``: where the cases this client starts run their retention
         timer: the configured main queue (default ``task_queue``), also when the cases
         themselves run on another (``dueprocess demo``'s worker, gone after the demo)."""
         self._client = client
         self._task_queue = task_queue
+        self._pool = pool
         self._retention_queue = retention_queue or task_queue
 
     async def file_report(
@@ -259,6 +269,19 @@ class DueProcessClient:
 
     async def deadlines(self, case_id: str) -> list[dc.Deadline]:
         return await self._query(case_id, CaseWorkflow.deadlines)
+
+    async def cases(self, *, stage: dc.CaseStage | None = None, overdue: bool = False,
+                    person_id: str | None = None, cursor: str | None = None, limit: int = 50,
+                    as_of: datetime | None = None) -> CasePage:
+        if self._pool is None:
+            raise ClientError("NoCaseList", "give the client pool= to list cases",
+                              {"rule": "case-list-source", "field": "pool"})
+        try:
+            return await list_cases(self._pool, as_of or datetime.now(UTC), stage=stage,
+                                    overdue=overdue, person_id=person_id, cursor=cursor,
+                                    limit=limit)
+        except DomainError as err:
+            raise _domain_rejection(err) from err
 
     async def _query(self, case_id: str, query: Callable[[CaseWorkflow], T]) -> T:
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)

@@ -32,6 +32,7 @@ from .errors import ODD_DATA, UnreadableEvent, reason
 from .eventstore import EventStore
 from .histories import Folds, StreamHistories
 from .projection_runner import Projection, ProjectionRunner, ProjectionStatus, projection_status
+from .projections_sor import RestrictiveDecisionsProjection
 
 __all__ = ["CaseListProjection", "CaseStatisticsProjection", "MemberStandingProjection",
            "Projection", "ProjectionRunner", "ProjectionStatus", "default_projections",
@@ -289,4 +290,4 @@ def default_projections(policy: PolicyDocument) -> list[Projection]:
     sharing the streams' histories they read."""
     histories, folds = StreamHistories(), case_folds()
     return [CaseListProjection(histories, folds), MemberStandingProjection(policy, histories),
-            CaseStatisticsProjection(histories, folds)]
+            CaseStatisticsProjection(histories, folds), RestrictiveDecisionsProjection()]

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 from dueprocess.activities.reporter import ReporterActivities
+from dueprocess.activities.respondent import RespondentActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.db import Pool, create_pool
@@ -120,3 +121,10 @@ async def load_reporter_record(pool: Pool, store: EventStore) -> Any:
     """The repeat-reporter activity (DSA Art 23): a worker filing reports under the sample
     rulebook registers it beside ``load_rulebook``."""
     return ReporterActivities(pool, store).load_reporter_record
+
+
+@pytest.fixture
+async def load_respondent_record(pool: Pool, store: EventStore) -> Any:
+    """The prior-sanctions activity (ACAS 19-22): a worker recording decisions registers it
+    beside ``load_rulebook``."""
+    return RespondentActivities(pool, store).load_respondent_record

@@ -77,6 +77,7 @@ with workflow.unsafe.imports_passed_through():
         timer_in_use,
     )
     from .case_input import CaseInput as CaseInput  # re-exported: callers start cases with it
+    from .case_priors import for_validation, with_prior_sanctions
     from .case_reporting import repeat_reporting_step
     from .case_retention import start_retention
 
@@ -163,7 +164,10 @@ class CaseWorkflow:
                 if self._state.report is None:
                     return  # judged by the handler, under the rulebook it loads
             now = workflow.now()
-            self._validated = (request, self._state, now, dc.decide(self._state, command, now))
+            judged = for_validation(self._state, command)
+            events = dc.decide(self._state, judged, now)
+            if judged is command:  # else the handler decides on the record it reads
+                self._validated = (request, self._state, now, events)
         except DomainError as err:
             raise rejection(err) from None
 
@@ -186,6 +190,7 @@ class CaseWorkflow:
             except DomainError as err:
                 raise rejection(err) from None
             command = file_under_published(command, await published_rulebook())
+        command = await with_prior_sanctions(self._state, command)  # ACAS 19-22
         now = workflow.now()
         try:
             validated, self._validated = self._validated, None

@@ -56,6 +56,9 @@ CLOSED_CASE_IDLE = timedelta(minutes=10)
 # The type of the refusal a run gives while it completes (after its last decision): the
 # client waits for that run to end, then starts the case again (services/client.py).
 RUN_ENDING = "CaseRunEnding"
+# ACAS 19-22: a decision reads the respondent's prior sanctions (an activity) and weighs
+# those still current; histories recorded before it decided without reading them.
+PRIOR_SANCTIONS_PATCH = "prior-sanctions"
 
 
 class CommandRequest(Model):

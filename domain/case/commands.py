@@ -22,6 +22,7 @@ from ..text import (
     OptionalText,
 )
 from .command_base import CaseCommandBase
+from .priors import MAX_PRIOR_SANCTIONS, RespondentRecord
 from .reporter_commands import (
     ContestHold,
     DecideHoldContest,
@@ -159,6 +160,12 @@ class RecordDecision(CaseCommandBase):
     automated_detection: bool = False
     automated_decision: AutomatedDecision = AutomatedDecision.NOT_AUTOMATED
     how_to_appeal: FreeText
+    # Case ids of the respondent's prior sanctions the decision relies on as aggravating
+    # (each must be current: ACAS 19-21).
+    aggravating_priors: list[IdText] = Field(default=[], max_length=MAX_PRIOR_SANCTIONS)
+    # Read by the engine (the case workflow) from the respondent's recorded cases, never
+    # sent by a caller (refuse_caller_priors); None: not read, nothing weighed.
+    respondent_record: RespondentRecord | None = None
 
 
 class LodgeAppeal(CaseCommandBase):

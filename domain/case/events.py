@@ -14,6 +14,7 @@ from ..base import Personal
 from ..ids import PersonId
 from ..policy import PolicyVersion, Right, SanctionKind
 from .event_base import CaseEventBase
+from .priors import PriorsWeighed
 from .record_events import (
     CORRECTED_EVENT_TYPE,
     DataCollectionNoticeExempted,
@@ -182,6 +183,8 @@ class HearingHeld(CaseEventBase):
 
 
 class DecisionRecorded(CaseEventBase):
+    # v2: the prior sanctions weighed (ACAS 19-22); v1 decisions weighed none (upcasters.py).
+    schema_version: ClassVar[int] = 2
     type: Literal["DecisionRecorded"] = "DecisionRecorded"
     findings: list[Finding]
     upheld: bool  # at least one allegation upheld
@@ -192,6 +195,10 @@ class DecisionRecorded(CaseEventBase):
     appeal_deadline: AwareDatetime
     interim_suspension_ended: bool = False
     statement_of_reasons: StatementOfReasons | None = None
+    # The respondent's prior sanctions, current (weighed) or expired (never counted), when
+    # decided; None: decided without reading them (v1, or outside the workflow).
+    prior_sanctions: PriorsWeighed | None = None
+    aggravating_priors: list[str] = []  # case ids of weighed priors the decision relies on
 
 
 class AppealLodged(CaseEventBase):

@@ -32,6 +32,7 @@ from .events import (
     ReportAcknowledged,
     SanctionApplied,
 )
+from .priors import prior_lines
 from .reporter import reporter_letters
 from .state import CaseState
 from .values import ComplainantKind, Sanction
@@ -169,6 +170,7 @@ def _decision(state: CaseState, event: DecisionRecorded) -> list[Letter]:
     outcome = _sanction(event.sanction) if event.sanction else "no sanction"
     respondent = "\n".join([
         "The panel has decided:", *lines, f"Outcome: {outcome}.",
+        *prior_lines(event.prior_sanctions, event.aggravating_priors),
         f"Automated means: detection={event.automated_detection}, "
         f"decision={event.automated_decision.value}.",
         f"How to appeal: {event.how_to_appeal} Appeal by {event.appeal_deadline.isoformat()}.",

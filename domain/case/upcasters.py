@@ -23,3 +23,9 @@ def _instruction_v1(payload: Payload) -> Payload:
     return {"direction": "received", "kind": "instruction", "outside_body": None,
             "to_person_id": None, "to_role": None, "shared": None, "shared_evidence_ids": [],
             **payload}
+
+
+@CASE_UPCASTERS.register("DecisionRecorded", 1)
+def _decision_v1(payload: Payload) -> Payload:
+    """v1 read no prior sanctions: none weighed, none cited."""
+    return {"prior_sanctions": None, "aggravating_priors": [], **payload}

@@ -25,6 +25,7 @@ from . import (
     intake,
     notice,
     outcome,
+    priors,
     process,
     records,
     reporting,
@@ -61,10 +62,10 @@ CATALOGUE: tuple[ProcessRule, ...] = (
     *decision.CONTENT,
     *timing.CONTENT,
     *collection.CONTENT, *contacts.CONTENT, *corrections.CONTENT, *reporting.CONTENT,
-    *currency.CONTENT,
+    *currency.CONTENT, *priors.CONTENT,
     *records.RULES_LAST,
     *timing.HISTORY, *process.HISTORY, *collection.HISTORY, *contacts.HISTORY,
-    intake.DISMISSAL_REASON, *process.STAFF_ONLY_COMMANDS,
+    intake.DISMISSAL_REASON, *process.STAFF_ONLY_COMMANDS, priors.PRIORS_READ_BY_ENGINE,
 )
 
 BY_ID: Mapping[str, ProcessRule] = MappingProxyType({r.rule_id: r for r in CATALOGUE})

@@ -115,8 +115,9 @@ async def serving(
 
 @pytest.fixture
 async def api(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,  # noqa: F811
-              load_rulebook: Any, load_reporter_record: Any,
+              load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
               issuer: LocalIssuer) -> AsyncIterator[Api]:
-    async with serving(env, env.client, pool, tmp_path, [load_rulebook, load_reporter_record],
+    async with serving(env, env.client, pool, tmp_path,
+                       [load_rulebook, load_reporter_record, load_respondent_record],
                        issuer) as found:
         yield found

@@ -29,11 +29,12 @@ UI = "http://temporal-ui.example:8233"
 
 @pytest.fixture
 async def sealed_api(pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any,
-                     load_reporter_record: Any,
+                     load_reporter_record: Any, load_respondent_record: Any,
                      issuer: LocalIssuer, test_server_path: str) -> AsyncIterator[Api]:
     async with (sealed_environment(test_server_path, os.urandom(32), pool) as env,
-                serving(env, env.client, pool, tmp_path, [load_rulebook, load_reporter_record],
-                        issuer, codec=env.client.data_converter.payload_codec,
+                serving(env, env.client, pool, tmp_path,
+                        [load_rulebook, load_reporter_record, load_respondent_record], issuer,
+                        codec=env.client.data_converter.payload_codec,
                         config=ApiConfig(max_body_bytes=MAX_BODY, timeout_seconds=60,
                                          codec_origins=(UI,))) as api):
         yield api

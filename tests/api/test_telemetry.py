@@ -59,7 +59,7 @@ class Observed:
 
 @pytest.fixture
 async def observed(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,
-                   load_rulebook: Any, load_reporter_record: Any,
+                   load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
                    issuer: LocalIssuer) -> AsyncIterator[Observed]:
     # The process's replay-safe provider (as the worker sets it up), with an in-memory
     # exporter added for the test; the API's client carries the tracing interceptor and a
@@ -75,7 +75,7 @@ async def observed(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,
         interceptors=[tracing_interceptor()], runtime=runtime)
     try:
         async with serving(env, temporal, pool, tmp_path,
-                           [load_rulebook, load_reporter_record], issuer,
+                           [load_rulebook, load_reporter_record, load_respondent_record], issuer,
                            interceptors=[DecisionMetricsInterceptor()],
                            meter=runtime.metric_meter) as api:
             yield Observed(api, exporter, buffer, runtime.metric_meter)

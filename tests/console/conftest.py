@@ -78,7 +78,8 @@ class Console:
 
 @pytest.fixture
 async def console(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path,  # noqa: F811
-                  load_rulebook: Any, load_reporter_record: Any) -> AsyncIterator[Console]:
+                  load_rulebook: Any, load_reporter_record: Any,
+                  load_respondent_record: Any) -> AsyncIterator[Console]:
     issuer = LocalIssuer(tmp_path / "issuer")
     await issuer.start()
     store = EventStore(pool)
@@ -102,7 +103,7 @@ async def console(env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path, 
     async with Worker(env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
                       activities=[activities.append_events, activities.load_stream,
                                   notes.dispatch_notifications, load_rulebook,
-                                  load_reporter_record]):
+                                  load_reporter_record, load_respondent_record]):
         sock = socket.create_server(("127.0.0.1", 0))
         serving = asyncio.create_task(server.serve(sockets=[sock]))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}"

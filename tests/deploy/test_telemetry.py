@@ -73,6 +73,7 @@ def spans() -> Iterator[tuple[ReplaySafeTracerProvider, InMemorySpanExporter]]:
 async def traced(
     spans: tuple[ReplaySafeTracerProvider, InMemorySpanExporter], pool: asyncpg.Pool,
     tmp_path: Path, test_env: WorkflowEnvironment, load_rulebook: Any, load_reporter_record: Any,
+    load_respondent_record: Any,
 ) -> AsyncIterator[tuple[Story, InMemorySpanExporter, MetricBuffer]]:
     _, exporter = spans
     buffer = MetricBuffer(10_000)
@@ -87,7 +88,7 @@ async def traced(
         client, task_queue=QUEUE, workflows=[CaseWorkflow],
         activities=[activities.append_events, activities.load_stream,
                     notes.dispatch_notifications, load_rulebook,
-                    load_reporter_record],
+                    load_reporter_record, load_respondent_record],
         interceptors=[DecisionMetricsInterceptor()],
     ):
         yield Story(DueProcessClient(client, QUEUE), load_policy_file(None)), exporter, buffer

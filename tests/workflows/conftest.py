@@ -72,7 +72,7 @@ async def env(test_server_path: str) -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 async def client(
     env: WorkflowEnvironment, pool: asyncpg.Pool, tmp_path: Path, load_rulebook: Any,
-    load_reporter_record: Any
+    load_reporter_record: Any, load_respondent_record: Any
 ) -> AsyncIterator[DueProcessClient]:
     store = EventStore(pool)
     notes = NotificationActivities(pool, store, FileSink(tmp_path / "outbox"), "test@localhost")
@@ -81,7 +81,7 @@ async def client(
         env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
         activities=[activities.append_events, activities.load_stream,
                     notes.dispatch_notifications, load_rulebook,
-                    load_reporter_record],
+                    load_reporter_record, load_respondent_record],
     ):
         yield DueProcessClient(env.client, QUEUE)
 

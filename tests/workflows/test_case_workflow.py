@@ -186,7 +186,7 @@ async def test_long_cases_continue_as_new_with_their_state_and_version(
 
 async def test_a_decision_accepted_while_handing_over_is_recorded_by_the_old_run(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
-    load_rulebook: Any, load_reporter_record: Any,
+    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
 ) -> None:
     """Continue-as-new waits for in-flight decisions and dispatches together, so nothing
     recorded in the store is missing from the state the next run starts with."""
@@ -206,7 +206,7 @@ async def test_a_decision_accepted_while_handing_over_is_recorded_by_the_old_run
 
     async with Worker(env.client, task_queue="slow", workflows=[CaseWorkflow],
                       activities=[slow_append, real.load_stream, slow_dispatch,
-                                  load_rulebook, load_reporter_record]):
+                                  load_rulebook, load_reporter_record, load_respondent_record]):
         client = DueProcessClient(env.client, "slow")
         story = Story(client, load_policy_file(None), clock=env.get_current_time)
         report = await story.build_report()

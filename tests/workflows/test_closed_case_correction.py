@@ -59,9 +59,10 @@ def case_worker(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore,
 
 @pytest.fixture
 async def client(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore,
-                 tmp_path: Path, load_rulebook: Any, load_reporter_record: Any
-                 ) -> AsyncIterator[DueProcessClient]:
-    async with case_worker(env, pool, store, tmp_path, [load_rulebook, load_reporter_record]):
+                 tmp_path: Path, load_rulebook: Any, load_reporter_record: Any,
+                 load_respondent_record: Any) -> AsyncIterator[DueProcessClient]:
+    async with case_worker(env, pool, store, tmp_path,
+                           [load_rulebook, load_reporter_record, load_respondent_record]):
         yield DueProcessClient(env.client, QUEUE)
 
 
@@ -161,7 +162,7 @@ async def test_a_closed_case_refuses_anything_but_a_correction_naming_rule_and_f
 
 async def test_a_correction_reaching_the_closing_run_is_recorded_there_once(
         env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore, tmp_path: Path,
-        load_rulebook: Any, load_reporter_record: Any) -> None:
+        load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any) -> None:
     # given a worker whose notices wait for a gate, and a member's report dismissed and
     # closed (its complainant is told): the closing run waits for its notices
     gate = asyncio.Event()
@@ -173,8 +174,8 @@ async def test_a_correction_reaching_the_closing_run_is_recorded_there_once(
         await gate.wait()
         return await notes.dispatch_notifications(request)
 
-    async with case_worker(env, pool, store, tmp_path, [load_rulebook, load_reporter_record],
-                           gated):
+    async with case_worker(env, pool, store, tmp_path,
+                           [load_rulebook, load_reporter_record, load_respondent_record], gated):
         client = DueProcessClient(env.client, QUEUE)
         filed = await client.file_report(rx.member_report("m-ann", "m-bob"),
                                          idempotency_key=f"member-{uuid.uuid4().hex}")

@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 
 async def test_sealed_payloads_keep_personal_data_out_of_history(
     pool: asyncpg.Pool, store: EventStore, tmp_path: Path, test_server_path: str,
-    load_rulebook: Any, load_reporter_record: Any,
+    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
 ) -> None:
     key = os.urandom(32)
     env = await WorkflowEnvironment.start_time_skipping(
@@ -40,7 +40,7 @@ async def test_sealed_payloads_keep_personal_data_out_of_history(
                           activities=[EventStoreActivities(store).append_events,
                                       EventStoreActivities(store).load_stream,
                                       notes.dispatch_notifications, load_rulebook,
-                                      load_reporter_record]):
+                                      load_reporter_record, load_respondent_record]):
             story = Story(DueProcessClient(env.client, "sealed"), load_policy_file(None),
                           clock=env.get_current_time)
             await story.file()

@@ -75,7 +75,7 @@ async def _worker_story(env: WorkflowEnvironment, queue: str, append: Any, store
 
 async def test_an_append_lost_after_writing_is_retried_and_recorded_once(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
-    load_rulebook: Any, load_reporter_record: Any,
+    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
 ) -> None:
     real = EventStoreActivities(store)
     attempts: dict[str, int] = {}
@@ -90,7 +90,8 @@ async def test_an_append_lost_after_writing_is_retried_and_recorded_once(
         return result
 
     worker, story = await _worker_story(env, "lossy", append_then_lose_the_reply, store, pool,
-                                        tmp_path, [load_rulebook, load_reporter_record], [])
+                                        tmp_path, [load_rulebook, load_reporter_record,
+                                                   load_respondent_record], [])
     async with worker:
         # Given a report filed and acknowledged, each append's first attempt lost
         await story.file()
@@ -105,7 +106,7 @@ async def test_an_append_lost_after_writing_is_retried_and_recorded_once(
 
 async def test_a_batch_appended_by_a_lost_workflow_task_is_adopted_exactly_once(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
-    load_rulebook: Any, load_reporter_record: Any,
+    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
 ) -> None:
     real = EventStoreActivities(store)
     sent: list[AppendInput] = []
@@ -119,7 +120,8 @@ async def test_a_batch_appended_by_a_lost_workflow_task_is_adopted_exactly_once(
 
     LoseTheAcknowledgementsTask.lost.clear()
     worker, story = await _worker_story(env, "lost-task", recording_append, store, pool,
-                                        tmp_path, [load_rulebook, load_reporter_record],
+                                        tmp_path, [load_rulebook, load_reporter_record,
+                                                   load_respondent_record],
                                         [LoseTheAcknowledgementsTask()])
     async with worker:
         # Given a filed report; when the acknowledgement's workflow task is lost after its

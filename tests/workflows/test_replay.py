@@ -35,7 +35,9 @@ def test_histories_cover_each_lifecycle_path() -> None:
             # recorded after the local append (patch "local-append-activity")
             "local_append_activity",
             # a closed case started again for a correction (CaseInput.rebuild)
-            "closed_case_corrected"} <= names
+            "closed_case_corrected",
+            # recorded after the prior sanctions are weighed (patch "prior-sanctions")
+            "prior_sanctions_weighed"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

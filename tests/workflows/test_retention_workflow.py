@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.reporter import ReporterActivities
+from dueprocess.activities.respondent import RespondentActivities
 from dueprocess.activities.retention import RetentionActivities
 from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
@@ -62,6 +63,7 @@ def worker(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore, tmp_
         activities=[events.append_events, events.load_stream, notes.dispatch_notifications,
                     RulebookActivities(rulebook).load_rulebook,
                     ReporterActivities(pool, store).load_reporter_record,
+                    RespondentActivities(pool, store).load_respondent_record,
                     RetentionActivities(store, pool, [outbox]).shred_for_retention])
 
 

@@ -116,7 +116,7 @@ async def _upserted(client: Client, workflow_id: str) -> list[dict[str, Any]]:
 
 async def test_cases_are_listed_by_stage_on_the_dev_server(
     tmp_path: Path, pool: asyncpg.Pool, store: EventStore, load_rulebook: Any,
-    load_reporter_record: Any,
+    load_reporter_record: Any, load_respondent_record: Any,
 ) -> None:
     # Given the dev server `dueprocess dev` starts, with the attributes registered
     async with DevTemporal(tmp_path / "temporal", ui=False,
@@ -127,7 +127,7 @@ async def test_cases_are_listed_by_stage_on_the_dev_server(
         async with Worker(client, task_queue="ui", workflows=[CaseWorkflow],
                           activities=[activities.append_events, activities.load_stream,
                                       notes.dispatch_notifications, load_rulebook,
-                                      load_reporter_record]):
+                                      load_reporter_record, load_respondent_record]):
             story = Story(DueProcessClient(client, "ui"), load_policy_file(None))
             # When a case is taken up
             await story.file()

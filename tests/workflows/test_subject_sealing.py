@@ -61,7 +61,7 @@ async def _decoded_history(env: WorkflowEnvironment, history: WorkflowHistory) -
 
 async def test_erasure_reaches_temporal_history_and_case_state(
     sealed_env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore, tmp_path: Path,
-    load_rulebook: Any, load_reporter_record: Any,
+    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
 ) -> None:
     env = sealed_env
     activities = EventStoreActivities(store)
@@ -69,7 +69,7 @@ async def test_erasure_reaches_temporal_history_and_case_state(
     async with Worker(env.client, task_queue=QUEUE, workflows=[CaseWorkflow],
                       activities=[activities.append_events, activities.load_stream,
                                   notes.dispatch_notifications, load_rulebook,
-                                  load_reporter_record]):
+                                  load_reporter_record, load_respondent_record]):
         # Given a case filed, dismissed and closed
         story = Story(DueProcessClient(env.client, QUEUE), load_policy_file(None),
                       clock=env.get_current_time)

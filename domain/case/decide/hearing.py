@@ -26,6 +26,7 @@ from ..events import (
     PanelAppointed,
     ResponseSubmitted,
 )
+from ..priors import weigh
 from ..state import CaseState
 from ..values import (
     ComplainantKind,
@@ -128,8 +129,8 @@ def record_hearing_held(state: CaseState, cmd: RecordHearingHeld,
 def record_decision(state: CaseState, cmd: RecordDecision, at: datetime) -> list[CaseEvent]:
     decision = state.decision
     if decision is not None and (decision.findings, decision.automated_decision,
-                                 decision.how_to_appeal) == (
-            cmd.findings, cmd.automated_decision, cmd.how_to_appeal):
+                                 decision.how_to_appeal, decision.aggravating_priors) == (
+            cmd.findings, cmd.automated_decision, cmd.how_to_appeal, cmd.aggravating_priors):
         return []
     sanctions = [f.sanction for f in cmd.findings if f.sanction is not None]
     return [_decision_event(state, cmd, at, most_severe(sanctions))]
@@ -144,7 +145,10 @@ def _decision_event(state: CaseState, cmd: RecordDecision, at: datetime,
         automated_decision=cmd.automated_decision, how_to_appeal=cmd.how_to_appeal,
         appeal_deadline=at + procedure(state).deadlines.appeal_window,
         interim_suspension_ended=state.interim is not None,
-        statement_of_reasons=_statement(state, cmd, at, sanction, automated_detection))
+        statement_of_reasons=_statement(state, cmd, at, sanction, automated_detection),
+        prior_sanctions=weigh(cmd.respondent_record, state.case_id, at)
+        if cmd.respondent_record is not None else None,
+        aggravating_priors=list(cmd.aggravating_priors))
 
 
 _ACCOUNT = {SanctionKind.WARNING: "warning", SanctionKind.SUSPENSION: "account_suspended",
