@@ -37,7 +37,7 @@ def test_out_of_bounds_repeat_reporting_is_refused_naming_the_field(
         change: dict[str, object], field: str) -> None:
     with pytest.raises(PolicyError) as refused:
         load_policy(_with("repeat_reporting", {**GOOD, **change}), "json")
-    assert refused.value.field == f"versions.1.repeat_reporting.{field}"
+    assert refused.value.field == f"versions.{len(SAMPLE.versions) - 1}.repeat_reporting.{field}"
 
 
 def test_retention_periods_are_durations_within_bounds() -> None:
@@ -46,4 +46,4 @@ def test_retention_periods_are_durations_within_bounds() -> None:
     assert load_policy(_with("retention", good), "json").versions[-1].retention is not None
     with pytest.raises(PolicyError) as refused:
         load_policy(_with("retention", {**good, "sanctioned": "P1Y"}), "json")
-    assert refused.value.field == "versions.1.retention.sanctioned"
+    assert refused.value.field == f"versions.{len(SAMPLE.versions) - 1}.retention.sanctioned"
