@@ -51,6 +51,15 @@ def fastapi_app(services: ApiServices, verifier: Verifier,
     """The routes and problem responses, without the outer layers (see create_app); the
     browser console is mounted at /console (signing in with ``console.issuer``, by default
     the verifier's issuer)."""
+    app = routes_app(services, verifier, config)
+    app.mount("/console", create_console(services, verifier, console))
+    return app
+
+
+def routes_app(services: ApiServices, verifier: Verifier,
+               config: ApiConfig | None = None) -> FastAPI:
+    """The API's routes alone: what the OpenAPI document describes (the console, a mounted
+    app, is not in it), so the document can be generated without services."""
     app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION,
                   responses=ERROR_RESPONSES, separate_input_output_schemas=False)
     app.state.services = services
@@ -59,7 +68,6 @@ def fastapi_app(services: ApiServices, verifier: Verifier,
     problems.install(app)
     for module in (cases, records, feed, imports, codec):
         app.include_router(module.router)
-    app.mount("/console", create_console(services, verifier, console))
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 

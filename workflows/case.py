@@ -19,9 +19,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
-from typing import Any
-from uuid import UUID
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
@@ -32,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from ..activities.contracts import (
-        DISPATCH_NOTIFICATIONS,
         LOAD_STREAM,
         AppendInput,
         LoadedStream,
@@ -62,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         rejection,
         run_ending,
     )
+    from .case_dispatch import Dispatches
     from .case_helpers import (
         Validated,
         append,
@@ -69,7 +67,6 @@ with workflow.unsafe.imports_passed_through():
         case_envelope,
         deadline_key,
         decided,
-        dispatch_input,
         history_too_long,
         is_conflict,
         published_rulebook,
@@ -100,7 +97,7 @@ class CaseWorkflow:
         self._history_limit = start.history_limit
         self._lock = asyncio.Lock()
         self._changed = False
-        self._dispatches: set[asyncio.Task[Any]] = set()
+        self._dispatches = Dispatches()
         self._published: sa.CaseAttributes | None = None  # each run publishes all once
         # What the validator decided, for the handler right after it (case_helpers).
         self._validated: Validated | None = None
@@ -208,7 +205,7 @@ class CaseWorkflow:
         events = await self._append(envelopes, events)
         for event_id, event in zip(ids, events, strict=True):
             self._state = dc.evolve(self._state, event)
-            self._notify(event_id, event, now)
+            self._dispatches.send(self._case_id, self._state, event_id, event, now)
         self._changed = True
         if (follow_up := await repeat_reporting_step(self._state, events)) is not None:
             await self._execute(CommandRequest(command=follow_up, causation_id=str(ids[-1])))
@@ -240,26 +237,6 @@ class CaseWorkflow:
         self._state = dc.state_from_payloads(self._case_id, loaded.payloads)
         self._version = loaded.version
         self._changed = True
-
-    def _notify(self, event_id: UUID, event: dc.CaseEvent, now: datetime) -> None:
-        notes = dc.notifications_for(self._state, event, str(event_id))
-        if not notes:
-            return
-        request = dispatch_input(self._case_id, event_id, now, notes)
-        task = asyncio.ensure_future(workflow.execute_activity(
-            DISPATCH_NOTIFICATIONS, request,
-            start_to_close_timeout=timedelta(minutes=2),
-            schedule_to_close_timeout=DISPATCH_GIVE_UP,
-            retry_policy=DISPATCH_RETRY,
-        ))
-        self._dispatches.add(task)
-        task.add_done_callback(self._dispatch_done)
-
-    def _dispatch_done(self, task: asyncio.Task[Any]) -> None:
-        self._dispatches.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # The outbox row stays unsent: operators see it there; the case goes on.
-            workflow.logger.warning("notification dispatch gave up: %s", task.exception())
 
     def _publish(self, deadline: dc.Deadline | None) -> None:
         """Show the case's procedure facts (never personal data) in the Temporal UI."""
@@ -306,4 +283,4 @@ class CaseWorkflow:
         # One condition for both: a decision accepted while dispatches finish must be
         # recorded (and folded) by this run before it hands over or completes.
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and not self._dispatches)
+            lambda: workflow.all_handlers_finished() and self._dispatches.idle)

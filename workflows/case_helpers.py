@@ -16,9 +16,7 @@ from ..activities.contracts import (
     NO_PUBLISHED_RULEBOOK,
     AppendInput,
     AppendOutcome,
-    DispatchInput,
     LoadedRulebook,
-    OutgoingNotification,
 )
 from ..domain import case as dc
 from ..domain.base import PolicyViolation
@@ -109,24 +107,6 @@ def case_envelope(
         causation_id=request.causation_id,
         workflow_id=info.workflow_id,
         run_id=info.run_id,
-    )
-
-
-def dispatch_input(case_id: str, event_id: UUID, now: datetime,
-                   notes: list[dc.Notification]) -> DispatchInput:
-    info = workflow.info()
-    return DispatchInput(
-        case_id=case_id, caused_by=event_id, requested_at=now,
-        workflow_id=info.workflow_id, run_id=info.run_id,
-        notifications=[
-            OutgoingNotification(
-                notification_id=n.notification_id, recipient_role=n.recipient_role,
-                recipient_subject_id=n.recipient.subject_id, recipient_name=n.recipient.value,
-                address=n.address.value if n.address else None,
-                subject=n.subject, body=n.body, details=n.details,
-            )
-            for n in notes
-        ],
     )
 
 

@@ -1,0 +1,71 @@
+"""The case workflow's notices: each event's letters sent by an activity that runs beside
+the next decision (a case never waits on the post), and the tasks still running, so a run
+drains them before it hands over or completes. A failed dispatch leaves its outbox row
+unsent, for operators to see; the case goes on."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from ..activities.contracts import (
+        DISPATCH_NOTIFICATIONS,
+        DispatchInput,
+        OutgoingNotification,
+    )
+    from ..domain import case as dc
+    from .case_contracts import DISPATCH_GIVE_UP, DISPATCH_RETRY
+
+
+class Dispatches:
+    """The notification activities a case run has started and not yet seen finish."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[Any]] = set()
+
+    @property
+    def idle(self) -> bool:
+        return not self._running
+
+    def send(self, case_id: str, state: dc.CaseState, event_id: UUID, event: dc.CaseEvent,
+             now: datetime) -> None:
+        """Start dispatching the notices ``event`` gives rise to on ``state``, if any."""
+        notes = dc.notifications_for(state, event, str(event_id))
+        if not notes:
+            return
+        task = asyncio.ensure_future(workflow.execute_activity(
+            DISPATCH_NOTIFICATIONS, dispatch_input(case_id, event_id, now, notes),
+            start_to_close_timeout=timedelta(minutes=2),
+            schedule_to_close_timeout=DISPATCH_GIVE_UP,
+            retry_policy=DISPATCH_RETRY,
+        ))
+        self._running.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            workflow.logger.warning("notification dispatch gave up: %s", task.exception())
+
+
+def dispatch_input(case_id: str, event_id: UUID, now: datetime,
+                   notes: list[dc.Notification]) -> DispatchInput:
+    info = workflow.info()
+    return DispatchInput(
+        case_id=case_id, caused_by=event_id, requested_at=now,
+        workflow_id=info.workflow_id, run_id=info.run_id,
+        notifications=[
+            OutgoingNotification(
+                notification_id=n.notification_id, recipient_role=n.recipient_role,
+                recipient_subject_id=n.recipient.subject_id, recipient_name=n.recipient.value,
+                address=n.address.value if n.address else None,
+                subject=n.subject, body=n.body, details=n.details,
+            )
+            for n in notes
+        ],
+    )
