@@ -29,11 +29,12 @@ _KIND_OF_EVENT: dict[str, CorrectedRecord] = {t: k for k, t in CORRECTED_EVENT_T
 Positions = Mapping[CorrectedRecord, int]
 
 
-def note_position(positions: Positions, event: CaseEventBase, seq: int
+def note_position(positions: dict[CorrectedRecord, int], event: CaseEventBase, seq: int
                   ) -> dict[CorrectedRecord, int]:
-    """``positions`` after ``event`` (ordinal ``seq``): the latest event of each kind."""
+    """``positions`` after ``event`` (ordinal ``seq``): the latest event of each kind (the
+    same dict when the event is of none: the fold runs on every event)."""
     kind = _KIND_OF_EVENT.get(event.type)
-    return {**positions, kind: seq} if kind is not None else dict(positions)
+    return {**positions, kind: seq} if kind is not None else positions
 
 
 def resolved(positions: Positions, event: RecordCorrected) -> RecordCorrected:

@@ -206,6 +206,8 @@ class CaseState(Model):
         removed: frozenset[Right] = frozenset()
         if self.interim is not None:
             removed |= self.interim.rights_removed
-        if self.sanction is not None and self.sanction_in_effect:
+        # A sanction corrected away removes nothing (one replaced: standing gives its rights).
+        if self.sanction is not None and self.sanction_in_effect \
+                and standing_sanction(self, self.sanction.sanction) is not None:
             removed |= frozenset(self.sanction.rights_removed)
         return removed
