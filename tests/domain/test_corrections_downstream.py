@@ -1,100 +1,48 @@
 """Corrections take effect (issue 15, G3): a correction names the event it corrects, the
 audit links by that name, the apology goes to the person wronged, and a corrected outcome
 no longer stands anywhere it is read: the case's own sanction, prior sanctions, member
-standing, the reporter's record and the statements of reasons."""
+standing and the statements of reasons (the reporter's record and the newer kinds of record:
+test_corrections_reporting.py)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-
 import pytest
 from dueprocess.domain.audit import audit_case
-from dueprocess.domain.base import SYSTEM_ACTOR, DomainError, EventBase, InvalidCommand
+from dueprocess.domain.base import DomainError, InvalidCommand
 from dueprocess.domain.case import (
     CarryOutSanction,
-    CaseCommand,
     CaseEvent,
-    CaseStage,
     CaseState,
     CorrectedRecord,
-    CorrectRecord,
-    HoldReport,
     ImposeInterimSuspension,
     RecordCorrected,
-    ReporterRecord,
-    Sanction,
     TriageCase,
     TriageOutcome,
-    UnfoundedDismissal,
-    WarnReporter,
     decide,
     evolve,
     notifications_for,
 )
 from dueprocess.domain.case.corrections import correction_of
-from dueprocess.domain.case.reporter import reporter_record
 from dueprocess.domain.case.respondent import respondent_record
 from dueprocess.domain.case.state import fold
 from dueprocess.domain.case.upcasters import CASE_UPCASTERS
 from dueprocess.domain.case.values import DismissalReason
-from dueprocess.domain.envelope import Position, RecordedEvent
 from dueprocess.domain.membership.member import MemberJoined, member_stream
 from dueprocess.domain.membership.standing import standing
-from dueprocess.domain.policy import PolicyDocument, RepeatReporting, SanctionKind
 from dueprocess.domain.transparency import statements_of_reasons
 from fixtures import case_examples as ex
-
-OFFICER = ex.actor("case_officer")
-DAY = timedelta(days=1)
-SUSPENSION = Sanction(kind=SanctionKind.SUSPENSION, term=timedelta(days=30))
-SHORTER = Sanction(kind=SanctionKind.SUSPENSION, term=timedelta(days=14))
-
-
-def correct(corrects: CorrectedRecord, **changes: object) -> CorrectRecord:
-    fields: dict[str, object] = {
-        "actor": OFFICER, "authority": ex.AUTHORITY, "corrects": corrects,
-        "what_was_wrong": "The record was wrong.", "correction": "It is put right.",
-        "apology": "We are sorry."}
-    return CorrectRecord.model_validate({**fields, **changes})
-
-
-def run(state: CaseState, command: CaseCommand, at: datetime,
-        events: list[CaseEvent]) -> CaseState:
-    for event in decide(state, command, at):
-        state = evolve(state, event)
-        events.append(event)
-    return state
-
-
-def case_to(last: str, sanction: Sanction | None = ex.WARNING, case_id: str = "case-1"
-            ) -> tuple[CaseState, list[CaseEvent]]:
-    """The example case, up to and including the step named ``last``."""
-    state, events = CaseState.empty(case_id), list[CaseEvent]()
-    for step in ex.happy_path(sanction):
-        state = run(state, step.command, step.now, events)
-        if step.name == last:
-            break
-    return state, events
-
-
-def recorded(events: Sequence[EventBase], stream: str = "case-case-1") -> list[RecordedEvent]:
-    return [RecordedEvent(
-        event_id=uuid.uuid4(), event_type=e.type, payload=e.model_dump(mode="json"),
-        actor=e.actor, authority=e.authority, recorded_at=e.effective_at,
-        effective_at=e.effective_at, stream_id=stream, stream_version=n,
-        position=Position(tx_id=1, global_position=n), hash="0" * 64)
-        for n, e in enumerate(events, start=1)]
-
-
-def later(events: Sequence[CaseEvent], days: int = 1) -> datetime:
-    return max(e.effective_at for e in events) + days * DAY
-
-
-def version_of(events: Sequence[CaseEvent], event_type: str) -> int:
-    return max(n for n, e in enumerate(events, start=1) if e.type == event_type)
-
+from fixtures.corrections import (
+    DAY,
+    OFFICER,
+    SHORTER,
+    SUSPENSION,
+    case_to,
+    correct,
+    later,
+    recorded,
+    run,
+    version_of,
+)
 
 # -- naming the corrected event, and the audit's link -------------------------------------------
 
@@ -282,84 +230,6 @@ def test_a_corrected_interim_suspension_is_lifted_and_annulled() -> None:
     with pytest.raises(InvalidCommand):
         decide(case_to("triage")[0], correct(CorrectedRecord.INTERIM_SUSPENSION),
                later(events, 2))
-
-
-REPORTER = ex.COMPLAINANT_ID
-REPEAT = RepeatReporting(threshold=3, window=timedelta(days=180), hold_period=timedelta(days=90),
-                         warning="Several of your reports were manifestly unfounded.")
-
-
-def repeat_policy() -> PolicyDocument:
-    base = ex.example_policy()
-    return base.model_copy(update={"versions": [
-        v.model_copy(update={"repeat_reporting": REPEAT}) for v in base.versions]})
-
-
-def unfounded(case_id: str = "case-1") -> tuple[CaseState, list[CaseEvent]]:
-    state, events = CaseState.empty(case_id), list[CaseEvent]()
-    state = run(state, ex.file_report(policy=repeat_policy()), ex.T0, events)
-    state = run(state, TriageCase(
-        actor=OFFICER, authority=ex.AUTHORITY, outcome=TriageOutcome.DISMISS,
-        reasons="Nothing in it.", dismissal_reason=DismissalReason.MANIFESTLY_UNFOUNDED),
-        ex.T0 + DAY, events)
-    return state, events
-
-
-def test_a_corrected_dismissal_does_not_count_towards_a_warning() -> None:
-    # Given a reporter's report dismissed as manifestly unfounded
-    state, _ = unfounded()
-    assert [d.case_id for d in reporter_record(REPORTER, [state]).dismissals] == ["case-1"]
-    # When the dismissal is corrected
-    corrected = run(state, correct(CorrectedRecord.DISMISSAL), ex.T0 + 2 * DAY, [])
-    # Then it no longer counts towards the repeat-reporting threshold
-    assert reporter_record(REPORTER, [corrected]).dismissals == []
-
-
-def warned() -> tuple[CaseState, list[CaseEvent]]:
-    state, events = unfounded()
-    prior = [UnfoundedDismissal(case_id=f"case-p{d}", dismissed_at=ex.T0 - d * DAY,
-                                dismissed_by="staff-officer-9") for d in (30, 60)]
-    warn = WarnReporter(actor=SYSTEM_ACTOR, authority="policy:2023.1#repeat_reporting",
-                        record=ReporterRecord(reporter_id=REPORTER, dismissals=prior))
-    state = run(state, warn, ex.T0 + DAY, events)
-    assert state.reporting.warning is not None
-    return state, events
-
-
-def test_a_corrected_warning_holds_no_later_report() -> None:
-    # Given a reporter warned
-    state, _ = warned()
-    assert len(reporter_record(REPORTER, [state]).warnings) == 1
-    # When the warning is corrected
-    [event] = decide(state, correct(CorrectedRecord.REPORTER_WARNING), ex.T0 + 2 * DAY)
-    after = evolve(state, event)
-    # Then the reporter's record holds no warning, and the reporter is told and apologised to
-    record = reporter_record(REPORTER, [after])
-    assert record.warnings == [] and record.hold_on(ex.T0 + 3 * DAY) is None
-    [note] = notifications_for(after, event, "e-1")
-    assert note.recipient_role == "complainant"
-
-
-def test_a_corrected_hold_releases_the_report_and_ends_the_warnings_hold() -> None:
-    # Given a warning, and a later report held under it
-    warned_case, _ = warned()
-    record = reporter_record(REPORTER, [warned_case])
-    events: list[CaseEvent] = []
-    held = run(CaseState.empty("case-2"), ex.file_report(policy=repeat_policy()),
-               ex.T0 + 2 * DAY, events)
-    held = run(held, HoldReport(actor=SYSTEM_ACTOR, authority="policy:2023.1",
-                                   record=record), ex.T0 + 2 * DAY, events)
-    assert held.stage is CaseStage.HELD
-    # When the hold is corrected
-    [event] = decide(held, correct(CorrectedRecord.HOLD), ex.T0 + 3 * DAY)
-    after = evolve(held, event)
-    # Then the report is no longer held, and later reports are not held under the warning
-    assert not after.reporting.held and after.stage is not CaseStage.HELD
-    again = reporter_record(REPORTER, [warned_case, after])
-    assert again.warnings[0].hold_until == ex.T0 + 3 * DAY
-    assert again.hold_on(ex.T0 + 4 * DAY) is None
-    [note] = notifications_for(after, event, "e-2")
-    assert note.recipient_role == "complainant"
 
 
 def test_a_correction_with_no_position_known_still_counts() -> None:
