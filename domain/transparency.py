@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from .case.corrections import decision_as_corrected
 from .case.events import CASE_EVENT_ADAPTER, DecisionRecorded
-from .case.state import CaseState, evolve
+from .case.state import CaseState, evolve, fold
 from .envelope import RecordedEvent
 from .policy import SanctionKind
 
@@ -93,14 +94,20 @@ def statements_of_reasons(
     case_id: str, recorded: Sequence[RecordedEvent], *, territory: Sequence[str] = EEA,
     start: datetime | None = None, end: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """The statements for a case's restrictive decisions taken in ``[start, end)``."""
+    """The statements for a case's restrictive decisions taken in ``[start, end)``, as they
+    stand after corrections: one corrected away is not exported, one replaced is exported
+    with the sanction that replaced it (if that still restricts)."""
+    ordered = sorted(recorded, key=lambda r: r.stream_version)
+    events = [CASE_EVENT_ADAPTER.validate_python(record.payload) for record in ordered]
+    final = fold(events, CaseState.empty(case_id))
     state, found = CaseState.empty(case_id), []
-    for record in sorted(recorded, key=lambda r: r.stream_version):
-        event = CASE_EVENT_ADAPTER.validate_python(record.payload)
+    for record, event in zip(ordered, events, strict=True):
         in_period = (start is None or event.effective_at >= start) \
             and (end is None or event.effective_at < end)
-        if isinstance(event, DecisionRecorded) and in_period:
-            statement = _statement(state, event, str(record.event_id), territory)
+        standing = decision_as_corrected(final, event) \
+            if isinstance(event, DecisionRecorded) else None
+        if standing is not None and in_period:
+            statement = _statement(state, standing, str(record.event_id), territory)
             if statement is not None:
                 found.append(statement)
         state = evolve(state, event)

@@ -126,6 +126,8 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
                                  + (f" (automation error of detector {e.detector_id})"
                                     if e.automation_error else "")
                                  + f": was {e.what_was_wrong!r}; now {e.correction!r}"
+                                 + (f"; replaced by {sanction_text(e.replaced_by)}"
+                                    if e.replaced_by else "")
                                  + ("; apology sent" if e.apology else ""),
     # DSA Art 23: repeat reporters.
     "ReporterWarned": lambda e: _warned_summary(e),
@@ -183,15 +185,25 @@ def _expired(entry: Entry[CaseEventBase], clock: datetime | None) -> list[str]:
 
 
 def _correction_links(h: History) -> dict[int, list[str]]:
-    """Flags linking each corrected event and its correction, both ways, by version."""
+    """Flags linking each corrected event and its correction, both ways, by version: the
+    event the correction names (v2), else the latest of its kind before it (v1)."""
     links: dict[int, list[str]] = {}
+    by_version = {e.version: e for e in h.entries}
     for entry in h.entries:
         event = entry.event
         if not isinstance(event, RecordCorrected):
             continue
         kind = CORRECTED_EVENT_TYPE[event.corrects]
-        target = max((e for e in h.entries if e.record.event_type == kind
-                      and e.version < entry.version), key=lambda e: e.version, default=None)
+        if event.corrects_version is not None:
+            named = by_version.get(event.corrects_version)
+            target = named if named is not None and named.record.event_type == kind \
+                and named.version < entry.version else None
+            if target is None:
+                links.setdefault(entry.version, []).append(
+                    f"names v{event.corrects_version}, which is no {kind} before it")
+        else:
+            target = max((e for e in h.entries if e.record.event_type == kind
+                          and e.version < entry.version), key=lambda e: e.version, default=None)
         if target is not None:
             links.setdefault(target.version, []).append(f"corrected by {entry.label}")
             links.setdefault(entry.version, []).append(f"corrects {target.label}")

@@ -245,11 +245,16 @@ class RecordNoticeExemption(CaseCommandBase):
 
 
 class CorrectRecord(CaseCommandBase):
-    """Put right what the record got wrong, with an optional apology to the respondent.
+    """Put right what the record got wrong, with an optional apology to the person wronged
+    (the reporter for a dismissal of their report, a warning or a hold; else the
+    respondent).
 
-    The log is immutable: the corrected event stays and the correction follows it. Also
-    accepted on a closed case, where corrections are most often needed (issue 15: an
-    account disabled, later called an automation error, never corrected).
+    The log is immutable: the corrected event stays and the correction follows it, naming
+    it. A corrected outcome no longer stands anywhere (prior sanctions, standing, the
+    reporter's record, statements of reasons); for a decision, appeal decision or sanction
+    ``replaced_by`` is the sanction that stands instead (None: none). Also accepted on a
+    closed case, where corrections are most often needed (issue 15: an account disabled,
+    later called an automation error, never corrected).
     """
 
     type: Literal["CorrectRecord"] = "CorrectRecord"
@@ -258,6 +263,7 @@ class CorrectRecord(CaseCommandBase):
     correction: FreeText
     automation_error: bool = False  # the automated detector that filed the report erred
     apology: OptionalText | None = None
+    replaced_by: Sanction | None = None  # refused unless the record has a sanction
 
 
 CaseCommand = Annotated[

@@ -32,10 +32,11 @@ from .events import (
     InterimSuspensionLifted,
     InterimSuspensionRenewed,
     MemberReinstated,
+    RecordCorrected,
     SanctionApplied,
     SanctionEnded,
 )
-from .values import AppealOutcome, ReinstatementReason, Sanction
+from .values import SANCTION_OUTCOMES, AppealOutcome, CorrectedRecord, ReinstatementReason, Sanction
 
 ALL_RIGHTS: frozenset[Right] = frozenset(Right)
 WARNED = SANCTION_STATUS[SanctionKind.WARNING]
@@ -58,6 +59,7 @@ class Measure(Model):
     appeal: int | None = None  # the outcome that voided, varied or upheld it
     voided: bool = False
     varied_from: Sanction | None = None
+    corrected_by: int | None = None  # the correction that annulled or replaced it
     current_until: datetime | None = None  # after it the sanction no longer counts
 
     @property
@@ -104,6 +106,8 @@ def record_measure(history: MeasureHistory, event: CaseEvent, seq: int,
             return _reinstated(history, event, seq)
         case AppealDecided():
             return _appeal(history, event, seq, procedure)
+        case RecordCorrected():
+            return _corrected(history, event, seq, procedure)
     return history
 
 
@@ -171,6 +175,29 @@ def _appeal(history: MeasureHistory, event: AppealDecided, seq: int,
     if event.outcome is AppealOutcome.SANCTION_VARIED and new is not None:
         return _sanctions(history, lambda m: _varied(m, seq, new, procedure))
     return _void(history, seq)  # allowed, or "varied" to no sanction at all
+
+
+def _corrected(history: MeasureHistory, event: RecordCorrected, seq: int,
+               procedure: PolicyVersion | None) -> MeasureHistory:
+    """A corrected outcome is annulled, or replaced from its original date by the sanction
+    the correction put in its place; a corrected interim suspension is annulled."""
+    if event.corrects is CorrectedRecord.INTERIM_SUSPENSION:
+        history = _close_interim(history, seq, event.effective_at) \
+            if history.interim is not None and history.interim.source == event.corrects_version \
+            else history
+        return history.model_copy(update={"closed": tuple(
+            m.model_copy(update={"voided": True, "corrected_by": seq})
+            if m.interim and m.source == event.corrects_version else m
+            for m in history.closed)})
+    if event.corrects not in SANCTION_OUTCOMES:
+        return history
+    new = event.replaced_by
+    if new is None:
+        return _sanctions(history, lambda m: m.model_copy(
+            update={"voided": True, "corrected_by": seq}))
+    return _sanctions(history, lambda m: _varied(
+        m.model_copy(update={"voided": False}), seq, new, procedure).model_copy(
+        update={"corrected_by": seq, "appeal": m.appeal}))
 
 
 def _void(history: MeasureHistory, seq: int) -> MeasureHistory:

@@ -35,7 +35,7 @@ from .events import (
 from .priors import prior_lines
 from .reporter import reporter_letters
 from .state import CaseState
-from .values import ComplainantKind, Sanction
+from .values import ComplainantKind, CorrectedRecord, Sanction
 
 RecipientRole = Literal["respondent", "complainant"]
 
@@ -222,8 +222,16 @@ def _collection(state: CaseState, event: DataCollectionNoticeGiven) -> list[Lett
     return [(role, f"Case {state.case_id}: data collected about you", body, [])]
 
 
+# Corrections that wronged the reporter: their report dismissed, or them warned or held.
+_REPORTERS = frozenset({CorrectedRecord.DISMISSAL, CorrectedRecord.REPORTER_WARNING,
+                        CorrectedRecord.HOLD})
+
+
 def _corrected(state: CaseState, event: RecordCorrected) -> Letter:
-    # GDPR Art 19: the person is told of a rectification of their record.
+    # GDPR Art 19: the person is told of a rectification of their record; the letter and
+    # its apology go to the person the corrected record wronged (an automated detector's
+    # dismissed report wronged no one who can be written to: _addressed sends none).
+    role: RecipientRole = "complainant" if event.corrects in _REPORTERS else "respondent"
     what = event.corrects.value.replace("_", " ")
     body = (f"The {what} on your case record was wrong and has been corrected. What was "
             f"wrong: {event.what_was_wrong} Correction: {event.correction}")
@@ -231,7 +239,7 @@ def _corrected(state: CaseState, event: RecordCorrected) -> Letter:
         body += " The error was made by an automated system and found by a person."
     if event.apology:
         body += f" {event.apology}"
-    return ("respondent", f"Case {state.case_id}: record corrected", body, [])
+    return (role, f"Case {state.case_id}: record corrected", body, [])
 
 
 def _sanction(sanction: Sanction) -> str:

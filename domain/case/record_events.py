@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 from ..base import Personal
 from ..ids import PersonId
 from .event_base import CaseEventBase
-from .values import ContactDirection, ContactKind, CorrectedRecord, NoticeExemption
+from .values import ContactDirection, ContactKind, CorrectedRecord, NoticeExemption, Sanction
 
 
 class InstructionRecorded(CaseEventBase):
@@ -73,8 +73,14 @@ class RecordCorrected(CaseEventBase):
 
     ``automation_error`` names the detector that filed the report (``detector_id``) and
     the human who found the error (``found_by``, the actor); it counts in statistics.
+    v2 names the corrected event by its place in the case stream (``corrects_version``,
+    the decider's, from the state) and, for an outcome with a sanction, the sanction that
+    stands instead (``replaced_by``; None: none). v1 corrections are upcast without
+    either: they correct the latest event of their kind before them (upcasters.py), and
+    the outcome they correct no longer stands.
     """
 
+    schema_version: ClassVar[int] = 2
     type: Literal["RecordCorrected"] = "RecordCorrected"
     corrects: CorrectedRecord
     what_was_wrong: str
@@ -83,10 +89,15 @@ class RecordCorrected(CaseEventBase):
     detector_id: str | None = None
     found_by: PersonId
     apology: str | None = None
+    corrects_version: int | None = None  # None: the latest of its kind before this one
+    replaced_by: Sanction | None = None
 
 
-# The event each kind of correction puts right (the latest of that type before it).
+# The event each kind of correction puts right: the one at ``corrects_version``, or for a
+# v1 correction the latest of that type before it.
 CORRECTED_EVENT_TYPE: dict[CorrectedRecord, str] = {
     CorrectedRecord.REPORT: "ReportFiled", CorrectedRecord.DISMISSAL: "CaseDismissed",
     CorrectedRecord.DECISION: "DecisionRecorded", CorrectedRecord.APPEAL_DECISION: "AppealDecided",
-    CorrectedRecord.SANCTION: "SanctionApplied"}
+    CorrectedRecord.SANCTION: "SanctionApplied",
+    CorrectedRecord.INTERIM_SUSPENSION: "InterimSuspensionImposed",
+    CorrectedRecord.REPORTER_WARNING: "ReporterWarned", CorrectedRecord.HOLD: "ReportHeld"}

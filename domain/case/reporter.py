@@ -11,6 +11,7 @@ from typing import Literal
 
 from ..base import Personal
 from ..policy import iso_duration_text
+from .corrections import correction_of
 from .event_base import CaseEventBase
 from .reporter_events import HoldContestDecided, HoldReleased, ReporterWarned, ReportHeld
 from .reporter_values import (
@@ -20,8 +21,9 @@ from .reporter_values import (
     ReporterWarning,
     UnfoundedDismissal,
 )
+from .reporting import Reporting
 from .state_model import CaseState
-from .values import DismissalReason
+from .values import CorrectedRecord, DismissalReason
 
 
 def warning_of(case_id: str, event: ReporterWarned) -> ReporterWarning:
@@ -33,8 +35,10 @@ def warning_of(case_id: str, event: ReporterWarned) -> ReporterWarning:
 def reporter_record(reporter_id: str, cases: Iterable[CaseState]) -> ReporterRecord:
     """The reporter's manifestly unfounded dismissals and warnings across their cases.
 
-    A warning's hold ends early when a contest of any report held under it was upheld:
-    the suspension was found wrong, so later reports are not held under it either.
+    A warning's hold ends early when a contest of any report held under it was upheld,
+    or a hold under it was corrected: the suspension was found wrong, so later reports
+    are not held under it either. A corrected dismissal or warning does not count at all
+    (corrections.py).
     """
     dismissals: list[UnfoundedDismissal] = []
     warnings: list[ReporterWarning] = []
@@ -44,16 +48,17 @@ def reporter_record(reporter_id: str, cases: Iterable[CaseState]) -> ReporterRec
             continue
         dismissal = state.dismissal
         if dismissal is not None \
-                and dismissal.dismissal_reason is DismissalReason.MANIFESTLY_UNFOUNDED:
+                and dismissal.dismissal_reason is DismissalReason.MANIFESTLY_UNFOUNDED \
+                and correction_of(state, CorrectedRecord.DISMISSAL) is None:
             dismissals.append(UnfoundedDismissal(
                 case_id=state.case_id, dismissed_at=dismissal.effective_at,
                 dismissed_by=dismissal.reviewed_by))
         facts = state.reporting
-        if facts.warning is not None:
+        if facts.warning is not None \
+                and correction_of(state, CorrectedRecord.REPORTER_WARNING) is None:
             warnings.append(warning_of(state.case_id, facts.warning))
-        if facts.hold is not None and facts.released is not None and facts.released.lifted:
+        if facts.hold is not None and (at := _hold_found_wrong(facts)) is not None:
             key = (facts.hold.warning.case_id, facts.hold.warning.warned_at)
-            at = facts.released.effective_at
             lifted[key] = min(lifted.get(key, at), at)
     ended = [w.model_copy(update={"hold_until": min(w.hold_until, lifted[key])})
              if (key := (w.case_id, w.warned_at)) in lifted else w for w in warnings]
@@ -62,6 +67,13 @@ def reporter_record(reporter_id: str, cases: Iterable[CaseState]) -> ReporterRec
         dismissals=sorted(dismissals, key=lambda d: (d.dismissed_at, d.case_id))[
             -MAX_RECORDED_DISMISSALS:],
         warnings=sorted(ended, key=lambda w: (w.warned_at, w.case_id))[-MAX_RECORDED_WARNINGS:])
+
+
+def _hold_found_wrong(facts: Reporting) -> datetime | None:
+    """When the hold was found wrong: lifted on contest, or corrected."""
+    if facts.released is not None and facts.released.lifted:
+        return facts.released.effective_at
+    return facts.hold_corrected.effective_at if facts.hold_corrected is not None else None
 
 
 ReporterLetter = tuple[Literal["complainant"], str, str, list[Personal]]

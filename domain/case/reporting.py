@@ -10,6 +10,7 @@ from datetime import datetime
 
 from ..base import Model
 from .event_base import CaseEventBase
+from .record_events import RecordCorrected
 from .reporter_events import (
     HoldContestDecided,
     HoldContested,
@@ -17,6 +18,7 @@ from .reporter_events import (
     ReporterWarned,
     ReportHeld,
 )
+from .values import CorrectedRecord
 
 
 class Reporting(Model):
@@ -27,10 +29,11 @@ class Reporting(Model):
     contest: HoldContested | None = None
     contest_decision: HoldContestDecided | None = None
     released: HoldReleased | None = None
+    hold_corrected: RecordCorrected | None = None  # the hold was wrong: it no longer holds
 
     @property
     def held(self) -> bool:
-        return self.hold is not None and self.released is None
+        return self.hold is not None and self.released is None and self.hold_corrected is None
 
     @property
     def held_until(self) -> datetime | None:
@@ -49,4 +52,6 @@ def record_reporting(facts: Reporting, event: CaseEventBase) -> Reporting:
             return facts.model_copy(update={"contest_decision": event})
         case HoldReleased():
             return facts.model_copy(update={"released": event})
+        case RecordCorrected() if event.corrects is CorrectedRecord.HOLD and facts.hold:
+            return facts.model_copy(update={"hold_corrected": event})
     return facts

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .collection import record_collection
+from .corrections import note_position, resolved
 from .events import (
     CASE_EVENT_ADAPTER,
     AppealDecided,
@@ -46,7 +47,7 @@ from .events import (
 from .measures import interim_rights, record_measure
 from .reporting import record_reporting
 from .state_model import CaseStage, CaseState, InterimSuspension
-from .values import Admissibility
+from .values import Admissibility, CorrectedRecord
 
 __all__ = ["CaseStage", "CaseState", "InterimSuspension", "evolve", "fold", "state_from_payloads"]
 
@@ -67,6 +68,8 @@ def state_from_payloads(case_id: str, payloads: Iterable[Mapping[str, Any]]) -> 
 
 
 def evolve(state: CaseState, event: CaseEvent) -> CaseState:
+    if isinstance(event, RecordCorrected):  # a v1 correction: the event it meant, named
+        event = resolved(state.on_record, event)
     # The report's hold sets the stage, so it is folded before the stage is derived.
     changed = state.model_copy(update={
         **_changes(state, event), "reporting": record_reporting(state.reporting, event)})
@@ -75,7 +78,8 @@ def evolve(state: CaseState, event: CaseEvent) -> CaseState:
     update: dict[str, Any] = {
         "as_of": as_of, "stage": _stage(changed), "events_folded": seq,
         "measures": record_measure(state.measures, event, seq, changed.procedure),
-        "collection": record_collection(state.collection, event)}
+        "collection": record_collection(state.collection, event),
+        "on_record": note_position(state.on_record, event, seq)}
     if event.actor.role == _CASE_OFFICER:
         update["officers_ever"] = state.officers_ever | {event.actor.id}
     return changed.model_copy(update=update)
@@ -158,8 +162,17 @@ def _changes(state: CaseState, event: CaseEvent) -> dict[str, Any]:
         case InstructionRecorded():
             return {"instructions": (*state.instructions, event)}
         case RecordCorrected():
-            return {"corrections": (*state.corrections, event)}
+            return _corrected(state, event)
     return {}
+
+
+def _corrected(state: CaseState, event: RecordCorrected) -> dict[str, Any]:
+    changes: dict[str, Any] = {"corrections": (*state.corrections, event)}
+    # A live interim suspension found wrong no longer holds (its measure is voided too).
+    if event.corrects is CorrectedRecord.INTERIM_SUSPENSION and state.interim is not None \
+            and event.corrects_version == state.on_record.get(event.corrects):
+        changes["interim"] = None
+    return changes
 
 
 def _inadmissible(state: CaseState, rulings: list[Admissibility]) -> dict[str, str]:

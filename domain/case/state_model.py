@@ -9,6 +9,7 @@ from enum import StrEnum
 from ..base import Model
 from ..policy import PolicyVersion, Right, Rule
 from .collection import CollectionNotices
+from .corrections import standing_sanction
 from .events import (
     AppealDecided,
     AppealLodged,
@@ -30,6 +31,7 @@ from .reporting import Reporting
 from .values import (
     AppealOutcome,
     Complainant,
+    CorrectedRecord,
     EvidenceItem,
     PanelMember,
     Redaction,
@@ -102,6 +104,8 @@ class CaseState(Model):
     officers_ever: frozenset[str] = frozenset()  # case officers who have acted on the case
     instructions: tuple[InstructionRecorded, ...] = ()  # invariant 5: on the record
     corrections: tuple[RecordCorrected, ...] = ()  # what was put right, after the fact
+    # The ordinal of the latest event of each kind a correction can name (corrections.py).
+    on_record: dict[CorrectedRecord, int] = {}
     # Every measure over time, for standing's as-of/as-known-on views; its facts cite
     # events by ordinal: events_folded after that event.
     events_folded: int = 0
@@ -180,11 +184,15 @@ class CaseState(Model):
 
     @property
     def effective_sanction(self) -> Sanction | None:
-        """The sanction standing after any appeal."""
+        """The sanction standing after any appeal and any correction of the outcome."""
         if self.decision is None:
             return None
+        return standing_sanction(self, self.decided_sanction)
+
+    @property
+    def decided_sanction(self) -> Sanction | None:
         if self.appeal_decision is None or self.appeal_decision.outcome is AppealOutcome.DISMISSED:
-            return self.decision.sanction
+            return self.decision.sanction if self.decision else None
         if self.appeal_decision.outcome is AppealOutcome.SANCTION_VARIED:
             return self.appeal_decision.new_sanction
         return None
@@ -198,6 +206,8 @@ class CaseState(Model):
         removed: frozenset[Right] = frozenset()
         if self.interim is not None:
             removed |= self.interim.rights_removed
-        if self.sanction is not None and self.sanction_in_effect:
+        # A sanction corrected away removes nothing (one replaced: standing gives its rights).
+        if self.sanction is not None and self.sanction_in_effect \
+                and standing_sanction(self, self.sanction.sanction) is not None:
             removed |= frozenset(self.sanction.rights_removed)
         return removed

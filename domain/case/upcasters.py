@@ -29,3 +29,10 @@ def _instruction_v1(payload: Payload) -> Payload:
 def _decision_v1(payload: Payload) -> Payload:
     """v1 read no prior sanctions: none weighed, none cited."""
     return {"prior_sanctions": None, "aggravating_priors": [], **payload}
+
+
+@CASE_UPCASTERS.register("RecordCorrected", 1)
+def _correction_v1(payload: Payload) -> Payload:
+    """v1 named no event (it corrects the latest of its kind before it, as the fold and the
+    audit infer) and no replacement: the outcome it corrected no longer stands."""
+    return {"corrects_version": None, "replaced_by": None, **payload}

@@ -155,6 +155,15 @@ class CorrectedRecord(StrEnum):
     DECISION = "decision"
     APPEAL_DECISION = "appeal_decision"
     SANCTION = "sanction"
+    INTERIM_SUSPENSION = "interim_suspension"  # the latest one imposed
+    REPORTER_WARNING = "reporter_warning"  # a repeat-reporter warning given on this case
+    HOLD = "hold"  # this report's hold under a warning
+
+
+# What a correction of each of these leaves in place is said by ``replaced_by``: the
+# sanction that stands instead (None: none). The others are annulled by their correction.
+SANCTION_OUTCOMES = frozenset({CorrectedRecord.DECISION, CorrectedRecord.APPEAL_DECISION,
+                               CorrectedRecord.SANCTION})
 
 
 class NoticedAllegation(Model):

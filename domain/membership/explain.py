@@ -47,7 +47,18 @@ def measure_reasons(m: MeasureView, as_of: datetime,
     appeal = m.cite(fact.appeal)
     if appeal is not None:
         found.append(appeal.reason(_appeal_text(appeal)))
+    corrected = m.cite(fact.corrected_by)
+    if corrected is not None and corrected.at <= as_of:
+        found.append(corrected.reason(_correction_text(m, corrected)))
     return found
+
+
+def _correction_text(m: MeasureView, corrected: Cited[CaseEvent]) -> str:
+    if m.voided:
+        return f"correction of {_day(corrected.at)}: the record was wrong; annulled"
+    assert m.fact.sanction is not None
+    return (f"correction of {_day(corrected.at)}: the record was wrong; replaced by "
+            f"{_sanction_text(m.fact.sanction)} from the original date")
 
 
 def _describe(m: MeasureView) -> str:
@@ -63,12 +74,19 @@ def _describe(m: MeasureView) -> str:
 
 def _fate(m: MeasureView, as_of: datetime, readmissions: Sequence[datetime]) -> str:
     appeal = m.cite(m.fact.appeal)
+    corrected = m.cite(m.fact.corrected_by)
+    if m.voided and corrected is not None:
+        return (f" — annulled by the correction of {_day(corrected.at)}: it does not stand, "
+                "so rights and continuity stand as of the original dates")
     if m.voided:
         assert appeal is not None
         return (f" — voided by {_appeal_name(appeal)} on {_day(appeal.at)}: it "
                 "never took effect, so rights and continuity stand as of the original dates")
     varied = ""
-    if m.fact.varied_from is not None and appeal is not None:
+    if corrected is not None and m.fact.varied_from is not None:
+        varied = (f"; replaced on correction on {_day(corrected.at)} from "
+                  f"{_sanction_text(m.fact.varied_from)}, from the original date")
+    elif m.fact.varied_from is not None and appeal is not None:
         varied = (f"; varied on appeal on {_day(appeal.at)} from "
                   f"{_sanction_text(m.fact.varied_from)}, from the original date")
     end = m.end_by(readmissions)
@@ -93,6 +111,9 @@ def _decision_text(m: MeasureView, decision: Cited[CaseEvent]) -> str:
     what = _sanction_text(sanction) if m.fact.sanction and sanction else "a sanction"
     text = f"decision of {_day(decision.at)}{_rules(m)}: {what}"
     appeal = m.cite(m.fact.appeal)
+    corrected = m.cite(m.fact.corrected_by)
+    if m.voided and corrected is not None:
+        return f"{text} — annulled by the correction of {_day(corrected.at)}"
     if m.voided and appeal is not None:
         return f"{text} — voided by {_appeal_name(appeal)} on {_day(appeal.at)}"
     return text

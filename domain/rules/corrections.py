@@ -19,7 +19,11 @@ def on_record(state: CaseState, corrects: CorrectedRecord) -> bool:
     held = {CorrectedRecord.REPORT: state.report, CorrectedRecord.DISMISSAL: state.dismissal,
             CorrectedRecord.DECISION: state.decision,
             CorrectedRecord.APPEAL_DECISION: state.appeal_decision,
-            CorrectedRecord.SANCTION: state.sanction}
+            CorrectedRecord.SANCTION: state.sanction,
+            CorrectedRecord.INTERIM_SUSPENSION: next(
+                (m for m in state.measures.measures if m.interim), None),
+            CorrectedRecord.REPORTER_WARNING: state.reporting.warning,
+            CorrectedRecord.HOLD: state.reporting.hold}
     return held[corrects] is not None
 
 

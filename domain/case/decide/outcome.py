@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ...base import InvalidCommand
 from ...policy import SANCTION_STATUS
 from ...rules.currency import current_until
 from ...rules.outcome import reinstatement_due
@@ -41,7 +42,7 @@ from ..events import (
     SanctionEnded,
 )
 from ..state import CaseState
-from ..values import ReinstatementReason
+from ..values import SANCTION_OUTCOMES, ReinstatementReason
 from .common import meta, procedure
 
 
@@ -120,15 +121,22 @@ def _same_instruction(done: InstructionRecorded, new: InstructionRecorded) -> bo
 
 
 def correct_record(state: CaseState, cmd: CorrectRecord, at: datetime) -> list[CaseEvent]:
-    """The correction, naming the detector when it finds an automation error; the same
-    correction sent again is already on the record."""
+    """The correction, naming the event it corrects (the latest of its kind on the record)
+    and the detector when it finds an automation error; the same correction sent again is
+    already on the record."""
+    if cmd.replaced_by is not None and cmd.corrects not in SANCTION_OUTCOMES:
+        raise InvalidCommand("only a decision, an appeal decision or a sanction is replaced "
+                             "by a sanction", rule="correction-replaced-by-sanction",
+                             field="replaced_by")
     report = state.report
     detector = report.complainant.person_id if cmd.automation_error and report else None
     event = RecordCorrected(
         **meta(cmd, at), corrects=cmd.corrects, what_was_wrong=cmd.what_was_wrong,
         correction=cmd.correction, automation_error=cmd.automation_error,
-        detector_id=detector, found_by=cmd.actor.id, apology=cmd.apology)
-    fields = ("corrects", "what_was_wrong", "correction", "automation_error", "apology")
+        detector_id=detector, found_by=cmd.actor.id, apology=cmd.apology,
+        corrects_version=state.on_record.get(cmd.corrects), replaced_by=cmd.replaced_by)
+    fields = ("corrects", "what_was_wrong", "correction", "automation_error", "apology",
+              "corrects_version", "replaced_by")
     if any(all(getattr(done, n) == getattr(event, n) for n in fields)
            for done in state.corrections):
         return []
