@@ -86,7 +86,9 @@ async def send_to_case(client: Client, task_queue: str, case_id: str,
         if not _completed(err):
             raise
         status = (await client.get_workflow_handle(case_id).describe()).status
-        if status is not WorkflowExecutionStatus.COMPLETED:
+        # RUNNING: another sender started the closed case again meanwhile (the Update was
+        # sent to the run that completed); the start below joins that run (USE_EXISTING).
+        if status not in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.RUNNING):
             raise EndedUnclosed(status) from err
     return await restart_closed(client, task_queue, case_id, request)
 
