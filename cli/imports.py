@@ -58,8 +58,8 @@ def _text(result: ImportReport, dry_run: bool) -> str:
         state = "closed" if case.closed else f"open at {case.stage}" + (
             ", resumed" if case.resumed else ", NOT resumed: import the file again")
         lines.append(f"  case {case.case_id} ({case.record}): {case.events} event(s), "
-                     f"{state}; {case.historical_deadlines} deadline(s) acted on at their "
-                     "due times before the import (historical, not fired today)")
+                     f"{state}; {case.historical_deadlines} deadline(s) missed before the "
+                     "import, recorded at their due times (historical, not fired today)")
     return "\n".join(lines)
 
 

@@ -29,7 +29,13 @@ from ..domain.base import Actor, Model
 from ..domain.case.state import state_from_payloads
 from ..domain.envelope import PrincipalRecord
 from ..domain.imports.model import ImportRejected, parse_import
-from ..domain.imports.plan import ImportContext, ImportedCase, ImportPlan, plan_import
+from ..domain.imports.plan import (
+    MISS_TYPES,
+    ImportContext,
+    ImportedCase,
+    ImportPlan,
+    plan_import,
+)
 from ..domain.streams import case_stream
 from ..store.db import Database
 from ..store.eventstore import EventStore, EventStoreError
@@ -46,7 +52,7 @@ class ImportedCaseReport(Model):
     stage: str
     closed: bool
     events: int
-    historical_deadlines: int  # deadlines acted on at their due times, before the import
+    historical_deadlines: int  # deadlines missed before the import (acted on at their due times)
     resumed: bool  # an open case's workflow runs (closed cases need none)
 
 
@@ -155,8 +161,9 @@ class ImportService:
             cases.append(ImportedCase(
                 case_id=case.case_id, record=case.record, state=state,
                 version=records[-1].stream_version if records else 0, fired=(),
-                historical_deadlines=sum(1 for r in records
-                                         if r.imported and r.imported.historical_deadline)))
+                historical_deadlines=sum(1 for r in records if r.imported
+                                         and r.imported.historical_deadline
+                                         and r.event_type in MISS_TYPES)))
         return cases
 
     async def _resume_open(self, cases: Sequence[ImportedCase]) -> list[str]:
