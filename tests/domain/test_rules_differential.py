@@ -7,9 +7,10 @@ skipped, swapped and mutated at random. For every history the audit must fail ru
 a step exactly when decide() refused that step with R, and fail no transition rule at a
 step decide() allowed.
 
-Issue 15's rules on commands outside the happy path (corrections, stage escalations,
-contacts) are paired by forged examples, with a guard that each rule is exercised; the
-currency of a sanction, which the decider computes itself, by an audit of a forgery.
+Issue 15's commands off the happy path (corrections, stage escalations, contacts) are
+inserted at random too (``EXTRAS``), with a guard that each of their rules is met refused,
+and paired in fixed forged examples; the currency of a sanction, which the decider
+computes itself, is checked by an audit of a forgery.
 
 ``DUEPROCESS_HYPOTHESIS_PROFILE=nightly`` runs ten times the examples.
 """
@@ -118,6 +119,34 @@ MUTATIONS: dict[type, list[Mutation]] = {
 }
 
 
+def _early_escalation(state: CaseState, now: datetime) -> CaseCommand | None:
+    """A pending stage deadline's escalation, sent now: refused while not yet due."""
+    due = [d for d in pending_deadlines(state) if d.kind in STAGE_CASES]
+    return due[0].command if due else None
+
+
+def _referral(shared: list[str]) -> Callable[[CaseState, datetime], CaseCommand]:
+    return lambda state, now: RecordInstruction(
+        actor=OFFICER, authority=ex.AUTHORITY, from_person_id=ex.OFFICER_ID,
+        from_role="case_officer", channel="email", received_at=now,
+        content=personal(ex.OFFICER_ID, "Referred."), direction=ContactDirection.SENT,
+        kind=ContactKind.REFERRAL, outside_body="Metropolitan Police Online Hate Crime Hub",
+        shared_evidence_ids=shared)
+
+
+# Issue 15's commands off the happy path, inserted before a step at random: corrections
+# (of a record the case may not hold yet; an automation error in a member's report), a
+# stage deadline escalated before it is due, and referrals sharing what is or is not on file.
+EXTRAS: list[Callable[[CaseState, datetime], CaseCommand | None]] = [
+    lambda s, now: _correction(CorrectedRecord.DECISION, automation_error=False),
+    lambda s, now: _correction(CorrectedRecord.DISMISSAL, automation_error=False),
+    lambda s, now: _correction(CorrectedRecord.REPORT, automation_error=True),
+    _early_escalation,
+    _referral(["E1", "E9"]),
+    _referral(["E1"]),
+]
+
+
 @dataclass(frozen=True)
 class Step:
     first: int  # stream version of its first event
@@ -126,7 +155,8 @@ class Step:
 
 
 def build(plan: Sequence[tuple[int, int]]) -> tuple[list[RecordedEvent], list[Step]]:
-    """Run the happy path, each step (action, mutation) kept, skipped, mutated or swapped."""
+    """Run the happy path, each step (action, mutation) kept, skipped, mutated, swapped or
+    preceded by one of the EXTRAS."""
     steps = ex.happy_path()
     order = list(range(len(steps)))
     for index, (action, _) in enumerate(plan):
@@ -144,13 +174,16 @@ def build(plan: Sequence[tuple[int, int]]) -> tuple[list[RecordedEvent], list[St
         options = MUTATIONS.get(type(command), [])
         if action == 2 and options:
             command = options[choice % len(options)](command, step.now)
-        events, refused = _attempt(state, command, step.now)
-        if not events:
-            continue
-        done.append(Step(len(records) + 1, tuple(events), refused))
-        for event in events:
-            records.append(_record(event, len(records) + 1, step.now))
-            state = evolve(state, event)
+        extra = EXTRAS[choice % len(EXTRAS)](state, step.now) \
+            if action == 4 and position > 0 else None
+        for attempt in ([extra] if extra is not None else []) + [command]:
+            events, refused = _attempt(state, attempt, step.now)
+            if not events:
+                continue
+            done.append(Step(len(records) + 1, tuple(events), refused))
+            for event in events:
+                records.append(_record(event, len(records) + 1, step.now))
+                state = evolve(state, event)
     return records, done
 
 
@@ -187,7 +220,7 @@ def failures_by_version(records: list[RecordedEvent]) -> dict[int, list[str]]:
     return found
 
 
-PLANS = st.lists(st.tuples(st.sampled_from([0, 0, 0, 1, 2, 2, 3]), st.integers(0, 5)),
+PLANS = st.lists(st.tuples(st.sampled_from([0, 0, 0, 1, 2, 2, 3, 4]), st.integers(0, 5)),
                  min_size=len(ex.happy_path()), max_size=len(ex.happy_path()))
 
 
@@ -209,6 +242,18 @@ def test_the_property_sees_forged_steps() -> None:
     mutate_all = [(2, 0)] * len(ex.happy_path())
     _, steps = build(mutate_all)
     assert {s.refused for s in steps} - {None}
+
+
+def test_the_property_sees_each_issue_15_rule_refused() -> None:
+    # Guard: inserting each of the EXTRAS before every step, the property meets each new
+    # rule refused (and forged), and the referral sharing only what is on file accepted.
+    seen: set[str | None] = set()
+    for choice in range(len(EXTRAS)):
+        records, steps = build([(4, choice)] * len(ex.happy_path()))
+        seen |= {s.refused for s in steps}
+        assert records
+    assert {"nothing-to-correct", "automation-error-names-detector", "deadline-not-reached",
+            "contact-shared-on-file"} <= seen
 
 
 # -- the two divergences of issue 10, judged the same way by engine and audit ---------------
