@@ -28,16 +28,15 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ..activities.contracts import LOAD_RULEBOOK, RetentionInput
+from ..activities.contracts import LOAD_RULEBOOK
 from ..domain import case as dc
 from ..domain.base import DomainError
 from ..domain.envelope import PrincipalRecord
 from ..domain.rulebook import refuse_caller_rulebook
 from ..store.db import Database
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
-from ..workflows.retention import RETENTION_WORKFLOW, retention_workflow_id
 from .case_list import CasePage, list_cases
-from .closed_cases import EndedUnclosed, send_to_case
+from .closed_cases import EndedUnclosed, send_to_case, start_retention
 
 T = TypeVar("T")
 
@@ -266,17 +265,8 @@ class DueProcessClient:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
 
     async def start_retention(self, case_id: str, due_at: datetime) -> None:
-        """Start a closed case's retention timer (one closed elsewhere: an imported case),
-        on the retention queue; one already running, or already done, is kept."""
         with _rpc_errors(case_id):
-            try:
-                await self._client.start_workflow(
-                    RETENTION_WORKFLOW, RetentionInput(case_id=case_id, due_at=due_at),
-                    id=retention_workflow_id(case_id), task_queue=self._retention_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-            except WorkflowAlreadyStartedError:
-                pass  # it ran already: the shredding it owed is done
+            await start_retention(self._client, self._retention_queue, case_id, due_at)
 
     async def state(self, case_id: str) -> dc.CaseState:
         return await self._query(case_id, CaseWorkflow.state)
