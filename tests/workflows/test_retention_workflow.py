@@ -33,8 +33,10 @@ from dueprocess.services.client import DueProcessClient
 from dueprocess.services.importer import ImportService, retain_in_workflow
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.retention_sweep import sweep_retention
 from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.eventstore import EventStore
+from dueprocess.store.projections import ProjectionRunner, default_projections
 from dueprocess.workflows.case import CaseWorkflow
 from dueprocess.workflows.retention import RetentionWorkflow, retention_workflow_id
 from fixtures import reporter_examples as rx
@@ -185,3 +187,43 @@ async def test_an_imported_closed_case_starts_its_retention_timer(
 async def client_state(store: EventStore) -> dc.CaseState:
     records = await store.read_stream(case_stream(CASE_ID))
     return state_from_payloads(CASE_ID, [r.payload for r in records])
+
+
+async def test_the_sweep_starts_the_timer_of_a_closed_case_that_has_none(
+        env: WorkflowEnvironment, client: DueProcessClient, pool: asyncpg.Pool,
+        store: EventStore) -> None:
+    run = uuid.uuid4().hex[:6]
+    reporter, respondent, case_id = f"m-a-{run}", f"m-b-{run}", f"swept-{run}"
+    # given a case dismissed and closed 90 days ago with no retention timer (as one closed
+    # before the retention-timer patch), on the case list
+    at = await env.get_current_time() - timedelta(days=90)
+    steps: list[tuple[dc.CaseCommand, Any]] = [
+        (rx.member_report(reporter, respondent).model_copy(
+            update={"policy": short_retention()}), at),
+        (dc.TriageCase(actor=OFFICER, authority="rulebook s.3", outcome=dc.TriageOutcome.DISMISS,
+                       reasons="Out of scope.",
+                       dismissal_reason=dc.DismissalReason.NO_CASE_TO_ANSWER),
+         at + timedelta(hours=1)),
+        (dc.CloseCase(actor=OFFICER, authority="rulebook s.3"), at + timedelta(hours=2))]
+    state, envelopes = dc.CaseState.empty(case_id), []
+    for command, now in steps:
+        for event in dc.decide(state, command, now):
+            state = dc.evolve(state, event)
+            envelopes.append(envelope_for(event, event_id=uuid.uuid4(), recorded_at=now))
+    await store.append(case_stream(case_id), 0, envelopes)
+    await ProjectionRunner(pool, store, default_projections(short_retention())).catch_up()
+    # when the retention sweep runs (a dry run first: it starts nothing)
+    dry = await sweep_retention(pool, store, None)
+    assert state.closed_at is not None
+    assert dry.dry_run and dry.timed[case_id] == state.closed_at + PERIOD
+    report = await sweep_retention(pool, store, client.start_retention)
+    # then the case's timer runs, due the period after its closure: long over, it shreds
+    assert report.timed[case_id] == dry.timed[case_id]
+    handle = env.client.get_workflow_handle(retention_workflow_id(case_id),
+                                            result_type=RetentionResult)
+    result = await handle.result()
+    assert sorted(result.shredded) == sorted([reporter, respondent])
+    # and sweeping again keeps the timer that ran: nothing is shredded twice
+    ran = (await handle.describe()).run_id
+    again = await sweep_retention(pool, store, client.start_retention)
+    assert case_id in again.timed and (await handle.describe()).run_id == ran
