@@ -33,13 +33,14 @@ async def closed(store: EventStore, case_id: str, retention: Retention | None) -
     policy = base.model_copy(update={"versions": [
         v.model_copy(update={"retention": retention}) for v in base.versions]})
     state, envelopes = dc.CaseState.empty(case_id), []
-    for command, now in [
+    steps: list[tuple[dc.CaseCommand, datetime]] = [
             (ex.file_report(policy=policy), ex.T0),
             (dc.TriageCase(actor=OFFICER, authority=ex.AUTHORITY,
                            outcome=dc.TriageOutcome.DISMISS, reasons="Out of scope.",
                            dismissal_reason=dc.DismissalReason.NO_CASE_TO_ANSWER),
              ex.T0 + timedelta(hours=1)),
-            (dc.CloseCase(actor=OFFICER, authority=ex.AUTHORITY), ex.T0 + timedelta(days=1))]:
+            (dc.CloseCase(actor=OFFICER, authority=ex.AUTHORITY), ex.T0 + timedelta(days=1))]
+    for command, now in steps:
         for event in dc.decide(state, command, now):
             state = dc.evolve(state, event)
             envelopes.append(envelope_for(event, event_id=uuid.uuid4(), recorded_at=now))
