@@ -14,7 +14,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from ..services.importer import ImportReport, ImportService, resume_in_workflow
+from ..services.importer import (
+    ImportReport,
+    ImportService,
+    resume_in_workflow,
+    retain_in_workflow,
+)
 from ..services.roles import OPERATOR
 from ..services.rulebook import RulebookService
 from .deps import CallerDep, ServicesDep, require_role
@@ -47,6 +52,6 @@ async def import_history(
     require_role(who, frozenset({OPERATOR}), "importing history")
     document = await json_object(request)
     service = ImportService(svc.pool, svc.store, RulebookService(svc.store).current,
-                            resume_in_workflow(svc.client))
+                            resume_in_workflow(svc.client), retain_in_workflow(svc.client))
     return await service.run(document, who.actor, datetime.now(UTC), import_id=import_id,
                              principal=who.principal.record(who.request_id), dry_run=dry_run)

@@ -19,8 +19,14 @@ from uuid import uuid4
 import yaml
 
 from ..domain.imports.model import ImportRejected
+from ..domain.retention import case_retention_end
 from ..services.client import DueProcessClient
-from ..services.importer import ImportReport, ImportService, resume_in_workflow
+from ..services.importer import (
+    ImportReport,
+    ImportService,
+    resume_in_workflow,
+    retain_in_workflow,
+)
 from ..services.roles import OPERATOR, operator_actor, operator_principal
 from ..services.rulebook import RulebookService
 from ..settings import Settings
@@ -57,9 +63,13 @@ def _text(result: ImportReport, dry_run: bool) -> str:
     for case in result.cases:
         state = "closed" if case.closed else f"open at {case.stage}" + (
             ", resumed" if case.resumed else ", NOT resumed: import the file again")
+        if case.retention_until is not None:
+            state += f", kept until {case.retention_until.isoformat()}" + (
+                "" if case.retained or dry_run else
+                " (retention timer NOT started: import the file again)")
         lines.append(f"  case {case.case_id} ({case.record}): {case.events} event(s), "
-                     f"{state}; {case.historical_deadlines} deadline(s) acted on at their "
-                     "due times before the import (historical, not fired today)")
+                     f"{state}; {case.historical_deadlines} deadline(s) missed before the "
+                     "import, recorded at their due times (historical, not fired today)")
     return "\n".join(lines)
 
 
@@ -76,20 +86,25 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
             service = ImportService(pool, store, rulebook)
             plan = await service.check(document, actor, now, import_id=import_id,
                                        principal=principal)
-            if args.dry_run or all(case.closed for case in plan.cases):
+            # Temporal only for what it must run: open cases, and retention timers.
+            timed = [c for c in plan.cases
+                     if not c.closed or case_retention_end(c.state) is not None]
+            if args.dry_run or not timed:
                 result = await service.run(document, actor, now, import_id=import_id,
                                            principal=principal, dry_run=args.dry_run)
             else:
                 async with connect_client(settings) as client:
-                    resume = resume_in_workflow(DueProcessClient(client, settings.task_queue))
-                    result = await ImportService(pool, store, rulebook, resume).run(
+                    cases = DueProcessClient(client, settings.task_queue)
+                    result = await ImportService(
+                        pool, store, rulebook, resume_in_workflow(cases),
+                        retain_in_workflow(cases)).run(
                         document, actor, now, import_id=import_id, principal=principal)
     except ImportRejected as err:
         return report(Failure(REJECTED, f"import refused, nothing was imported: {err.message}",
                               err.error_type, err.rule, err.field,
                               {"rejected": True, "record": err.record}), as_json=args.json)
     emit(args, result.model_dump(mode="json"), _text(result, args.dry_run))
-    return 1 if result.not_resumed else 0
+    return 1 if result.not_resumed or result.not_retained else 0
 
 
 def _extend(sub: Any, add: Any) -> None:

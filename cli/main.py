@@ -38,6 +38,7 @@ from . import (  # noqa: F401
     keys,
     policy,
     remote,
+    retention,
     rules,
     stats,
     token,

@@ -67,6 +67,7 @@ from .policy_terms import (
     ShortText,
     SourceKind,
     Text,
+    WebAddress,
     iso_duration_text,
 )
 
@@ -105,6 +106,7 @@ __all__ = [
     "ShortText",
     "SourceKind",
     "Text",
+    "WebAddress",
     "iso_duration_text",
     "load_policy",
 ]
@@ -126,6 +128,9 @@ class PolicyVersion(Model):
     # ACAS Code paras 19-22: which sanctions need a current prior one; none in versions
     # pinned before it, whose decisions weigh prior sanctions without a ladder.
     escalation: list[EscalationStep] = Field(default=[], max_length=MAX_LIST)
+    # DSA Art 14 and 17(3)(e): where this version is published; a statement of reasons
+    # links to it (``decision_ground_reference_url``). Absent in versions pinned before it.
+    reference_url: WebAddress | None = None
 
     @field_validator("effective_to")
     @classmethod

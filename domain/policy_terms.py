@@ -142,5 +142,7 @@ Text = Annotated[str, AfterValidator(_not_blank)]
 ShortText = Annotated[str, Field(max_length=MAX_SHORT_TEXT), AfterValidator(_not_blank)]
 LongText = Annotated[str, Field(max_length=MAX_LONG_TEXT), AfterValidator(_not_blank)]
 PolicyDate = Annotated[date, AfterValidator(_sane_date)]
+# Where a published text can be read: an absolute http(s) address, one line, no spaces.
+WebAddress = Annotated[str, Field(max_length=MAX_SHORT_TEXT, pattern=r"^https?://[^\s/]+\S*$")]
 
 

@@ -36,7 +36,7 @@ from ..domain.rulebook import refuse_caller_rulebook
 from ..store.db import Database
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
 from .case_list import CasePage, list_cases
-from .closed_cases import EndedUnclosed, send_to_case
+from .closed_cases import EndedUnclosed, send_to_case, start_retention
 
 T = TypeVar("T")
 
@@ -263,6 +263,10 @@ class DueProcessClient:
             await self._client.start_workflow(
                 CaseWorkflow.run, start, id=start.case_id, task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+
+    async def start_retention(self, case_id: str, due_at: datetime) -> None:
+        with _rpc_errors(case_id):
+            await start_retention(self._client, self._retention_queue, case_id, due_at)
 
     async def state(self, case_id: str) -> dc.CaseState:
         return await self._query(case_id, CaseWorkflow.state)

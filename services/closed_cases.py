@@ -13,10 +13,15 @@ Race-safe and exactly once:
   the next. Reuse policy ALLOW_DUPLICATE applies only once the describe says COMPLETED.
 - The rebuilt run appends at the stream's stored version, so the hash chain continues.
 
+A case closed elsewhere than in its workflow (imported closed) gets its retention timer
+from ``start_retention``, as a closing workflow starts it.
+
 Raw Temporal errors propagate: services/client.py maps them to the client's errors.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from temporalio.client import (
     Client,
@@ -26,11 +31,13 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from ..activities.contracts import RetentionInput
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
 from ..workflows.case_contracts import RUN_ENDING
+from ..workflows.retention import RETENTION_WORKFLOW, retention_workflow_id
 
 # Runs that may end under one command before it gives up (each one waited for): a run ends
 # only when idle, so more than a couple in a row means something else is wrong.
@@ -115,3 +122,17 @@ async def restart_closed(client: Client, task_queue: str, case_id: str,
             if not _completed(err) or attempt == _RESTARTS:
                 raise
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def start_retention(client: Client, queue: str, case_id: str, due_at: datetime) -> None:
+    """Start a case's retention timer (workflows/retention.py) for a case closed elsewhere
+    than in its workflow (an imported one); a timer running, or one that already ran (its
+    shredding done), is kept, never started twice."""
+    try:
+        await client.start_workflow(
+            RETENTION_WORKFLOW, RetentionInput(case_id=case_id, due_at=due_at),
+            id=retention_workflow_id(case_id), task_queue=queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+    except WorkflowAlreadyStartedError:
+        pass

@@ -7,12 +7,14 @@ All-or-nothing, in two parts:
    connection in one transaction. A refusal, a conflict or a crash rolls all of it back.
 2. Temporal: only after the commit are the open cases' workflows started, each from its
    imported state (``CaseInput``: the folded state, the stream version and the deadlines
-   already acted on), so their timers count from the case's own dates. Starting is
-   idempotent (the workflow id is the case id; an existing run is kept). Should it fail
-   (Temporal unreachable), the events stand and the report lists the cases not resumed:
-   importing the same file again with the same ``import_id`` writes nothing and resumes
-   them from the store (the compensating step; a stream written by another import, or
-   not by an import, is refused instead).
+   already acted on), so their timers count from the case's own dates; and each closed
+   case's retention timer (workflows/retention.py) is started, as a case closing in its
+   workflow starts it, when its pinned rulebook sets a period (a period already over
+   shreds at once). Starting is idempotent (the workflow ids are the case's; an existing
+   run is kept). Should it fail (Temporal unreachable), the events stand and the report
+   lists the cases not resumed or not retained: importing the same file again with the
+   same ``import_id`` writes nothing and starts them from the store (the compensating
+   step; a stream written by another import, or not by an import, is refused instead).
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from ..domain.base import Actor, Model
 from ..domain.case.state import state_from_payloads
 from ..domain.envelope import PrincipalRecord
 from ..domain.imports.model import ImportRejected, parse_import
-from ..domain.imports.plan import ImportContext, ImportedCase, ImportPlan, plan_import
+from ..domain.imports.plan import (
+    MISS_TYPES,
+    ImportContext,
+    ImportedCase,
+    ImportPlan,
+    plan_import,
+)
+from ..domain.retention import case_retention_end
 from ..domain.streams import case_stream
 from ..store.db import Database
 from ..store.eventstore import EventStore, EventStoreError
@@ -38,6 +47,8 @@ from .client import DueProcessClient
 
 # Starts (or finds) the workflow of an open imported case: (case, state source) -> None.
 Resume = Callable[[ImportedCase], Awaitable[None]]
+# Starts (or finds) a closed imported case's retention timer: (case id, retention end).
+Retain = Callable[[str, datetime], Awaitable[None]]
 
 
 class ImportedCaseReport(Model):
@@ -46,8 +57,12 @@ class ImportedCaseReport(Model):
     stage: str
     closed: bool
     events: int
-    historical_deadlines: int  # deadlines acted on at their due times, before the import
+    historical_deadlines: int  # deadlines missed before the import (acted on at their due times)
     resumed: bool  # an open case's workflow runs (closed cases need none)
+    # A closed case's retention end (None: open, or its rulebook sets no period), and
+    # whether its retention timer runs.
+    retention_until: datetime | None = None
+    retained: bool = False
 
 
 class ImportReport(Model):
@@ -60,15 +75,17 @@ class ImportReport(Model):
     cases: list[ImportedCaseReport]
     already_imported: bool = False  # the same import again: nothing written
     not_resumed: list[str] = []  # open cases whose workflow could not be started
+    not_retained: list[str] = []  # closed cases whose retention timer could not be started
 
 
 class ImportService:
     def __init__(self, pool: Database, store: EventStore, rulebook: RulebookSource,
-                 resume: Resume | None = None) -> None:
+                 resume: Resume | None = None, retain: Retain | None = None) -> None:
         self._pool = pool
         self._store = store
         self._rulebook = rulebook
         self._resume = resume
+        self._retain = retain
 
     async def check(self, document: Any, importer: Actor, now: datetime, *,
                     import_id: str | None = None,
@@ -97,14 +114,17 @@ class ImportService:
         elif not dry_run:
             await self.write(plan)
         not_resumed = [] if dry_run else await self._resume_open(cases)
+        not_retained = [] if dry_run else await self._retain_closed(cases)
         return ImportReport(
             import_id=plan.import_id, source=plan.source, importer=importer, recorded_at=now,
             events=0 if again else plan.event_count, members=list(plan.members),
-            already_imported=again, not_resumed=not_resumed,
+            already_imported=again, not_resumed=not_resumed, not_retained=not_retained,
             cases=[ImportedCaseReport(
                 case_id=c.case_id, record=c.record, stage=str(c.state.stage), closed=c.closed,
                 events=c.version, historical_deadlines=c.historical_deadlines,
-                resumed=not dry_run and not c.closed and c.case_id not in not_resumed)
+                resumed=not dry_run and not c.closed and c.case_id not in not_resumed,
+                retention_until=(end := case_retention_end(c.state)),
+                retained=not dry_run and end is not None and c.case_id not in not_retained)
                 for c in cases])
 
     async def _existing(self, plan: ImportPlan) -> list[str]:
@@ -155,9 +175,25 @@ class ImportService:
             cases.append(ImportedCase(
                 case_id=case.case_id, record=case.record, state=state,
                 version=records[-1].stream_version if records else 0, fired=(),
-                historical_deadlines=sum(1 for r in records
-                                         if r.imported and r.imported.historical_deadline)))
+                historical_deadlines=sum(1 for r in records if r.imported
+                                         and r.imported.historical_deadline
+                                         and r.event_type in MISS_TYPES)))
         return cases
+
+    async def _retain_closed(self, cases: Sequence[ImportedCase]) -> list[str]:
+        failed = []
+        for case in cases:
+            end = case_retention_end(case.state)
+            if end is None:
+                continue
+            if self._retain is None:
+                failed.append(case.case_id)
+                continue
+            try:
+                await self._retain(case.case_id, end)
+            except Exception:  # reported, and mended by importing again (module docstring)
+                failed.append(case.case_id)
+        return failed
 
     async def _resume_open(self, cases: Sequence[ImportedCase]) -> list[str]:
         failed = []
@@ -182,3 +218,10 @@ def resume_in_workflow(client: DueProcessClient) -> Resume:
         await client.resume(CaseInput(case_id=case.case_id, state=case.state,
                                       version=case.version, fired=list(case.fired)))
     return resume
+
+
+def retain_in_workflow(client: DueProcessClient) -> Retain:
+    """Start a closed imported case's retention timer; an existing one is kept."""
+    async def retain(case_id: str, due_at: datetime) -> None:
+        await client.start_retention(case_id, due_at)
+    return retain

@@ -2,10 +2,13 @@
 that restricts an account, and when it was taken, so the DSA statement-of-reasons export
 (`dueprocess export sor`) reads only those cases, by period, never the whole log.
 
-Incremental: each DecisionRecorded event adds (or, replayed, rewrites) its own row; no
-stream is re-read. The row says only that a statement may be due: the export folds the
-case and the domain (domain/transparency.py) decides, so the index cannot drift from the
-statements' definition, only narrow the cases read.
+Incremental: each restricting event (a decision or an appeal with a suspension or an
+expulsion, an interim suspension imposed or renewed) adds (or, replayed, rewrites) its own
+row; no stream is re-read. Rows indexed before appeals and interim suspensions were (issue
+15) are completed by a rebuild (`dueprocess projections rebuild`). The row says only that
+a statement may be due: the export folds the case and the domain (domain/transparency.py)
+decides, so the index cannot drift from the statements' definition, only narrow the cases
+read.
 """
 
 from __future__ import annotations
@@ -14,18 +17,26 @@ from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 
 from ..domain.envelope import RecordedEvent
+from ..domain.policy import SanctionKind
 from ..domain.streams import is_case_stream
-from ..domain.transparency import DECISION_ACCOUNT
+from ..domain.transparency import DECISION_ACCOUNT, RESTRICTING_EVENTS
 from .db import Connection, Database
 
 RESTRICTING = frozenset(str(kind) for kind in DECISION_ACCOUNT)
 PAGE = 500  # case streams per index read: the export holds one page of ids and one case
 
 
+# Where each restricting event keeps the sanction; an interim suspension is one by nature.
+_SANCTION_FIELD = {"DecisionRecorded": "sanction", "AppealDecided": "new_sanction"}
+
+
 def _restricting_kind(event: RecordedEvent) -> str | None:
-    if event.event_type != "DecisionRecorded" or not is_case_stream(event.stream_id):
+    if event.event_type not in RESTRICTING_EVENTS or not is_case_stream(event.stream_id):
         return None
-    sanction = event.payload.get("sanction")
+    field = _SANCTION_FIELD.get(event.event_type)
+    if field is None:
+        return str(SanctionKind.SUSPENSION)  # InterimSuspensionImposed / Renewed
+    sanction = event.payload.get(field)
     kind = sanction.get("kind") if isinstance(sanction, dict) else None
     return kind if isinstance(kind, str) and kind in RESTRICTING else None
 

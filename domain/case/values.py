@@ -184,7 +184,9 @@ class StatementOfReasons(Model):
     decision_ground: str  # always "incompatible_content": membership rules, not law
     incompatible_content_ground: str  # the rules relied on, with their versions
     decision_facts: list[Personal]
-    source_type: str  # "notice" | "trusted_flagger" | "automated_detection"
+    # "notice" | "other_notification" (an outside body) | "automated_detection"; records
+    # before issue 15 said "trusted_flagger" for every outside body.
+    source_type: str
     automated_detection: bool
     automated_decision: AutomatedDecision
     application_date: AwareDatetime  # provisional: the sanction applies after the appeal window

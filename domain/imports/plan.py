@@ -123,6 +123,10 @@ def _refused(err: DomainError, record: str, command_type: str) -> ImportRejected
                           f"{err.message}{where}", record=record, rule=err.rule, field=field)
 
 
+# The timer events that record a deadline missed (counted as historical misses).
+MISS_TYPES = frozenset({"DeadlineMissed", "DataCollectionNoticeMissed"})
+
+
 class _Envelopes:
     """Envelopes of one record's events, with ids derived from the import id and the
     record (the same file imported under the same id gives the same ids)."""
@@ -205,7 +209,9 @@ class _CaseReplay:
                 events = decide(self.state, deadline.command, deadline.due_at)
             except DomainError:
                 continue  # declined, as the workflow's timer would be: remembered as fired
-            self.misses += len(events)
+            # Only a miss is a historical miss: a period that ended as scheduled (an appeal
+            # window closed, a sanction served, an interim suspension lapsed) is not one.
+            self.misses += sum(1 for e in events if e.type in MISS_TYPES)
             self.out.add(events, f"{self._record}:deadline:{deadline.kind}",
                          deadline.due_at, historical=True)
             self.apply(events)
@@ -247,5 +253,5 @@ def _case(history: CaseHistory, record: str, source: str,
     return batch, case
 
 
-__all__ = ["ImportContext", "ImportPlan", "ImportedCase", "StreamBatch", "deadline_key",
-           "plan_import"]
+__all__ = ["MISS_TYPES", "ImportContext", "ImportPlan", "ImportedCase", "StreamBatch",
+           "deadline_key", "plan_import"]

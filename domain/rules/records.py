@@ -37,14 +37,17 @@ def case_not_reported(state: CaseState, event: CaseEventBase | None) -> bool:
 
 
 def _open(t: Transition) -> Iterator[Breach]:
-    # A closed record is final except that what it got wrong may be put right (GDPR 16).
-    if case_closed(t.before) and not isinstance(t.event, RecordCorrected):
+    # A closed record is final except that what it got wrong may be put right (GDPR 16),
+    # and that a contact about it is still put on it: a referral to the police, or an
+    # outside body's request, often comes after closure (EHRC 2020: all of it on record).
+    if case_closed(t.before) and not isinstance(t.event, (RecordCorrected,
+                                                          InstructionRecorded)):
         yield Breach(None, "the case is closed")
 
 
 CASE_CLOSED = ProcessRule(
-    "case-closed", "Nothing but a correction is recorded on a closed case",
-    report("ACAS records guidance") + gdpr("16"),
+    "case-closed", "Nothing but a correction or a contact is recorded on a closed case",
+    report("ACAS records guidance", "EHRC 2020") + gdpr("16"),
     CaseClosedError, guards=("*",), events=(CaseEventBase,), predicate=_open,
     passed="nothing was recorded after closure")
 

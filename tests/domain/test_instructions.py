@@ -16,6 +16,7 @@ from dueprocess.domain.audit import CaseAudit, CheckResult, CheckStatus, audit_c
 from dueprocess.domain.base import DomainError, InvalidCommand, NotPermitted, personal
 from dueprocess.domain.case import (
     CaseClosedError,
+    CaseCommand,
     CaseEvent,
     CaseState,
     InstructionRecorded,
@@ -23,6 +24,7 @@ from dueprocess.domain.case import (
     decide,
     fold,
 )
+from dueprocess.domain.case.values import ContactDirection, ContactKind
 from dueprocess.domain.envelope import Position, RecordedEvent
 from fixtures import case_examples as ex
 
@@ -60,6 +62,13 @@ Result: TypeAlias = list[CaseEvent] | DomainError
 
 
 def when(state: CaseState, command: RecordInstruction, now: datetime) -> Result:
+    try:
+        return decide(state, command, now)
+    except DomainError as error:
+        return error
+
+
+def decide_or_error(state: CaseState, command: CaseCommand, now: datetime) -> Result:
     try:
         return decide(state, command, now)
     except DomainError as error:
@@ -131,10 +140,35 @@ class TestRecordInstruction:
             update={"content": personal(ex.RESPONDENT_ID, "Expel him.")})
         rejected(when(state, command, now), InvalidCommand, "personal-data-subject", "content")
 
-    def test_a_closed_case_refuses_it(self) -> None:
+    def test_a_closed_case_still_takes_a_contact_and_the_audit_passes_it(self) -> None:
+        # Given a closed case
         state, now = given("close")
         assert state.closed
-        rejected(when(state, instruction(now), now), CaseClosedError, "case-closed", "type")
+        # When a referral to the police is made after closure
+        later = now + 30 * 24 * HOUR
+        referral = RecordInstruction(
+            actor=OFFICER, authority=ex.AUTHORITY, from_person_id=ex.OFFICER_ID,
+            from_role="case_officer", channel="email", received_at=later - HOUR,
+            content=personal(ex.OFFICER_ID, "Referred the threats to the police."),
+            direction=ContactDirection.SENT, kind=ContactKind.REFERRAL,
+            outside_body="Metropolitan Police Online Hate Crime Hub",
+            shared_evidence_ids=["E1"])
+        event = recorded(when(state, referral, later))
+        # Then it is on the closed case's record, the case stays closed
+        after = fold([event], state)
+        assert after.closed and event.outside_body == "Metropolitan Police Online Hate Crime Hub"
+        # And the audit neither fails the closed-case rule nor misses the contact
+        events = [*history("close")[0], event]
+        audit = audit_case(record(events), now=later)
+        closed = next(c for c in audit.checks if c.check_id == "case-closed")
+        assert closed.status is CheckStatus.PASS
+        contacts = next(c for c in audit.checks if c.check_id == "outside-contacts-surfaced")
+        assert "Metropolitan Police Online Hate Crime Hub" in contacts.explanation
+
+    def test_a_closed_case_still_refuses_a_step_of_the_procedure(self) -> None:
+        state, now = given("close")
+        with_error = decide_or_error(state, STEPS["notice"].command, now)
+        rejected(with_error, CaseClosedError, "case-closed", "type")
 
     def test_a_case_with_no_report_refuses_it(self) -> None:
         rejected(when(CaseState.empty(CASE_ID), instruction(ex.T0), ex.T0), InvalidCommand,

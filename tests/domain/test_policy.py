@@ -66,6 +66,25 @@ def test_sample_deadlines_statuses_and_evidence() -> None:
     assert SourceKind.PRIVATE_MESSAGE in new.evidence.private_source_kinds
 
 
+def test_every_sample_version_sets_retention_and_where_it_is_published() -> None:
+    # Given the sample rulebook, then no version keeps a case's people indefinitely
+    policy = load_policy(sample_text())
+    for version in policy.versions:
+        assert version.retention is not None, version.version
+        assert version.retention.sanctioned == timedelta(days=2192)
+        assert version.reference_url == \
+            f"https://example.org/members-code/{version.version}"
+    # And every 2023.1 rule says how long its sanction stays current (ACAS 19-20)
+    assert all(rule.current_for for rule in policy.versions[-1].rules)
+    assert policy.versions[-1].rule("R4").current_for == timedelta(days=730)
+
+
+def test_a_reference_url_is_an_absolute_web_address() -> None:
+    data = yaml.safe_load(sample_text())
+    data["versions"][0]["reference_url"] = "example.org/members-code"
+    assert "reference_url" in problem(data)
+
+
 def test_version_on_picks_the_version_in_force_inclusive_of_its_end() -> None:
     policy = load_policy(sample_text())
     assert policy.version_on(date(2016, 5, 20)).version == "2009.1"

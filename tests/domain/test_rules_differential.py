@@ -7,6 +7,11 @@ skipped, swapped and mutated at random. For every history the audit must fail ru
 a step exactly when decide() refused that step with R, and fail no transition rule at a
 step decide() allowed.
 
+Issue 15's commands off the happy path (corrections, stage escalations, contacts) are
+inserted at random too (``EXTRAS``), with a guard that each of their rules is met refused,
+and paired in fixed forged examples; the currency of a sanction, which the decider
+computes itself, is checked by an audit of a forgery.
+
 ``DUEPROCESS_HYPOTHESIS_PROFILE=nightly`` runs ten times the examples.
 """
 
@@ -17,7 +22,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
+import pytest
 from dueprocess.domain.audit import CheckStatus, audit_case
 from dueprocess.domain.base import DomainError, DueProcessViolation, personal
 from dueprocess.domain.case import (
@@ -37,13 +44,26 @@ from dueprocess.domain.case import (
     evolve,
 )
 from dueprocess.domain.case.commands import (
+    AppointAppealPanel,
+    CorrectRecord,
     GiveDataCollectionNotice,
+    LodgeAppeal,
     RecordInstruction,
     RecordNoticeExemption,
+    TriageCase,
 )
+from dueprocess.domain.case.deadlines import DeadlineKind, pending_deadlines
 from dueprocess.domain.case.decide import propose
-from dueprocess.domain.case.values import ContactDirection, ContactKind, NoticeExemption
+from dueprocess.domain.case.values import (
+    ContactDirection,
+    ContactKind,
+    CorrectedRecord,
+    DismissalReason,
+    NoticeExemption,
+    TriageOutcome,
+)
 from dueprocess.domain.envelope import Position, RecordedEvent
+from dueprocess.domain.policy import PolicyDocument
 from dueprocess.domain.rules.catalogue import BY_ID, CATALOGUE
 from dueprocess.domain.rules.model import RuleKind
 from fixtures import case_examples as ex
@@ -99,6 +119,34 @@ MUTATIONS: dict[type, list[Mutation]] = {
 }
 
 
+def _early_escalation(state: CaseState, now: datetime) -> CaseCommand | None:
+    """A pending stage deadline's escalation, sent now: refused while not yet due."""
+    due = [d for d in pending_deadlines(state) if d.kind in STAGE_CASES]
+    return due[0].command if due else None
+
+
+def _referral(shared: list[str]) -> Callable[[CaseState, datetime], CaseCommand]:
+    return lambda state, now: RecordInstruction(
+        actor=OFFICER, authority=ex.AUTHORITY, from_person_id=ex.OFFICER_ID,
+        from_role="case_officer", channel="email", received_at=now,
+        content=personal(ex.OFFICER_ID, "Referred."), direction=ContactDirection.SENT,
+        kind=ContactKind.REFERRAL, outside_body="Metropolitan Police Online Hate Crime Hub",
+        shared_evidence_ids=shared)
+
+
+# Issue 15's commands off the happy path, inserted before a step at random: corrections
+# (of a record the case may not hold yet; an automation error in a member's report), a
+# stage deadline escalated before it is due, and referrals sharing what is or is not on file.
+EXTRAS: list[Callable[[CaseState, datetime], CaseCommand | None]] = [
+    lambda s, now: _correction(CorrectedRecord.DECISION, automation_error=False),
+    lambda s, now: _correction(CorrectedRecord.DISMISSAL, automation_error=False),
+    lambda s, now: _correction(CorrectedRecord.REPORT, automation_error=True),
+    _early_escalation,
+    _referral(["E1", "E9"]),
+    _referral(["E1"]),
+]
+
+
 @dataclass(frozen=True)
 class Step:
     first: int  # stream version of its first event
@@ -107,7 +155,8 @@ class Step:
 
 
 def build(plan: Sequence[tuple[int, int]]) -> tuple[list[RecordedEvent], list[Step]]:
-    """Run the happy path, each step (action, mutation) kept, skipped, mutated or swapped."""
+    """Run the happy path, each step (action, mutation) kept, skipped, mutated, swapped or
+    preceded by one of the EXTRAS."""
     steps = ex.happy_path()
     order = list(range(len(steps)))
     for index, (action, _) in enumerate(plan):
@@ -125,13 +174,16 @@ def build(plan: Sequence[tuple[int, int]]) -> tuple[list[RecordedEvent], list[St
         options = MUTATIONS.get(type(command), [])
         if action == 2 and options:
             command = options[choice % len(options)](command, step.now)
-        events, refused = _attempt(state, command, step.now)
-        if not events:
-            continue
-        done.append(Step(len(records) + 1, tuple(events), refused))
-        for event in events:
-            records.append(_record(event, len(records) + 1, step.now))
-            state = evolve(state, event)
+        extra = EXTRAS[choice % len(EXTRAS)](state, step.now) \
+            if action == 4 and position > 0 else None
+        for attempt in ([extra] if extra is not None else []) + [command]:
+            events, refused = _attempt(state, attempt, step.now)
+            if not events:
+                continue
+            done.append(Step(len(records) + 1, tuple(events), refused))
+            for event in events:
+                records.append(_record(event, len(records) + 1, step.now))
+                state = evolve(state, event)
     return records, done
 
 
@@ -168,7 +220,7 @@ def failures_by_version(records: list[RecordedEvent]) -> dict[int, list[str]]:
     return found
 
 
-PLANS = st.lists(st.tuples(st.sampled_from([0, 0, 0, 1, 2, 2, 3]), st.integers(0, 5)),
+PLANS = st.lists(st.tuples(st.sampled_from([0, 0, 0, 1, 2, 2, 3, 4]), st.integers(0, 5)),
                  min_size=len(ex.happy_path()), max_size=len(ex.happy_path()))
 
 
@@ -190,6 +242,18 @@ def test_the_property_sees_forged_steps() -> None:
     mutate_all = [(2, 0)] * len(ex.happy_path())
     _, steps = build(mutate_all)
     assert {s.refused for s in steps} - {None}
+
+
+def test_the_property_sees_each_issue_15_rule_refused() -> None:
+    # Guard: inserting each of the EXTRAS before every step, the property meets each new
+    # rule refused (and forged), and the referral sharing only what is on file accepted.
+    seen: set[str | None] = set()
+    for choice in range(len(EXTRAS)):
+        records, steps = build([(4, choice)] * len(ex.happy_path()))
+        seen |= {s.refused for s in steps}
+        assert records
+    assert {"nothing-to-correct", "automation-error-names-detector", "deadline-not-reached",
+            "contact-shared-on-file"} <= seen
 
 
 # -- the two divergences of issue 10, judged the same way by engine and audit ---------------
@@ -369,3 +433,149 @@ def test_a_forged_warning_and_hold_fail_the_audit_with_the_rule_decide_refused()
         for event in propose(state, command, at):
             records.append(_record(event, len(records) + 1, at))
         assert _failed(records, rule) == [records[-1].event_type], rule
+
+
+# -- issue 15 (G4): corrections, stage deadlines, shared evidence, sanction currency ---------
+
+
+def _decided_steps(names: Sequence[str], *, policy: PolicyDocument | None = None,
+                   extra: Sequence[tuple[CaseCommand, datetime]] = ()
+                   ) -> tuple[CaseState, list[RecordedEvent], datetime]:
+    """The happy path's named steps, then ``extra``, all through decide()."""
+    steps = {s.name: s for s in ex.happy_path(policy=policy)} if policy else \
+        {s.name: s for s in ex.happy_path()}
+    state, records = CaseState.empty("case-g"), list[RecordedEvent]()
+    now = ex.T0
+    for command, now in [*((steps[n].command, steps[n].now) for n in names), *extra]:
+        for event in decide(state, command, now):
+            records.append(_record(event, len(records) + 1, now))
+            state = evolve(state, event)
+    return state, records, now
+
+
+def _forge(state: CaseState, records: list[RecordedEvent], command: CaseCommand,
+           at: datetime) -> tuple[list[RecordedEvent], str]:
+    """``command`` written even though decide() refuses it; the rule it was refused with."""
+    try:
+        decide(state, command, at)
+    except DomainError as error:
+        forged = [_record(e, len(records) + n, at)
+                  for n, e in enumerate(propose(state, command, at), start=1)]
+        return [*records, *forged], error.rule
+    raise AssertionError(f"decide() accepted the forged {command.type}")
+
+
+OFFICER = ex.actor("case_officer")
+UP_TO_HEARING = ("file", "acknowledge", "triage", "assign", "notice", "disclose", "respond",
+                 "panel", "schedule", "hold")
+APPEAL: list[tuple[CaseCommand, datetime]] = [
+    (LodgeAppeal(actor=ex.actor("respondent"), authority="code#appeal",
+                 grounds=personal(ex.RESPONDENT_ID, "The panel got the facts wrong.")),
+     ex.DECIDED_AT + DAY),
+    (AppointAppealPanel(actor=OFFICER, authority="code#appeal",
+                        members=ex.panel(*ex.APPEAL_PANEL_IDS)), ex.DECIDED_AT + 2 * DAY)]
+# Each stage deadline of issue 15, and the steps that leave the case waiting in its stage.
+STAGE_CASES: dict[DeadlineKind, tuple[tuple[str, ...], Sequence[tuple[CaseCommand, datetime]]]] = {
+    DeadlineKind.TRIAGE: (("file", "acknowledge"), ()),
+    DeadlineKind.INVESTIGATION: (("file", "acknowledge", "triage", "assign"), ()),
+    DeadlineKind.SCHEDULE_HEARING: (("file", "acknowledge", "triage", "assign", "notice"), ()),
+    DeadlineKind.DECIDE_AFTER_HEARING: (UP_TO_HEARING, ()),
+    DeadlineKind.DECIDE_APPEAL: ((*UP_TO_HEARING, "decide"), APPEAL),
+}
+
+
+def _correction(corrects: CorrectedRecord, *, automation_error: bool) -> CorrectRecord:
+    return CorrectRecord(actor=OFFICER, authority=ex.AUTHORITY, corrects=corrects,
+                         what_was_wrong="The record is wrong.", correction="Put right.",
+                         automation_error=automation_error)
+
+
+def forged_decision_correction_on_a_dismissed_case() -> tuple[list[RecordedEvent], str]:
+    # A member's report dismissed at triage: there is no decision to correct.
+    dismiss = TriageCase(actor=OFFICER, authority=ex.AUTHORITY, outcome=TriageOutcome.DISMISS,
+                         dismissal_reason=DismissalReason.NO_CASE_TO_ANSWER,
+                         reasons="Nothing in the report breaches a rule.")
+    state, records, at = _decided_steps(("file", "acknowledge"), extra=[(dismiss, ex.T0 + DAY)])
+    assert state.dismissal is not None
+    return _forge(state, records, _correction(CorrectedRecord.DECISION, automation_error=False),
+                  at + DAY)
+
+
+def forged_automation_error_on_a_members_report() -> tuple[list[RecordedEvent], str]:
+    state, records, at = _decided_steps(("file", "acknowledge", "triage"))
+    assert state.report is not None and not state.report.automated
+    return _forge(state, records, _correction(CorrectedRecord.REPORT, automation_error=True),
+                  at + DAY)
+
+
+def forged_early_escalation(kind: DeadlineKind) -> tuple[list[RecordedEvent], str]:
+    names, extra = STAGE_CASES[kind]
+    state, records, _ = _decided_steps(names, extra=extra)
+    [deadline] = [d for d in pending_deadlines(state) if d.kind is kind]
+    return _forge(state, records, deadline.command, deadline.due_at - timedelta(minutes=1))
+
+
+def forged_referral_sharing_evidence_not_on_file() -> tuple[list[RecordedEvent], str]:
+    # Named body, sent, received in the past: its one fault is E9, not on the case file.
+    state, records, at = _decided_steps(("file", "acknowledge", "triage", "assign", "notice"))
+    referral = RecordInstruction(
+        actor=OFFICER, authority=ex.AUTHORITY, from_person_id=ex.OFFICER_ID,
+        from_role="case_officer", channel="email", received_at=at,
+        content=personal(ex.OFFICER_ID, "Referred."), direction=ContactDirection.SENT,
+        kind=ContactKind.REFERRAL, outside_body="Metropolitan Police Online Hate Crime Hub",
+        shared_evidence_ids=["E1", "E9"])
+    return _forge(state, records, referral, at)
+
+
+FORGED_NEW: dict[str, Callable[[], tuple[list[RecordedEvent], str]]] = {
+    "decision correction on a dismissed case": forged_decision_correction_on_a_dismissed_case,
+    "automation error on a member's report": forged_automation_error_on_a_members_report,
+    "referral sharing evidence not on file": forged_referral_sharing_evidence_not_on_file,
+    **{f"early {kind.value} escalation": partial(forged_early_escalation, kind)
+       for kind in STAGE_CASES},
+}
+
+
+@pytest.mark.parametrize("name", list(FORGED_NEW))
+def test_issue_15_rules_refused_are_the_rules_the_audit_fails_at_that_step(name: str) -> None:
+    # Given the step decide() refused, written anyway
+    records, rule = FORGED_NEW[name]()
+    # Then the audit fails the same rule, at the forged event and nowhere else
+    failed = failures_by_version(records)
+    assert failed == {records[-1].stream_version: [rule]}, (name, failed)
+    assert _failed(records, rule) == [records[-1].event_type]
+
+
+def test_the_forged_examples_exercise_each_new_rule() -> None:
+    # Guard: each issue-15 transition rule the engine refuses has a forged example.
+    seen = {FORGED_NEW[name]()[1] for name in FORGED_NEW}
+    assert seen == {"nothing-to-correct", "automation-error-names-detector",
+                    "deadline-not-reached", "contact-shared-on-file"}
+    assert {forged_early_escalation(kind)[1] for kind in STAGE_CASES} == {
+        "deadline-not-reached"}
+
+
+def test_a_forged_sanction_currency_fails_the_audit() -> None:
+    # Given a suspension carried out under a rule current for 180 days: the decider writes
+    # current_until itself, so only a forger (or a buggy importer) can get it wrong
+    policy = ex.example_policy()
+    policy = policy.model_copy(update={"versions": [v.model_copy(update={"rules": [
+        r.model_copy(update={"current_for": 180 * DAY}) for r in v.rules]})
+        for v in policy.versions]})
+    names = [s.name for s in ex.happy_path(policy=policy)]
+    _, records, _ = _decided_steps(names[: names.index("carry_out") + 1], policy=policy)
+    applied = next(r for r in records if r.event_type == "SanctionApplied")
+    assert audit_check(records, "sanction-currency") is CheckStatus.PASS
+    # When its currency is forged to a year instead
+    forged_until = datetime.fromisoformat(applied.payload["current_until"]) + 185 * DAY
+    forged = [r.model_copy(update={"payload": {**r.payload,
+                                               "current_until": forged_until.isoformat()}})
+              if r is applied else r for r in records]
+    # Then the audit fails sanction-currency at that event, and no other transition rule
+    assert _failed(forged, "sanction-currency") == ["SanctionApplied"]
+    assert failures_by_version(forged) == {applied.stream_version: ["sanction-currency"]}
+
+
+def audit_check(records: list[RecordedEvent], rule: str) -> CheckStatus:
+    audit = audit_case(records, now=records[-1].recorded_at)
+    return next(c for c in audit.checks if c.check_id == rule).status

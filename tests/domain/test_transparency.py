@@ -15,6 +15,24 @@ from dueprocess.domain.transparency import EEA, FIELDS, statements_of_reasons
 from fixtures import case_examples as ex
 
 SUSPENSION = Sanction(kind=SanctionKind.SUSPENSION, term=timedelta(days=30))
+# The statement's fields as /work/shared/reference/due-process.md lists them ("The DSA
+# statement of reasons, as the Transparency Database names its fields"), copied verbatim,
+# not from the code: ``end_date_*`` is a family of fields; ``illegal_content_*`` apply to
+# illegal content only, never to a breach of an organisation's own rules.
+REFERENCE_LIST = """
+`decision_visibility`, `decision_monetary`, `decision_provision`, `decision_account`,
+`decision_ground`, `illegal_content_legal_ground`, `illegal_content_explanation`,
+`incompatible_content_ground`, `incompatible_content_explanation`,
+`decision_ground_reference_url`, `decision_facts`, `source_type`, `source_identity`,
+`automated_detection`, `automated_decision`, `application_date`, `end_date_*`,
+`content_date`, `territorial_scope`, `category`, `content_type`, `puid`
+"""
+REFERENCE = [f.strip().strip("`") for f in REFERENCE_LIST.replace("\n", " ").split(",")]
+NOT_APPLICABLE = {"illegal_content_legal_ground", "illegal_content_explanation"}
+# The Transparency Database's fields the reference does not list but which this export
+# fills: the account's type, whether the incompatible content is also illegal, and the
+# "other" content type's description.
+DATABASE_EXTRAS = {"account_type", "incompatible_content_illegal", "content_type_other"}
 # Every field the export writes, and the values the Transparency Database accepts for it.
 ALLOWED: dict[str, set[str | None]] = {
     "decision_visibility": {None}, "decision_monetary": {None}, "decision_provision": {None},
@@ -29,6 +47,7 @@ ALLOWED: dict[str, set[str | None]] = {
         "NON_CONSENSUAL_BEHAVIOUR", "PORNOGRAPHY_OR_SEXUALIZED_CONTENT", "PROTECTION_OF_MINORS",
         "RISK_FOR_PUBLIC_SECURITY", "SCAMS_AND_FRAUD", "SELF_HARM", "SCOPE_OF_PLATFORM_SERVICE",
         "UNSAFE_AND_ILLEGAL_PRODUCTS", "VIOLENCE")},
+    # The reference: Art 16 notice, trusted flagger, other notification, own initiative.
     "source_type": {"SOURCE_ARTICLE_16", "SOURCE_TRUSTED_FLAGGER",
                     "SOURCE_TYPE_OTHER_NOTIFICATION", "SOURCE_VOLUNTARY"},
     "automated_detection": {"Yes", "No"},
@@ -90,6 +109,30 @@ def test_a_suspension_exports_one_valid_statement_without_personal_data() -> Non
     # And no personal string of the case appears anywhere in it
     text = json.dumps(statement)
     assert not [p for p in PERSONAL if p in text]
+
+
+def test_the_statement_has_every_field_of_the_reference_list_and_no_other() -> None:
+    # Given a case decided with a suspension, exported
+    [statement] = statements_of_reasons("case-1", decided(SUSPENSION))
+    fields = set(statement)
+    # Then each applicable field of the reference list is there (end_date_* as a family)
+    assert len(REFERENCE) == 22
+    for field in REFERENCE:
+        if field in NOT_APPLICABLE:
+            assert field not in fields, field
+        elif field.endswith("*"):
+            family = {f for f in fields if f.startswith(field[:-1])}
+            assert family >= {"end_date_account_restriction"}, field
+        else:
+            assert field in fields, field
+    # And nothing is exported that is neither listed nor a known database field
+    listed = {f for f in fields if any(f == r or (r.endswith("*") and f.startswith(r[:-1]))
+                                       for r in REFERENCE)}
+    assert fields - listed == DATABASE_EXTRAS
+    # And the two fields added for the reference are filled as it means them: no URL for
+    # an unpublished version, no identity for a member's notice (a person: never named)
+    assert statement["decision_ground_reference_url"] is None
+    assert statement["source_identity"] is None
 
 
 def test_a_warning_or_no_sanction_restricts_nothing_and_is_not_exported() -> None:

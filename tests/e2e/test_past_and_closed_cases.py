@@ -70,6 +70,8 @@ def _the_2016_sample_imports_and_answers_the_seed_question(data_dir: Path) -> No
     assert code == 0, report
     [case] = report["cases"]
     assert case["case_id"] == CASE_ID and case["closed"]
+    # and its retention timer runs, as for a case closed here (2009.1 sets the periods)
+    assert case["retained"] and case["retention_until"] and report["not_retained"] == []
     # then could she vote on 22 August 2016? As of that day, no: she was suspended
     _, as_of = _cli(data_dir, "audit", "member", "m-200", "--as-of", "2016-08-22")
     assert as_of["status"] == "suspended" and "vote" not in as_of["rights"]

@@ -12,7 +12,13 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from dueprocess.domain.case import CaseState, Sanction, decide, evolve
+from dueprocess.domain.case import (
+    CaseState,
+    ImposeInterimSuspension,
+    Sanction,
+    decide,
+    evolve,
+)
 from dueprocess.domain.envelope import envelope_for
 from dueprocess.domain.policy import SanctionKind
 from dueprocess.domain.transparency import FIELDS
@@ -51,6 +57,33 @@ async def test_export_sor_writes_json_lines_without_personal_data(
     # And a period with no decision exports nothing
     later = await asyncio.to_thread(cli, "export", "sor", "--from", "2030-01-01")
     assert later.returncode == 0 and later.stdout == ""
+    # And --from with --to selects by the decision's day: a bare --to date counts all of it
+    decided_on = ex.DECIDED_AT.date()
+    on_the_day = await asyncio.to_thread(cli, "export", "sor", "--from", str(decided_on),
+                                         "--to", str(decided_on))
+    assert on_the_day.returncode == 0, on_the_day.stderr
+    assert [json.loads(x)["puid"] for x in on_the_day.stdout.splitlines()] == \
+        [statement["puid"]]
+    before = await asyncio.to_thread(cli, "export", "sor", "--from", "2024-01-01",
+                                     "--to", str(decided_on - timedelta(days=1)))
+    assert before.returncode == 0 and before.stdout == ""
+    # And an interim suspension imposed on another case is exported too, by the index
+    interim, envelopes = CaseState.empty("sor-interim"), []
+    steps = [(s.command, s.now) for s in ex.happy_path(sanction)[:3]]
+    steps.append((ImposeInterimSuspension(actor=ex.actor("case_officer"),
+                                          authority=ex.AUTHORITY, reasons="Threats."),
+                  ex.T0 + timedelta(days=2)))
+    for command, now in steps:
+        for event in decide(interim, command, now):
+            interim = evolve(interim, event)
+            envelopes.append(envelope_for(event, event_id=uuid.uuid4(), recorded_at=now))
+    await store.append("case-sor-interim", 0, envelopes)
+    both = await asyncio.to_thread(cli, "export", "sor", "--from", "2024-03-01",
+                                   "--to", str(decided_on))
+    assert both.returncode == 0, both.stderr
+    accounts = sorted(json.loads(x)["decision_facts"].split(";")[0]
+                      for x in both.stdout.splitlines())
+    assert len(accounts) == 2 and accounts[1].startswith("Interim suspension imposed")
     # And a territory outside the EEA is one line naming the field, exit 2
     bad = await asyncio.to_thread(cli, "export", "sor", "--territory", "US", "--json")
     assert bad.returncode == 2 and "--territory" in bad.stdout + bad.stderr

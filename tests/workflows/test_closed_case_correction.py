@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from dueprocess.activities.retention import RetentionActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.domain import case as dc
 from dueprocess.domain.audit import audit_case
+from dueprocess.domain.base import personal
+from dueprocess.domain.case.values import ContactDirection, ContactKind
 from dueprocess.domain.envelope import RecordedEvent
 from dueprocess.domain.streams import notification_stream
 from dueprocess.services.client import CommandRejected, DueProcessClient
@@ -158,6 +160,29 @@ async def test_a_closed_case_refuses_anything_but_a_correction_naming_rule_and_f
     assert await types(store, case_id) == before
     # and a retried close is already on the record
     assert (await client.send(case_id, cc.to_closure()[-1])).events == []
+
+
+async def test_a_referral_after_closure_goes_on_the_closed_case_through_the_same_path(
+        env: WorkflowEnvironment, client: DueProcessClient, store: EventStore) -> None:
+    # given a closed case whose workflow has completed
+    case_id = await closed_flag(env, client)
+    before = await types(store, case_id)
+    # when a referral to the police made after closure is recorded on it
+    referral = dc.RecordInstruction(
+        actor=cc.OFFICER, authority=cc.RB, from_person_id=cc.OFFICER.id,
+        from_role="case_officer", channel="email",
+        content=personal(cc.OFFICER.id, "Referred the flagged post to the police."),
+        received_at=datetime.now(UTC) - timedelta(days=1),
+        direction=ContactDirection.SENT, kind=ContactKind.REFERRAL,
+        outside_body="Metropolitan Police Online Hate Crime Hub")
+    result = await client.send(case_id, referral)
+    # then the case is started again from the store and the contact recorded once
+    assert [e.type for e in result.events] == ["InstructionRecorded"]
+    assert await types(store, case_id) == [*before, "InstructionRecorded"]
+    assert (await client.send(case_id, referral)).events == []
+    # and the case stays closed, its run completing again once idle
+    final = dc.CaseState.model_validate(await idle_out(env, case_id))
+    assert final.closed and len(final.instructions) == 1
 
 
 async def test_a_correction_reaching_the_closing_run_is_recorded_there_once(

@@ -22,18 +22,25 @@ from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import Actor
+from dueprocess.domain.case.state import state_from_payloads
 from dueprocess.domain.envelope import envelope_for
 from dueprocess.domain.policy import PolicyDocument, Retention
 from dueprocess.domain.records import SubjectErased
 from dueprocess.domain.retention import RetentionResult
-from dueprocess.domain.streams import subject_stream
+from dueprocess.domain.rulebook import POLICY_ADMIN_ROLE
+from dueprocess.domain.streams import case_stream, subject_stream
 from dueprocess.services.client import DueProcessClient
+from dueprocess.services.importer import ImportService, retain_in_workflow
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.retention_sweep import sweep_retention
+from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.eventstore import EventStore
+from dueprocess.store.projections import ProjectionRunner, default_projections
 from dueprocess.workflows.case import CaseWorkflow
 from dueprocess.workflows.retention import RetentionWorkflow, retention_workflow_id
 from fixtures import reporter_examples as rx
+from fixtures.imports import CASE_ID, IMPORTER, MEMBER_ID, legacy_policy, sample_document
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -143,3 +150,80 @@ async def test_a_case_closed_on_another_queue_is_shredded_by_the_main_worker(
     result = await handle.result()
     assert sorted(result.shredded) == sorted([reporter, respondent])
     assert await erased(store, reporter) and await erased(store, respondent)
+
+
+async def test_an_imported_closed_case_starts_its_retention_timer(
+        env: WorkflowEnvironment, client: DueProcessClient, pool: asyncpg.Pool,
+        store: EventStore) -> None:
+    # given a published rulebook in force in 2016 that sets retention periods
+    rulebook = RulebookService(store)
+    legacy = legacy_policy()
+    await rulebook.publish(legacy.model_copy(update={"versions": [
+        v.model_copy(update={"retention": SHORT}) for v in legacy.versions]}),
+        Actor(id="admin-1", role=POLICY_ADMIN_ROLE), "constitution")
+    service = ImportService(pool, store, rulebook.current, retain=retain_in_workflow(client))
+    # when the 2016 case, closed long ago, is imported
+    now = await env.get_current_time()
+    report = await service.run(sample_document(), IMPORTER, now, import_id="imp-retained")
+    # then its retention timer is started, due the period after its closure, as a case
+    # closing in its workflow starts it
+    [case] = report.cases
+    closed = await client_state(store)
+    assert case.closed and case.retained and report.not_retained == []
+    assert closed.closed_at is not None and case.retention_until == closed.closed_at + PERIOD
+    handle = env.client.get_workflow_handle(retention_workflow_id(CASE_ID),
+                                            result_type=RetentionResult)
+    assert (await handle.describe()).task_queue == QUEUE
+    # and, the period long over, it shreds at once whoever no other record needs: the
+    # complainant and the witness; the respondent, a current member, is kept
+    result = await handle.result()
+    assert sorted(result.shredded) == ["m-100", "m-300"] and await erased(store, "m-100")
+    assert MEMBER_ID in result.kept and not await erased(store, MEMBER_ID)
+    # and the same import again writes nothing and keeps the timer that ran
+    again = await service.run(sample_document(), IMPORTER, now, import_id="imp-retained")
+    assert again.already_imported and again.cases[0].retained and again.not_retained == []
+
+
+async def client_state(store: EventStore) -> dc.CaseState:
+    records = await store.read_stream(case_stream(CASE_ID))
+    return state_from_payloads(CASE_ID, [r.payload for r in records])
+
+
+async def test_the_sweep_starts_the_timer_of_a_closed_case_that_has_none(
+        env: WorkflowEnvironment, client: DueProcessClient, pool: asyncpg.Pool,
+        store: EventStore) -> None:
+    run = uuid.uuid4().hex[:6]
+    reporter, respondent, case_id = f"m-a-{run}", f"m-b-{run}", f"swept-{run}"
+    # given a case dismissed and closed 90 days ago with no retention timer (as one closed
+    # before the retention-timer patch), on the case list
+    at = await env.get_current_time() - timedelta(days=90)
+    steps: list[tuple[dc.CaseCommand, Any]] = [
+        (rx.member_report(reporter, respondent).model_copy(
+            update={"policy": short_retention()}), at),
+        (dc.TriageCase(actor=OFFICER, authority="rulebook s.3", outcome=dc.TriageOutcome.DISMISS,
+                       reasons="Out of scope.",
+                       dismissal_reason=dc.DismissalReason.NO_CASE_TO_ANSWER),
+         at + timedelta(hours=1)),
+        (dc.CloseCase(actor=OFFICER, authority="rulebook s.3"), at + timedelta(hours=2))]
+    state, envelopes = dc.CaseState.empty(case_id), []
+    for command, now in steps:
+        for event in dc.decide(state, command, now):
+            state = dc.evolve(state, event)
+            envelopes.append(envelope_for(event, event_id=uuid.uuid4(), recorded_at=now))
+    await store.append(case_stream(case_id), 0, envelopes)
+    await ProjectionRunner(pool, store, default_projections(short_retention())).catch_up()
+    # when the retention sweep runs (a dry run first: it starts nothing)
+    dry = await sweep_retention(pool, store, None)
+    assert state.closed_at is not None
+    assert dry.dry_run and dry.timed[case_id] == state.closed_at + PERIOD
+    report = await sweep_retention(pool, store, client.start_retention)
+    # then the case's timer runs, due the period after its closure: long over, it shreds
+    assert report.timed[case_id] == dry.timed[case_id]
+    handle = env.client.get_workflow_handle(retention_workflow_id(case_id),
+                                            result_type=RetentionResult)
+    result = await handle.result()
+    assert sorted(result.shredded) == sorted([reporter, respondent])
+    # and sweeping again keeps the timer that ran: nothing is shredded twice
+    ran = (await handle.describe()).run_id
+    again = await sweep_retention(pool, store, client.start_retention)
+    assert case_id in again.timed and (await handle.describe()).run_id == ran

@@ -119,11 +119,12 @@ def propose(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseE
     if case_closed(state):
         if isinstance(command, (CloseCase, *TIMER_COMMANDS)):
             return []  # a retried close, or a timer that raced the closure
-        if isinstance(command, CorrectRecord):
+        if isinstance(command, (CorrectRecord, RecordInstruction)):
             check_permission(state, command)
-            return correct_record(state, command, command.effective_at or now)
-        raise CASE_CLOSED.refuse(f"the case is closed: only a correction (CorrectRecord) is "
-                                 f"recorded on it, not {command.type}", field="type")
+            return _dispatch(state, command, command.effective_at or now)
+        raise CASE_CLOSED.refuse(f"the case is closed: only a correction (CorrectRecord) or a "
+                                 f"contact (RecordInstruction) is recorded on it, not "
+                                 f"{command.type}", field="type")
     if case_not_reported(state, None) and not isinstance(command, FileReport):
         raise CASE_NOT_REPORTED.refuse("the case has no report yet")
     check_permission(state, command)

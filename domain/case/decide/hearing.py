@@ -169,15 +169,18 @@ def _statement(state: CaseState, cmd: RecordDecision, at: datetime, sanction: Sa
         decision_account=_ACCOUNT[sanction.kind], decision_ground="incompatible_content",
         incompatible_content_ground="; ".join(grounds),
         decision_facts=[f.findings for f in cmd.findings if f.upheld],
-        source_type=_source_type(state), automated_detection=automated_detection,
+        source_type=report_source_type(state), automated_detection=automated_detection,
         automated_decision=cmd.automated_decision, application_date=at,
         end_date=at + sanction.term if sanction.term is not None else None)
 
 
-def _source_type(state: CaseState) -> str:
+def report_source_type(state: CaseState) -> str:
+    """Where the report came from, in the DSA's terms (Art 17(3)(b)): an outside body
+    (police unit, party office) is another notification, not an Art 22 trusted flagger,
+    a status only a Digital Services Coordinator awards and no rulebook records."""
     assert state.report is not None
     if state.report.automated:
         return "automated_detection"
     if state.report.complainant.kind is ComplainantKind.OUTSIDE_BODY:
-        return "trusted_flagger"
+        return "other_notification"
     return "notice"

@@ -98,7 +98,8 @@ def close_case(state: CaseState, cmd: CloseCase, at: datetime) -> list[CaseEvent
 
 def record_instruction(state: CaseState, cmd: RecordInstruction,
                        at: datetime) -> list[CaseEvent]:
-    """Any stage from the report until closure (decide() refuses before and after).
+    """Any stage from the report on, closure included (decide() refuses before it): an
+    outside body's contact, or a referral, often comes after the case closed.
 
     Whether the sender is assigned to the case is computed here, from the case as it
     stands, and written into the event, so the audit can surface outside influence.
