@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 from .app import fastapi_app, openapi_document
@@ -15,8 +16,9 @@ CHECKED_IN = Path(__file__).with_name("openapi.json")
 
 
 def generated() -> dict[str, Any]:
-    # The document depends on the routes and models only, never on the services.
-    return openapi_document(fastapi_app(cast(Any, None), cast(Any, None)))
+    # The document depends on the routes and models only, never on the services (the
+    # console, mounted beside the API, only keeps a reference to their pool).
+    return openapi_document(fastapi_app(cast(Any, SimpleNamespace(pool=None)), cast(Any, None)))
 
 
 def render(document: dict[str, Any]) -> str:

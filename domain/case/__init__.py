@@ -57,7 +57,7 @@ from .commands import (
     SubmitResponse,
     TriageCase,
 )
-from .deadlines import Deadline, DeadlineKind, pending_deadlines
+from .deadlines import Deadline, DeadlineKind, overdue_at, overdue_since, pending_deadlines
 from .decide import decide
 from .events import (
     CASE_EVENT_ADAPTER,
@@ -235,6 +235,8 @@ __all__ = [
     "evolve",
     "fold",
     "notifications_for",
+    "overdue_at",
+    "overdue_since",
     "pending_before_close",
     "pending_deadlines",
     "state_from_payloads",

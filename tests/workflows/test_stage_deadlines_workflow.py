@@ -7,12 +7,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 from dueprocess.devstack.demo import RB, Story
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import Personal
+from dueprocess.domain.case.values import TriageOutcome
+from dueprocess.services.client import DueProcessClient
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.statistics import overdue_by_stage
 from dueprocess.store.eventstore import EventStore
+from dueprocess.store.projections import ProjectionRunner, default_projections
 from dueprocess.workflows.case import case_stream
 from temporalio.testing import WorkflowEnvironment
+
+QUEUE = "case-tests"  # the queue the shared worker fixture serves
 
 
 async def _wait_until(env: WorkflowEnvironment, when: datetime) -> None:
@@ -84,3 +92,31 @@ async def test_a_lodged_appeal_left_undecided_is_escalated(
     # Recorded after the stage deadlines (patch "stage-deadlines"): every stage's timer set
     # and met along the way, the appeal's fired.
     await record_history(env, story.case_id, "appeal_decision_deadline_missed")
+
+
+async def test_an_escalated_case_stays_overdue_until_its_stage_is_met(
+    story: Story, env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool
+) -> None:
+    # Given a report acknowledged and left untriaged until its timer recorded the miss
+    await story.file()
+    await story.send(dc.AcknowledgeReport(actor=story.officer, authority=f"{RB} s.3.2"))
+    [due] = [d.due_at for d in await story.client.deadlines(story.case_id)
+             if d.kind == dc.DeadlineKind.TRIAGE]
+    await _miss_when_due(story, env, store, dc.DeadlineKind.TRIAGE)
+    runner = ProjectionRunner(pool, store, default_projections(load_policy_file(None)))
+    await runner.catch_up()
+    listing = DueProcessClient(env.client, QUEUE, pool)
+    # When the case list is read after the escalation
+    now = await env.get_current_time()
+    [row] = (await listing.cases(overdue=True, as_of=now)).items
+    # Then the case is still overdue, since the missed triage deadline
+    assert (row.case_id, row.overdue, row.overdue_since) == (story.case_id, True, due)
+    assert (await overdue_by_stage(pool, now)).get(str(dc.CaseStage.ACKNOWLEDGED)) == 1
+    # And once it is triaged (the step it waited for), it is overdue no more
+    await story.send(dc.TriageCase(actor=story.officer, authority=f"{RB} s.3.3",
+                                   outcome=TriageOutcome.INVESTIGATE, reasons="A case to answer."))
+    await runner.catch_up()
+    now = await env.get_current_time()
+    [row] = (await listing.cases(as_of=now)).items
+    assert (row.overdue, row.overdue_since) == (False, None)
+    assert (await listing.cases(overdue=True, as_of=now)).items == []
