@@ -202,7 +202,8 @@ def activities_for(
     """``rulebook``: where new cases get their rulebook (default: the published one)."""
     store = EventStoreActivities(runtime.store)
     notifications = NotificationActivities(
-        runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from
+        runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from,
+        runtime.settings.staff_mailboxes_map(),
     )
     rules = RulebookActivities(rulebook or RulebookService(runtime.store).current)
     reporters = ReporterActivities(runtime.pool, runtime.store)

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from .base import Model, PolicyViolation
+from .policy_escalation import DEFAULT_WHEN_MISSED, EscalationRole, MissedKind, WhenMissed
 from .policy_parts import (
     Deadlines,
     EscalationStep,
@@ -72,6 +73,7 @@ from .policy_terms import (
 
 # The terms and parts are re-exported: callers import the whole rulebook from here.
 __all__ = [
+    "DEFAULT_WHEN_MISSED",
     "EARLIEST_DATE",
     "INTERIM_STATUS",
     "LATEST_DATE",
@@ -89,10 +91,12 @@ __all__ = [
     "SANCTION_STATUS",
     "Deadlines",
     "Duration",
+    "EscalationRole",
     "EscalationStep",
     "EvidencePolicy",
     "IsoDuration",
     "LongText",
+    "MissedKind",
     "PolicyDate",
     "PolicyDocument",
     "PolicyError",
@@ -105,6 +109,7 @@ __all__ = [
     "ShortText",
     "SourceKind",
     "Text",
+    "WhenMissed",
     "iso_duration_text",
     "load_policy",
 ]

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         DATA_COLLECTION_NOTICE_PATCH,
         DISPATCH_GIVE_UP,
         DISPATCH_RETRY,
+        ESCALATION_NOTICE_PATCH,
         PUBLISHED_RULEBOOK_PATCH,
         SCHEDULE_HEARING_PATCH,
         SEARCH_ATTRIBUTES_PATCH,
@@ -244,6 +245,10 @@ class CaseWorkflow:
     def _notify(self, event_id: UUID, event: dc.CaseEvent, now: datetime) -> None:
         notes = dc.notifications_for(self._state, event, str(event_id))
         if not notes:
+            return
+        # Asked only for a miss's notice, so histories without one replay unchanged.
+        if isinstance(event, dc.DeadlineMissed | dc.DataCollectionNoticeMissed) \
+                and not workflow.patched(ESCALATION_NOTICE_PATCH):
             return
         request = dispatch_input(self._case_id, event_id, now, notes)
         task = asyncio.ensure_future(workflow.execute_activity(

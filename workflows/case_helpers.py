@@ -121,7 +121,9 @@ def dispatch_input(case_id: str, event_id: UUID, now: datetime,
         notifications=[
             OutgoingNotification(
                 notification_id=n.notification_id, recipient_role=n.recipient_role,
-                recipient_subject_id=n.recipient.subject_id, recipient_name=n.recipient.value,
+                recipient_subject_id=n.recipient.subject_id if n.recipient else
+                dc.STAFF_RECIPIENT.format(role=n.recipient_role),
+                recipient_name=n.recipient.value if n.recipient else None,
                 address=n.address.value if n.address else None,
                 subject=n.subject, body=n.body, details=n.details,
             )

@@ -96,7 +96,7 @@ from .events import (
     SanctionApplied,
     SanctionEnded,
 )
-from .notifications import Notification, notifications_for
+from .notifications import STAFF_RECIPIENT, Notification, notifications_for
 from .reporter_commands import ContestHold, DecideHoldContest, HoldReport, ReleaseHold, WarnReporter
 from .reporter_events import (
     HoldContestDecided,
@@ -138,6 +138,7 @@ __all__ = [
     "PERMISSIONS",
     "ROLES",
     "ROLE_KINDS",
+    "STAFF_RECIPIENT",
     "TIMER_COMMANDS",
     "AcknowledgeReport",
     "AddEvidence",

@@ -29,3 +29,15 @@ def _instruction_v1(payload: Payload) -> Payload:
 def _decision_v1(payload: Payload) -> Payload:
     """v1 read no prior sanctions: none weighed, none cited."""
     return {"prior_sanctions": None, "aggravating_priors": [], **payload}
+
+
+@CASE_UPCASTERS.register("DeadlineMissed", 1)
+def _missed_v1(payload: Payload) -> Payload:
+    """v1 escalated every miss to the case officer and named no next step."""
+    return {"escalated_to": "case_officer", "next_step": None, **payload}
+
+
+@CASE_UPCASTERS.register("DataCollectionNoticeMissed", 1)
+def _notice_missed_v1(payload: Payload) -> Payload:
+    """v1 escalated every Art 14 miss to the data protection officer, no next step named."""
+    return {"escalated_to": "data_protection_officer", "next_step": None, **payload}
