@@ -34,7 +34,13 @@ from pydantic import (
 )
 
 from .base import Model, PolicyViolation
-from .policy_escalation import DEFAULT_WHEN_MISSED, EscalationRole, MissedKind, WhenMissed
+from .policy_escalation import (
+    DEFAULT_WHEN_MISSED,
+    MISSED_KINDS,
+    EscalationRole,
+    MissedKind,
+    WhenMissed,
+)
 from .policy_parts import (
     Deadlines,
     EscalationStep,
@@ -85,6 +91,7 @@ __all__ = [
     "MAX_SHORT_TEXT",
     "MAX_STATUSES",
     "MAX_VERSIONS",
+    "MISSED_KINDS",
     "PUBLICATION_FLOORS",
     "REQUIRED_STATUSES",
     "SANCTION_SEVERITY",

@@ -8,7 +8,7 @@ Split out of policy_parts.py; policy.py re-exports every name here.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from .base import Model
 from .policy_terms import LongText
@@ -20,6 +20,7 @@ EscalatedKind = Literal["acknowledge", "respond", "schedule_hearing", "triage", 
 # Every deadline whose miss is escalated: the stages' and the GDPR Art 14 notice's
 # (DataCollectionNoticeMissed).
 MissedKind = EscalatedKind | Literal["data_collection_notice"]
+MISSED_KINDS: tuple[MissedKind, ...] = (*get_args(EscalatedKind), "data_collection_notice")
 
 # Who a miss is escalated to: the staff role answerable for the step, told by a notice.
 EscalationRole = Literal["case_officer", "investigator", "panel_member", "appeal_panel_member",
