@@ -185,4 +185,4 @@ def test_the_escalation_notice_holds_no_personal_data() -> None:
     # Then the staff notice names neither party
     assert state.report is not None
     for personal in (state.report.respondent.name, state.report.complainant.name):
-        assert personal.value not in note.body and personal.value not in note.subject
+        assert personal.value and personal.value not in note.body + note.subject
