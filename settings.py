@@ -153,10 +153,6 @@ class Settings(BaseModel):
             parse_mailboxes(value)
         return value
 
-    def staff_mailboxes_map(self) -> dict[str, str]:
-        """Staff role -> mailbox for escalation notices (empty: none configured)."""
-        return {} if self.staff_mailboxes is None else parse_mailboxes(self.staff_mailboxes)
-
     @field_validator("oidc_role_map")
     @classmethod
     def _role_map(cls, value: str | None) -> str | None:

@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
     import email_validator  # noqa: F401
 
     from ..activities.contracts import (
-        DISPATCH_NOTIFICATIONS,
         LOAD_STREAM,
         AppendInput,
         LoadedStream,
@@ -52,7 +51,6 @@ with workflow.unsafe.imports_passed_through():
         DATA_COLLECTION_NOTICE_PATCH,
         DISPATCH_GIVE_UP,
         DISPATCH_RETRY,
-        ESCALATION_NOTICE_PATCH,
         PUBLISHED_RULEBOOK_PATCH,
         SCHEDULE_HEARING_PATCH,
         SEARCH_ATTRIBUTES_PATCH,
@@ -70,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
         case_envelope,
         deadline_key,
         decided,
-        dispatch_input,
+        dispatch,
         history_too_long,
         is_conflict,
         published_rulebook,
@@ -243,22 +241,10 @@ class CaseWorkflow:
         self._changed = True
 
     def _notify(self, event_id: UUID, event: dc.CaseEvent, now: datetime) -> None:
-        notes = dc.notifications_for(self._state, event, str(event_id))
-        if not notes:
-            return
-        # Asked only for a miss's notice, so histories without one replay unchanged.
-        if isinstance(event, dc.DeadlineMissed | dc.DataCollectionNoticeMissed) \
-                and not workflow.patched(ESCALATION_NOTICE_PATCH):
-            return
-        request = dispatch_input(self._case_id, event_id, now, notes)
-        task = asyncio.ensure_future(workflow.execute_activity(
-            DISPATCH_NOTIFICATIONS, request,
-            start_to_close_timeout=timedelta(minutes=2),
-            schedule_to_close_timeout=DISPATCH_GIVE_UP,
-            retry_policy=DISPATCH_RETRY,
-        ))
-        self._dispatches.add(task)
-        task.add_done_callback(self._dispatch_done)
+        task = dispatch(self._case_id, self._state, event_id, event, now)
+        if task is not None:
+            self._dispatches.add(task)
+            task.add_done_callback(self._dispatch_done)
 
     def _dispatch_done(self, task: asyncio.Task[Any]) -> None:
         self._dispatches.discard(task)

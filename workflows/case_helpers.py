@@ -4,7 +4,9 @@ which deadlines it keeps timers for (patch-gated, so older histories replay unch
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from temporalio import workflow
@@ -12,6 +14,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from ..activities.contracts import (
     APPEND_EVENTS,
+    DISPATCH_NOTIFICATIONS,
     LOAD_RULEBOOK,
     NO_PUBLISHED_RULEBOOK,
     AppendInput,
@@ -27,6 +30,9 @@ from ..domain.policy import PolicyDocument
 from ..domain.rulebook import CALLER_RULEBOOK_RULE
 from .case_contracts import (
     DATA_COLLECTION_NOTICE_PATCH,
+    DISPATCH_GIVE_UP,
+    DISPATCH_RETRY,
+    ESCALATION_NOTICE_PATCH,
     LOCAL_APPEND_PATCH,
     REPEAT_REPORTER_PATCH,
     SCHEDULE_HEARING_PATCH,
@@ -110,6 +116,23 @@ def case_envelope(
         workflow_id=info.workflow_id,
         run_id=info.run_id,
     )
+
+
+def dispatch(case_id: str, state: dc.CaseState, event_id: UUID, event: dc.CaseEvent,
+             now: datetime) -> asyncio.Task[Any] | None:
+    """Hand the event's notices (``state`` has it folded in) to the dispatch activity in
+    the background; None when it sends none."""
+    notes = dc.notifications_for(state, event, str(event_id))
+    if not notes:
+        return None
+    # Asked only for a miss's notice, so histories without one replay unchanged.
+    if isinstance(event, dc.DeadlineMissed | dc.DataCollectionNoticeMissed) \
+            and not workflow.patched(ESCALATION_NOTICE_PATCH):
+        return None
+    return asyncio.ensure_future(workflow.execute_activity(
+        DISPATCH_NOTIFICATIONS, dispatch_input(case_id, event_id, now, notes),
+        start_to_close_timeout=timedelta(minutes=2),
+        schedule_to_close_timeout=DISPATCH_GIVE_UP, retry_policy=DISPATCH_RETRY))
 
 
 def dispatch_input(case_id: str, event_id: UUID, now: datetime,
