@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from dueprocess.domain.audit.timeline import _SUMMARIES
 from dueprocess.domain.base import SYSTEM_ACTOR
 from dueprocess.domain.case import (
     CaseEvent,
@@ -80,6 +81,9 @@ def test_a_miss_carries_the_rulebooks_escalation_and_tells_that_role() -> None:
     assert note.recipient is None and note.address is None and note.details == []
     assert "triage deadline of case case-1" in note.body
     assert "Next step: Take the report to the triage panel." in note.body
+    # and the audit timeline shows both
+    assert _SUMMARIES["DeadlineMissed"](event).endswith(
+        "escalated to investigator; next step: Take the report to the triage panel.")
 
 
 def test_kinds_the_rulebook_does_not_set_use_the_defaults() -> None:
