@@ -102,6 +102,9 @@ async def test_an_escalated_case_stays_overdue_until_triaged_and_a_hold_shows_it
     assert [(c.case_id, c.overdue, c.overdue_since) for c in page.items] == [
         ("late", True, due)]
     assert await overdue_by_stage(pool, NOW) == {"acknowledged": 1}
+    # (the list's SQL judges as the domain's overdue_at does, for every case)
+    listed = {c.case_id: c.overdue for c in (await list_cases(pool, NOW)).items}
+    assert listed == {c.case_id: dc.overdue_at(c.state, NOW) for c in (late, held)}
     # and the held report shows when its hold ends
     text = (await asyncio.to_thread(cli, "cases")).stdout
     [line] = [x for x in text.splitlines() if x.startswith("held")]
@@ -115,3 +118,4 @@ async def test_an_escalated_case_stays_overdue_until_triaged_and_a_hold_shows_it
     await runner.catch_up()
     assert (await list_cases(pool, NOW, overdue=True)).items == []
     assert await overdue_by_stage(pool, NOW) == {}
+    assert not dc.overdue_at(late.state, NOW)
