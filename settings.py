@@ -16,6 +16,7 @@ from temporalio.service import TLSConfig
 
 from .services.codec import WAIVER, PayloadKeyMissing, parse_key, payload_key
 from .services.identity import parse_role_map
+from .services.mailboxes import parse_mailboxes
 from .settings_env import (
     _FIELDS,
     _NAME,
@@ -60,6 +61,9 @@ class Settings(BaseModel):
     data_dir: Path = Path(".dueprocess")
     smtp_url: str | None = None  # None: notifications go to files in data_dir/outbox
     notify_from: str = "dueprocess@localhost"
+    # ROLE=address pairs: the mailbox of each staff role escalations go to (issue 15);
+    # a role without one gets its notices addressed to <role>@staff.invalid (the outbox)
+    staff_mailboxes: str | None = None
     policy_file: Path | None = None  # None: the shipped sample rulebook
     # base64 of 32 bytes: encrypts Temporal payloads (commands carry personal data)
     payload_key: str | None = Field(default=None, repr=False)
@@ -140,6 +144,13 @@ class Settings(BaseModel):
     def _claim_text(cls, value: str) -> str:
         if not value.strip() or len(value) > 200 or any(c.isspace() for c in value):
             raise ValueError("must be 1-200 characters without spaces")
+        return value
+
+    @field_validator("staff_mailboxes")
+    @classmethod
+    def _mailboxes(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_mailboxes(value)
         return value
 
     @field_validator("oidc_role_map")

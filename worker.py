@@ -34,6 +34,7 @@ from .runtime import Runtime
 from .services import telemetry
 from .services.codec import data_converter
 from .services.health import HealthServer
+from .services.mailboxes import parse_mailboxes
 from .services.metrics import DecisionMetricsInterceptor
 from .services.notifications import FileSink, Sink, SmtpSink
 from .services.rulebook import RulebookService
@@ -202,7 +203,8 @@ def activities_for(
     """``rulebook``: where new cases get their rulebook (default: the published one)."""
     store = EventStoreActivities(runtime.store)
     notifications = NotificationActivities(
-        runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from
+        runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from,
+        parse_mailboxes(runtime.settings.staff_mailboxes or ""),  # staff role -> mailbox
     )
     rules = RulebookActivities(rulebook or RulebookService(runtime.store).current)
     reporters = ReporterActivities(runtime.pool, runtime.store)

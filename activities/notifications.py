@@ -7,6 +7,7 @@ after a recorded success nor records the dispatch twice.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 import asyncpg
 from temporalio import activity
@@ -15,6 +16,7 @@ from ..domain.base import SYSTEM_ACTOR
 from ..domain.envelope import NewEvent
 from ..domain.records import NotificationDispatched
 from ..domain.streams import notification_stream
+from ..services.mailboxes import addressed
 from ..services.notifications import Sink, compose
 from ..store.db import Database
 from ..store.eventstore import EventStore
@@ -26,11 +28,13 @@ _MARK_SENT = ("UPDATE outbox SET sent_at = now() "
 
 
 class NotificationActivities:
-    def __init__(self, pool: Database, store: EventStore, sink: Sink, sender: str) -> None:
+    def __init__(self, pool: Database, store: EventStore, sink: Sink, sender: str,
+                 mailboxes: Mapping[str, str] | None = None) -> None:
         self._pool = pool
         self._store = store
         self._sink = sink
         self._sender = sender
+        self._mailboxes = mailboxes or {}  # staff role -> mailbox (escalations)
 
     @activity.defn(name=DISPATCH_NOTIFICATIONS)
     async def dispatch_notifications(self, request: DispatchInput) -> DispatchResult:
@@ -45,7 +49,10 @@ class NotificationActivities:
         try:
             for note in request.notifications:
                 if note.notification_id in unsent:
-                    await self._sink.send(compose(note, self._sender))
+                    # A staff notice goes to its role's mailbox; only the letter says so
+                    # (the dispatch event records the role, no address).
+                    await self._sink.send(compose(addressed(note, self._mailboxes),
+                                                  self._sender))
                     result.dispatched.append(note.notification_id)
                 else:  # sent before a crash: make sure it's recorded
                     result.already_sent.append(note.notification_id)

@@ -1,5 +1,5 @@
 """Whole-log reads: the integrators' feed (the store's gapless global order), the
-transparency statistics, and the rules catalogue."""
+transparency statistics, the rules catalogue and the rulebook's deadlines."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from ..cli.rules import rule_document
+from ..cli.rules import deadline_documents, rule_document
 from ..domain.envelope import Position, RecordedEvent
 from ..domain.rules.catalogue import CATALOGUE
 from ..domain.statistics import CaseStatistics
+from ..services.rulebook import RulebookService
 from ..services.statistics import ageing_by_stage, projected_statistics
 from ..store.crypto import is_personal
 from .deps import CallerDep, ConfigDep, ServicesDep, require_role
@@ -101,3 +102,11 @@ async def stats(
 @router.get("/rules", tags=["reports"], summary="the catalogue of due-process rules")
 async def rules(who: CallerDep) -> list[dict[str, Any]]:
     return [rule_document(rule) for rule in CATALOGUE]
+
+
+@router.get("/rules/deadlines", tags=["reports"],
+            summary="the published rulebook's deadlines: each version's periods, their "
+                    "cited sources, and who a miss is escalated to with the next step")
+async def deadlines(who: CallerDep, svc: ServicesDep) -> list[dict[str, Any]]:
+    document = await RulebookService(svc.store).current()
+    return [] if document is None else deadline_documents(document)

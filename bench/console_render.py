@@ -45,6 +45,7 @@ from dueprocess.api.deps import ApiConfig, ApiServices
 from dueprocess.devstack.issuer import LocalIssuer
 from dueprocess.devstack.issuer_login import Person
 from dueprocess.domain.statistics import case_statistics
+from dueprocess.services.case_list import overdue_sql
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.identity import TokenVerifier
 from dueprocess.services.policyfile import load_policy_file
@@ -145,8 +146,8 @@ async def _run(args: argparse.Namespace, dsn: str, data_dir: Path) -> dict[str, 
                            [CaseListProjection(), CaseStatisticsProjection()]).catch_up()
     projected = time.perf_counter() - began
     counts = dict((await pool.fetch(
-        """SELECT count(*) FILTER (WHERE stage <> 'closed') AS open,
-                  count(*) FILTER (WHERE stage <> 'closed' AND next_deadline_at < now())
+        f"""SELECT count(*) FILTER (WHERE stage <> 'closed') AS open,
+                  count(*) FILTER (WHERE stage <> 'closed' AND {overdue_sql("now()")})
                       AS overdue, (SELECT count(*) FROM events) AS events
              FROM case_list"""))[0])
     log(f"projected in {projected:.0f} s: {counts}")

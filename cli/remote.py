@@ -103,6 +103,7 @@ async def _cases(args: argparse.Namespace, settings: Settings, api: ApiClient) -
         f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
         f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}"
         f" in-stage={'-' if r.get('stage_age_days') is None else str(r['stage_age_days']) + 'd'}"
+        + (f" held-until={r['held_until']}" if r.get("held_until") else "")
         + ("  OVERDUE" if r.get("overdue") else "") for r in rows)
         or ("no overdue cases" if args.overdue else "no cases"))
     return 0

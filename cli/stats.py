@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..domain.statistics import CaseStatistics
+from ..services.case_list import overdue_sql
 from ..services.statistics import AGE_BANDS, ageing_by_stage, projected_statistics
 from ..settings import ConfigError, Settings
 from ..store.errors import stored_data
@@ -28,16 +29,16 @@ async def _cases(args: argparse.Namespace, settings: Settings) -> int:
     async with connect_pool(settings) as pool:
         rows = await pool.fetch(
             # Overdue is judged at read time (the projection holds only what the events
-            # say): the next deadline has passed and no timer has yet recorded it.
-            """SELECT case_id, stage, respondent_id, next_deadline_kind, next_deadline_at,
-                      coalesce(next_deadline_at < now(), false) AS overdue,
+            # say): a deadline has passed and is still outstanding, escalated or not.
+            f"""SELECT case_id, stage, respondent_id, next_deadline_kind, next_deadline_at,
+                      {overdue_sql("now()")} AS overdue, overdue_since, held_until,
                       opened_at, version, stage_entered_at,
                       -- The age of the current stage, in whole days, at read time too.
                       floor(extract(epoch FROM now() - stage_entered_at) / 86400)::int
                           AS stage_age_days
                  FROM case_list
                 WHERE ($1::text IS NULL OR stage = $1)
-                  AND (NOT $2::boolean OR next_deadline_at < now())
+                  AND (NOT $2::boolean OR {overdue_sql("now()")})
                 ORDER BY opened_at DESC NULLS LAST""",
             args.stage, args.overdue,
         )
@@ -46,6 +47,7 @@ async def _cases(args: argparse.Namespace, settings: Settings) -> int:
         f"{r['case_id']}  {r['stage']:20} respondent={r['respondent_id']} next="
         f"{r['next_deadline_kind'] or '-'}@{r['next_deadline_at'] or '-'}"
         f" in-stage={_age(r['stage_age_days'])}"
+        + (f" held-until={r['held_until']}" if r["held_until"] else "")
         + ("  OVERDUE" if r["overdue"] else "") for r in rows)
         or ("no overdue cases" if args.overdue else
             "no cases (is a worker running? `dueprocess projections catch-up` fills this)"))

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from ..domain import case as dc
 from ..domain.case import roles
+from ..services.case_list import overdue_sql
 from .casepage import done
 from .render import render
 from .session import ViewerDep
@@ -58,20 +59,25 @@ async def my_cases(pool: Any, role: str, person: str, stage: str | None,
                    now: datetime) -> tuple[list[Row], int]:
     # $1 typed even where the scope leaves it out (a case officer's every open case).
     where = _scope(role) + " AND ($2::text IS NULL OR stage = $2) AND $1::text IS NOT NULL"
+    # Overdue as every case-list reader judges it: escalated misses stay overdue.
     rows = await pool.fetch(
         f"""SELECT case_id, stage, next_deadline_kind, next_deadline_at, opened_at,
-                   count(*) OVER () AS total
+                   overdue_since, {overdue_sql("$3")} AS overdue, count(*) OVER () AS total
               FROM case_list WHERE {where}
-             ORDER BY (next_deadline_at < $3) DESC, next_deadline_at ASC NULLS LAST, case_id
+             ORDER BY overdue DESC, least(next_deadline_at, overdue_since) ASC NULLS LAST,
+                      case_id
              LIMIT {PAGE}""", person, stage, now)
     total = int(rows[0]["total"]) if rows else 0
     found = []
     for r in rows:
-        due = r["next_deadline_at"]
+        due, kind, since = r["next_deadline_at"], r["next_deadline_kind"], r["overdue_since"]
+        if since is not None and (due is None or since < due):
+            # A miss already escalated, still waiting for its step: the oldest debt shows.
+            due, kind = since, "missed (escalated)"
         found.append(Row(
-            case_id=r["case_id"], stage=r["stage"], deadline_kind=r["next_deadline_kind"],
+            case_id=r["case_id"], stage=r["stage"], deadline_kind=kind,
             deadline_at=due, countdown=countdown(due, now),
-            overdue=due is not None and due < now,
+            overdue=bool(r["overdue"]),
             soon=due is not None and now <= due < now + timedelta(days=2),
             opened_at=r["opened_at"]))
     return found, total

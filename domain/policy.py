@@ -34,6 +34,13 @@ from pydantic import (
 )
 
 from .base import Model, PolicyViolation
+from .policy_escalation import (
+    DEFAULT_WHEN_MISSED,
+    MISSED_KINDS,
+    EscalationRole,
+    MissedKind,
+    WhenMissed,
+)
 from .policy_parts import (
     Deadlines,
     EscalationStep,
@@ -73,6 +80,7 @@ from .policy_terms import (
 
 # The terms and parts are re-exported: callers import the whole rulebook from here.
 __all__ = [
+    "DEFAULT_WHEN_MISSED",
     "EARLIEST_DATE",
     "INTERIM_STATUS",
     "LATEST_DATE",
@@ -84,16 +92,19 @@ __all__ = [
     "MAX_SHORT_TEXT",
     "MAX_STATUSES",
     "MAX_VERSIONS",
+    "MISSED_KINDS",
     "PUBLICATION_FLOORS",
     "REQUIRED_STATUSES",
     "SANCTION_SEVERITY",
     "SANCTION_STATUS",
     "Deadlines",
     "Duration",
+    "EscalationRole",
     "EscalationStep",
     "EvidencePolicy",
     "IsoDuration",
     "LongText",
+    "MissedKind",
     "PolicyDate",
     "PolicyDocument",
     "PolicyError",
@@ -107,6 +118,7 @@ __all__ = [
     "SourceKind",
     "Text",
     "WebAddress",
+    "WhenMissed",
     "iso_duration_text",
     "load_policy",
 ]

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pydantic import Field, ValidationInfo, field_validator
 
 from .base import Model
+from .policy_escalation import DEFAULT_WHEN_MISSED, MissedKind, WhenMissed
 from .policy_terms import (
     MAX_EXAMPLES,
     MAX_LIST,
@@ -95,6 +96,32 @@ class Deadlines(Model):
     investigation: Duration = timedelta(days=28)  # triaged for investigation to notice issued
     decide_after_hearing: Duration = timedelta(days=14)  # hearing held to the decision
     decide_appeal: Duration = timedelta(days=28)  # appeal lodged to its decision (ACAS 27)
+    # Issue 15: who a missed deadline is escalated to and what happens next, by kind;
+    # kinds not set use DEFAULT_WHEN_MISSED (domain/policy_escalation.py).
+    when_missed: dict[MissedKind, WhenMissed] = Field(default={}, max_length=MAX_LIST)
+    # Where each period comes from (the ACAS Code, the EHRC, the GDPR...), by period name:
+    # data, so `dueprocess rules` and the API can cite it.
+    sources: dict[ShortText, list[ShortText]] = Field(default={}, max_length=MAX_LIST)
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_name_periods(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        periods = cls.period_names()
+        for name, cited in value.items():
+            if name not in periods:
+                raise ValueError(f"{name!r} is not a deadline (one of {', '.join(periods)})")
+            if not 1 <= len(cited) <= MAX_EXAMPLES:
+                raise ValueError(f"{name}: between 1 and {MAX_EXAMPLES} sources")
+        return value
+
+    @classmethod
+    def period_names(cls) -> list[str]:
+        """The names of the periods (every field but the escalations and sources)."""
+        return [name for name in cls.model_fields if name not in ("when_missed", "sources")]
+
+    def escalation(self, kind: MissedKind) -> WhenMissed:
+        """Who a miss of ``kind`` is escalated to and what happens next."""
+        return self.when_missed.get(kind) or DEFAULT_WHEN_MISSED[kind]
 
 
 class EscalationStep(Model):

@@ -3,7 +3,10 @@ been in it, its next deadline and whether that has passed, read from the case_li
 model (store/projections.py; no personal data), filtered and paged by case id.
 
 Stage age and ``overdue`` are judged at read time (``now``), as `dueprocess cases` does:
-the projection holds only what the events say.
+the projection holds only what the events say. ``overdue_sql`` is the one SQL form of the
+domain's ``overdue_at`` (domain/case/deadlines.py), which every reader of the case list
+uses: the next deadline has passed, or a deadline whose miss is on the record is still
+outstanding (``overdue_since``), so a case stays overdue after its escalation.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ from ..store.db import Connection, Database
 MAX_PAGE = 1000
 
 
+def overdue_sql(now: str) -> str:
+    """Whether a case_list row is overdue at ``now`` (an SQL expression or parameter):
+    ``domain.case.overdue_at`` over the row's stored terms. least() skips NULLs."""
+    return f"coalesce(least(next_deadline_at, overdue_since) < {now}, false)"
+
+
 class CaseSummary(BaseModel):
     case_id: str
     stage: str
@@ -35,7 +44,12 @@ class CaseSummary(BaseModel):
     stage_entered_at: datetime | None = None
     stage_age_seconds: float | None = None  # at read time; null when stage_entered_at is
     stage_age_days: int | None = None  # whole days of the above
-    overdue: bool = False  # the next deadline had passed at read time
+    # Since when a deadline whose miss is on the record has been outstanding (the case
+    # waits for the step it was due for); null when none is.
+    overdue_since: datetime | None = None
+    # A deadline had passed at read time and is still outstanding, escalated or not.
+    overdue: bool = False
+    held_until: datetime | None = None  # a held report's hold end (DSA Art 23)
 
 
 class CasePage(BaseModel):
@@ -58,15 +72,15 @@ def decode_cursor(text: str | None) -> str | None:
                              rule="valid-cursor", field="cursor") from None
 
 
-LIST_SQL = """
+LIST_SQL = f"""
     SELECT case_id, stage, respondent_id, complainant_id, next_deadline_kind,
-           next_deadline_at, opened_at, version, stage_entered_at,
+           next_deadline_at, opened_at, version, stage_entered_at, overdue_since, held_until,
            greatest(extract(epoch FROM $8::timestamptz - stage_entered_at), 0)::float8
                AS stage_age_seconds,
-           coalesce(next_deadline_at < $8::timestamptz, false) AS overdue
+           {overdue_sql("$8::timestamptz")} AS overdue
       FROM case_list
      WHERE ($1::text IS NULL OR stage = $1)
-       AND (NOT $2 OR next_deadline_at < $8::timestamptz)
+       AND (NOT $2 OR {overdue_sql("$8::timestamptz")})
        AND ($3::text IS NULL OR $3 = ANY(people))
        AND ($4::text IS NULL OR ($4 = 'respondent' AND respondent_id = $5)
                              OR ($4 = 'complainant' AND complainant_id = $5))
@@ -79,7 +93,8 @@ async def list_cases(
     overdue: bool = False, person_id: str | None = None, party: str | None = None,
     party_id: str | None = None, cursor: str | None = None, limit: int = 50,
 ) -> CasePage:
-    """One page of the case list: ``stage``; ``overdue`` (next deadline passed at ``now``);
+    """One page of the case list: ``stage``; ``overdue`` (a deadline passed by ``now`` and
+    still outstanding);
     ``person_id`` (cases the person has any part in); ``party`` with ``party_id`` (cases
     where that person is the respondent or complainant)."""
     if not 1 <= limit <= MAX_PAGE:

@@ -18,6 +18,7 @@ from ..domain.statistics import CaseContribution, CaseStatistics, StatisticsBuil
 from ..domain.streams import case_id_of, is_case_stream, notification_stream
 from ..store.db import Connection, Database
 from ..store.reader import EventReader
+from .case_list import overdue_sql
 
 # Case streams per read: a few hundred cases of tens of events each per round trip.
 CASES_PER_BATCH = 200
@@ -90,16 +91,16 @@ async def audit_log(
                 yield case_id, result
 
 
-# Overdue is judged at read time, as `dueprocess cases --overdue` does: the next deadline
-# has passed and no timer has yet recorded it.
-OVERDUE_BY_STAGE = """
+# Overdue is judged at read time, as `dueprocess cases --overdue` does: a deadline has
+# passed and is still outstanding, escalated or not (services/case_list.py:overdue_sql).
+OVERDUE_BY_STAGE = f"""
     SELECT stage, count(*) AS overdue FROM case_list
-     WHERE stage <> 'closed' AND next_deadline_at < $1
+     WHERE stage <> 'closed' AND {overdue_sql("$1")}
      GROUP BY stage ORDER BY stage"""
 
 
 async def overdue_by_stage(pool: Database | Connection, now: datetime) -> dict[str, int]:
-    """Open cases whose next deadline has passed at ``now``, by stage."""
+    """Open cases overdue at ``now`` (a deadline passed and still outstanding), by stage."""
     rows = await pool.fetch(OVERDUE_BY_STAGE, now)
     return {row["stage"]: int(row["overdue"]) for row in rows}
 

@@ -105,8 +105,8 @@ async def touched_case_histories(
 
 _CASE_LIST_UPSERT = """INSERT INTO case_list AS c (case_id, respondent_id, complainant_id,
        complainant_kind, stage, next_deadline_kind, next_deadline_at, opened_at,
-       updated_at, version, people, stage_entered_at)
-   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       updated_at, version, people, stage_entered_at, overdue_since, held_until)
+   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
    ON CONFLICT (case_id) DO UPDATE SET
        respondent_id = excluded.respondent_id,
        complainant_id = excluded.complainant_id,
@@ -115,11 +115,13 @@ _CASE_LIST_UPSERT = """INSERT INTO case_list AS c (case_id, respondent_id, compl
        next_deadline_at = excluded.next_deadline_at,
        opened_at = excluded.opened_at, updated_at = excluded.updated_at,
        version = excluded.version, people = excluded.people,
-       stage_entered_at = excluded.stage_entered_at"""
+       stage_entered_at = excluded.stage_entered_at,
+       overdue_since = excluded.overdue_since, held_until = excluded.held_until"""
 
 
 class CaseListProjection:
-    """One row per case: stage (and since when), next deadline, who is involved (ids only)."""
+    """One row per case: stage (and since when), next deadline, since when a missed deadline
+    has been outstanding, a hold's end, who is involved (ids only)."""
 
     name = "case_list"
     tables: tuple[str, ...] = ("case_list",)
@@ -157,6 +159,8 @@ class CaseListProjection:
             history[-1].stream_version,
             people_in(state),
             entered,
+            dc.overdue_since(state),
+            state.reporting.held_until,
         )
 
 

@@ -35,6 +35,8 @@ def test_explicit_values_override_the_embedded_default(tmp_path: Path) -> None:
     ("DUEPROCESS_TEMPORAL_NAMESPACE", "bad name!", "letters, digits"),
     ("DUEPROCESS_TASK_QUEUE", "a b", "letters, digits"),
     ("DUEPROCESS_SMTP_URL", "mail.example.org", "smtp://"),
+    ("DUEPROCESS_STAFF_MAILBOXES", "the_board=board@example.org", "ROLE=address"),
+    ("DUEPROCESS_STAFF_MAILBOXES", "case_officer=nobody", "ROLE=address"),
 ])
 def test_each_bad_variable_is_named_with_its_rule(name: str, value: str, rule: str) -> None:
     with pytest.raises(ConfigError) as caught:

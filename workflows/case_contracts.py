@@ -59,6 +59,10 @@ RUN_ENDING = "CaseRunEnding"
 # ACAS 19-22: a decision reads the respondent's prior sanctions (an activity) and weighs
 # those still current; histories recorded before it decided without reading them.
 PRIOR_SANCTIONS_PATCH = "prior-sanctions"
+# Issue 15: a missed deadline's escalation sends a staff notice to the role it names, and
+# DueProcessOverdue stays true for every escalated miss still outstanding; histories
+# recorded before it dispatched nothing for a miss and flagged only two kinds.
+ESCALATION_NOTICE_PATCH = "escalation-notice"
 
 
 class CommandRequest(Model):

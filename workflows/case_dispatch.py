@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
         OutgoingNotification,
     )
     from ..domain import case as dc
-    from .case_contracts import DISPATCH_GIVE_UP, DISPATCH_RETRY
+    from .case_contracts import DISPATCH_GIVE_UP, DISPATCH_RETRY, ESCALATION_NOTICE_PATCH
 
 
 class Dispatches:
@@ -37,6 +37,10 @@ class Dispatches:
         """Start dispatching the notices ``event`` gives rise to on ``state``, if any."""
         notes = dc.notifications_for(state, event, str(event_id))
         if not notes:
+            return
+        # Asked only for a miss's notice, so histories without one replay unchanged.
+        if isinstance(event, dc.DeadlineMissed | dc.DataCollectionNoticeMissed) \
+                and not workflow.patched(ESCALATION_NOTICE_PATCH):
             return
         task = asyncio.ensure_future(workflow.execute_activity(
             DISPATCH_NOTIFICATIONS, dispatch_input(case_id, event_id, now, notes),
@@ -62,7 +66,9 @@ def dispatch_input(case_id: str, event_id: UUID, now: datetime,
         notifications=[
             OutgoingNotification(
                 notification_id=n.notification_id, recipient_role=n.recipient_role,
-                recipient_subject_id=n.recipient.subject_id, recipient_name=n.recipient.value,
+                recipient_subject_id=n.recipient.subject_id if n.recipient else
+                dc.STAFF_RECIPIENT.format(role=n.recipient_role),
+                recipient_name=n.recipient.value if n.recipient else None,
                 address=n.address.value if n.address else None,
                 subject=n.subject, body=n.body, details=n.details,
             )

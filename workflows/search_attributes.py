@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from temporalio import workflow
 from temporalio.common import (
     SearchAttributeIndexedValueType,
     SearchAttributeKey,
@@ -25,6 +26,7 @@ from temporalio.common import (
 
 from ..domain import case as dc
 from ..domain.case.deadlines import acknowledge_due, response_due
+from .case_contracts import ESCALATION_NOTICE_PATCH
 
 STAGE = SearchAttributeKey.for_keyword("DueProcessStage")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("DueProcessNextDeadline")
@@ -63,9 +65,15 @@ def operator_commands(namespace: str = "default") -> list[str]:
 
 
 def overdue(state: dc.CaseState) -> bool:
-    """A deadline was missed (and escalated) and what it asked for is still outstanding."""
-    return ("acknowledge" in state.missed and acknowledge_due(state) is not None) or (
+    """A deadline was missed (and escalated) and what it asked for is still outstanding:
+    the domain's ``overdue_since``, as the case list has it. Histories recorded before
+    ESCALATION_NOTICE_PATCH published this for the acknowledgement and the response only,
+    so the patch is asked only where the two answers differ: they replay unchanged."""
+    legacy = ("acknowledge" in state.missed and acknowledge_due(state) is not None) or (
         "respond" in state.missed and response_due(state) is not None)
+    if legacy or dc.overdue_since(state) is None:
+        return legacy
+    return workflow.patched(ESCALATION_NOTICE_PATCH)
 
 
 def case_attributes(state: dc.CaseState, next_deadline: datetime | None) -> CaseAttributes:

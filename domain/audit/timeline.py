@@ -27,6 +27,10 @@ def _ids(values: Sequence[str]) -> str:
     return ", ".join(values) or "none"
 
 
+def _next(step: str | None) -> str:
+    return f"; next step: {step}" if step else ""  # v1 misses named none
+
+
 def _warned_summary(e: Any) -> str:
     counted = _ids([d.case_id for d in e.counted])
     return (f"reporter {e.reporter_id} warned: {len(e.counted)} manifestly unfounded "
@@ -89,7 +93,7 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
                                    f"{len(e.redactions)} redaction(s)",
     "ResponseSubmitted": lambda e: "response submitted" + (" late" if e.late else ""),
     "DeadlineMissed": lambda e: f"{e.kind} deadline of {iso(e.due_at)} missed; escalated to "
-                                f"{e.escalated_to}",
+                                f"{e.escalated_to}" + _next(e.next_step),
     "PanelAppointed": lambda e: f"panel appointed: {_ids([m.member_id for m in e.members])}",
     "HearingScheduled": lambda e: f"hearing scheduled for {iso(e.at)}",
     "HearingHeld": lambda e: f"hearing held, attended by {_ids(e.attendees)}; respondent "
@@ -121,7 +125,8 @@ _SUMMARIES: dict[str, Callable[[Any], str]] = {
                                               f"{e.exemption.value} ({e.legal_basis})",
     "DataCollectionNoticeMissed": lambda e: f"data-collection notice to {e.subject_id} for "
                                             f"{_ids(e.evidence_ids)} due {iso(e.due_at)} "
-                                            f"missed; escalated to {e.escalated_to}",
+                                            f"missed; escalated to {e.escalated_to}"
+                                            + _next(e.next_step),
     "RecordCorrected": lambda e: f"{e.corrects.value} corrected by {e.found_by}"
                                  + (f" (automation error of detector {e.detector_id})"
                                     if e.automation_error else "")

@@ -57,7 +57,7 @@ from .commands import (
     SubmitResponse,
     TriageCase,
 )
-from .deadlines import Deadline, DeadlineKind, pending_deadlines
+from .deadlines import Deadline, DeadlineKind, overdue_at, overdue_since, pending_deadlines
 from .decide import decide
 from .events import (
     CASE_EVENT_ADAPTER,
@@ -96,7 +96,7 @@ from .events import (
     SanctionApplied,
     SanctionEnded,
 )
-from .notifications import Notification, notifications_for
+from .notifications import STAFF_RECIPIENT, Notification, notifications_for
 from .reporter_commands import ContestHold, DecideHoldContest, HoldReport, ReleaseHold, WarnReporter
 from .reporter_events import (
     HoldContestDecided,
@@ -138,6 +138,7 @@ __all__ = [
     "PERMISSIONS",
     "ROLES",
     "ROLE_KINDS",
+    "STAFF_RECIPIENT",
     "TIMER_COMMANDS",
     "AcknowledgeReport",
     "AddEvidence",
@@ -235,6 +236,8 @@ __all__ = [
     "evolve",
     "fold",
     "notifications_for",
+    "overdue_at",
+    "overdue_since",
     "pending_before_close",
     "pending_deadlines",
     "state_from_payloads",

@@ -126,6 +126,33 @@ def due_for(state: CaseState, kind: EscalatedKind) -> datetime | None:
     return _DUE[kind](state)
 
 
+def overdue_since(state: CaseState) -> datetime | None:
+    """Since when the case has been overdue on a deadline whose miss is on the record: the
+    earliest due time of a missed stage deadline whose stage is still unmet, or of an Art
+    14 notice recorded as missed and still owed. None when none is.
+
+    The one definition of "still overdue after the escalation" (issue 15): a recorded miss
+    drops out of ``pending_deadlines`` (its timer has fired), yet the case still waits
+    until the step it was due for happens, when ``due_for`` returns None.
+    """
+    if state.closed:
+        return None
+    dues = [due for kind in get_args(EscalatedKind)
+            if kind in state.missed and (due := due_for(state, kind)) is not None]
+    dues += [o.due_at for o in notices_owed(state) if o.evidence_id in state.collection.missed]
+    return min(dues, default=None)
+
+
+def overdue_at(state: CaseState, now: datetime) -> bool:
+    """Whether the case is overdue at ``now``: a deadline passed and still outstanding,
+    whether or not its timer has fired yet. The case list stores both terms (its
+    ``next_deadline_at`` and ``overdue_since`` columns) and judges this in SQL
+    (services/case_list.py:overdue_sql)."""
+    next_due = min((d.due_at for d in pending_deadlines(state)), default=None)
+    since = overdue_since(state)
+    return any(t is not None and t < now for t in (next_due, since))
+
+
 def pending_deadlines(state: CaseState) -> list[Deadline]:
     version = state.procedure
     if state.closed or version is None:

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, Field, TypeAdapter
 
 from ..base import Personal
 from ..ids import PersonId
-from ..policy import PolicyVersion, Right, SanctionKind
+from ..policy import EscalationRole, PolicyVersion, Right, SanctionKind
 from .event_base import CaseEventBase
 from .priors import PriorsWeighed
 from .record_events import (
@@ -158,10 +158,14 @@ class ResponseSubmitted(CaseEventBase):
 
 
 class DeadlineMissed(CaseEventBase):
+    # v2: the rulebook's escalation for the kind (who is told, what happens next; issue
+    # 15); v1 escalated to the case officer and named no next step (upcasters.py).
+    schema_version: ClassVar[int] = 2
     type: Literal["DeadlineMissed"] = "DeadlineMissed"
     kind: EscalatedKind
     due_at: AwareDatetime
-    escalated_to: str = "case_officer"
+    escalated_to: EscalationRole = "case_officer"
+    next_step: str | None = None  # None only on v1 misses
 
 
 class PanelAppointed(CaseEventBase):

@@ -1,4 +1,5 @@
-"""Which written notices an event sends to the respondent and the complainant.
+"""Which written notices an event sends to the respondent and the complainant, and which
+staff notices a missed deadline sends to the role it is escalated to.
 
 Subjects and bodies carry no personal data, so they can be logged and templated
 freely; what is personal (particulars, findings, the complainant's name) travels in
@@ -12,13 +13,15 @@ from collections.abc import Iterable
 from typing import Literal
 
 from ..base import Model, Personal
-from ..policy import Right
+from ..policy import EscalationRole, Right
 from .events import (
     AppealDecided,
     CaseDismissed,
     CaseEvent,
     CaseTriaged,
     DataCollectionNoticeGiven,
+    DataCollectionNoticeMissed,
+    DeadlineMissed,
     DecisionRecorded,
     EvidenceDisclosed,
     HearingScheduled,
@@ -37,14 +40,17 @@ from .reporter import reporter_letters
 from .state import CaseState
 from .values import ComplainantKind, CorrectedRecord, Sanction
 
-RecipientRole = Literal["respondent", "complainant"]
+RecipientRole = Literal["respondent", "complainant"] | EscalationRole
+# A staff notice goes to a role's mailbox, not to a person: it names no one, so it holds no
+# personal data, and its recipient is this id (the worker maps roles to mailboxes).
+STAFF_RECIPIENT = "role:{role}"
 
 
 class Notification(Model):
     notification_id: str  # f"{event_id}:{recipient_role}": retries send it once
     recipient_role: RecipientRole
-    recipient: Personal  # the name
-    address: Personal | None  # the contact; None when none is on file
+    recipient: Personal | None  # the name; None for a staff notice (to a role)
+    address: Personal | None  # the contact; None when none is on file, or to a role
     subject: str
     body: str
     details: list[Personal] = []
@@ -106,12 +112,18 @@ def _letters(state: CaseState, event: CaseEvent) -> list[Letter]:
             return _collection(state, event)
         case RecordCorrected():
             return [_corrected(state, event)]
+        case DeadlineMissed() | DataCollectionNoticeMissed():
+            return _escalated(case, event)
     return [*reporter_letters(case, event)]
 
 
 def _addressed(state: CaseState, event_id: str, role: RecipientRole, subject: str, body: str,
                details: list[Personal]) -> Notification | None:
     assert state.report is not None
+    if role not in ("respondent", "complainant"):  # a staff role, told of an escalation
+        return Notification(notification_id=f"{event_id}:{role}", recipient_role=role,
+                            recipient=None, address=None, subject=subject, body=body,
+                            details=details)
     if role == "complainant":
         party = state.report.complainant
         if party.kind is ComplainantKind.AUTOMATED_DETECTOR:
@@ -240,6 +252,21 @@ def _corrected(state: CaseState, event: RecordCorrected) -> Letter:
     if event.apology:
         body += f" {event.apology}"
     return (role, f"Case {state.case_id}: record corrected", body, [])
+
+
+def _escalated(case: str, event: DeadlineMissed | DataCollectionNoticeMissed) -> list[Letter]:
+    """Issue 15: a missed deadline is escalated to the role the rulebook names, told what
+    happens next. Ids and times only: a staff notice carries no personal data."""
+    if event.next_step is None:  # a v1 miss, recorded before escalations named a next step
+        return []
+    if isinstance(event, DeadlineMissed):
+        what = f"The {event.kind.replace('_', ' ')} deadline"
+    else:
+        what = ("The GDPR Art 14 notice for evidence "
+                f"{', '.join(event.evidence_ids)} (data obtained from someone else)")
+    body = (f"{what} of case {case} was due at {event.due_at.isoformat()} and has been "
+            f"missed. It is escalated to you. Next step: {event.next_step}")
+    return [(event.escalated_to, f"Case {case}: deadline missed, escalated", body, [])]
 
 
 def _sanction(sanction: Sanction) -> str:

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 
 from ..base import Personal
 from ..ids import PersonId
+from ..policy import EscalationRole
 from .event_base import CaseEventBase
 from .values import ContactDirection, ContactKind, CorrectedRecord, NoticeExemption, Sanction
 
@@ -61,11 +62,15 @@ class DataCollectionNoticeExempted(CaseEventBase):
 
 
 class DataCollectionNoticeMissed(CaseEventBase):
+    # v2: the rulebook's escalation (who is told, what happens next; issue 15); v1 went
+    # to the data protection officer and named no next step (upcasters.py).
+    schema_version: ClassVar[int] = 2
     type: Literal["DataCollectionNoticeMissed"] = "DataCollectionNoticeMissed"
     subject_id: PersonId
     evidence_ids: list[str]
     due_at: AwareDatetime
-    escalated_to: str = "data_protection_officer"
+    escalated_to: EscalationRole = "data_protection_officer"
+    next_step: str | None = None  # None only on v1 misses
 
 
 class RecordCorrected(CaseEventBase):

@@ -36,3 +36,15 @@ def _correction_v1(payload: Payload) -> Payload:
     """v1 named no event (it corrects the latest of its kind before it, as the fold and the
     audit infer) and no replacement: the outcome it corrected no longer stands."""
     return {"corrects_version": None, "replaced_by": None, **payload}
+
+
+@CASE_UPCASTERS.register("DeadlineMissed", 1)
+def _missed_v1(payload: Payload) -> Payload:
+    """v1 escalated every miss to the case officer and named no next step."""
+    return {"escalated_to": "case_officer", "next_step": None, **payload}
+
+
+@CASE_UPCASTERS.register("DataCollectionNoticeMissed", 1)
+def _notice_missed_v1(payload: Payload) -> Payload:
+    """v1 escalated every Art 14 miss to the data protection officer, no next step named."""
+    return {"escalated_to": "data_protection_officer", "next_step": None, **payload}

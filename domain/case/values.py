@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AwareDatetime
 
 from ..base import Model, Personal
 from ..ids import PersonId
 from ..policy import SANCTION_SEVERITY, IsoDuration, SanctionKind, SourceKind
+from ..policy_escalation import EscalatedKind as EscalatedKind  # misses are DeadlineMissed
 from ..text import (
     LINE,
     Email,
@@ -31,10 +32,6 @@ from ..text import (
 Name = Annotated[Personal, LINE]
 Contact = Annotated[Personal, Email()]  # an e-mail address: notices are sent to it
 
-# Deadlines whose breach is escalated on the record (DeadlineMissed); widening this is a
-# compatible change of the event: every earlier value still reads.
-EscalatedKind = Literal["acknowledge", "respond", "schedule_hearing", "triage", "investigation",
-                        "decide_after_hearing", "decide_appeal"]
 
 
 class ComplainantKind(StrEnum):

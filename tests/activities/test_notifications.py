@@ -47,6 +47,30 @@ async def test_a_retried_dispatch_sends_once_and_records_once(
     assert await pool.fetchval("SELECT sent_at IS NOT NULL FROM outbox") is True
 
 
+async def test_a_staff_notice_goes_to_its_roles_mailbox_and_records_no_address(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # Given an escalation's staff notice to the case officer, whose mailbox is configured
+    request = DispatchInput(
+        case_id="c-staff", caused_by=uuid.uuid4(), requested_at=datetime.now(UTC),
+        notifications=[OutgoingNotification(
+            notification_id=f"{uuid.uuid4()}:case_officer", recipient_role="case_officer",
+            recipient_subject_id="role:case_officer", recipient_name=None, address=None,
+            subject="Case c-staff: deadline missed, escalated",
+            body="The triage deadline was missed. Next step: triage it now.")])
+    activities = NotificationActivities(pool, store, FileSink(tmp_path), "dp@example.org",
+                                        {"case_officer": "officers@example.org"})
+    # When it is dispatched
+    await activities.dispatch_notifications(request)
+    # Then the letter goes to the role's mailbox, and the record names the role, no address
+    [path] = await asyncio.to_thread(lambda: list(tmp_path.glob("*.eml")))
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    assert (message["To"], message["X-Subject-Id"]) == ("officers@example.org",
+                                                          "role:case_officer")
+    [event] = await store.read_stream(notification_stream("c-staff"))
+    assert (event.payload["recipient_role"], event.payload["address"]) == ("case_officer", None)
+
+
 class _FailsOnce(FileSink):
     """A file sink whose second letter fails once (an SMTP server refusing a recipient)."""
 

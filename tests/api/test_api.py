@@ -7,6 +7,7 @@ from typing import Any
 
 from dueprocess.api.openapi import CHECKED_IN, render
 from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.projections import ProjectionRunner, default_projections
 
 from .conftest import MAX_BODY, Api
@@ -250,6 +251,23 @@ async def test_the_feed_pages_the_global_order_sealed_for_auditors(api: Api) -> 
     assert filed["payload"]["respondent"]["name"]["value"]
     _problem(await api.http.get("/feed", params={"after": "nonsense"},
                                 headers=api.auth("aud-1", "auditor")), 422, "valid-cursor")
+
+
+async def test_the_rulebooks_deadlines_with_sources_and_escalations(api: Api) -> None:
+    # Given the sample rulebook published
+    await RulebookService(api.store).publish_sample_if_none()
+    # When an auditor reads its deadlines
+    found = await api.http.get("/rules/deadlines", headers=api.auth("aud-1", "auditor"))
+    assert found.status_code == 200
+    rows = {(r["version"], r["deadline"]): r for r in found.json()}
+    # Then each period carries its sources, and a missed one its escalation
+    triage = rows[("2023.1", "triage")]
+    assert triage["period"] == "P14D" and triage["when_missed"]["to"] == "case_officer"
+    assert any(s.startswith("ACAS Code para 4") for s in triage["sources"])
+    art14 = rows[("2023.1", "data_collection_notice")]
+    assert art14["when_missed"]["to"] == "data_protection_officer"
+    assert art14["sources"][0].startswith("GDPR Art 14(3)(a)")
+    assert "when_missed" not in rows[("2023.1", "appeal_window")]
 
 
 async def test_rules_stats_and_the_openapi_document(api: Api) -> None:

@@ -1262,7 +1262,7 @@ class TestNotifications:
         events, _ = events_of("file", "triage", "notice")
         state = fold(events, CaseState.empty(CASE_ID))
         (note,) = notifications_for(state, events[-1], "ev-9")
-        assert note.recipient.value == "Bob Respondent"
+        assert note.recipient is not None and note.recipient.value == "Bob Respondent"
         assert note.address is not None and note.address.value == "bob@example.org"
         assert "R1" in note.body and "what happened" not in note.body
         assert [d.value for d in note.details] == ["A1: what happened", "Ada Member"]

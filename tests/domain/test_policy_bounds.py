@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from .test_policy import sample_data
 
-FIELDS = list(Deadlines.model_fields)
+FIELDS = Deadlines.period_names()
 accepted = st.timedeltas(min_value=timedelta(seconds=1), max_value=MAX_DURATION)
 filed_at = st.datetimes(min_value=datetime(2024, 3, 2), max_value=datetime(2199, 12, 31),
                         timezones=st.just(UTC))

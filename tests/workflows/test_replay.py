@@ -37,7 +37,10 @@ def test_histories_cover_each_lifecycle_path() -> None:
             # a closed case started again for a correction (CaseInput.rebuild)
             "closed_case_corrected",
             # recorded after the prior sanctions are weighed (patch "prior-sanctions")
-            "prior_sanctions_weighed"} <= names
+            "prior_sanctions_weighed",
+            # recorded after escalation notices (patch "escalation-notice"): the triage
+            # deadline missed, the case officer told, then the report triaged
+            "triage_missed_escalation_notice"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

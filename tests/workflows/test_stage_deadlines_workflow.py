@@ -7,12 +7,26 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import asyncpg
 from dueprocess.devstack.demo import RB, Story
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import Personal
+from dueprocess.domain.case.values import TriageOutcome
+from dueprocess.domain.policy import MISSED_KINDS, PolicyDocument
+from dueprocess.domain.streams import notification_stream
+from dueprocess.services.client import DueProcessClient
+from dueprocess.services.policyfile import load_policy_file
+from dueprocess.services.statistics import overdue_by_stage
 from dueprocess.store.eventstore import EventStore
+from dueprocess.store.projections import ProjectionRunner, default_projections
 from dueprocess.workflows.case import case_stream
 from temporalio.testing import WorkflowEnvironment
+
+QUEUE = "case-tests"  # the queue the shared worker fixture serves
+
+
+def story_rulebook() -> PolicyDocument:
+    return load_policy_file(None)  # the published sample the story's cases are filed under
 
 
 async def _wait_until(env: WorkflowEnvironment, when: datetime) -> None:
@@ -29,6 +43,10 @@ async def _miss_when_due(story: Story, env: WorkflowEnvironment, store: EventSto
               if e.event_type == "DeadlineMissed" and e.payload["kind"] == kind.value]
     assert [(datetime.fromisoformat(m["due_at"]), m["escalated_to"]) for m in missed] == [
         (due.due_at, "case_officer")]
+    # with the next step the rulebook names for the kind (issue 15)
+    deadlines = story_rulebook().versions[-1].deadlines
+    then = {str(k): deadlines.escalation(k) for k in MISSED_KINDS}[kind.value]
+    assert [m["next_step"] for m in missed] == [then.next_step]
     assert kind not in {d.kind for d in await story.client.deadlines(story.case_id)}
 
 
@@ -84,3 +102,38 @@ async def test_a_lodged_appeal_left_undecided_is_escalated(
     # Recorded after the stage deadlines (patch "stage-deadlines"): every stage's timer set
     # and met along the way, the appeal's fired.
     await record_history(env, story.case_id, "appeal_decision_deadline_missed")
+
+
+async def test_an_escalated_case_stays_overdue_until_its_stage_is_met(
+    story: Story, env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool,
+    record_history: Any,
+) -> None:
+    # Given a report acknowledged and left untriaged until its timer recorded the miss
+    await story.file()
+    await story.send(dc.AcknowledgeReport(actor=story.officer, authority=f"{RB} s.3.2"))
+    [due] = [d.due_at for d in await story.client.deadlines(story.case_id)
+             if d.kind == dc.DeadlineKind.TRIAGE]
+    await _miss_when_due(story, env, store, dc.DeadlineKind.TRIAGE)
+    runner = ProjectionRunner(pool, store, default_projections(load_policy_file(None)))
+    await runner.catch_up()
+    listing = DueProcessClient(env.client, QUEUE, pool)
+    # When the case list is read after the escalation
+    now = await env.get_current_time()
+    [row] = (await listing.cases(overdue=True, as_of=now)).items
+    # Then the case is still overdue, since the missed triage deadline
+    assert (row.case_id, row.overdue, row.overdue_since) == (story.case_id, True, due)
+    # and the case officer was sent a staff notice of the escalation (no person named)
+    sent = [e.payload for e in await store.read_stream(notification_stream(story.case_id))
+            if e.payload["subject"].endswith("deadline missed, escalated")]
+    assert [(n["recipient_role"], n["recipient_subject_id"], n["address"]) for n in sent] == [
+        ("case_officer", "role:case_officer", None)]
+    assert (await overdue_by_stage(pool, now)).get(str(dc.CaseStage.ACKNOWLEDGED)) == 1
+    # And once it is triaged (the step it waited for), it is overdue no more
+    await story.send(dc.TriageCase(actor=story.officer, authority=f"{RB} s.3.3",
+                                   outcome=TriageOutcome.INVESTIGATE, reasons="A case to answer."))
+    await runner.catch_up()
+    now = await env.get_current_time()
+    [row] = (await listing.cases(as_of=now)).items
+    assert (row.overdue, row.overdue_since) == (False, None)
+    assert (await listing.cases(overdue=True, as_of=now)).items == []
+    await record_history(env, story.case_id, "triage_missed_escalation_notice")

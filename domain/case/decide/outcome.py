@@ -152,7 +152,9 @@ def escalate_missed_deadline(state: CaseState, cmd: EscalateMissedDeadline,
     due = due_for(state, cmd.kind)
     if cmd.kind in state.missed or cmd.due_at != due:
         return []
-    return [DeadlineMissed(**meta(cmd, at), kind=cmd.kind, due_at=cmd.due_at)]
+    then = procedure(state).deadlines.escalation(cmd.kind)
+    return [DeadlineMissed(**meta(cmd, at), kind=cmd.kind, due_at=cmd.due_at,
+                           escalated_to=then.to, next_step=then.next_step)]
 
 
 def lapse_interim_suspension(state: CaseState, cmd: LapseInterimSuspension,

@@ -18,7 +18,7 @@ from ..events import (
     DataCollectionNoticeMissed,
 )
 from ..state import CaseState
-from .common import meta
+from .common import meta, procedure
 
 
 def give_data_collection_notice(state: CaseState, cmd: GiveDataCollectionNotice,
@@ -51,10 +51,14 @@ def escalate_missed_collection_notice(state: CaseState, cmd: EscalateMissedColle
     due = [o for o in overdue_notices(state, at) if o.due_at <= cmd.due_at]
     by_subject = groupby(sorted(due, key=lambda o: (o.subject_id, o.evidence_id)),
                          key=lambda o: o.subject_id)
+    if not due:
+        return []
     events: list[CaseEvent] = []
+    then = procedure(state).deadlines.escalation("data_collection_notice")
     for subject_id, owed in by_subject:
         items = list(owed)
         events.append(DataCollectionNoticeMissed(
             **meta(cmd, at), subject_id=subject_id, evidence_ids=[o.evidence_id for o in items],
-            due_at=max(o.due_at for o in items)))
+            due_at=max(o.due_at for o in items), escalated_to=then.to,
+            next_step=then.next_step))
     return events
