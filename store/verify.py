@@ -51,7 +51,11 @@ _EMPTY_HEADS = """SELECT s.stream_id, s.version FROM streams s
                      AND NOT EXISTS (SELECT 1 FROM events e WHERE e.stream_id = s.stream_id)
                    ORDER BY s.stream_id"""
 PAGE_SIZE = 5000
-# Rows judged (rounded up to whole streams) between two turns of the event loop.
+# Rows judged (rounded up to whole streams) between two turns of the event loop, in which
+# the next page (sent for ahead, see _prefetched) is read: the server's socket buffer holds
+# ~200 rows, so it only runs ahead while we read. Paired runs over 100,209 events: time
+# blocked on the socket 2.3-2.5 µs/event judging 1,000 rows or whole pages between turns,
+# 1.5 at 256; the client's CPU the same within the noise.
 _CHUNK = 256
 
 
@@ -147,9 +151,7 @@ async def _judge_pages(
             end = min(_next_stream(rows, begin + _CHUNK), last)
             _judge(rows[begin:end], heads, report)
             begin = end
-            # The next page (sent for ahead, see _prefetched) is read meanwhile: the
-            # server's socket buffer holds ~200 rows, so it only runs ahead while we read.
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # the next page is read meanwhile (see _CHUNK)
         held = rows[last:]
         held_heads = {held[0][0]: heads[held[0][0]]} if held[0][0] in heads else {}
     _judge(held, held_heads, report)
