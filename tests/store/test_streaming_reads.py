@@ -4,6 +4,7 @@ page whatever the log's size (shown structurally; speed is bench/'s business).""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 
@@ -50,6 +51,20 @@ async def test_the_verifier_consumes_any_async_iterator_of_pages(
         await check_pages(conn, report, one_row_at_a_time())
         assert report.ok and (report.streams, report.events) == (4, 20)
         assert await verify_store(conn, page=1) == await verify_store(conn)
+
+
+async def test_verify_pauses_the_collector_and_leaves_it_as_it_was(
+    log: EventStore, pool: asyncpg.Pool
+) -> None:
+    """Given the collector on, then off: verify (which reads with it off) leaves it as found."""
+    async with pool.acquire() as conn:
+        assert gc.isenabled()
+        assert (await verify_store(conn)).ok and gc.isenabled()
+        gc.disable()
+        try:
+            assert (await verify_store(conn)).ok and not gc.isenabled()
+        finally:
+            gc.enable()
 
 
 async def test_a_scan_of_the_log_yields_decoded_pages_of_at_most_n_in_global_order(
