@@ -1,0 +1,69 @@
+"""An imported step judged by the rules: unreadable (the file is refused) or recorded as it
+happened, with each due-process rule it breaks listed as a finding.
+
+The cut is the rule's error class, the same class decide() raises. A record that breaks an
+``InvalidCommand`` or ``CaseClosed`` rule (unknown references, steps out of order, times
+that cannot be, a second report...) makes the history unreadable: the planner refuses the
+file. A step that breaks a due-process, policy or permission rule (a hearing on a day's
+notice, a decision on evidence never disclosed, a conflicted panel) is what an audit of a
+real, flawed history is for: its events are recorded as the source has them, and the
+audit, asking the same rule predicates of the recorded step, fails the rule at that event.
+
+Nothing here re-states a rule: the events are the ones ``propose()`` builds (the decider
+without its rule judgement) and the findings are ``violations()`` of the catalogue, asked
+at the time decide() would have asked them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from ..base import DomainError, DueProcessViolation, Model, NotPermitted, PolicyViolation
+from ..case.events import CaseEvent
+from ..case.state import CaseState, evolve
+from ..rules.catalogue import violations
+from ..rules.model import Violation
+
+# Breaches of these are imported and listed; any other refuses the file (see above).
+RECORDED_AS_BREACHES: tuple[type[DomainError], ...] = (
+    DueProcessViolation, PolicyViolation, NotPermitted)
+
+
+class ImportFinding(Model):
+    """A step imported as recorded that fails a rule: "imported, fails rule X"."""
+
+    record: str  # the file's record, e.g. cases[0].steps[8]
+    case_id: str
+    stream_version: int  # the event that breaks it, as the audit names it
+    event_type: str
+    rule: str
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f" [field: {self.field}]" if self.field else ""
+        return (f"{self.record}: imported, fails rule {self.rule} at {self.event_type} "
+                f"v{self.stream_version}: {self.message}{where}")
+
+
+def breaches_of(state: CaseState, events: Sequence[CaseEvent], now: datetime,
+                ) -> tuple[list[tuple[int, Violation]], DomainError | None]:
+    """Each (index of the event, violation) the step's events break, each judged against
+    the case as it stood before it; or the first breach that makes the record unreadable."""
+    found: list[tuple[int, Violation]] = []
+    for index, event in enumerate(events):
+        for violation in violations(state, event, now):
+            if not issubclass(violation.error, RECORDED_AS_BREACHES):
+                return found, violation.exception()
+            found.append((index, violation))
+        state = evolve(state, event)
+    return found, None
+
+
+def recordable(err: DomainError) -> bool:
+    """Whether a refusal is a breach of a due-process rule rather than an unreadable record."""
+    return isinstance(err, RECORDED_AS_BREACHES)
+
+
+__all__ = ["RECORDED_AS_BREACHES", "ImportFinding", "breaches_of", "recordable"]
