@@ -12,6 +12,13 @@ audit, asking the same rule predicates of the recorded step, fails the rule at t
 Nothing here re-states a rule: the events are the ones ``propose()`` builds (the decider
 without its rule judgement) and the findings are ``violations()`` of the catalogue, asked
 at the time decide() would have asked them.
+
+A step taken by someone the procedure did not allow (a party sitting as staff, an
+investigator not assigned to the case) is refused by decide() before any event is built,
+by a command check. It is recorded as it happened all the same (``propose`` without the
+actor check, every other check kept), and its finding names the refused rule and the
+audit check that judges the recorded actor (``instructions-on-record``). An actor whose
+role the procedure does not know at all is unreadable, and refuses the file.
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ from datetime import datetime
 
 from ..base import DomainError, DueProcessViolation, Model, NotPermitted, PolicyViolation
 from ..case.events import CaseEvent
+from ..case.roles import ROLES
 from ..case.state import CaseState, evolve
-from ..rules.catalogue import violations
+from ..rules.catalogue import BY_ID, violations
 from ..rules.model import Violation
 
 # Breaches of these are imported and listed; any other refuses the file (see above).
@@ -40,11 +48,27 @@ class ImportFinding(Model):
     rule: str
     field: str | None
     message: str
+    audit_check: str  # the audit check that fails at that event (the rule's own, mostly)
 
     def __str__(self) -> str:
         where = f" [field: {self.field}]" if self.field else ""
+        audit = "" if self.audit_check == self.rule else f" (audit: {self.audit_check})"
         return (f"{self.record}: imported, fails rule {self.rule} at {self.event_type} "
-                f"v{self.stream_version}: {self.message}{where}")
+                f"v{self.stream_version}{audit}: {self.message}{where}")
+
+
+# The audit judges who acted in one check; a permission decide() refuses is a command check.
+WHO_ACTED = "instructions-on-record"
+
+
+def audit_check_of(rule_id: str) -> str:
+    known = BY_ID.get(rule_id)
+    return (known.audit_check if known else None) or WHO_ACTED
+
+
+def actor_refused(err: DomainError, role: str) -> bool:
+    """Whether decide() refused only who took the step, by a role the procedure knows."""
+    return isinstance(err, NotPermitted) and role in ROLES
 
 
 def breaches_of(state: CaseState, events: Sequence[CaseEvent], now: datetime,
@@ -66,4 +90,5 @@ def recordable(err: DomainError) -> bool:
     return isinstance(err, RECORDED_AS_BREACHES)
 
 
-__all__ = ["RECORDED_AS_BREACHES", "ImportFinding", "breaches_of", "recordable"]
+__all__ = ["RECORDED_AS_BREACHES", "WHO_ACTED", "ImportFinding", "actor_refused",
+           "audit_check_of", "breaches_of", "recordable"]

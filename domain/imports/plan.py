@@ -29,7 +29,7 @@ from datetime import datetime
 from uuid import NAMESPACE_URL, uuid5
 
 from ..base import Actor, DomainError, EventBase
-from ..case.commands import FileReport
+from ..case.commands import CaseCommand, FileReport
 from ..case.deadlines import Deadline, pending_deadlines
 from ..case.decide import decide, propose
 from ..case.events import CaseEvent
@@ -39,7 +39,13 @@ from ..membership.member import MemberState, day_start, decide_member, evolve_me
 from ..policy import PolicyDocument
 from ..rulebook import file_under_published
 from ..streams import case_stream, member_stream
-from .findings import ImportFinding, breaches_of, recordable
+from .findings import (
+    ImportFinding,
+    actor_refused,
+    audit_check_of,
+    breaches_of,
+    recordable,
+)
 from .model import CaseHistory, CaseStep, ImportFile, ImportRejected, MemberHistory
 
 
@@ -243,20 +249,37 @@ class _CaseReplay:
         now = step.known_at or step.at
         if now > self._ctx.now:
             raise _future(where, step.known_at)
-        try:
-            events = propose(self.state, command, now)
-        except DomainError as err:
-            raise _refused(err, where, command.type, unbuilt=True) from None
+        events, acted = self._built(command, now, where)
         found, unreadable = breaches_of(self.state, events, now)
         if unreadable is not None:
             raise _refused(unreadable, where, command.type)
         first = len(self.out.events) + 1  # the stream version of the step's first event
+        breaches = [(index, v.rule, v.field, v.message) for index, v in found]
+        if acted is not None and events and acted.rule not in {b[1] for b in breaches}:
+            breaches.insert(0, (0, acted.rule, acted.field, acted.message))
         self.findings += [ImportFinding(
             record=where, case_id=self._case_id, stream_version=first + index,
-            event_type=events[index].type, rule=v.rule, field=v.field, message=v.message)
-            for index, v in found]
+            event_type=events[index].type, rule=rule_id, field=field, message=message,
+            audit_check=audit_check_of(rule_id))
+            for index, rule_id, field, message in breaches]
         self.out.add(events, where, step.known_at)
         self.apply(events)
+
+
+    def _built(self, command: CaseCommand, now: datetime,
+               where: str) -> tuple[list[CaseEvent], DomainError | None]:
+        """The step's events, and the permission decide() refused it for, if any: a step
+        taken by someone the procedure did not allow is recorded as it happened."""
+        try:
+            return propose(self.state, command, now), None
+        except DomainError as err:
+            if not actor_refused(err, command.actor.role):
+                raise _refused(err, where, command.type, unbuilt=True) from None
+            refused = err
+        try:
+            return propose(self.state, command, now, check_actor=False), refused
+        except DomainError as err:
+            raise _refused(err, where, command.type, unbuilt=True) from None
 
 
 def _case(history: CaseHistory, record: str, source: str,
@@ -279,5 +302,5 @@ def _case(history: CaseHistory, record: str, source: str,
     return batch, case
 
 
-__all__ = ["MISS_TYPES", "ImportContext", "ImportFinding", "ImportPlan", "ImportedCase", "StreamBatch",
-           "deadline_key", "plan_import"]
+__all__ = ["MISS_TYPES", "ImportContext", "ImportFinding", "ImportPlan", "ImportedCase",
+           "StreamBatch", "deadline_key", "plan_import"]

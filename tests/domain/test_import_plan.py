@@ -169,11 +169,8 @@ def test_the_audit_fails_the_rule_the_importer_found_at_that_event() -> None:
     document = sample_document()
     steps(document)[8]["command"]["at"] = "2016-06-14T09:00:00+00:00"
     result = plan(document)
-    stored = [RecordedEvent(**e.model_dump(), stream_id=b.stream_id, stream_version=n,
-                            position=Position(tx_id=1, global_position=n), hash="0" * 64)
-              for b in result.batches[1:] for n, e in enumerate(b.events, start=1)]
-    # when the case is audited
-    audit = audit_case(stored, [], now=NOW)
+    # when the case is audited as stored
+    audit = audit_case(stored_cases(result), [], now=NOW)
     # then the audit fails the same rule at the same event, and labels it imported
     [finding] = [f for f in result.findings if f.rule == "minimum-hearing-notice"]
     check = next(c for c in audit.checks if c.check_id == "minimum-hearing-notice")
@@ -194,3 +191,36 @@ def test_a_record_that_cannot_be_read_still_refuses_the_whole_file() -> None:
     found = refusal(document)
     assert (found.record, found.rule) == ("cases[0].steps[5]", "unknown-evidence")
     assert found.field is not None and found.field.startswith("command.evidence_ids")
+
+
+def stored_cases(result: ImportPlan) -> list[RecordedEvent]:
+    return [RecordedEvent(**e.model_dump(), stream_id=b.stream_id, stream_version=n,
+                          position=Position(tx_id=1, global_position=n), hash="0" * 64)
+            for b in result.batches[1:] for n, e in enumerate(b.events, start=1)]
+
+
+def test_a_party_who_sat_as_staff_is_imported_and_the_audit_names_who_acted() -> None:
+    # given the complainant triaged her own report, as the register records
+    document = sample_document()
+    triage = steps(document)[2]["command"]
+    assert triage["type"] == "TriageCase"
+    triage["actor"]["id"] = "m-100"
+    # when it is planned
+    result = plan(document)
+    # then the triage is recorded as it happened, with the rule decide() refused it for
+    [finding] = [f for f in result.findings if f.record == "cases[0].steps[2]"]
+    assert (finding.rule, finding.field) == ("no-judge-in-own-cause", "actor.id")
+    assert finding.audit_check == "instructions-on-record"
+    # and the audit's who-acted check fails at that event
+    audit = audit_case(stored_cases(result), [], now=NOW)
+    check = next(c for c in audit.checks if c.check_id == finding.audit_check)
+    assert check.status is CheckStatus.FAIL
+    assert finding.stream_version in [r.stream_version for r in check.offending]
+
+
+def test_an_actor_in_a_role_the_procedure_does_not_know_refuses_the_file() -> None:
+    document = sample_document()
+    steps(document)[2]["command"]["actor"]["role"] = "case_offcer"
+    found = refusal(document)
+    assert (found.record, found.rule, found.field) == (
+        "cases[0].steps[2]", "role-permission", "command.actor.role")
