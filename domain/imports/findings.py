@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..base import DomainError, DueProcessViolation, Model, NotPermitted, PolicyViolation
+from ..case.commands import CaseCommand
+from ..case.decide import propose
 from ..case.events import CaseEvent
 from ..case.roles import ROLES
 from ..case.state import CaseState, evolve
@@ -46,7 +48,7 @@ class ImportFinding(Model):
     stream_version: int  # the event that breaks it, as the audit names it
     event_type: str
     rule: str
-    field: str | None
+    field: str | None  # within the file's record, as a refusal names it: command.at
     message: str
     audit_check: str  # the audit check that fails at that event (the rule's own, mostly)
 
@@ -66,9 +68,17 @@ def audit_check_of(rule_id: str) -> str:
     return (known.audit_check if known else None) or WHO_ACTED
 
 
-def actor_refused(err: DomainError, role: str) -> bool:
-    """Whether decide() refused only who took the step, by a role the procedure knows."""
-    return isinstance(err, NotPermitted) and role in ROLES
+def as_recorded(state: CaseState, command: CaseCommand,
+                now: datetime) -> tuple[list[CaseEvent], DomainError | None]:
+    """The step's events, and the permission decide() refused it for, if any: a step taken
+    by someone the procedure did not allow, in a role it knows, is recorded as it
+    happened. Raises the DomainError when the step's events cannot be built."""
+    try:
+        return propose(state, command, now), None
+    except DomainError as err:
+        if not (isinstance(err, NotPermitted) and command.actor.role in ROLES):
+            raise
+        return propose(state, command, now, check_actor=False), err
 
 
 def breaches_of(state: CaseState, events: Sequence[CaseEvent], now: datetime,
@@ -90,5 +100,5 @@ def recordable(err: DomainError) -> bool:
     return isinstance(err, RECORDED_AS_BREACHES)
 
 
-__all__ = ["RECORDED_AS_BREACHES", "WHO_ACTED", "ImportFinding", "actor_refused",
+__all__ = ["RECORDED_AS_BREACHES", "WHO_ACTED", "ImportFinding", "as_recorded",
            "audit_check_of", "breaches_of", "recordable"]

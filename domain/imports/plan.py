@@ -29,9 +29,9 @@ from datetime import datetime
 from uuid import NAMESPACE_URL, uuid5
 
 from ..base import Actor, DomainError, EventBase
-from ..case.commands import CaseCommand, FileReport
+from ..case.commands import FileReport
 from ..case.deadlines import Deadline, pending_deadlines
-from ..case.decide import decide, propose
+from ..case.decide import decide
 from ..case.events import CaseEvent
 from ..case.state import CaseState, evolve
 from ..envelope import ImportRecord, NewEvent, PrincipalRecord, envelope_for
@@ -39,13 +39,7 @@ from ..membership.member import MemberState, day_start, decide_member, evolve_me
 from ..policy import PolicyDocument
 from ..rulebook import file_under_published
 from ..streams import case_stream, member_stream
-from .findings import (
-    ImportFinding,
-    actor_refused,
-    audit_check_of,
-    breaches_of,
-    recordable,
-)
+from .findings import ImportFinding, as_recorded, audit_check_of, breaches_of, recordable
 from .model import CaseHistory, CaseStep, ImportFile, ImportRejected, MemberHistory
 
 
@@ -249,7 +243,10 @@ class _CaseReplay:
         now = step.known_at or step.at
         if now > self._ctx.now:
             raise _future(where, step.known_at)
-        events, acted = self._built(command, now, where)
+        try:
+            events, acted = as_recorded(self.state, command, now)
+        except DomainError as err:
+            raise _refused(err, where, command.type, unbuilt=True) from None
         found, unreadable = breaches_of(self.state, events, now)
         if unreadable is not None:
             raise _refused(unreadable, where, command.type)
@@ -259,27 +256,12 @@ class _CaseReplay:
             breaches.insert(0, (0, acted.rule, acted.field, acted.message))
         self.findings += [ImportFinding(
             record=where, case_id=self._case_id, stream_version=first + index,
-            event_type=events[index].type, rule=rule_id, field=field, message=message,
+            event_type=events[index].type, rule=rule_id,
+            field=f"command.{field}" if field else None, message=message,
             audit_check=audit_check_of(rule_id))
             for index, rule_id, field, message in breaches]
         self.out.add(events, where, step.known_at)
         self.apply(events)
-
-
-    def _built(self, command: CaseCommand, now: datetime,
-               where: str) -> tuple[list[CaseEvent], DomainError | None]:
-        """The step's events, and the permission decide() refused it for, if any: a step
-        taken by someone the procedure did not allow is recorded as it happened."""
-        try:
-            return propose(self.state, command, now), None
-        except DomainError as err:
-            if not actor_refused(err, command.actor.role):
-                raise _refused(err, where, command.type, unbuilt=True) from None
-            refused = err
-        try:
-            return propose(self.state, command, now, check_actor=False), refused
-        except DomainError as err:
-            raise _refused(err, where, command.type, unbuilt=True) from None
 
 
 def _case(history: CaseHistory, record: str, source: str,

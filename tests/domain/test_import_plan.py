@@ -158,7 +158,7 @@ def test_a_step_breaking_a_due_process_rule_is_imported_as_recorded_with_a_findi
     assert scheduled.effective_at == datetime(2016, 6, 13, 9, tzinfo=UTC)
     # and the plan lists the rule it breaks, at that event, naming the record and field
     [finding] = [f for f in result.findings if f.rule == "minimum-hearing-notice"]
-    assert finding.record == "cases[0].steps[8]" and finding.field is not None
+    assert (finding.record, finding.field) == ("cases[0].steps[8]", "command.at")
     assert finding.case_id == CASE_ID and finding.event_type == "HearingScheduled"
     assert events[finding.stream_version - 1] is scheduled
     assert "imported, fails rule minimum-hearing-notice" in str(finding)
@@ -209,7 +209,7 @@ def test_a_party_who_sat_as_staff_is_imported_and_the_audit_names_who_acted() ->
     result = plan(document)
     # then the triage is recorded as it happened, with the rule decide() refused it for
     [finding] = [f for f in result.findings if f.record == "cases[0].steps[2]"]
-    assert (finding.rule, finding.field) == ("no-judge-in-own-cause", "actor.id")
+    assert (finding.rule, finding.field) == ("no-judge-in-own-cause", "command.actor.id")
     assert finding.audit_check == "instructions-on-record"
     # and the audit's who-acted check fails at that event
     audit = audit_case(stored_cases(result), [], now=NOW)
