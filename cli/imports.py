@@ -70,6 +70,7 @@ def _text(result: ImportReport, dry_run: bool) -> str:
         lines.append(f"  case {case.case_id} ({case.record}): {case.events} event(s), "
                      f"{state}; {case.historical_deadlines} deadline(s) missed before the "
                      "import, recorded at their due times (historical, not fired today)")
+        lines += [f"    {finding}" for finding in case.findings]
     return "\n".join(lines)
 
 

@@ -30,6 +30,7 @@ from ..activities.contracts import RulebookSource
 from ..domain.base import Actor, Model
 from ..domain.case.state import state_from_payloads
 from ..domain.envelope import PrincipalRecord
+from ..domain.imports.findings import ImportFinding
 from ..domain.imports.model import ImportRejected, parse_import
 from ..domain.imports.plan import (
     MISS_TYPES,
@@ -63,6 +64,9 @@ class ImportedCaseReport(Model):
     # whether its retention timer runs.
     retention_until: datetime | None = None
     retained: bool = False
+    # Steps imported as recorded that fail a due-process rule ("imported, fails rule X"),
+    # each naming its record, rule and field; the audit fails the rule at that event.
+    findings: list[ImportFinding] = []
 
 
 class ImportReport(Model):
@@ -124,7 +128,8 @@ class ImportService:
                 events=c.version, historical_deadlines=c.historical_deadlines,
                 resumed=not dry_run and not c.closed and c.case_id not in not_resumed,
                 retention_until=(end := case_retention_end(c.state)),
-                retained=not dry_run and end is not None and c.case_id not in not_retained)
+                retained=not dry_run and end is not None and c.case_id not in not_retained,
+                findings=list(c.findings))
                 for c in cases])
 
     async def _existing(self, plan: ImportPlan) -> list[str]:
@@ -177,7 +182,8 @@ class ImportService:
                 version=records[-1].stream_version if records else 0, fired=(),
                 historical_deadlines=sum(1 for r in records if r.imported
                                          and r.imported.historical_deadline
-                                         and r.event_type in MISS_TYPES)))
+                                         and r.event_type in MISS_TYPES),
+                findings=case.findings))  # the same file judged the same way
         return cases
 
     async def _retain_closed(self, cases: Sequence[ImportedCase]) -> list[str]:

@@ -1,8 +1,10 @@
 """The audit's verdict on each transition rule: the same predicate decide() asks, asked of
 every recorded step against the case as it stood before it.
 
-``now`` for a recorded step is when the store learned of it (``recorded_at``): a record
-may not describe what had not yet happened when it was written.
+``now`` for a recorded step is when the organisation knew of it (``known_at``): for a
+step recorded here, when the store learned of it (``recorded_at``), so a record may not
+describe what had not yet happened when it was written; for an imported step, the time
+the source asserts it was known, the time the importer judged it at (domain/imports).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def verdict(rule: ProcessRule, h: History) -> CheckResult:
         if not rule.applies_to(entry.event):
             continue
         judged.append(entry.label)
-        step = Transition(entry.before, entry.event, entry.record.recorded_at)
+        step = Transition(entry.before, entry.event, entry.record.known_at)
         for found in rule.breaches(step):
             where = f" [field {found.field}]" if found.field else ""
             faults.add(f"{entry.label}: {found.message}{where}", entry)

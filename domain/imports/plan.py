@@ -4,8 +4,11 @@ Pure (no I/O, clock or randomness: the caller passes the time and the import id)
 service can judge EVERYTHING before it writes anything (all-or-nothing).
 
 Each case is replayed as its workflow would have lived it, at the source's own times:
-- every step goes through the same ``decide`` (and so the same rules) as a live command,
-  decided at the time the organisation knew it (``known_at``, else its effective time);
+- every step's events are built as a live command's are (``propose``, the decider
+  without its rule judgement) at the time the organisation knew it (``known_at``, else
+  its effective time), then judged by the same rules decide() asks (``findings``): a
+  record the rules find unreadable refuses the file; a step that breaks a due-process
+  rule is recorded as it happened and listed as a finding, for the audit to fail;
 - before each step, and finally up to the import time, the deadlines that fell due are
   acted on at their due time, exactly as the workflow's timers would have: a missed one is
   recorded as a historical miss (effective at its due time, flagged in the envelope as a
@@ -36,6 +39,7 @@ from ..membership.member import MemberState, day_start, decide_member, evolve_me
 from ..policy import PolicyDocument
 from ..rulebook import file_under_published
 from ..streams import case_stream, member_stream
+from .findings import ImportFinding, as_recorded, audit_check_of, breaches_of, recordable
 from .model import CaseHistory, CaseStep, ImportFile, ImportRejected, MemberHistory
 
 
@@ -65,6 +69,7 @@ class ImportedCase:
     version: int  # the stream version after the import
     fired: tuple[str, ...]  # deadlines acted on before the import (the workflow's keys)
     historical_deadlines: int
+    findings: tuple[ImportFinding, ...] = ()  # steps imported as recorded that fail a rule
 
     @property
     def closed(self) -> bool:
@@ -82,6 +87,10 @@ class ImportPlan:
     @property
     def event_count(self) -> int:
         return sum(len(b.events) for b in self.batches)
+
+    @property
+    def findings(self) -> tuple[ImportFinding, ...]:
+        return tuple(f for c in self.cases for f in c.findings)
 
 
 def deadline_key(deadline: Deadline) -> str:
@@ -116,11 +125,17 @@ def _unique(ids: list[str], records: str, field: str) -> None:
         seen.add(value)
 
 
-def _refused(err: DomainError, record: str, command_type: str) -> ImportRejected:
+def _refused(err: DomainError, record: str, command_type: str,
+             unbuilt: bool = False) -> ImportRejected:
     field = f"command.{err.field}" if err.field else None
     where = f" [field: {field}]" if field else ""
+    # A due-process breach caught while the step's events are built (a permission, a
+    # disclosure judged as asked) leaves no events to record as they happened: say so.
+    why = ("; its events are built only once this rule passes, so it cannot be recorded "
+           "as it happened" if unbuilt and recordable(err) else "")
     return ImportRejected(f"{command_type} refused ({err.error_type}, rule {err.rule}): "
-                          f"{err.message}{where}", record=record, rule=err.rule, field=field)
+                          f"{err.message}{where}{why}", record=record, rule=err.rule,
+                          field=field)
 
 
 # The timer events that record a deadline missed (counted as historical misses).
@@ -189,6 +204,8 @@ class _CaseReplay:
         self.state = CaseState.empty(history.case_id)
         self.fired: list[str] = []
         self.misses = 0
+        self.findings: list[ImportFinding] = []
+        self._case_id = history.case_id
         self.out = _Envelopes(ctx, source, case_stream(history.case_id))
         self._record, self._ctx = record, ctx
 
@@ -227,9 +244,22 @@ class _CaseReplay:
         if now > self._ctx.now:
             raise _future(where, step.known_at)
         try:
-            events = decide(self.state, command, now)
+            events, acted = as_recorded(self.state, command, now)
         except DomainError as err:
-            raise _refused(err, where, command.type) from None
+            raise _refused(err, where, command.type, unbuilt=True) from None
+        found, unreadable = breaches_of(self.state, events, now)
+        if unreadable is not None:
+            raise _refused(unreadable, where, command.type)
+        first = len(self.out.events) + 1  # the stream version of the step's first event
+        breaches = [(index, v.rule, v.field, v.message) for index, v in found]
+        if acted is not None and events and acted.rule not in {b[1] for b in breaches}:
+            breaches.insert(0, (0, acted.rule, acted.field, acted.message))
+        self.findings += [ImportFinding(
+            record=where, case_id=self._case_id, stream_version=first + index,
+            event_type=events[index].type, rule=rule_id,
+            field=f"command.{field}" if field else None, message=message,
+            audit_check=audit_check_of(rule_id))
+            for index, rule_id, field, message in breaches]
         self.out.add(events, where, step.known_at)
         self.apply(events)
 
@@ -249,9 +279,10 @@ def _case(history: CaseHistory, record: str, source: str,
                         events=tuple(replay.out.events))
     case = ImportedCase(case_id=history.case_id, record=record, state=replay.state,
                         version=len(replay.out.events), fired=tuple(replay.fired),
-                        historical_deadlines=replay.misses)
+                        historical_deadlines=replay.misses,
+                        findings=tuple(replay.findings))
     return batch, case
 
 
-__all__ = ["MISS_TYPES", "ImportContext", "ImportPlan", "ImportedCase", "StreamBatch",
-           "deadline_key", "plan_import"]
+__all__ = ["MISS_TYPES", "ImportContext", "ImportFinding", "ImportPlan", "ImportedCase",
+           "StreamBatch", "deadline_key", "plan_import"]

@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from dueprocess.domain.audit import CheckStatus, audit_case
 from dueprocess.domain.case import pending_deadlines
+from dueprocess.domain.envelope import Position, RecordedEvent
 from dueprocess.domain.imports.model import ImportRejected, parse_import
 from dueprocess.domain.imports.plan import MISS_TYPES, ImportContext, ImportPlan, plan_import
 from fixtures.imports import CASE_ID, IMPORTER, legacy_policy, sample_document, steps
@@ -139,3 +141,86 @@ def test_no_deadline_due_before_the_import_is_left_to_fire_on_import(
     case = plan(document, now).cases[0]
     assert case.case_id == CASE_ID
     assert all(d.due_at > now for d in pending_deadlines(case.state))
+
+
+def test_a_step_breaking_a_due_process_rule_is_imported_as_recorded_with_a_finding() -> None:
+    # given the 2016 case with its hearing set on a day's notice (under the minimum)
+    document = sample_document()
+    schedule = steps(document)[8]["command"]
+    assert schedule["type"] == "ScheduleHearing"
+    schedule["at"] = "2016-06-14T09:00:00+00:00"
+    # when it is planned
+    result = plan(document)
+    # then the hearing is recorded as the source has it, at its original time
+    events = result.batches[1].events
+    scheduled = next(e for e in events if e.event_type == "HearingScheduled")
+    assert scheduled.payload["at"].startswith("2016-06-14T09:00:00")
+    assert scheduled.effective_at == datetime(2016, 6, 13, 9, tzinfo=UTC)
+    # and the plan lists the rule it breaks, at that event, naming the record and field
+    [finding] = [f for f in result.findings if f.rule == "minimum-hearing-notice"]
+    assert (finding.record, finding.field) == ("cases[0].steps[8]", "command.at")
+    assert finding.case_id == CASE_ID and finding.event_type == "HearingScheduled"
+    assert events[finding.stream_version - 1] is scheduled
+    assert "imported, fails rule minimum-hearing-notice" in str(finding)
+
+
+def test_the_audit_fails_the_rule_the_importer_found_at_that_event() -> None:
+    # given the hearing set on a day's notice, planned and stored as planned
+    document = sample_document()
+    steps(document)[8]["command"]["at"] = "2016-06-14T09:00:00+00:00"
+    result = plan(document)
+    # when the case is audited as stored
+    audit = audit_case(stored_cases(result), [], now=NOW)
+    # then the audit fails the same rule at the same event, and labels it imported
+    [finding] = [f for f in result.findings if f.rule == "minimum-hearing-notice"]
+    check = next(c for c in audit.checks if c.check_id == "minimum-hearing-notice")
+    assert check.status is CheckStatus.FAIL
+    assert [r.stream_version for r in check.offending] == [finding.stream_version]
+    row = next(t for t in audit.timeline if t.stream_version == finding.stream_version)
+    assert row.imported is not None and row.imported.importer == IMPORTER
+    assert any(f.startswith("imported from branch disciplinary") for f in row.flags)
+
+
+def test_a_record_that_cannot_be_read_still_refuses_the_whole_file() -> None:
+    # given a disclosure of evidence the case file does not hold (an unknown reference)
+    document = sample_document()
+    disclose = steps(document)[5]["command"]
+    assert disclose["type"] == "DiscloseEvidence"
+    disclose["evidence_ids"] = ["E9"]
+    # then the file is refused naming the record, the rule and the field
+    found = refusal(document)
+    assert (found.record, found.rule) == ("cases[0].steps[5]", "unknown-evidence")
+    assert found.field is not None and found.field.startswith("command.evidence_ids")
+
+
+def stored_cases(result: ImportPlan) -> list[RecordedEvent]:
+    return [RecordedEvent(**e.model_dump(), stream_id=b.stream_id, stream_version=n,
+                          position=Position(tx_id=1, global_position=n), hash="0" * 64)
+            for b in result.batches[1:] for n, e in enumerate(b.events, start=1)]
+
+
+def test_a_party_who_sat_as_staff_is_imported_and_the_audit_names_who_acted() -> None:
+    # given the complainant triaged her own report, as the register records
+    document = sample_document()
+    triage = steps(document)[2]["command"]
+    assert triage["type"] == "TriageCase"
+    triage["actor"]["id"] = "m-100"
+    # when it is planned
+    result = plan(document)
+    # then the triage is recorded as it happened, with the rule decide() refused it for
+    [finding] = [f for f in result.findings if f.record == "cases[0].steps[2]"]
+    assert (finding.rule, finding.field) == ("no-judge-in-own-cause", "command.actor.id")
+    assert finding.audit_check == "instructions-on-record"
+    # and the audit's who-acted check fails at that event
+    audit = audit_case(stored_cases(result), [], now=NOW)
+    check = next(c for c in audit.checks if c.check_id == finding.audit_check)
+    assert check.status is CheckStatus.FAIL
+    assert finding.stream_version in [r.stream_version for r in check.offending]
+
+
+def test_an_actor_in_a_role_the_procedure_does_not_know_refuses_the_file() -> None:
+    document = sample_document()
+    steps(document)[2]["command"]["actor"]["role"] = "case_offcer"
+    found = refusal(document)
+    assert (found.record, found.rule, found.field) == (
+        "cases[0].steps[2]", "role-permission", "command.actor.role")

@@ -89,3 +89,27 @@ async def test_a_dry_run_judges_the_whole_file_and_writes_nothing(
     assert code == 0 and answer["events"] > 10 and answer["cases"][0]["closed"]
     assert not answer["cases"][0]["resumed"]
     assert await streams(pool) == 0
+
+
+async def test_a_flawed_past_hearing_is_imported_and_the_audit_fails_it_there(
+        cli: Any, tmp_path: Path) -> None:
+    # given the register's hearing set on a day's notice
+    document = sample_document()
+    steps(document)[8]["command"]["at"] = "2016-06-14T09:00:00+00:00"
+    flawed = tmp_path / "flawed.yaml"
+    flawed.write_text(yaml.safe_dump(document))
+    # when it is imported, the report lists the step with the rule it breaks
+    code, answer = await cli("import", str(flawed), "--import-id", "imp-flawed")
+    assert code == 0 and answer["cases"][0]["closed"]
+    [finding] = [f for f in answer["cases"][0]["findings"]
+                 if f["rule"] == "minimum-hearing-notice"]
+    assert finding["record"] == "cases[0].steps[8]" and finding["field"]
+    # then `audit case` fails that rule at that event, labelled imported
+    code, audit = await cli("audit", "case", CASE_ID)
+    check = next(c for c in audit["checks"] if c["check_id"] == "minimum-hearing-notice")
+    assert code == 1 and check["status"] == "fail"
+    assert [r["stream_version"] for r in check["offending"]] == [finding["stream_version"]]
+    row = next(t for t in audit["timeline"]
+               if t["stream_version"] == finding["stream_version"])
+    assert row["imported"]["import_id"] == "imp-flawed"
+    assert row["imported"]["importer"]["role"] == "operator"

@@ -124,18 +124,45 @@ async def test_a_bad_step_is_refused_naming_record_and_field_and_nothing_is_reco
     assert await stream_count(pool) == 0  # not even the member, listed first
 
 
-async def test_a_step_the_rules_refuse_is_refused_naming_its_record_and_rule(
-        service: ImportService, pool: asyncpg.Pool) -> None:
+async def test_a_past_step_breaking_a_rule_is_imported_and_the_audit_fails_it_there(
+        service: ImportService, store: EventStore) -> None:
+    # given the 2016 case with its hearing set on a day's notice (under the minimum)
     document = sample_document()
     schedule = steps(document)[8]["command"]
     assert schedule["type"] == "ScheduleHearing"
-    schedule["at"] = "2016-06-14T09:00:00+00:00"  # a day's notice: under the minimum
+    schedule["at"] = "2016-06-14T09:00:00+00:00"
+    # when it is imported
+    report = await service.run(document, IMPORTER, NOW, import_id="imp-flawed")
+    # then the case is imported as recorded, and the report lists the rule it breaks
+    [case] = report.cases
+    assert case.closed
+    [finding] = [f for f in case.findings if f.rule == "minimum-hearing-notice"]
+    assert finding.record == "cases[0].steps[8]" and finding.field is not None
+    # and the audit fails that rule at that imported event, labelled with actor and source
+    events = await store.read_stream(case_stream(CASE_ID))
+    assert events[finding.stream_version - 1].event_type == "HearingScheduled"
+    audit = audit_case(events, [], now=NOW)
+    check = next(c for c in audit.failures() if c.check_id == "minimum-hearing-notice")
+    assert [r.stream_version for r in check.offending] == [finding.stream_version]
+    row = next(t for t in audit.timeline if t.stream_version == finding.stream_version)
+    assert row.imported is not None and row.imported.import_id == "imp-flawed"
+    label = row.flags[-1]
+    assert label.startswith("imported from branch disciplinary register")
+    assert "by operator:ops-1 (import imp-flawed, cases[0].steps[8])" in label
+
+
+async def test_an_unreadable_step_refuses_the_file_naming_its_record_rule_and_field(
+        service: ImportService, pool: asyncpg.Pool) -> None:
+    # given a hearing recorded as held a week before the time it was set for
+    document = sample_document()
+    held = steps(document)[9]["command"]
+    assert held["type"] == "RecordHearingHeld"
+    held["effective_at"] = "2016-06-24T09:00:00+00:00"
     with pytest.raises(ImportRejected) as refused:
         await service.run(document, IMPORTER, NOW)
-    assert refused.value.record == "cases[0].steps[8]"
+    assert refused.value.record == "cases[0].steps[9]"
+    assert refused.value.rule == "hearing-not-yet-due"
     assert refused.value.field is not None and refused.value.field.startswith("command.")
-    assert "ScheduleHearing refused" in refused.value.message
-    assert refused.value.rule == "minimum-hearing-notice"
     assert await stream_count(pool) == 0
 
 

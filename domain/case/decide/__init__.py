@@ -108,11 +108,14 @@ def decide(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseEv
     return events
 
 
-def propose(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseEvent]:
+def propose(state: CaseState, command: CaseCommand, now: datetime, *,
+            check_actor: bool = True) -> list[CaseEvent]:
     """The events the command would cause, judged only by the command checks.
 
     decide() then asks the rules about them. Tests use this to write what a buggy
-    importer or a forger would write: the events decide() would refuse.
+    importer or a forger would write: the events decide() would refuse. The importer
+    passes ``check_actor=False`` to record a past step taken by someone the procedure did
+    not allow as it happened (the audit's who-acted check judges the recorded actor).
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -120,14 +123,16 @@ def propose(state: CaseState, command: CaseCommand, now: datetime) -> list[CaseE
         if isinstance(command, (CloseCase, *TIMER_COMMANDS)):
             return []  # a retried close, or a timer that raced the closure
         if isinstance(command, (CorrectRecord, RecordInstruction)):
-            check_permission(state, command)
+            if check_actor:
+                check_permission(state, command)
             return _dispatch(state, command, command.effective_at or now)
         raise CASE_CLOSED.refuse(f"the case is closed: only a correction (CorrectRecord) or a "
                                  f"contact (RecordInstruction) is recorded on it, not "
                                  f"{command.type}", field="type")
     if case_not_reported(state, None) and not isinstance(command, FileReport):
         raise CASE_NOT_REPORTED.refuse("the case has no report yet")
-    check_permission(state, command)
+    if check_actor:
+        check_permission(state, command)
     return _dispatch(state, command, command.effective_at or now)
 
 
