@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import model_validator
+
 from ..domain.base import Model, Personal
 from ..domain.case.priors import RespondentRecord
 from ..domain.case.reporter_values import ReporterRecord
@@ -70,8 +72,19 @@ class LoadedRespondentRecord(Model):
 
 
 class RetentionInput(Model):
-    case_id: str
-    due_at: datetime  # the case's retention end (domain/retention.py)
+    """One retention timer: a closed case's, or an ended membership's (``member_id``; the
+    same workflow and activity, so retention has one mechanism). Inputs recorded before
+    membership timers name a case and read as before."""
+
+    case_id: str | None = None
+    member_id: str | None = None
+    due_at: datetime  # the record's retention end (domain/retention.py)
+
+    @model_validator(mode="after")
+    def _one_record(self) -> RetentionInput:
+        if (self.case_id is None) == (self.member_id is None):
+            raise ValueError("a retention timer is for exactly one of case_id or member_id")
+        return self
 
 
 class LoadedRulebook(Model):

@@ -3,6 +3,7 @@ read / export / erase, membership facts and standing."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from ..domain.envelope import NewEvent
 from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
 from ..domain.membership.standing import Knowledge, Standing
 from ..domain.streams import case_stream, notification_stream
-from ..services.client import NotFound
+from ..services.client import NotFound, ServiceUnavailable
 from ..services.identity import AUDITOR, DPO
 from ..services.members import MemberService, case_streams_for
 from ..services.records import AccessEntry, CaseFile, ErasureResult
@@ -25,6 +26,8 @@ from .cases import BreakGlass, CaseId, Purpose, _purpose
 from .deps import CallerDep, RecordsDep, ServicesDep, require_actor_role, require_role
 from .problems import ApiProblem
 from .schemas import json_object, with_actor
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 PersonId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^\s/]+$")]
@@ -91,7 +94,14 @@ async def record_fact(request: Request, member_id: PersonId, who: CallerDep,
     require_role(who, FACT_ROLES, "recording membership facts")
     document = with_actor(await json_object(request), who.actor)
     command = MEMBER_COMMAND_ADAPTER.validate_python(document)
-    return await MemberService(svc.store, svc.policy).record(
+    async def retain(member: str, ended_at: datetime, due_at: datetime) -> None:
+        try:
+            await svc.client.start_member_retention(member, ended_at, due_at)
+        except ServiceUnavailable as err:
+            # The fact is recorded; `dueprocess retention sweep` starts the timer later.
+            log.warning("retention timer of member %s not started: %s", member, err)
+
+    return await MemberService(svc.store, svc.policy, retain=retain).record(
         member_id, command, datetime.now(UTC), correlation_id=who.request_id,
         principal=who.principal.record(who.request_id))
 

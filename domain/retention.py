@@ -13,16 +13,19 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .base import Model
+from .base import Model, PolicyViolation
 from .case.state import CaseState
 from .membership.member import MemberState
-from .policy import Retention
+from .policy import PolicyDocument, Retention
 
 
 class RetentionResult(Model):
-    """What a retention timer did: who was shredded, and why the others are kept."""
+    """What a retention timer did: who was shredded, and why the others are kept. A case's
+    timer names its case; an ended membership's timer names its member (v1 results, before
+    membership timers, always named a case)."""
 
-    case_id: str
+    case_id: str | None = None
+    member_id: str | None = None
     shredded: list[str] = []
     kept: dict[str, str] = {}
 
@@ -52,6 +55,28 @@ def case_retention_end(state: CaseState) -> datetime | None:
     return state.closed_at + period
 
 
+def membership_retention(member: MemberState, policy: PolicyDocument) -> Retention | None:
+    """The retention periods that apply to an ended membership: those of the rulebook
+    version in force when it ended (a membership is pinned to no version); None while a
+    member, or when that version sets none (then kept until erased on request)."""
+    if not member.ever_joined or member.is_member or member.left_at is None:
+        return None
+    try:
+        return policy.version_on(member.left_at.date()).retention
+    except PolicyViolation:  # ended when no version was in force: no period to apply
+        return None
+
+
+def membership_retention_end(member: MemberState, policy: PolicyDocument) -> datetime | None:
+    """When an ended membership's retention period ends (its durable timer's due time)."""
+    retention = membership_retention(member, policy)
+    return _membership_end(member, retention) if retention is not None else None
+
+
+def _membership_end(member: MemberState, retention: Retention) -> datetime | None:
+    return member.left_at + retention.membership if member.left_at is not None else None
+
+
 def kept_because(person_id: str, cases: Iterable[CaseState], member: MemberState | None,
                  retention: Retention, now: datetime) -> str | None:
     """Why the person's data is kept at ``now``; None when it is due to be shredded."""
@@ -66,9 +91,9 @@ def kept_because(person_id: str, cases: Iterable[CaseState], member: MemberState
         if end > now:
             return f"case {case.case_id} is kept until {end.isoformat()}"
     if member is not None and member.ever_joined:
-        if member.is_member or member.left_at is None:
+        end = None if member.is_member else _membership_end(member, retention)
+        if end is None:
             return f"{person_id} is a member"
-        end = member.left_at + retention.membership
         if end > now:
             return f"the membership record is kept until {end.isoformat()}"
     return None

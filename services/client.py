@@ -36,7 +36,12 @@ from ..domain.rulebook import refuse_caller_rulebook
 from ..store.db import Database
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
 from .case_list import CasePage, list_cases
-from .closed_cases import EndedUnclosed, send_to_case, start_retention
+from .closed_cases import (
+    EndedUnclosed,
+    send_to_case,
+    start_member_retention,
+    start_retention,
+)
 
 T = TypeVar("T")
 
@@ -267,6 +272,13 @@ class DueProcessClient:
     async def start_retention(self, case_id: str, due_at: datetime) -> None:
         with _rpc_errors(case_id):
             await start_retention(self._client, self._retention_queue, case_id, due_at)
+
+    async def start_member_retention(self, member_id: str, ended_at: datetime,
+                                     due_at: datetime) -> None:
+        """An ended membership's retention timer, on the retention queue as a case's."""
+        with _rpc_errors(member_id):
+            await start_member_retention(self._client, self._retention_queue, member_id,
+                                         ended_at, due_at)
 
     async def state(self, case_id: str) -> dc.CaseState:
         return await self._query(case_id, CaseWorkflow.state)

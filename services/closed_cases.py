@@ -37,7 +37,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from ..activities.contracts import RetentionInput
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
 from ..workflows.case_contracts import RUN_ENDING
-from ..workflows.retention import RETENTION_WORKFLOW, retention_workflow_id
+from ..workflows.retention import (
+    RETENTION_WORKFLOW,
+    member_retention_workflow_id,
+    retention_workflow_id,
+)
 
 # Runs that may end under one command before it gives up (each one waited for): a run ends
 # only when idle, so more than a couple in a row means something else is wrong.
@@ -128,10 +132,23 @@ async def start_retention(client: Client, queue: str, case_id: str, due_at: date
     """Start a case's retention timer (workflows/retention.py) for a case closed elsewhere
     than in its workflow (an imported one); a timer running, or one that already ran (its
     shredding done), is kept, never started twice."""
+    await _start_timer(client, queue, RetentionInput(case_id=case_id, due_at=due_at),
+                       retention_workflow_id(case_id))
+
+
+async def start_member_retention(client: Client, queue: str, member_id: str,
+                                 ended_at: datetime, due_at: datetime) -> None:
+    """Start an ended membership's retention timer, the same workflow as a case's; one
+    per end, kept, never started twice, like a case's."""
+    await _start_timer(client, queue, RetentionInput(member_id=member_id, due_at=due_at),
+                       member_retention_workflow_id(member_id, ended_at))
+
+
+async def _start_timer(client: Client, queue: str, request: RetentionInput,
+                       workflow_id: str) -> None:
     try:
         await client.start_workflow(
-            RETENTION_WORKFLOW, RetentionInput(case_id=case_id, due_at=due_at),
-            id=retention_workflow_id(case_id), task_queue=queue,
+            RETENTION_WORKFLOW, request, id=workflow_id, task_queue=queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
     except WorkflowAlreadyStartedError:

@@ -8,7 +8,7 @@ client and CLI can show their rule and field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -20,19 +20,27 @@ from ..domain.membership.member import (
     MEMBER_EVENT_TYPES,
     MemberCommand,
     MemberEvent,
+    MemberResigned,
+    MembershipLapsed,
     MemberState,
     decide_member,
     evolve_member,
+    fold_member,
     member_stream,
 )
 from ..domain.membership.standing import Knowledge, Standing, standing
 from ..domain.policy import PolicyDocument
+from ..domain.retention import membership_retention_end
 from ..domain.streams import CASE_PREFIX
 from ..store.db import Connection, Database
 from ..store.errors import UnreadableEvent
 from ..store.eventstore import ConcurrencyConflict, EventStore
 
 MAX_ATTEMPTS = 5
+
+# Starts (or keeps) an ended membership's retention timer: (member id, when it ended,
+# retention end).
+StartMemberTimer = Callable[[str, datetime, datetime], Awaitable[None]]
 
 
 class MemberService:
@@ -43,13 +51,17 @@ class MemberService:
         *,
         max_attempts: int = MAX_ATTEMPTS,
         new_id: Callable[[], UUID] = uuid4,
+        retain: StartMemberTimer | None = None,
     ) -> None:
+        """``retain``: starts the retention timer of a membership whose end is recorded
+        (None: none is started here; ``dueprocess retention sweep`` starts it)."""
         if max_attempts < 1:
             raise ValueError("max_attempts: must be at least 1")
         self._store = store
         self._policy = policy  # needed to decide rejoins (the continuity window)
         self._max_attempts = max_attempts
         self._new_id = new_id
+        self._retain = retain
 
     async def load(self, member_id: str) -> tuple[MemberState, int]:
         """The member's state and the stream version it was folded from."""
@@ -91,8 +103,17 @@ class MemberService:
                 if attempt == self._max_attempts:
                     raise
                 continue
+            if any(isinstance(e, MembershipLapsed | MemberResigned) for e in events):
+                await self._start_retention(fold_member(events, state), chosen)
             return envelopes
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _start_retention(self, state: MemberState, policy: PolicyDocument) -> None:
+        # GDPR storage limitation: a membership that has just ended gets its durable timer
+        # (workflows/retention.py), due its rulebook period after the end.
+        end = membership_retention_end(state, policy)
+        if end is not None and state.left_at is not None and self._retain is not None:
+            await self._retain(state.member_id, state.left_at, end)
 
     def _envelope(self, event: MemberEvent, now: datetime, correlation_id: str,
                   principal: PrincipalRecord | None) -> NewEvent:

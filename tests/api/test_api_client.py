@@ -11,10 +11,11 @@ import pytest
 from dueprocess.devstack.demo import Story
 from dueprocess.domain import case as dc
 from dueprocess.domain.base import Actor, ActorKind
-from dueprocess.domain.membership.member import RecordJoined, member_stream
+from dueprocess.domain.membership.member import RecordJoined, RecordResigned, member_stream
 from dueprocess.services.api_client import ApiClient, Unauthenticated
 from dueprocess.services.client import CommandRejected, NotFound, ServiceUnavailable
 from dueprocess.services.policyfile import load_policy_file
+from dueprocess.workflows.retention import RETENTION_WORKFLOW, member_retention_workflow_id
 
 from .conftest import Api
 
@@ -99,6 +100,25 @@ async def test_a_membership_fact_carries_the_authenticated_principal(api: Api) -
         assert (event.principal.issuer, event.principal.subject) == (api.issuer.url, "crm")
         assert event.principal.auth_method == "client_credentials"
         assert event.principal.request_id and event.principal.token_id
+
+
+async def test_a_resignation_through_the_api_starts_the_memberships_retention_timer(
+        api: Api) -> None:
+    crm = Actor(id="crm", role="intake", kind=ActorKind.SYSTEM)
+    async with _client(api) as client:
+        # given a member
+        await client.record_fact("m-2", RecordJoined(
+            actor=crm, authority="membership register", membership_number="M-2",
+            joined_on=date(2015, 3, 1)))
+        # when their resignation is recorded through the API
+        await client.record_fact("m-2", RecordResigned(
+            actor=crm, authority="membership register", in_protest=False))
+    # then the membership's durable timer runs, due the rulebook's period after the end
+    [ended] = [e for e in await api.store.read_stream(member_stream("m-2"))
+               if e.event_type == "MemberResigned"]
+    handle = api.env.client.get_workflow_handle(
+        member_retention_workflow_id("m-2", ended.effective_at))
+    assert (await handle.describe()).workflow_type == RETENTION_WORKFLOW
 
 
 async def test_a_raw_http_client_can_be_shared(api: Api) -> None:

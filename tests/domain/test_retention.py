@@ -25,6 +25,7 @@ from dueprocess.domain.retention import (
     case_kind,
     case_retention_end,
     kept_because,
+    membership_retention_end,
 )
 from fixtures import case_examples as ex
 
@@ -117,4 +118,53 @@ def test_a_current_member_is_kept_and_a_former_one_after_the_membership_period()
     kept = kept_because(ex.RESPONDENT_ID, [dismissed()], former, RETENTION, left + DAY)
     assert kept is not None and "membership record is kept" in kept
     assert kept_because(ex.RESPONDENT_ID, [dismissed()], former, RETENTION,
+                        left + RETENTION.membership) is None
+
+
+def test_an_ended_membership_is_due_its_period_after_it_ended() -> None:
+    # given a member who resigned, under a rulebook whose version then sets retention
+    left = ex.T0 + 500 * DAY
+    # when the membership's retention end is asked
+    end = membership_retention_end(member(left), policy())
+    # then it is the membership period after the end (the timer's due time)
+    assert end == left + RETENTION.membership
+
+
+def test_a_current_member_has_no_membership_retention_end() -> None:
+    # given a current member; when asked; then no timer is due
+    assert membership_retention_end(member(None), policy()) is None
+
+
+def test_an_ended_membership_without_a_period_is_kept_until_erased_on_request() -> None:
+    # given a rulebook whose version in force at the end sets no retention
+    left = ex.T0 + 500 * DAY
+    # when asked, then no timer is due
+    assert membership_retention_end(member(left), policy(None)) is None
+
+
+def test_the_period_is_that_of_the_version_in_force_when_the_membership_ended() -> None:
+    # given a rulebook whose 2019.1 keeps memberships 90 days and whose 2023.1 keeps them
+    # 10 days, and a member who resigned in 2021
+    base = policy()
+    short = RETENTION.model_copy(update={"membership": 10 * DAY})
+    newer = base.model_copy(update={"versions": [
+        base.versions[0], base.versions[1].model_copy(update={"retention": short})]})
+    left = datetime(2021, 6, 1, tzinfo=ex.T0.tzinfo)
+    # when the membership's retention end is asked
+    end = membership_retention_end(member(left), newer)
+    # then 2019.1's period applies, the version in force when it ended
+    assert end == left + RETENTION.membership
+
+
+def test_an_open_case_refuses_an_ended_memberships_shredding() -> None:
+    # given a member who resigned long ago, named in a case still open
+    left = ex.T0 + 500 * DAY
+    former = member(left)
+    # when the membership's timer asks, past its period
+    why = kept_because(ex.RESPONDENT_ID, [dismissed(closed=False)], former, RETENTION,
+                       left + RETENTION.membership + DAY)
+    # then the shredding is refused, naming the open case
+    assert why is not None and "open" in why
+    # and with no open case it is due
+    assert kept_because(ex.RESPONDENT_ID, [], former, RETENTION,
                         left + RETENTION.membership) is None
