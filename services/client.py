@@ -9,23 +9,20 @@ never see a raw RPC error.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     Client,
-    RPCTimeoutOrCancelledError,
     WithStartWorkflowOperation,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..activities.contracts import LOAD_RULEBOOK
@@ -36,6 +33,18 @@ from ..domain.rulebook import refuse_caller_rulebook
 from ..store.db import Database
 from ..workflows.case import CaseInput, CaseWorkflow, CommandRequest, DecisionResult
 from .case_list import CasePage, list_cases
+
+# Re-exported: callers import the client's errors from here.
+from .client_errors import ClientError as ClientError
+from .client_errors import CommandRejected as CommandRejected
+from .client_errors import NotFound as NotFound
+from .client_errors import ServiceUnavailable as ServiceUnavailable
+from .client_errors import (
+    closed_case,
+    domain_rejection,
+    rejected,
+    rpc_errors,
+)
 from .closed_cases import (
     EndedUnclosed,
     send_to_case,
@@ -51,43 +60,6 @@ _ACTED = frozenset({
     EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
     EventType.EVENT_TYPE_TIMER_STARTED,
 })
-_UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
-                          RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN,
-                          RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.INTERNAL})
-
-
-class ClientError(Exception):
-    """Base of what the client raises: a stable ``error_type``, the ``rule`` and
-    ``field`` when one is at fault, and ``details`` for machines."""
-
-    def __init__(self, error_type: str, message: str, details: dict[str, Any]) -> None:
-        super().__init__(f"{error_type}: {message}")
-        self.error_type = error_type
-        self.message = message
-        self.rule: str | None = details.get("rule")
-        self.field: str | None = details.get("field")
-        self.details = details
-
-
-class CommandRejected(ClientError):
-    """The case (or the model) refused the command: nothing was recorded."""
-
-
-class NotFound(CommandRejected):
-    """No such case."""
-
-    def __init__(self, case_id: str) -> None:
-        super().__init__("NotFound", f"no case {case_id!r}",
-                         {"rule": "case-exists", "field": "case_id", "case_id": case_id})
-
-
-class ServiceUnavailable(ClientError):
-    """Temporal could not be reached, or went away during the call. The command may or may
-    not have been recorded: send it again (commands are idempotent)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("ServiceUnavailable", message, {"rule": "temporal-reachable"})
-
 
 class CaseClient(Protocol):
     """What both clients offer: this module's over Temporal, services/api_client.py's
@@ -119,41 +91,6 @@ def case_id_for(idempotency_key: str) -> str:
     if not idempotency_key.strip():
         raise ValueError("idempotency_key: must not be blank")
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
-
-
-def _rejected(err: WorkflowUpdateFailedError) -> Exception:
-    cause: BaseException | None = err.cause
-    while isinstance(cause, ActivityError):  # a store failure surfaced without mapping
-        cause = cause.cause
-    if isinstance(cause, ApplicationError) and cause.type:
-        details = cause.details[0] if cause.details else {}
-        return CommandRejected(cause.type, cause.message, details if isinstance(details, dict)
-                               else {})
-    return CommandRejected("UpdateFailed", str(cause or err), {"rule": "recorded-or-rejected"})
-
-
-def _closed(case_id: str, field: str) -> CommandRejected:
-    return CommandRejected("CaseClosed", f"case {case_id} is closed: its record is final", {
-        "rule": "closed-case-is-final", "field": field, "case_id": case_id})
-
-
-def _domain_rejection(err: DomainError) -> CommandRejected:
-    return CommandRejected(err.error_type, err.message, err.details())
-
-
-@contextmanager
-def _rpc_errors(case_id: str) -> Iterator[None]:
-    """Raw RPC failures as the client's typed errors."""
-    try:
-        yield
-    except (RPCTimeoutOrCancelledError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
-        raise ServiceUnavailable(f"Temporal did not answer in time: {err}") from err
-    except RPCError as err:
-        if err.status is RPCStatusCode.NOT_FOUND:
-            raise NotFound(case_id) from err
-        if err.status in _UNAVAILABLE:
-            raise ServiceUnavailable(f"Temporal unavailable: {err.message}") from err
-        raise
 
 
 def _acted(event: HistoryEvent) -> bool:
@@ -193,7 +130,7 @@ class DueProcessClient:
         try:
             refuse_caller_rulebook(command)
         except DomainError as err:
-            raise _domain_rejection(err) from err
+            raise domain_rejection(err) from err
         case_id = case_id_for(idempotency_key)
         start = WithStartWorkflowOperation(
             CaseWorkflow.run,
@@ -206,7 +143,7 @@ class DueProcessClient:
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         )
         try:
-            with _rpc_errors(case_id):
+            with rpc_errors(case_id):
                 result: DecisionResult = await self._client.execute_update_with_start_workflow(
                     "decide",
                     CommandRequest(command=command, correlation_id=correlation_id or case_id,
@@ -216,13 +153,13 @@ class DueProcessClient:
                 )
         except WorkflowUpdateFailedError as err:
             await self._end_if_empty(case_id)
-            raise _rejected(err) from err
+            raise rejected(err) from err
         except WorkflowAlreadyStartedError as err:
-            raise _closed(case_id, "idempotency_key") from err
+            raise closed_case(case_id, "idempotency_key") from err
         except RPCError as err:
             # Servers report the refused duplicate start either way.
             if err.status is RPCStatusCode.ALREADY_EXISTS or "ALREADY_EXISTS" in str(err):
-                raise _closed(case_id, "idempotency_key") from err
+                raise closed_case(case_id, "idempotency_key") from err
             raise
         return result
 
@@ -230,7 +167,7 @@ class DueProcessClient:
         """End the workflow a refused intake started, if it has done nothing at all (a
         duplicate intake refused by a live case leaves that case alone)."""
         handle = self._client.get_workflow_handle(case_id)
-        with _rpc_errors(case_id):
+        with rpc_errors(case_id):
             history = await handle.fetch_history()
             if any(_acted(e) for e in history.events):
                 return
@@ -252,31 +189,31 @@ class DueProcessClient:
         request = CommandRequest(command=command, correlation_id=correlation_id,
                                  causation_id=causation_id, principal=principal)
         try:
-            with _rpc_errors(case_id):
+            with rpc_errors(case_id):
                 return await send_to_case(self._client, self._task_queue, case_id, request)
         except WorkflowUpdateFailedError as err:
-            raise _rejected(err) from err
+            raise rejected(err) from err
         except EndedUnclosed as err:  # a refused intake: no case to correct
-            raise _closed(case_id, "case_id") from err
+            raise closed_case(case_id, "case_id") from err
 
     async def resume(self, start: CaseInput) -> None:
         """Start a case's workflow from a state recorded elsewhere (an imported open case:
         services/importer.py); an existing run of the case is kept, never restarted."""
         if start.retention_queue is None:
             start = start.model_copy(update={"retention_queue": self._retention_queue})
-        with _rpc_errors(start.case_id):
+        with rpc_errors(start.case_id):
             await self._client.start_workflow(
                 CaseWorkflow.run, start, id=start.case_id, task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
 
     async def start_retention(self, case_id: str, due_at: datetime) -> None:
-        with _rpc_errors(case_id):
+        with rpc_errors(case_id):
             await start_retention(self._client, self._retention_queue, case_id, due_at)
 
     async def start_member_retention(self, member_id: str, ended_at: datetime,
                                      due_at: datetime) -> None:
         """An ended membership's retention timer, on the retention queue as a case's."""
-        with _rpc_errors(member_id):
+        with rpc_errors(member_id):
             await start_member_retention(self._client, self._retention_queue, member_id,
                                          ended_at, due_at)
 
@@ -297,11 +234,11 @@ class DueProcessClient:
                                     overdue=overdue, person_id=person_id, cursor=cursor,
                                     limit=limit)
         except DomainError as err:
-            raise _domain_rejection(err) from err
+            raise domain_rejection(err) from err
 
     async def _query(self, case_id: str, query: Callable[[CaseWorkflow], T]) -> T:
         handle = self._client.get_workflow_handle_for(CaseWorkflow.run, case_id)
-        with _rpc_errors(case_id):
+        with rpc_errors(case_id):
             try:
                 return await handle.query(query)
             except WorkflowQueryFailedError as err:
