@@ -174,7 +174,7 @@ def uuid_text(value: UUID) -> str:
 
 
 def _b64(data: bytes) -> str:
-    # base64.b64encode is a Python wrapper around this (0.2 us per sealed value).
+    # base64.b64encode is a Python wrapper around this (0.2 us less per sealed value).
     return b2a_base64(data, newline=False).decode("ascii")
 
 
@@ -196,7 +196,8 @@ def _replaced(node: Any, path: Path, new: Any, depth: int = 0) -> Any:
 def _with_replaced(payload: Mapping[str, Any], found: Found, leaf: Any) -> dict[str, Any]:
     """``payload`` with each personal value of ``found`` replaced by ``leaf(path, node)``."""
     # One copy of the top level up front: a top-level value (the usual case) is then set
-    # in place instead of copied through _replaced (issue 14: 1.5 us per sealed value).
+    # in place instead of copied through _replaced, and not copied again at the end
+    # (issue 14, with _b64: seal_found 3.9 -> 3.7 us per value, min of 9).
     out: dict[str, Any] = dict(payload)
     for path, node in found:
         new = leaf(path_text(path), node)
