@@ -101,30 +101,52 @@ def values_at(node: Any, path: Path) -> Iterator[Any]:
         yield from values_at(node[head], rest)
 
 
+class _Step:
+    """A node of the trie of a path set: whether a path ends here, and the steps on."""
+
+    __slots__ = ("end", "next")
+
+    def __init__(self) -> None:
+        self.end = False
+        self.next: dict[str, _Step] = {}
+
+
 @cache
-def _prefixes(paths: frozenset[Path]) -> frozenset[Path]:
-    # Every append asks with one of a few dozen path sets (one per event type).
-    return frozenset(p[:i] for p in paths for i in range(len(p) + 1))
+def _trie(paths: frozenset[Path]) -> _Step:
+    # Every append asks with one of a few dozen path sets (one per event type). A trie
+    # looks each key up once; testing (*at, step) in a set of prefixes built two tuples
+    # per key of the payload (issue 14: see domain/people.py for what this saved).
+    root = _Step()
+    for path in paths:
+        node = root
+        for step in path:
+            node = node.next.setdefault(step, _Step())
+        node.end = True
+    return root
 
 
 def person_ids_at(node: Any, paths: frozenset[Path]) -> list[str]:
     """Person ids at ``paths`` in the JSON document ``node``, in order of first mention."""
     if not paths:
         return []
-    prefixes = _prefixes(paths)
     found: dict[str, None] = {}
 
-    def walk(value: Any, at: Path) -> None:
-        if at in paths and isinstance(value, str):
+    def walk(value: Any, at: _Step) -> None:
+        if at.end and isinstance(value, str):
             found.setdefault(value)
+        steps = at.next
+        if not steps:
+            return
         if isinstance(value, dict):
+            each = steps.get(VALUE)
             for key, item in value.items():
-                for step in (key, VALUE):
-                    if (*at, step) in prefixes:
-                        walk(item, (*at, step))
-        elif isinstance(value, list) and (*at, ITEM) in prefixes:
+                if (child := steps.get(key)) is not None:
+                    walk(item, child)
+                if each is not None:
+                    walk(item, each)
+        elif isinstance(value, list) and (child := steps.get(ITEM)) is not None:
             for item in value:
-                walk(item, (*at, ITEM))
+                walk(item, child)
 
-    walk(node, ())
+    walk(node, _trie(paths))
     return list(found)

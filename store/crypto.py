@@ -24,6 +24,7 @@ import base64
 import hashlib
 import os
 from base64 import b64encode
+from binascii import b2a_base64
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -172,6 +173,11 @@ def uuid_text(value: UUID) -> str:
     return orjson.dumps(value)[1:-1].decode("ascii")
 
 
+def _b64(data: bytes) -> str:
+    # base64.b64encode is a Python wrapper around this (0.2 us less per sealed value).
+    return b2a_base64(data, newline=False).decode("ascii")
+
+
 def _aad(event_id: str, path: str, subject_id: str, key_id: int) -> bytes:
     return f"{event_id}|{path}|{subject_id}|{key_id}".encode()
 
@@ -189,11 +195,17 @@ def _replaced(node: Any, path: Path, new: Any, depth: int = 0) -> Any:
 
 def _with_replaced(payload: Mapping[str, Any], found: Found, leaf: Any) -> dict[str, Any]:
     """``payload`` with each personal value of ``found`` replaced by ``leaf(path, node)``."""
-    out: Any = payload
+    # One copy of the top level up front: a top-level value (the usual case) is then set
+    # in place instead of copied through _replaced, and not copied again at the end
+    # (issue 14, with _b64: seal_found 3.9 -> 3.7 us per value, min of 9).
+    out: dict[str, Any] = dict(payload)
     for path, node in found:
         new = leaf(path_text(path), node)
-        out = _replaced(out, path, new) if path else new
-    return dict(out)
+        if len(path) == 1:
+            out[path[0]] = new
+        else:
+            out = _replaced(out, path, new) if path else new
+    return out
 
 
 def seal_found(
@@ -215,7 +227,7 @@ def seal_found(
             return {"pii": True, "subject_id": subject, "key_id": key.key_id,
                     "ct": b64encode(key.seal_v1(plain, aad)).decode("ascii")}
         return {"pii": True, "subject_id": subject, "key_id": key.key_id,
-                "cv": CIPHER_GCM_SIV, "ct": b64encode(key.seal(plain, aad)).decode("ascii")}
+                "cv": CIPHER_GCM_SIV, "ct": _b64(key.seal(plain, aad))}
 
     return _with_replaced(payload, found, leaf)
 

@@ -115,10 +115,14 @@ def batch_documents(
 def batch_people(events: Sequence[NewEvent], found: list[crypto.Found]) -> list[str]:
     """Everyone the batch's events name (``domain.people``), for the person index."""
     people: dict[str, None] = {}
+    last: Actor | None = None
+    actor: dict[str, str] = {}
     for event, personal in zip(events, found, strict=True):
-        actor = {"id": event.actor.id, "kind": str(event.actor.kind)}
+        if event.actor is not last:  # a batch's events usually share one actor object
+            last = event.actor
+            actor = {"id": last.id, "kind": last.kind.value}
         people.update(dict.fromkeys(named_people(
-            event.event_type, actor, event.payload, (node["subject_id"] for _, node in personal))))
+            event.event_type, actor, event.payload, [node["subject_id"] for _, node in personal])))
     return list(people)
 
 

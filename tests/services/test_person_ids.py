@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from dueprocess.domain.base import Model
-from dueprocess.domain.ids import ITEM, VALUE, Path, PersonId, person_id_paths, values_at
+from dueprocess.domain.ids import (
+    ITEM,
+    VALUE,
+    Path,
+    PersonId,
+    person_id_paths,
+    person_ids_at,
+    values_at,
+)
 from dueprocess.domain.records import STORED_EVENT_MODELS, person_paths
 from dueprocess.services.redaction import concerns, event_person_ids, redact_others
 from hypothesis import given, settings
@@ -98,3 +106,46 @@ def test_a_person_in_any_person_id_field_is_found_by_subject_access(
     other = "subject-of-another-export" if person != "subject-of-another-export" else "x"
     redacted = redact_others(doc, other)["payload"]
     assert list(values_at(redacted, path)) == ["person-1"]
+
+
+def _reference_person_ids_at(node: Any, paths: frozenset[Path]) -> list[str]:
+    """The walk person_ids_at made before issue 14 (prefix tuples tested per key): the
+    oracle its trie must agree with, order of first mention included."""
+    prefixes = {p[:i] for p in paths for i in range(len(p) + 1)}
+    found: dict[str, None] = {}
+
+    def walk(value: Any, at: Path) -> None:
+        if at in paths and isinstance(value, str):
+            found.setdefault(value)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                for step in (key, VALUE):
+                    if (*at, step) in prefixes:
+                        walk(item, (*at, step))
+        elif isinstance(value, list) and (*at, ITEM) in prefixes:
+            for item in value:
+                walk(item, (*at, ITEM))
+
+    walk(node, ())
+    return list(found)
+
+
+_KEYS = st.sampled_from(["a", "b", "c"])
+_JSON: st.SearchStrategy[Any] = st.recursive(
+    st.sampled_from(["p1", "p2", "p3", 7, None]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=3),
+    max_leaves=12)
+_PATHS = st.frozensets(st.lists(_KEYS | st.just(ITEM) | st.just(VALUE), min_size=1, max_size=3)
+                       .map(tuple), max_size=4)
+
+
+@settings(max_examples=300)
+@given(document=_JSON, paths=_PATHS)
+def test_person_ids_at_finds_what_the_prefix_walk_found_in_the_same_order(
+    document: Any, paths: frozenset[Path]
+) -> None:
+    # given any JSON document and any set of person-id paths
+    # when the ids at those paths are collected
+    found = person_ids_at(document, paths)
+    # then they are exactly those the previous walk found, in order of first mention
+    assert found == _reference_person_ids_at(document, paths)
