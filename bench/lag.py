@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -178,6 +179,7 @@ async def main(rates: list[tuple[float, float]], generators: int = 1) -> dict[st
             pool = await create_pool(dsn, min_size=4, max_size=10)  # a worker's
             store = EventStore(pool)
             runner = ProjectionRunner(pool, store, default_projections(ex.example_policy()))
+            gc.freeze()  # as the worker does once started (worker.run_worker)
             next_case = 0
             stop = asyncio.Event()
             projecting = asyncio.create_task(runner.run(stop))
