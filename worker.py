@@ -8,6 +8,7 @@ Temporal dev server are started in the data dir and stopped again on exit.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import logging
 import os
@@ -246,6 +247,11 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
         await health.start()
     try:
         worker = build_worker(runtime)
+        # What start-up built (modules, models' schemas, the worker) lives as long as the
+        # process: out of the collector's reach, a full collection (which stalls the event
+        # loop, projections' batches included) walks only what has been made since, chiefly
+        # the projections' caches: about 40% less per collection (bench/lag.py).
+        gc.freeze()
         async with worker:
             projections = asyncio.create_task(keep_projections(runtime, stop))
             checkpoints = asyncio.create_task(checkpoint_writer(runtime, stop))

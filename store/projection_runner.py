@@ -1,10 +1,11 @@
 """Running projections: batches, checkpoints, and what happens when an event will not apply.
 
-Each projection's rows and its checkpoint change in one transaction, and the checkpoint
-row is locked while a batch is applied, so two runners never apply a batch twice and a
-crash never skips one. An event a projection cannot apply never stops the others and
-never vanishes: it is quarantined with its error (or its projection halts there, by
-configuration), the error is logged, and `dueprocess projections status` shows it.
+Each projection's rows and its checkpoint change in one transaction, and the projection is
+locked (a transaction-scoped advisory lock on its name) while a batch is applied, so two
+runners never apply a batch twice and a crash never skips one. An event a projection
+cannot apply never stops the others and never vanishes: it is quarantined with its error
+(or its projection halts there, by configuration), the error is logged, and
+`dueprocess projections status` shows it.
 """
 
 from __future__ import annotations
@@ -76,6 +77,18 @@ _NEXT_EVENT = """SELECT event_id, stream_id, stream_version, event_type,
                   ORDER BY tx_id, global_position LIMIT 1"""
 
 
+# The advisory-lock key space of projections (two-int keys never meet the one-bigint keys
+# of data subjects, migration 0010): 'proj', then the name's hash.
+_LOCK_SPACE = 0x70726F6A
+_CREATE = "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING"
+
+
+async def _advance(conn: Connection, name: str, tx_id: int, global_position: int) -> None:
+    await conn.execute(
+        """UPDATE projection_checkpoints SET tx_id = $2, global_position = $3,
+               updated_at = now() WHERE name = $1""", name, tx_id, global_position)
+
+
 class ProjectionHalted(Exception):
     """A projection stopped at an event it cannot apply (``on_error="halt"``)."""
 
@@ -136,17 +149,15 @@ class ProjectionRunner:
         if known is not None and time.monotonic() - known[1] < RECHECK_SECONDS \
                 and not await self._tail.read(known[0], limit):
             return 0  # nothing new after the checkpoint it last committed
+        if projection.name not in self._known:  # its row, in a transaction of its own
+            await self._pool.execute(_CREATE, projection.name)
         async with self._pool.acquire() as conn, conn.transaction():
             after = await self._checkpoint(conn, projection.name)
             events = await self._tail.read(after, limit)
             if events:
                 await projection.apply(conn, self._store, events)
                 after = events[-1].position
-                await conn.execute(
-                    """UPDATE projection_checkpoints SET tx_id = $2, global_position = $3,
-                           updated_at = now() WHERE name = $1""",
-                    projection.name, after.tx_id, after.global_position,
-                )
+                await _advance(conn, projection.name, after.tx_id, after.global_position)
         self._known[projection.name] = (after, time.monotonic())
         if events and self._on_applied is not None:
             self._on_applied(projection.name, len(events))
@@ -154,12 +165,19 @@ class ProjectionRunner:
 
     @staticmethod
     async def _checkpoint(conn: Connection, name: str) -> Position:
-        await conn.execute(
-            "INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
-            name)
+        """The projection's checkpoint, with the projection locked until the transaction
+        ends. An advisory lock, not ``FOR UPDATE``: a row lock gives the transaction an id
+        at once, and the log's tail only shows events of transactions older than every
+        running one (``read_all``), so a batch holding an id from its first statement hid
+        every event committed meanwhile from ALL projections until it committed: each
+        projection's lag grew by the slowest one's batch. Now the transaction takes an id
+        only at its writes, at the end of the batch."""
+        await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_SPACE, name)
+        # The row exists (``_batch`` made it; this is for a rebuild elsewhere meanwhile), so
+        # this writes nothing and takes no transaction id.
+        await conn.execute(_CREATE, name)
         row = await conn.fetchrow(
-            """SELECT tx_id, global_position FROM projection_checkpoints
-                WHERE name = $1 FOR UPDATE""", name)
+            "SELECT tx_id, global_position FROM projection_checkpoints WHERE name = $1", name)
         assert row is not None
         return Position(tx_id=row["tx_id"], global_position=row["global_position"])
 
@@ -191,10 +209,7 @@ class ProjectionRunner:
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING""",
                 projection.name, row["event_id"], row["stream_id"], row["stream_version"],
                 row["event_type"], row["tx"], row["global_position"], error)
-            await conn.execute(
-                """UPDATE projection_checkpoints SET tx_id = $2, global_position = $3,
-                       updated_at = now() WHERE name = $1""",
-                projection.name, row["tx"], row["global_position"])
+            await _advance(conn, projection.name, row["tx"], row["global_position"])
             return 1
 
     async def catch_up(self, stop: asyncio.Event | None = None) -> int:
@@ -218,6 +233,7 @@ class ProjectionRunner:
             if name is not None and projection.name != name:
                 continue
             async with self._pool.acquire() as conn, conn.transaction():
+                await self._checkpoint(conn, projection.name)  # waits for a batch under way
                 for table in projection.tables:
                     await conn.execute(f"DELETE FROM {table}")
                 await conn.execute(

@@ -69,6 +69,31 @@ async def test_a_stuck_projection_neither_starves_the_case_list_nor_delays_the_s
         "AND state LIKE 'idle in transaction%'") == 0
 
 
+async def test_events_appended_while_a_batch_is_under_way_reach_the_other_projections(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    # given a projection stuck inside a batch (its transaction open, its checkpoint locked)
+    await store.append("case-c0", 0, [_report("c0")])
+    stuck = Stuck()
+    runner = ProjectionRunner(pool, store, [stuck, CaseListProjection()], stop_grace=0.2)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(runner.run(stop, interval=0.05))
+    try:
+        await asyncio.wait_for(stuck.entered.wait(), timeout=10)
+        # when cases are appended after that batch began
+        for i in range(1, CASES):
+            await store.append(f"case-c{i}", 0, [_report(f"c{i}")])
+        # then the case list lists them all the same: the open batch holds no transaction
+        # id back (the log's tail shows only events older than every running transaction)
+        async with asyncio.timeout(30):
+            while await pool.fetchval("SELECT count(*) FROM case_list") < CASES:
+                assert not loop.done(), loop
+                await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, timeout=10)
+
+
 async def test_catch_up_takes_the_projections_in_turns(
     pool: asyncpg.Pool, store: EventStore
 ) -> None:
