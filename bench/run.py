@@ -207,10 +207,9 @@ def write_readme(results: Path, command: str) -> None:
         f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')} (load average "
         f"at the end {load_average()}). One command runs them all: `python bench/run.py` "
         "(`--quick` for a smoke run, `--only NAME ...` for some; needs the `bench` extra, "
-        "`pip install '.[dev,bench]'`). **The machine was shared** with other jobs "
-        "(tests and builds of up to 8 other sessions on the same 2 cores) while these ran: "
-        "the load averages in each table say how busy it was; absolute times are slower and "
-        "noisier than on a quiet machine, ratios measured in the same run less so.",
+        "`pip install '.[dev,bench]'`). The load averages in each table say how busy the "
+        "machine was while it ran (other jobs may share it): on a busy machine absolute "
+        "times are slower and noisier, ratios measured in the same run less so.",
         "",
         "Sizes in these runs: see each table (defaults: scale 10k/100k/1M events, "
         "`--sizes`; memory 10,000 cases, `--cases`; lag `--rates`). On this machine the "
