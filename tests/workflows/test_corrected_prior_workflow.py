@@ -3,62 +3,37 @@ case officer corrects a respondent's sanction away, a later case's decision does
 it as a prior sanction, and citing it as aggravating is refused.
 
 On the time-skipping server with a real worker and PostgreSQL, as
-test_prior_sanctions_workflow.py (whose helpers are repeated here).
+test_prior_sanctions_workflow.py (their first steps: tests/fixtures/hearing_story.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 from dueprocess.devstack.demo import Story
 from dueprocess.domain import case as dc
-from dueprocess.domain.base import Actor, Personal
-from dueprocess.domain.case.values import Finding, Sanction
+from dueprocess.domain.base import Actor
+from dueprocess.domain.case.values import Sanction
 from dueprocess.domain.policy import SanctionKind
 from dueprocess.services.client import CommandRejected
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import case_stream
+from fixtures.hearing_story import to_hearing, wait_until, warning_decision
 from temporalio.testing import WorkflowEnvironment
-
-
-async def _wait_until(env: WorkflowEnvironment, when: datetime) -> None:
-    await env.sleep(max((when - await env.get_current_time()).total_seconds(), 0) + 60)
-
-
-async def _to_hearing(story: Story, env: WorkflowEnvironment) -> None:
-    await story.file()
-    await story.acknowledge_and_investigate()
-    await story.notify_and_disclose()
-    await story.respond()
-    await _wait_until(env, await story.schedule_hearing(timedelta(days=15)))
-    await story.send(dc.RecordHearingHeld(
-        actor=story.chair, authority="rulebook s.6.3",
-        attendees=[*story.p.panel, story.p.respondent], respondent_attended=True))
-
-
-def _decision(story: Story, **extra: Any) -> dc.RecordDecision:
-    return dc.RecordDecision(
-        actor=story.chair, authority="rulebook s.6.4", how_to_appeal="Write to the appeals "
-        "secretary.", findings=[Finding(
-            allegation_id="A1", upheld=True,
-            findings=Personal(subject_id=story.p.respondent, value="Wrote the posts."),
-            reasons="Abuse under R1 as defined.", relied_on_evidence=["E1", "E2"],
-            sanction=Sanction(kind=SanctionKind.WARNING))], **extra)
 
 
 async def test_a_corrected_sanction_is_not_weighed_in_a_later_case(
     story: Story, env: WorkflowEnvironment, store: EventStore,
 ) -> None:
     # Given the respondent suspended in a first case, the sanction carried out
-    await _to_hearing(story, env)
-    await story.send(_decision(story).model_copy(update={"findings": [
-        _decision(story).findings[0].model_copy(update={"sanction": Sanction(
+    await to_hearing(story, env)
+    await story.send(warning_decision(story).model_copy(update={"findings": [
+        warning_decision(story).findings[0].model_copy(update={"sanction": Sanction(
             kind=SanctionKind.SUSPENSION, term=timedelta(weeks=2))})]}))
     [window] = [d for d in await story.client.deadlines(story.case_id)
                 if d.kind == "appeal_window"]
-    await _wait_until(env, window.due_at)
+    await wait_until(env, window.due_at)
     await story.send(dc.CarryOutSanction(actor=story.officer, authority="rulebook s.9"))
     first = story.case_id
     # and the sanction then corrected on the record: it should never have been imposed
@@ -72,14 +47,14 @@ async def test_a_corrected_sanction_is_not_weighed_in_a_later_case(
     second = Story(story.client, story.policy, clock=env.get_current_time)
     second.p = second.p.model_copy(update={"respondent": story.p.respondent})
     second.respondent = Actor(id=story.p.respondent, role="respondent")
-    await _to_hearing(second, env)
+    await to_hearing(second, env)
     # When the decision cites the corrected sanction, it is refused: it is no prior sanction
     with pytest.raises(CommandRejected) as caught:
-        await second.send(_decision(second, aggravating_priors=[first]))
+        await second.send(warning_decision(second, aggravating_priors=[first]))
     assert (caught.value.rule, caught.value.field) == (
         "prior-sanctions-current", "aggravating_priors.0")
     # Then the decision taken weighs no prior sanction at all
-    await second.send(_decision(second))
+    await second.send(warning_decision(second))
     [decided] = [e for e in await store.read_stream(case_stream(second.case_id))
                  if e.event_type == "DecisionRecorded"]
     event = dc.DecisionRecorded.model_validate(decided.payload)

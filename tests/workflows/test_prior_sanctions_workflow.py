@@ -9,78 +9,54 @@ sends the record itself.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from dueprocess.devstack.demo import Story
 from dueprocess.domain import case as dc
-from dueprocess.domain.base import Actor, Personal
+from dueprocess.domain.base import Actor
 from dueprocess.domain.case.priors import RespondentRecord
-from dueprocess.domain.case.values import Finding, Sanction
+from dueprocess.domain.case.values import Sanction
 from dueprocess.domain.policy import SanctionKind
 from dueprocess.services.client import CommandRejected
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.case import case_stream
+from fixtures.hearing_story import to_hearing, wait_until, warning_decision
 from temporalio.testing import WorkflowEnvironment
-
-
-async def _wait_until(env: WorkflowEnvironment, when: datetime) -> None:
-    await env.sleep(max((when - await env.get_current_time()).total_seconds(), 0) + 60)
-
-
-async def _to_hearing(story: Story, env: WorkflowEnvironment) -> None:
-    await story.file()
-    await story.acknowledge_and_investigate()
-    await story.notify_and_disclose()
-    await story.respond()
-    await _wait_until(env, await story.schedule_hearing(timedelta(days=15)))
-    await story.send(dc.RecordHearingHeld(
-        actor=story.chair, authority="rulebook s.6.3",
-        attendees=[*story.p.panel, story.p.respondent], respondent_attended=True))
-
-
-def _decision(story: Story, **extra: Any) -> dc.RecordDecision:
-    return dc.RecordDecision(
-        actor=story.chair, authority="rulebook s.6.4", how_to_appeal="Write to the appeals "
-        "secretary.", findings=[Finding(
-            allegation_id="A1", upheld=True,
-            findings=Personal(subject_id=story.p.respondent, value="Wrote the posts."),
-            reasons="Abuse under R1 as defined.", relied_on_evidence=["E1", "E2"],
-            sanction=Sanction(kind=SanctionKind.WARNING))], **extra)
 
 
 async def test_a_decision_weighs_the_respondents_current_prior_sanction(
     story: Story, env: WorkflowEnvironment, store: EventStore, record_history: Any,
 ) -> None:
     # Given the respondent suspended in a first case, the sanction carried out
-    await _to_hearing(story, env)
-    await story.send(_decision(story).model_copy(update={"findings": [
-        _decision(story).findings[0].model_copy(update={"sanction": Sanction(
+    await to_hearing(story, env)
+    await story.send(warning_decision(story).model_copy(update={"findings": [
+        warning_decision(story).findings[0].model_copy(update={"sanction": Sanction(
             kind=SanctionKind.SUSPENSION, term=timedelta(weeks=2))})]}))
     [window] = [d for d in await story.client.deadlines(story.case_id)
                 if d.kind == "appeal_window"]
-    await _wait_until(env, window.due_at)
+    await wait_until(env, window.due_at)
     await story.send(dc.CarryOutSanction(actor=story.officer, authority="rulebook s.9"))
     first = story.case_id
     # and a second case against the same respondent, heard
     second = Story(story.client, story.policy, clock=env.get_current_time)
     second.p = second.p.model_copy(update={"respondent": story.p.respondent})
     second.respondent = Actor(id=story.p.respondent, role="respondent")
-    await _to_hearing(second, env)
+    await to_hearing(second, env)
     # When a caller sends the respondent's record with the decision, it is refused
     forged = RespondentRecord(respondent_id=story.p.respondent)
     with pytest.raises(CommandRejected) as caught:
-        await second.send(_decision(second, respondent_record=forged))
+        await second.send(warning_decision(second, respondent_record=forged))
     assert (caught.value.rule, caught.value.field) == (
         "prior-sanctions-read-by-engine", "respondent_record")
     # and citing a case that holds no prior sanction is refused once the record is read
     with pytest.raises(CommandRejected) as caught:
-        await second.send(_decision(second, aggravating_priors=["case-none"]))
+        await second.send(warning_decision(second, aggravating_priors=["case-none"]))
     assert (caught.value.rule, caught.value.field) == (
         "prior-sanctions-current", "aggravating_priors.0")
     # When the decision cites the first case's suspension
-    decision = _decision(second, aggravating_priors=[first])
+    decision = warning_decision(second, aggravating_priors=[first])
     await second.send(decision)
     # (and sent again, it is already on the record)
     assert (await second.send(decision)).events == []
