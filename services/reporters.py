@@ -9,14 +9,11 @@ to decide() and the event decided keeps the facts it relied on.
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from ..domain.case.reporter import reporter_record
 from ..domain.case.reporter_values import ReporterRecord
-from ..domain.streams import case_id_of
 from ..store.db import Connection, Database
 from ..store.eventstore import EventStore
-from ..store.projections import case_state_from
+from .case_states import case_states
 from .members import party_case_streams, party_streams
 
 REPORTED_STREAMS = party_case_streams("complainant")
@@ -29,8 +26,5 @@ async def reported_streams(pool: Database | Connection, reporter_id: str) -> lis
 
 async def load_reporter_record(pool: Database, store: EventStore,
                                reporter_id: str) -> ReporterRecord:
-    records = await store.read_streams(await reported_streams(pool, reporter_id))
-    by_stream = sorted(records, key=lambda r: (r.stream_id, r.stream_version))
-    states = [case_state_from(list(events), case_id_of(stream) or stream)
-              for stream, events in groupby(by_stream, key=lambda r: r.stream_id)]
+    states = await case_states(store, await reported_streams(pool, reporter_id))
     return reporter_record(reporter_id, states)

@@ -8,21 +8,15 @@ decision keeps which prior sanctions it weighed.
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from ..domain.case.priors import RespondentRecord
 from ..domain.case.respondent import respondent_record
-from ..domain.streams import case_id_of
 from ..store.db import Database
 from ..store.eventstore import EventStore
-from ..store.projections import case_state_from
+from .case_states import case_states
 from .members import case_streams_for
 
 
 async def load_respondent_record(pool: Database, store: EventStore,
                                  respondent_id: str) -> RespondentRecord:
-    records = await store.read_streams(await case_streams_for(pool, respondent_id))
-    by_stream = sorted(records, key=lambda r: (r.stream_id, r.stream_version))
-    states = [case_state_from(list(events), case_id_of(stream) or stream)
-              for stream, events in groupby(by_stream, key=lambda r: r.stream_id)]
+    states = await case_states(store, await case_streams_for(pool, respondent_id))
     return respondent_record(respondent_id, states)
