@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from .case.corrections import correction_of, decision_as_corrected, outcome_correction
+from .case.corrections import appeal_as_corrected, decision_as_corrected, interim_corrected
 from .case.decide.hearing import report_source_type
 from .case.events import (
     CASE_EVENT_ADAPTER,
@@ -28,7 +28,7 @@ from .case.events import (
     InterimSuspensionRenewed,
 )
 from .case.state import CaseState, evolve, fold
-from .case.values import ComplainantKind, CorrectedRecord, Sanction
+from .case.values import ComplainantKind, Sanction
 from .envelope import RecordedEvent
 from .policy import SanctionKind
 
@@ -98,7 +98,9 @@ def _restriction(state: CaseState, event: CaseEvent) -> _Restriction | None:
                 sanction.kind, upheld, "Breach of the organisation's published rules of "
                 "conduct, found after a hearing.", f"{len(upheld)} allegation(s) upheld; "
                 f"sanction: {sanction.kind.value}{_term(sanction)}.",
-                sor.automated_decision.value, sor.application_date, sor.end_date)
+                sor.automated_decision.value, sor.application_date,
+                # From the sanction exported, which a correction may have replaced.
+                sor.application_date + sanction.term if sanction.term is not None else None)
         case AppealDecided(new_sanction=Sanction() as sanction) \
                 if sanction.kind in DECISION_ACCOUNT and decision is not None:
             upheld = frozenset(f.allegation_id for f in decision.findings if f.upheld)
@@ -182,10 +184,13 @@ def statements_of_reasons(
     events = [CASE_EVENT_ADAPTER.validate_python(record.payload) for record in ordered]
     final = fold(events, CaseState.empty(case_id))
     state, found = CaseState.empty(case_id), []
+    imposed_at: int | None = None  # the latest interim suspension imposed
     for record, event in zip(ordered, events, strict=True):
         in_period = (start is None or event.effective_at >= start) \
             and (end is None or event.effective_at < end)
-        standing = _as_corrected(final, event, record.stream_version) \
+        if isinstance(event, InterimSuspensionImposed):
+            imposed_at = record.stream_version
+        standing = _as_corrected(final, event, record.stream_version, imposed_at) \
             if record.event_type in RESTRICTING_EVENTS else None
         if standing is not None and in_period:
             statement = _statement(state, standing, str(record.event_id), territory)
@@ -195,15 +200,16 @@ def statements_of_reasons(
     return found
 
 
-def _as_corrected(final: CaseState, event: CaseEvent, version: int) -> CaseEvent | None:
+def _as_corrected(final: CaseState, event: CaseEvent, version: int,
+                  imposed_at: int | None) -> CaseEvent | None:
     """The restrictive event as it stands after the case's corrections (domain/case/
-    corrections.py): None when corrected away; a decision replaced, with its replacement."""
+    corrections.py): None when corrected away, else with what replaced its sanction.
+    ``imposed_at``: the version of the interim suspension a renewal renews."""
     if isinstance(event, DecisionRecorded):
         return decision_as_corrected(final, event)
     if isinstance(event, AppealDecided):
-        corrected = outcome_correction(final)
-        return None if corrected is not None and corrected.replaced_by is None else event
-    if isinstance(event, InterimSuspensionImposed) \
-            and correction_of(final, CorrectedRecord.INTERIM_SUSPENSION, version) is not None:
+        return appeal_as_corrected(final, event, version)
+    if isinstance(event, InterimSuspensionImposed | InterimSuspensionRenewed) \
+            and imposed_at is not None and interim_corrected(final, imposed_at):
         return None
     return event

@@ -10,7 +10,8 @@ Race-safe and exactly once:
   one new run, where the workflow's lock orders them; the decider makes a repeat a no-op.
 - A command reaching the old run after its last decision is refused as ``RUN_ENDING`` by
   the validator (no trace in history); the sender waits for that run to end, then starts
-  the next. Reuse policy ALLOW_DUPLICATE applies only once the describe says COMPLETED.
+  the next. Reuse policy ALLOW_DUPLICATE applies only once the describe says COMPLETED,
+  or RUNNING when another sender started the next run first (the start then joins it).
 - The rebuilt run appends at the stream's stored version, so the hash chain continues.
 
 A case closed elsewhere than in its workflow (imported closed) gets its retention timer

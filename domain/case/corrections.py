@@ -21,7 +21,7 @@ from .record_events import CORRECTED_EVENT_TYPE, RecordCorrected
 from .values import SANCTION_OUTCOMES, CorrectedRecord, Sanction
 
 if TYPE_CHECKING:
-    from .events import DecisionRecorded
+    from .events import AppealDecided, DecisionRecorded
     from .state_model import CaseState
 
 _KIND_OF_EVENT: dict[str, CorrectedRecord] = {t: k for k, t in CORRECTED_EVENT_TYPE.items()}
@@ -71,11 +71,34 @@ def standing_sanction(state: CaseState, recorded: Sanction | None) -> Sanction |
 
 def decision_as_corrected(state: CaseState, decision: DecisionRecorded
                           ) -> DecisionRecorded | None:
-    """The decision as it stands after corrections: None when corrected away with no
-    sanction in its place, else with the sanction that replaced it."""
-    corrected = outcome_correction(state)
+    """The first-instance decision as it stands after corrections of itself or of the
+    sanction carried out (a correction of the appeal decision leaves it as recorded):
+    None when corrected away with no sanction in its place, else with the sanction that
+    replaced it."""
+    found = [c for kind in (CorrectedRecord.DECISION, CorrectedRecord.SANCTION)
+             if (c := correction_of(state, kind)) is not None]
+    corrected = max(found, key=state.corrections.index, default=None)
     if corrected is None:
         return decision
     if corrected.replaced_by is None:
         return None
     return decision.model_copy(update={"sanction": corrected.replaced_by})
+
+
+def appeal_as_corrected(state: CaseState, appeal: AppealDecided, version: int
+                        ) -> AppealDecided | None:
+    """The appeal decision at ``version`` as it stands after a correction of it: None
+    when corrected away with no sanction in its place, else with its replacement."""
+    corrected = correction_of(state, CorrectedRecord.APPEAL_DECISION, version)
+    if corrected is None:
+        return appeal
+    if corrected.replaced_by is None:
+        return None
+    return appeal.model_copy(update={"new_sanction": corrected.replaced_by})
+
+
+def interim_corrected(state: CaseState, imposed_at_version: int) -> bool:
+    """Whether the interim suspension imposed at that version was corrected away (with it
+    its renewals, as member standing reads it)."""
+    return correction_of(state, CorrectedRecord.INTERIM_SUSPENSION,
+                         imposed_at_version) is not None
