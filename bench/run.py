@@ -212,9 +212,9 @@ def write_readme(results: Path, command: str) -> None:
         "times are slower and noisier, ratios measured in the same run less so.",
         "",
         "Sizes in these runs: see each table (defaults: scale 10k/100k/1M events, "
-        "`--sizes`; memory 10,000 cases, `--cases`; lag `--rates`). On this machine the "
-        "log grows at about 1,000 events/s while generating, so the 1M scale run takes "
-        "about 25 minutes.",
+        "`--sizes`; memory 10,000 cases, `--cases`; lag `--rates`). The scale run grows its "
+        "log at the rate its table gives (about 3,000 events/s on a quiet 2-core machine, "
+        "1,000 on a busy one), so the 1M run takes about 6 to 25 minutes.",
         "",
         "```",
         machine_text(),
