@@ -28,6 +28,11 @@ from dueprocess.store.eventstore import EventStore  # noqa: E402
 from fixtures.caselog import CLOSED, OPEN, case_appends, joined  # noqa: E402
 
 
+def mib(n: float) -> str:
+    """Bytes as MiB, for the tables."""
+    return f"{n / 2**20:,.0f}"
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

@@ -47,6 +47,7 @@ from _common import (
     load_average,
     log,
     machine_text,
+    mib,
 )
 from dueprocess.devstack.stack import EmbeddedPostgres
 from dueprocess.domain.audit import audit_case
@@ -252,10 +253,6 @@ async def main(sizes: list[int]) -> dict[str, Any]:
     return result
 
 
-def _mib(n: float) -> str:
-    return f"{n / 2**20:,.0f}"
-
-
 def render(r: dict[str, Any]) -> str:
     sizes = r["sizes"]
     first, last = sizes[0], sizes[-1]
@@ -311,8 +308,8 @@ def render(r: dict[str, Any]) -> str:
             f"| {s['events']:,} | {w['raw_scan']['events_per_s']:,.0f} | "
             f"{w['verify']['events_per_s']:,.0f} | {w['verify']['vs_raw']:.2f}x | "
             f"{w['replay']['events_per_s']:,.0f} | {w['replay']['vs_raw']:.2f}x | "
-            f"{_mib(w['verify']['peak_rss'])} (before {_mib(w['verify']['rss_before'])}) | "
-            f"{_mib(w['replay']['peak_rss'])} (before {_mib(w['replay']['rss_before'])}) |")
+            f"{mib(w['verify']['peak_rss'])} (before {mib(w['verify']['rss_before'])}) | "
+            f"{mib(w['replay']['peak_rss'])} (before {mib(w['replay']['rss_before'])}) |")
     loads = "; ".join(f"{s['events']:,}: {s['load_average']}" for s in sizes)
     lines += ["", f"Load average (1/5/15 min) at each size: {loads}. "
               f"Total {r['wall_seconds']:.0f} s."]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from _common import CaseLog, PeakRss, generation_pool, load_average, log, machine_text
+from _common import CaseLog, PeakRss, generation_pool, load_average, log, machine_text, mib
 from dueprocess.devstack.stack import EmbeddedPostgres
 from dueprocess.domain.envelope import Position
 from dueprocess.store.db import Connection, create_pool
@@ -142,10 +142,6 @@ async def main(sizes: list[int], rounds: int) -> dict[str, Any]:
     return result
 
 
-def _mib(n: float) -> str:
-    return f"{n / 2**20:,.0f}"
-
-
 def render(r: dict[str, Any]) -> str:
     lines = [
         "## Whole log: verify and replay against a raw keyset scan",
@@ -170,7 +166,7 @@ def render(r: dict[str, Any]) -> str:
             lines.append(
                 f"| {s['events']:,} | {LABELS[name]} | {m['events_per_s']:,.0f} | {wall} | "
                 f"{m['cpu_us']:.1f} ({m['client_us']:.1f} + {m['backend_us']:.1f}) | {cpu} | "
-                f"{_mib(m['peak_rss'])} ({_mib(m['rss_before'])}) |")
+                f"{mib(m['peak_rss'])} ({mib(m['rss_before'])}) |")
     loads = "; ".join(f"{s['events']:,}: {s['load_before']} → {s['load_after']}"
                       for s in r["sizes"])
     lines += ["", "`vs raw (CPU)` is the raw scan's CPU per event over the reader's: the "

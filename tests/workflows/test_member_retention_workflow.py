@@ -18,18 +18,18 @@ from dueprocess.domain import case as dc
 from dueprocess.domain.base import Actor
 from dueprocess.domain.envelope import envelope_for
 from dueprocess.domain.membership.member import RecordJoined, RecordResigned
-from dueprocess.domain.policy import PolicyDocument, Retention
+from dueprocess.domain.policy import PolicyDocument
 from dueprocess.domain.records import SubjectErased
 from dueprocess.domain.retention import RetentionResult
 from dueprocess.domain.streams import subject_stream
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.members import MemberService, StartMemberTimer
 from dueprocess.services.notifications import FileSink
-from dueprocess.services.policyfile import load_policy_file
 from dueprocess.services.retention_sweep import sweep_retention
 from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.retention import RetentionWorkflow, member_retention_workflow_id
 from fixtures import reporter_examples as rx
+from fixtures.retention import PERIOD, short_retention
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -37,14 +37,6 @@ from temporalio.worker import Worker
 
 QUEUE = "member-retention-tests"
 ADMIN = Actor(id="backoffice-1", role="membership_admin")
-PERIOD = timedelta(days=30)
-SHORT = Retention(dismissed=PERIOD, not_upheld=PERIOD, sanctioned=PERIOD, membership=PERIOD)
-
-
-def short_retention() -> PolicyDocument:
-    sample = load_policy_file(None)
-    return sample.model_copy(update={"versions": [
-        v.model_copy(update={"retention": SHORT}) for v in sample.versions]})
 
 
 @pytest.fixture

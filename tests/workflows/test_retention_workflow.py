@@ -24,7 +24,7 @@ from dueprocess.domain import case as dc
 from dueprocess.domain.base import Actor
 from dueprocess.domain.case.state import state_from_payloads
 from dueprocess.domain.envelope import envelope_for
-from dueprocess.domain.policy import PolicyDocument, Retention
+from dueprocess.domain.policy import PolicyDocument
 from dueprocess.domain.records import SubjectErased
 from dueprocess.domain.retention import RetentionResult
 from dueprocess.domain.rulebook import POLICY_ADMIN_ROLE
@@ -32,7 +32,6 @@ from dueprocess.domain.streams import case_stream, subject_stream
 from dueprocess.services.client import DueProcessClient
 from dueprocess.services.importer import ImportService, retain_in_workflow
 from dueprocess.services.notifications import FileSink
-from dueprocess.services.policyfile import load_policy_file
 from dueprocess.services.retention_sweep import sweep_retention
 from dueprocess.services.rulebook import RulebookService
 from dueprocess.store.eventstore import EventStore
@@ -41,20 +40,13 @@ from dueprocess.workflows.case import CaseWorkflow
 from dueprocess.workflows.retention import RetentionWorkflow, retention_workflow_id
 from fixtures import reporter_examples as rx
 from fixtures.imports import CASE_ID, IMPORTER, MEMBER_ID, legacy_policy, sample_document
+from fixtures.retention import PERIOD, SHORT, short_retention
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 QUEUE = "retention-tests"
 OFFICER = Actor(id="staff-amira", role="case_officer")
-PERIOD = timedelta(days=30)
-SHORT = Retention(dismissed=PERIOD, not_upheld=PERIOD, sanctioned=PERIOD, membership=PERIOD)
-
-
-def short_retention() -> PolicyDocument:
-    sample = load_policy_file(None)
-    return sample.model_copy(update={"versions": [
-        v.model_copy(update={"retention": SHORT}) for v in sample.versions]})
 
 
 def worker(env: WorkflowEnvironment, pool: asyncpg.Pool, store: EventStore, tmp_path: Path,
