@@ -46,26 +46,31 @@ def damaged(rows: Sequence[Any], heads: Heads) -> tuple[int, list[tuple[int, int
     out: list[tuple[int, int]] = []
     loads, sha256, stated = orjson.loads, hashlib.sha256, _STATED
     stream, streams = (rows[0][0], 1) if rows else ("", 0)  # the first row's stream
-    begin, ok, version, link, position = 0, True, 0, b"", (-1, -1)
+    # () sorts before every (tx, global_position), whose tx is below zero (see verify).
+    position: tuple[Any, ...] = ()
+    begin, ok, version, link = 0, True, 0, b""
     # One loop over all the streams: no call, list or slice per stream (~7 events each).
     for i, (stream_id, row_version, tx, global_position, event_id, event_type, data,
             hash_) in enumerate(rows):
         if stream_id != stream:
             if not (ok and heads.get(stream) == (version, link)):
                 out.append((begin, i))
-            stream, begin, ok, version, link, position = stream_id, i, True, 0, b"", (-1, -1)
+            stream, begin, ok, version, link, position = stream_id, i, True, 0, b"", ()
             streams += 1
         elif not ok:
             continue
         version += 1
         try:
             doc = stated(loads(data))
-            now = (int(tx), global_position)
+            now = (tx, global_position)
             if row_version != version or doc != (stream_id, version, event_id, event_type) \
                     or type(doc[1]) is not int or now <= position:  # not 1.0, not true
                 ok = False
                 continue
-            link = sha256(link + data).digest()
+            # sha256(link) then update: ~0.2 µs less than hashing link + data (no copy).
+            digest = sha256(link)
+            digest.update(data)
+            link = digest.digest()
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             ok = False  # not JSON, not an object, a key missing, a column of another type
             continue

@@ -11,6 +11,7 @@ from contextlib import aclosing
 import asyncpg
 import pytest
 from dueprocess.store.eventstore import EventStore
+from dueprocess.store.intact import damaged
 from dueprocess.store.verify import VerifyReport, chain_pages, check_pages, verify_store
 from fixtures.events import ev, pii
 
@@ -51,6 +52,19 @@ async def test_the_verifier_consumes_any_async_iterator_of_pages(
         await check_pages(conn, report, one_row_at_a_time())
         assert report.ok and (report.streams, report.events) == (4, 20)
         assert await verify_store(conn, page=1) == await verify_store(conn)
+
+
+async def test_the_fast_check_passes_every_stream_of_an_intact_log_as_verify_reads_it(
+    log: EventStore, pool: asyncpg.Pool
+) -> None:
+    """The rows and heads as verify reads them (tx as an int8 below zero, the append's
+    bytes): no stream is left for the full judgement."""
+    async with pool.acquire() as conn:
+        rows = [r async for page in chain_pages(conn) for r in page]
+        heads = {r["stream_id"]: (r["version"], bytes(r["head_hash"]))
+                 for r in await conn.fetch("SELECT stream_id, version, head_hash FROM streams")}
+    assert rows[0]["tx"] < 0
+    assert damaged(rows, heads) == (4, [])
 
 
 async def test_verify_pauses_the_collector_and_leaves_it_as_it_was(

@@ -33,7 +33,7 @@ def stream(n: int, stream_id: str = "case-a") -> tuple[list[Row], tuple[int, byt
         data = orjson.dumps({"event_id": event_id, "event_type": "Noted", "payload": {"n": version},
                              "stream_id": stream_id, "stream_version": version})
         link = hashlib.sha256(link + data).digest()
-        rows.append(Row((stream_id, version, str(100 + version), version, event_id, "Noted",
+        rows.append(Row((stream_id, version, 100 + version, version, event_id, "Noted",
                          data, link)))
     return rows, (n, link)
 
@@ -64,8 +64,8 @@ def _mutate(rows: list[Row], head: tuple[int, bytes], draw: Any) -> tuple[list[R
         column = draw(COLUMN)
         values = list(rows[i])
         same = [values[column], rows[0][column], rows[-1][column]]
-        if NAMES[column] == "tx":  # the database's text form of a transaction id
-            values[column] = str(draw(st.integers(0, 200)))
+        if NAMES[column] == "tx":  # a transaction id as verify reads it (an int8)
+            values[column] = draw(st.integers(0, 200))
         elif isinstance(values[column], int):
             values[column] = draw(st.sampled_from([*same, 0, values[column] + 1, True]))
         else:
