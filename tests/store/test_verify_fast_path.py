@@ -9,8 +9,11 @@ import uuid
 from typing import Any
 
 import orjson
+import pytest
 from dueprocess.store.chain import StreamCheck, VerifyReport
+from dueprocess.store.documents import envelope_bytes
 from dueprocess.store.intact import damaged
+from fixtures.events import ev
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,13 +28,19 @@ class Row(tuple[Any, ...]):
         return super().__getitem__(NAMES.index(key) if isinstance(key, str) else key)
 
 
-def stream(n: int, stream_id: str = "case-a") -> tuple[list[Row], tuple[int, bytes]]:
-    """Given a stream of ``n`` events stored as the append stores them, and its head."""
+def stream(n: int, stream_id: str = "case-a",
+           layout: bool = False) -> tuple[list[Row], tuple[int, bytes]]:
+    """Given a stream of ``n`` events chained as the append chains them, and its head: with
+    ``layout``, the append's own bytes (``envelope_bytes``, read by ``states``); without,
+    a shorter JSON object (another layout: the checks parse it)."""
     rows, link = [], b""
     for version in range(1, n + 1):
         event_id = str(uuid.UUID(int=version))
-        data = orjson.dumps({"event_id": event_id, "event_type": "Noted", "payload": {"n": version},
-                             "stream_id": stream_id, "stream_version": version})
+        data = envelope_bytes(stream_id, version, ev(event_id=uuid.UUID(event_id),
+                                                     payload={"n": version}),
+                              {"n": version}) if layout else orjson.dumps(
+            {"event_id": event_id, "event_type": "Noted", "payload": {"n": version},
+             "stream_id": stream_id, "stream_version": version})
         link = hashlib.sha256(link + data).digest()
         rows.append(Row((stream_id, version, 100 + version, version, event_id, "Noted",
                          data, link)))
@@ -47,8 +56,9 @@ def judged(rows: list[Row], head: tuple[int, bytes] | None) -> VerifyReport:
     return report
 
 
-def test_an_intact_stream_passes_both() -> None:
-    rows, head = stream(5)
+@pytest.mark.parametrize("layout", [True, False])
+def test_an_intact_stream_passes_both(layout: bool) -> None:
+    rows, head = stream(5, layout=layout)
     assert damaged(rows, {"case-a": head}) == (1, [])
     assert judged(rows, head).ok
 
@@ -92,11 +102,11 @@ def _mutate(rows: list[Row], head: tuple[int, bytes], draw: Any) -> tuple[list[R
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(1, 6), st.data())
+@given(st.integers(1, 6), st.booleans(), st.data())
 def test_the_fast_check_never_passes_what_the_full_judgement_flags(
-    n: int, data: st.DataObject
+    n: int, layout: bool, data: st.DataObject
 ) -> None:
-    rows, head = stream(n)
+    rows, head = stream(n, layout=layout)
     for _ in range(data.draw(st.integers(1, 3))):
         rows, head = _mutate(rows, head, data.draw)
         if head is None:
@@ -126,7 +136,8 @@ def test_the_fast_check_of_many_streams_at_once_passes_only_intact_ones(
     a head changed): a stream the fast check passes is one the full judgement passes too,
     and streams are counted as verify counts them."""
     names = [f"case-{chr(97 + k)}" for k in range(len(sizes))]
-    built = [stream(n, name) for n, name in zip(sizes, names, strict=True)]
+    layout = data.draw(st.booleans())
+    built = [stream(n, name, layout) for n, name in zip(sizes, names, strict=True)]
     rows = [row for stream_rows, _ in built for row in stream_rows]
     heads = {name: head for name, (_, head) in zip(names, built, strict=True)}
     for _ in range(data.draw(st.integers(1, 3))):
