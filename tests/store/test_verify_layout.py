@@ -11,10 +11,11 @@ import uuid
 from typing import Any
 
 import orjson
+from dueprocess.domain.envelope import ImportRecord, PrincipalRecord
 from dueprocess.store.chain import StreamCheck, VerifyReport
 from dueprocess.store.documents import envelope_bytes
 from dueprocess.store.intact import damaged, states, stream_key
-from fixtures.events import ev
+from fixtures.events import OFFICER, ev
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,16 +39,21 @@ def _stated(doc: dict[str, Any]) -> tuple[Any, ...]:
 @settings(max_examples=300, deadline=None)
 @given(st.text(min_size=1, max_size=12) | TRICKY, st.integers(1, 10**6),
        st.text(min_size=1, max_size=12) | TRICKY, st.dictionaries(TEXT | TRICKY, VALUE),
-       st.one_of(st.none(), TEXT | TRICKY), st.data())
+       st.one_of(st.none(), TEXT | TRICKY), st.booleans(), st.data())
 def test_the_appends_bytes_state_exactly_what_their_parsed_document_states(
     stream_id: str, version: int, event_type: str, payload: dict[str, Any],
-    workflow_id: str | None, data: st.DataObject,
+    workflow_id: str | None, recorded: bool, data: st.DataObject,
 ) -> None:
     """Given the bytes the append writes for any envelope (payloads naming the same keys,
-    strings holding their text), when they are read for any columns (the true ones, or
-    values found elsewhere in them), then ``states`` holds exactly when the parsed
-    document states those columns."""
-    event = ev(event_type, payload, workflow_id=workflow_id)
+    strings holding their text, a principal and an import record or none), when they are
+    read for any columns (the true ones, or values found elsewhere in them), then
+    ``states`` holds exactly when the parsed document states those columns."""
+    tricky = data.draw(TRICKY)
+    event = ev(event_type, payload, workflow_id=workflow_id, **({
+        "principal": PrincipalRecord(issuer=tricky, subject=stream_id, request_id=tricky),
+        "imported": ImportRecord(source=tricky, import_id=event_type, record=tricky,
+                                 importer=OFFICER),
+    } if recorded else {}))
     stored = envelope_bytes(stream_id, version, event, payload)
     doc = orjson.loads(stored)
     nested = [v for v in payload.values() if isinstance(v, str)] or ["x"]
