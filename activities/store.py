@@ -15,12 +15,16 @@ from .contracts import (
     AppendOutcome,
     LoadedStream,
     LoadInput,
+    Post,
 )
 
 
 class EventStoreActivities:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, post: Post | None = None) -> None:
+        """``post``: posts a batch's notices once the append has committed it (inline,
+        a decision's one local activity); None: the case workflow dispatches them."""
         self._store = store
+        self._post = post
 
     @activity.defn(name=LOAD_STREAM)
     async def load_stream(self, request: LoadInput) -> LoadedStream:
@@ -43,6 +47,11 @@ class EventStoreActivities:
             if adopted:
                 return AppendOutcome(**result.model_dump(),
                                      adopted=[e.payload for e in adopted])
-            return result
         except (ConcurrencyConflict, EventIdConflict, ErasedSubject) as err:
             raise ApplicationError(str(err), type=err.error_type, non_retryable=True) from err
+        # Committed: the notices of THIS batch (an adopted one's were composed from other
+        # timestamps; the workflow dispatches those). Posting inline saves each notice's
+        # dispatch activity and the workflow task its completion made, which ran beside
+        # the case's next decision (issue 14: see NotificationActivities.post).
+        posted = [n.caused_by for n in request.notices if self._post and await self._post(n)]
+        return AppendOutcome(**result.model_dump(), posted=posted) if posted else result
