@@ -52,6 +52,11 @@ async def _acknowledged(env: WorkflowEnvironment, queue: str, sink: FileSink, po
                       clock=env.get_current_time)
         await story.file()
         await story.send(dc.AcknowledgeReport(actor=story.officer, authority="rulebook s.3.2"))
+        await story.send(dc.TriageCase(actor=story.officer, authority="rulebook s.3.3",
+                                       outcome=dc.TriageOutcome.INVESTIGATE, reasons="x"))
+        # Leaves the next deadline where it was: its timer is kept (workflows/case_timer)
+        await story.send(dc.AssignInvestigator(actor=story.officer, authority="rulebook s.3.4",
+                                               investigator_id=story.p.investigator))
         for _ in range(600):  # a dispatch activity may still be running: let it finish
             sent = await _sent_rows(pool, story.case_id)
             if sent and all(sent):
@@ -77,9 +82,10 @@ async def _sent_rows(pool: asyncpg.Pool, case_id: str) -> list[bool]:
 async def test_a_decisions_notices_are_posted_by_its_append(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
     load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
+    record_history: Any,
 ) -> None:
     # Given a worker whose append posts to a file outbox
-    # When a report is filed and acknowledged (both call for notices)
+    # When a report is filed, acknowledged, triaged and assigned (notices called for)
     story = await _acknowledged(env, "inline", FileSink(tmp_path / "outbox"), pool, store,
                                 [load_rulebook, load_reporter_record, load_respondent_record])
     # Then the letters are written, recorded and marked sent
@@ -89,6 +95,7 @@ async def test_a_decisions_notices_are_posted_by_its_append(
     assert await _sent_rows(pool, story.case_id) == [True] * len(letters)
     # And the workflow dispatched nothing with the activity
     assert await _dispatch_activities(env, story.case_id) == 0
+    await record_history(env, story.case_id, "notices_in_append_kept_timer")
 
 
 async def test_notices_the_append_could_not_post_go_to_the_dispatch_activity(
@@ -97,12 +104,13 @@ async def test_notices_the_append_could_not_post_go_to_the_dispatch_activity(
 ) -> None:
     # Given a worker whose append posts to a file outbox that fails its first letter
     sink = FailingOnce(tmp_path / "outbox")
-    # When a report is filed and acknowledged
+    # When a report is filed, acknowledged, triaged and assigned
     story = await _acknowledged(env, "inline-failing", sink, pool, store,
                                 [load_rulebook, load_reporter_record, load_respondent_record])
     # Then the decisions were recorded all the same
     recorded_case = await store.read_stream(case_stream(story.case_id))
-    assert [e.event_type for e in recorded_case] == ["ReportFiled", "ReportAcknowledged"]
+    assert [e.event_type for e in recorded_case] == [
+        "ReportFiled", "ReportAcknowledged", "CaseTriaged", "InvestigatorAssigned"]
     # And the failed event's notices were dispatched by the activity: every letter written,
     # recorded once and marked sent
     assert sink.failures == 1
