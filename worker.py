@@ -202,11 +202,16 @@ def activities_for(
     runtime: Runtime, rulebook: RulebookSource | None = None
 ) -> list[Callable[..., Any]]:
     """``rulebook``: where new cases get their rulebook (default: the published one)."""
-    store = EventStoreActivities(runtime.store)
+    sink = sink_for(runtime)
     notifications = NotificationActivities(
-        runtime.pool, runtime.store, sink_for(runtime), runtime.settings.notify_from,
+        runtime.pool, runtime.store, sink, runtime.settings.notify_from,
         parse_mailboxes(runtime.settings.staff_mailboxes or ""),  # staff role -> mailbox
     )
+    # A decision's notices are posted by its append when the post is a local mailbox (a
+    # file each, as quick as the commit); an SMTP server is never waited on by a decision:
+    # the case workflow dispatches those with an activity (workflows/case_dispatch.py).
+    store = EventStoreActivities(
+        runtime.store, notifications.post if isinstance(sink, FileSink) else None)
     rules = RulebookActivities(rulebook or RulebookService(runtime.store).current)
     reporters = ReporterActivities(runtime.pool, runtime.store)
     # The file outbox keeps copies of notices sent: a shredded person's are forgotten too.

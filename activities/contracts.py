@@ -36,14 +36,20 @@ class AppendInput(Model):
     # identity (same ids and types) but not byte for byte (store/head_append.py
     # append_or_adopt): a local append rebuilt in a new workflow task, with a new now().
     adopt_stored: bool = False
+    # The batch's notices, posted by the append once it has committed this very batch
+    # (never an adopted one) when its worker posts inline (activities/store.py).
+    notices: list[DispatchInput] = []
 
 
 class AppendOutcome(AppendResult):
     """An append's result as the adopting caller reads it: ``adopted`` holds the stored
-    batch's payloads (current shape, in order) when it was adopted, else None (then the
-    activity returns a plain AppendResult, which decodes as this too)."""
+    batch's payloads (current shape, in order) when it was adopted, else None; ``posted``
+    the events (``caused_by``) whose notices the append posted and recorded, all of them;
+    the caller dispatches the others. With neither, the activity returns a plain
+    AppendResult, which decodes as this too."""
 
     adopted: list[dict[str, Any]] | None = None
+    posted: list[UUID] = []
 
 
 class LoadInput(Model):
@@ -121,5 +127,13 @@ class DispatchResult(Model):
     dispatched: list[str]
     already_sent: list[str]
 
+# Posts one event's notices and records them (NotificationActivities.post): True when all
+# were sent and recorded, False (never an exception) when some are left to the dispatch
+# activity.
+Post = Callable[["DispatchInput"], Awaitable[bool]]
+
 # Where the rulebook activity reads the published rulebook (RulebookService.current).
 RulebookSource = Callable[[], Awaitable[PolicyDocument | None]]
+
+
+AppendInput.model_rebuild()  # its notices are DispatchInputs, defined after it

@@ -44,6 +44,23 @@ class NotificationActivities:
         marked sent in ONE transaction. A crash between sending and that transaction
         sends again on the retry (at least once, as before); the transaction makes
         "recorded" and "marked sent" one fact, so a row marked sent always has its event."""
+        return await self._dispatch(request)
+
+    async def post(self, request: DispatchInput) -> bool:
+        """The same steps inside the append activity that recorded the event (activities/
+        store.py): True when every notice is sent and recorded; False on any failure,
+        after settling those sent, and the case workflow dispatches the event's notices
+        with the activity above, which retries (a notice sent but not settled is sent
+        again: at least once, as a retry of the activity does)."""
+        try:
+            await self._dispatch(request)
+        except Exception as err:  # handed to the dispatch activity, never lost
+            activity.logger.warning("notices of %s left to the dispatch activity: %s",
+                                    request.caused_by, err)
+            return False
+        return True
+
+    async def _dispatch(self, request: DispatchInput) -> DispatchResult:
         result = DispatchResult(dispatched=[], already_sent=[])
         unsent = await self._claim(request)
         try:

@@ -28,6 +28,7 @@ from dueprocess.store.db import Pool, create_pool
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.migrations import migrate
 from dueprocess.workflows.case import CaseWorkflow
+from dueprocess.workflows.sandbox import workflow_runner
 from dueprocess.workflows.search_attributes import registrations
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -87,10 +88,11 @@ async def namespace_ready(client: Client, patience: float = 60.0) -> None:
 
 
 def worker(s: Stack, **options: Any) -> Worker:
-    """A worker as the product composes one (case workflow, append, load, notifications,
-    rulebook) plus the bare workflows; ``options`` go to ``Worker``."""
-    store = EventStoreActivities(s.store)
+    """A worker as the product composes one (case workflow, append posting to the file
+    outbox, load, notifications, rulebook; the product's sandbox runner) plus the bare
+    workflows; ``options`` go to ``Worker``."""
     notes = NotificationActivities(s.pool, s.store, FileSink(s.tmp / "outbox"), "b@x")
+    store = EventStoreActivities(s.store, notes.post)  # a file outbox: posted inline
     rulebook = RulebookActivities(demo_rulebook(load_policy_file(None))).load_rulebook
     return Worker(s.client, task_queue=QUEUE,
                   workflows=[CaseWorkflow, BareWorkflow, NoopUpdateWorkflow],
@@ -98,4 +100,4 @@ def worker(s: Stack, **options: Any) -> Worker:
                               notes.dispatch_notifications, bare_step, rulebook,
                               ReporterActivities(s.pool, s.store).load_reporter_record,
                               RespondentActivities(s.pool, s.store).load_respondent_record],
-                  **options)
+                  workflow_runner=workflow_runner(), **options)

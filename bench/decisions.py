@@ -156,9 +156,12 @@ def render(r: dict[str, Any]) -> str:
               "either way, but two activations of it with the local append activity's round "
               "trip through the SDK core between them, and one durable PostgreSQL commit "
               "(the dev server's Temporal store commits without fsync: WAL SQLite, "
-              "synchronous=normal). Each decision's notices are dispatched by an activity "
-              "running beside the next decision (two commits per batch since issue 14, three "
-              "per letter before), and its completion is a second workflow task."]
+              "synchronous=normal). Since issue 14 the local append also posts the "
+              "decision's notices to the file outbox (two commits per batch) once it has "
+              "committed; before, a dispatch activity ran beside the next decision and its "
+              "completion was a second workflow task, often holding that decision's Update "
+              "back. The worker runs the product's sandbox runner (its modules passed "
+              "through), as worker.py composes it."]
     return "\n".join(lines) + "\n"
 
 

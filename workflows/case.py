@@ -6,8 +6,9 @@
   activity, then folds them with the ``evolve`` that audit and projections use.
 - Deadlines come from the domain (``pending_deadlines``) and are waited on as durable
   timers; when one fires, its system command goes through the same path.
-- The append is a local activity (case_helpers.append) and notifications are handed to
-  a dispatch activity in the background, so a decision costs one workflow task.
+- The append is a local activity (case_helpers.append) that also posts the decision's
+  notices when its worker posts inline (case_dispatch); else they go to a dispatch
+  activity in the background. Either way a decision costs one workflow task.
 - History stays bounded: the workflow continues as new with its folded state.
 - A report is filed under the organisation's published rulebook, read by an activity
   when the report arrives and pinned into the case; a report carrying its own rulebook
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from uuid import UUID
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, FailureError
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from ..activities.contracts import (
         LOAD_STREAM,
         AppendInput,
+        DispatchInput,
         LoadedStream,
         LoadInput,
     )
@@ -49,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         DATA_COLLECTION_NOTICE_PATCH,
         DISPATCH_GIVE_UP,
         DISPATCH_RETRY,
+        NOTICES_IN_APPEND_PATCH,
         PUBLISHED_RULEBOOK_PATCH,
         SCHEDULE_HEARING_PATCH,
         SEARCH_ATTRIBUTES_PATCH,
@@ -59,7 +63,7 @@ with workflow.unsafe.imports_passed_through():
         rejection,
         run_ending,
     )
-    from .case_dispatch import Dispatches
+    from .case_dispatch import Dispatches, fold_with_notices
     from .case_helpers import (
         Validated,
         append,
@@ -70,13 +74,13 @@ with workflow.unsafe.imports_passed_through():
         history_too_long,
         is_conflict,
         published_rulebook,
-        seconds_until,
         timer_in_use,
     )
     from .case_input import CaseInput as CaseInput  # re-exported: callers start cases with it
     from .case_priors import for_validation, with_prior_sanctions
     from .case_reporting import repeat_reporting_step
     from .case_retention import start_retention
+    from .case_timer import DeadlineTimer
 
 __all__ = [
     "CASE_WORKFLOW", "DATA_COLLECTION_NOTICE_PATCH", "DISPATCH_GIVE_UP", "DISPATCH_RETRY",
@@ -98,6 +102,7 @@ class CaseWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._dispatches = Dispatches()
+        self._timer = DeadlineTimer()  # the next deadline's
         self._published: sa.CaseAttributes | None = None  # each run publishes all once
         # What the validator decided, for the handler right after it (case_helpers).
         self._validated: Validated | None = None
@@ -116,13 +121,8 @@ class CaseWorkflow:
             deadline = self._next_deadline()
             self._publish(deadline)
             self._changed = False
-            try:
-                await workflow.wait_condition(
-                    lambda: self._changed or self._closed()
-                    or history_too_long(self._history_limit),
-                    timeout=seconds_until(deadline.due_at) if deadline else None,
-                )
-            except TimeoutError:
+            if await self._timer.wait(deadline, lambda: self._changed or self._closed()
+                                      or history_too_long(self._history_limit)):
                 assert deadline is not None
                 await self._fire(deadline)
             if self._closed():
@@ -200,25 +200,35 @@ class CaseWorkflow:
         ids = [workflow.uuid4() for _ in events]
         envelopes = [case_envelope(self._case_id, i, e, now, request)
                      for i, e in zip(ids, events, strict=True)]
+        # Folded first when the append posts the notices, composed on the states made.
+        folded = fold_with_notices(self._case_id, self._state, ids, events, now) \
+            if workflow.patched(NOTICES_IN_APPEND_PATCH) else None
         # The events folded are those recorded: the store's, when it adopted a batch a
         # lost workflow task appended (case_helpers.append).
-        events = await self._append(envelopes, events)
-        for event_id, event in zip(ids, events, strict=True):
-            self._state = dc.evolve(self._state, event)
-            self._dispatches.send(self._case_id, self._state, event_id, event, now)
+        recorded, posted = await self._append(
+            envelopes, events, folded.notices if folded else [])
+        if folded is not None and recorded is events:
+            self._state = folded.state
+            self._dispatches.start_unposted(folded.notices, posted)
+        else:
+            for event_id, event in zip(ids, recorded, strict=True):
+                self._state = dc.evolve(self._state, event)
+                self._dispatches.send(self._case_id, self._state, event_id, event, now)
+        events = recorded
         self._changed = True
         if (follow_up := await repeat_reporting_step(self._state, events)) is not None:
             await self._execute(CommandRequest(command=follow_up, causation_id=str(ids[-1])))
         return DecisionResult(case_id=self._case_id, version=self._version, event_ids=ids,
                               events=events)
 
-    async def _append(self, envelopes: list[NewEvent],
-                      events: list[dc.CaseEvent]) -> list[dc.CaseEvent]:
-        """Record the events, or fail the decision with a clear, non-retryable rejection."""
+    async def _append(self, envelopes: list[NewEvent], events: list[dc.CaseEvent],
+                      notices: list[DispatchInput]) -> tuple[list[dc.CaseEvent], set[UUID]]:
+        """Record the events, or fail the decision with a clear, non-retryable rejection.
+        Returns the events recorded and those whose notices the append posted."""
         try:
-            result, recorded = await append(AppendInput(
+            result, recorded, posted = await append(AppendInput(
                 stream_id=case_stream(self._case_id), expected_version=self._version,
-                events=envelopes), events)
+                events=envelopes, notices=notices), events)
         except FailureError as err:  # the activity's failure (case_helpers._cause)
             if is_conflict(err):
                 # Only this workflow writes the case stream; someone else did. Adopt what
@@ -226,7 +236,7 @@ class CaseWorkflow:
                 await self._reload()
             raise append_rejection(err) from None
         self._version = result.version
-        return recorded
+        return recorded, posted
 
     async def _reload(self) -> None:
         loaded: LoadedStream = await workflow.execute_activity(
@@ -282,5 +292,6 @@ class CaseWorkflow:
     async def _drain(self) -> None:
         # One condition for both: a decision accepted while dispatches finish must be
         # recorded (and folded) by this run before it hands over or completes.
+        self._timer.cancel()
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and self._dispatches.idle)

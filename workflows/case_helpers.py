@@ -40,8 +40,9 @@ _APPEND_TIMEOUT = timedelta(seconds=30)
 
 async def append(
     request: AppendInput, events: list[dc.CaseEvent]
-) -> tuple[AppendResult, list[dc.CaseEvent]]:
-    """Record a decision's events; returns the result and the events to fold.
+) -> tuple[AppendResult, list[dc.CaseEvent], set[UUID]]:
+    """Record a decision's events; returns the result, the events to fold, and the events
+    whose notices the append posted (``request.notices``; the caller dispatches the rest).
 
     Since LOCAL_APPEND_PATCH a local activity: this worker runs it inside the workflow
     task, so a decision no longer waits for the server to dispatch a second workflow task
@@ -67,14 +68,14 @@ async def append(
             APPEND_EVENTS, request, result_type=AppendResult,
             start_to_close_timeout=_APPEND_TIMEOUT, schedule_to_close_timeout=STORE_GIVE_UP,
             retry_policy=STORE_RETRY)
-        return remote, events
+        return remote, events, set()
     local: AppendOutcome = await workflow.execute_local_activity(
         APPEND_EVENTS, request.model_copy(update={"adopt_stored": True}),
         result_type=AppendOutcome, start_to_close_timeout=_APPEND_TIMEOUT,
         schedule_to_close_timeout=STORE_GIVE_UP, retry_policy=STORE_RETRY)
     if local.adopted is None:
-        return local, events
-    return local, [dc.CASE_EVENT_ADAPTER.validate_python(p) for p in local.adopted]
+        return local, events, set(local.posted)
+    return local, [dc.CASE_EVENT_ADAPTER.validate_python(p) for p in local.adopted], set()
 
 
 # What the Update's validator decided: the request, the state and time it judged, the events.

@@ -40,7 +40,10 @@ def test_histories_cover_each_lifecycle_path() -> None:
             "prior_sanctions_weighed",
             # recorded after escalation notices (patch "escalation-notice"): the triage
             # deadline missed, the case officer told, then the report triaged
-            "triage_missed_escalation_notice"} <= names
+            "triage_missed_escalation_notice",
+            # recorded after notices posted by the append and the kept deadline timer
+            # (patches "notices-in-append", "kept-deadline-timer")
+            "notices_in_append_kept_timer"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
