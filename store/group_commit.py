@@ -55,17 +55,23 @@ class Batch(NamedTuple):
 Outcome = list[asyncpg.Record] | None
 
 
+# A statement in flight longer than this (waiting for a lock: a subject's erasure, a stream
+# head another process holds) stops holding the others back: the appends that queued
+# behind it go without it, so one blocked batch never stalls every append of the process.
+OVERDUE_SECONDS = 0.1
+
+
 class GroupCommit:
     def __init__(self, pool: Database, in_flight: int = 2) -> None:
         self._pool = pool
         self._limit = in_flight  # statements in flight at once (alone or a group)
-        self._busy = 0
+        self._busy = 0  # of which this many are not overdue
         self._waiting: list[tuple[Batch, asyncio.Future[Outcome]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def waiting(self) -> int:
-        """Batches waiting for the statement in flight to finish."""
+        """Batches waiting for a statement in flight to finish."""
         return len(self._waiting)
 
     async def alone(self, batch: Batch) -> list[asyncpg.Record]:
@@ -74,28 +80,38 @@ class GroupCommit:
     async def append(self, batch: Batch) -> list[asyncpg.Record]:
         """dueprocess_append's rows for the batch (none: refused), alone or in a group."""
         if self._busy < self._limit and not self._waiting:
-            self._busy += 1
+            slot = self._take()
             try:
                 return await self.alone(batch)
             finally:
-                self._next()
+                self._give(slot)
         waiting: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append((batch, waiting))
         rows = await waiting
         # None: its group failed and wrote nothing; alone, it meets its own error (if any).
         return rows if rows is not None else await self.alone(batch)
 
-    def _next(self) -> None:
+    def _take(self) -> list[bool]:
+        """A place in flight, given back when done or when overdue, whichever is first."""
+        self._busy += 1
+        slot = [True]
+        asyncio.get_running_loop().call_later(OVERDUE_SECONDS, self._give, slot)
+        return slot
+
+    def _give(self, slot: list[bool]) -> None:
+        if not slot[0]:
+            return
+        slot[0] = False
         self._busy -= 1
         if self._waiting and self._busy < self._limit:
             group, self._waiting = self._waiting, []
-            self._busy += 1
             # A task of its own: the group is sent whichever of its callers is cancelled.
-            task = asyncio.create_task(self._send(group))
+            task = asyncio.create_task(self._send(group, self._take()))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, group: list[tuple[Batch, asyncio.Future[Outcome]]]) -> None:
+    async def _send(self, group: list[tuple[Batch, asyncio.Future[Outcome]]],
+                    slot: list[bool]) -> None:
         outcomes: list[Outcome] = [None] * len(group)
         failed: BaseException | None = None
         try:
@@ -120,7 +136,7 @@ class GroupCommit:
                     waiting.set_exception(failed)
                 else:
                     waiting.set_result(outcome)
-            self._next()
+            self._give(slot)
 
 
 def _flat(batches: list[Batch]) -> tuple[object, ...]:

@@ -161,3 +161,23 @@ async def test_the_application_role_appends_in_groups(app_pool: asyncpg.Pool) ->
     assert [o.version for o in outcomes] == [1, 1, 1]
     assert await _transactions(app_pool, ["a", "b", "c"]) == 2
     assert (await store.read_stream("c"))[0].payload["who"]["value"] == "Ada"
+
+
+async def test_an_append_waiting_for_a_lock_does_not_hold_back_the_others(
+    grouping: EventStore,
+) -> None:
+    # Given a stream with personal data of a subject whose erasure lock is held
+    await grouping.append("p", 0, [ev(payload={"who": pii("p-9", "Ada")})])
+    async with grouping.erasure("p-9"):
+        # When an append sealing the subject's data waits for the lock (in flight, and
+        # one statement in flight at a time) and another stream is appended to meanwhile
+        blocked = asyncio.create_task(
+            grouping.append("p", 1, [ev(payload={"who": pii("p-9", "Bo")})]))
+        await asyncio.sleep(0)  # it is sent
+        # (bounded only so that a regression fails instead of hanging: it would wait for
+        # the lock, which this test holds, forever)
+        other = await asyncio.wait_for(grouping.append("q", 0, [ev()]), 60)
+        # Then the other append is stored while the first still waits
+        assert other.version == 1 and not blocked.done()
+    # And the first is stored once the lock is released
+    assert (await blocked).version == 2
