@@ -9,7 +9,7 @@ Guarantees (each has a contract test in tests/store/test_eventstore.py):
 - a per-stream hash chain over the stored bytes (see store/verify.py);
 - personal data encrypted per data subject; erasure destroys the key.
 
-Reading: reader.py (EventReader); stored form: documents.py; head_append.py; errors.py.
+Reading: reader.py (EventReader); stored form: documents.py; group commit: group_commit.py.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class EventStore(EventReader):
         self._heads: dict[str, tuple[int, bytes]] = {}
         # Key ids reserved by a lookup and not yet used (see _LOOKUP).
         self._spare_key_ids: list[int] = []
-        self._group = group or GroupCommit(pool)  # concurrent appends: one transaction
+        self._group = group or GroupCommit(pool)
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
