@@ -18,7 +18,10 @@ without personal data 123 (50 + 74) -> 86 (40 + 46). A second run (load 7-10): 1
 142 and 130 -> 102; about 70% of the batches went in groups, 5 batches per group on
 average. Two statements in flight, not one: with one, the client and the server take
 turns instead of working at once (115 us per event, and fewer events per second than
-alone); three: groups of 4 and more CPU per event (145-177 us).
+alone); three: groups of 4 and more CPU per event (145-177 us). A third run (load 9-10,
+median of 3): 162 (73 + 89) -> 142 (66 + 76), 121 -> 104. Events per second were not
+higher on that shared machine (0.31 of the floor grouped, 0.36 alone): two server
+processes at work get a smaller share of a busy machine than eight; judge by CPU.
 """
 
 from __future__ import annotations
