@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import shutil
 import statistics
@@ -44,7 +45,7 @@ from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
 )
-from eventstore import WRITERS, Append, Bench, Server
+from eventstore import WRITERS, Append, Bench, Server, settle_heap
 
 DUEPROCESS = ("raw-nolock", "dueprocess", "dueprocess-nopii")
 ES = ("es-gapless", "es-dbfunc", "es-nogapless")
@@ -91,6 +92,7 @@ async def es_run(bench: Bench, contender: str, plans: list[list[Append]]
         for t in threads:
             t.start()
         await bench.admin("CHECKPOINT")
+        settle_heap()
         await asyncio.to_thread(ready.wait)
         server_cpu, client_cpu = bench.server.cpu_seconds(), time.process_time()
         start = time.perf_counter()
@@ -99,6 +101,7 @@ async def es_run(bench: Bench, contender: str, plans: list[list[Append]]
         seconds = time.perf_counter() - start
         client_cpu = time.process_time() - client_cpu
         server_cpu = bench.server.cpu_seconds() - server_cpu
+        gc.unfreeze()
         with datastore.get_connection() as conn:
             count = conn.execute("SELECT count(*) AS n FROM es_events").fetchone()
         stored = int(count["n"]) if count is not None else 0

@@ -9,7 +9,7 @@ Guarantees (each has a contract test in tests/store/test_eventstore.py):
 - a per-stream hash chain over the stored bytes (see store/verify.py);
 - personal data encrypted per data subject; erasure destroys the key.
 
-Reading: reader.py (EventReader); stored form: documents.py; head_append.py; errors.py.
+Reading: reader.py (EventReader); stored form: documents.py; group commit: group_commit.py.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from .errors import (
     append_signal,
     map_violation,
 )
+from .group_commit import Batch, GroupCommit
 from .head_append import append_at_head
 from .reader import EventReader
 
@@ -67,7 +68,6 @@ _LOOKUP = """
     SELECT 'id', NULL, nextval(pg_get_serial_sequence('subject_keys', 'key_id')), NULL
       FROM generate_series(1, $3::int)
 """
-_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 _REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6, $7)"
 # A stale head is refreshed at most this often per append (a second: a stream created
 # between the lookup and the append).
@@ -80,7 +80,8 @@ _KEY_REFRESHES = 2
 class EventStore(EventReader):
     def __init__(self, pool: Database, *, upcasters: Upcasters = CASE_UPCASTERS,
                  key_cache_seconds: float = 30.0,
-                 key_wrap: crypto.KeyWrap = crypto.NO_KEY_WRAP) -> None:
+                 key_wrap: crypto.KeyWrap = crypto.NO_KEY_WRAP,
+                 group: GroupCommit | None = None) -> None:
         super().__init__(pool, upcasters=upcasters, key_wrap=key_wrap)
         self._key_cache_seconds = key_cache_seconds
         # Write keys only: reads always fetch keys (an erased subject is never decrypted).
@@ -92,6 +93,7 @@ class EventStore(EventReader):
         self._heads: dict[str, tuple[int, bytes]] = {}
         # Key ids reserved by a lookup and not yet used (see _LOOKUP).
         self._spare_key_ids: list[int] = []
+        self._group = group or GroupCommit(pool)
 
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
@@ -174,13 +176,12 @@ class EventStore(EventReader):
         key_ids = [key.key_id for key in keys.sealing.values()]
         new = list(keys.new.items())
         try:
-            rows = await self._pool.fetch(
-                _APPEND, stream_id, expected, prev, ids, [e.event_type for e in events],
-                docs, hashes, key_ids, [key.key_id for _, key in new],
-                [subject for subject, _ in new],
+            batch = Batch(
+                stream_id, expected, prev, ids, [e.event_type for e in events], docs, hashes,
+                key_ids, [key.key_id for _, key in new], [subject for subject, _ in new],
                 [self._key_wrap.wrap(key.key_id, subject, key.material) for subject, key in new],
-                people,
-            ) if docs else []
+                people)
+            rows = await self._group.append(batch) if docs else []
             if not rows:
                 # Refused (or an empty batch, which only checks the version): why? Stored
                 # rows mean a retry; nothing wrong any more (a competing first append

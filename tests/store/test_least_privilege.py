@@ -83,7 +83,9 @@ async def test_the_owners_functions_are_not_open_to_every_role(
             for sql in ("SELECT dueprocess_erase_subject('p-1')",
                         "SELECT dueprocess_wrap_key(1, '\\x00', '\\x00')",
                         "SELECT * FROM dueprocess_append('s', 0, ''::bytea, '{}', '{}', '{}', "
-                        "'{}', '{}', '{}', '{}', '{}')"):
+                        "'{}', '{}', '{}', '{}', '{}')",
+                        "SELECT * FROM dueprocess_append_group('{}', '{}', '{}', '{}', '{}', "
+                        "'{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}')"):
                 with pytest.raises(asyncpg.InsufficientPrivilegeError):
                     await conn.execute(sql)
         finally:

@@ -1,0 +1,159 @@
+"""Group commit: the appends a process makes at the same time, sent as one transaction.
+
+While an append is in flight, the appends that arrive wait; when it is done they go
+together through dueprocess_append_group (migration 0024): one pool checkout, one round
+trip, one transaction and one commit for the group instead of one each. An append that
+finds nothing in flight goes alone at once (an idle worker waits for nobody).
+
+Each batch keeps its own outcome. A batch the database refuses (stale version, stale head
+hash, erased key, a competing first append) writes nothing and gets no rows back, as
+alone, while the rest of the group is stored; the caller then asks why, alone. An error
+aborts the whole group (nothing of it is written): every batch of it is then appended
+alone, by its caller, which gets its own error as before (a reused event id, a key race).
+
+Measured (issue 14; bench/append.py's workload: 8 writers, 10-event batches, 24,000
+events; alone and grouped interleaved in one run, median of 4, machine load 4-8): CPU per
+event with personal data 154 us (client 68 + server 85) alone, 106 (51 + 56) grouped;
+without personal data 123 (50 + 74) -> 86 (40 + 46). A second run (load 7-10): 172 ->
+142 and 130 -> 102; about 70% of the batches went in groups, 5 batches per group on
+average. Two statements in flight, not one: with one, the client and the server take
+turns instead of working at once (115 us per event, and fewer events per second than
+alone); three: groups of 4 and more CPU per event (145-177 us). A third run (load 9-10,
+median of 3): 162 (73 + 89) -> 142 (66 + 76), 121 -> 104. Events per second were not
+higher on that shared machine (0.31 of the floor grouped, 0.36 alone): two server
+processes at work get a smaller share of a busy machine than eight; judge by CPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import NamedTuple
+from uuid import UUID
+
+import asyncpg
+
+from .db import Database
+
+_APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+_GROUP = ("SELECT * FROM dueprocess_append_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+          " $12, $13, $14, $15, $16)")
+
+
+class Batch(NamedTuple):
+    """dueprocess_append's arguments for one batch."""
+
+    stream_id: str
+    expected: int
+    prev_hash: bytes
+    ids: list[UUID]
+    types: list[str]
+    docs: list[bytes]
+    hashes: list[bytes]
+    key_ids: list[int]
+    new_key_ids: list[int]
+    new_subjects: list[str]
+    new_materials: list[bytes]
+    people: list[str]
+
+
+# A batch's rows, or None: its group failed and nothing of it was written; append it alone.
+Outcome = list[asyncpg.Record] | None
+
+
+# A statement in flight longer than this (waiting for a lock: a subject's erasure, a stream
+# head another process holds) stops holding the others back: the appends that queued
+# behind it go without it, so one blocked batch never stalls every append of the process.
+OVERDUE_SECONDS = 0.1
+
+
+class GroupCommit:
+    def __init__(self, pool: Database, in_flight: int = 2) -> None:
+        self._pool = pool
+        self._limit = in_flight  # statements in flight at once (alone or a group)
+        self._busy = 0  # of which this many are not overdue
+        self._waiting: list[tuple[Batch, asyncio.Future[Outcome]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def waiting(self) -> int:
+        """Batches waiting for a statement in flight to finish."""
+        return len(self._waiting)
+
+    async def alone(self, batch: Batch) -> list[asyncpg.Record]:
+        return await self._pool.fetch(_APPEND, *batch)
+
+    async def append(self, batch: Batch) -> list[asyncpg.Record]:
+        """dueprocess_append's rows for the batch (none: refused), alone or in a group."""
+        if self._busy < self._limit and not self._waiting:
+            slot = self._take()
+            try:
+                return await self.alone(batch)
+            finally:
+                self._give(slot)
+        waiting: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append((batch, waiting))
+        rows = await waiting
+        # None: its group failed and wrote nothing; alone, it meets its own error (if any).
+        return rows if rows is not None else await self.alone(batch)
+
+    def _take(self) -> list[bool]:
+        """A place in flight, given back when done or when overdue, whichever is first."""
+        self._busy += 1
+        slot = [True]
+        asyncio.get_running_loop().call_later(OVERDUE_SECONDS, self._give, slot)
+        return slot
+
+    def _give(self, slot: list[bool]) -> None:
+        if not slot[0]:
+            return
+        slot[0] = False
+        self._busy -= 1
+        if self._waiting and self._busy < self._limit:
+            group, self._waiting = self._waiting, []
+            # A task of its own: the group is sent whichever of its callers is cancelled.
+            task = asyncio.create_task(self._send(group, self._take()))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, group: list[tuple[Batch, asyncio.Future[Outcome]]],
+                    slot: list[bool]) -> None:
+        outcomes: list[Outcome] = [None] * len(group)
+        failed: BaseException | None = None
+        try:
+            if len(group) == 1:
+                outcomes[0] = await self.alone(group[0][0])
+            else:
+                # Sorted by stream: groups of several processes lock stream heads in one order.
+                order = sorted(range(len(group)), key=lambda i: group[i][0].stream_id)
+                rows = await self._pool.fetch(_GROUP, *_flat([group[i][0] for i in order]))
+                found: list[list[asyncpg.Record]] = [[] for _ in group]
+                for row in rows:
+                    found[order[row["batch"] - 1]].append(row)
+                outcomes = list(found)
+        except Exception as err:  # any: each caller then learns its own error, alone
+            if len(group) == 1:
+                failed = err
+        finally:
+            for (_, waiting), outcome in zip(group, outcomes, strict=True):
+                if waiting.done():  # its caller was cancelled
+                    continue
+                if failed is not None:
+                    waiting.set_exception(failed)
+                else:
+                    waiting.set_result(outcome)
+            self._give(slot)
+
+
+def _flat(batches: list[Batch]) -> tuple[object, ...]:
+    """dueprocess_append_group's arguments: per-batch values and counts, then flat arrays."""
+    return (
+        [b.stream_id for b in batches], [b.expected for b in batches],
+        [b.prev_hash for b in batches], [len(b.ids) for b in batches],
+        [i for b in batches for i in b.ids], [t for b in batches for t in b.types],
+        [d for b in batches for d in b.docs], [h for b in batches for h in b.hashes],
+        [len(b.key_ids) for b in batches], [k for b in batches for k in b.key_ids],
+        [len(b.new_key_ids) for b in batches], [k for b in batches for k in b.new_key_ids],
+        [s for b in batches for s in b.new_subjects],
+        [m for b in batches for m in b.new_materials],
+        [len(b.people) for b in batches], [p for b in batches for p in b.people],
+    )
