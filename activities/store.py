@@ -56,7 +56,9 @@ class EventStoreActivities:
         # with bench/decisions.py's stack, idle decisions, 2 cores at load 6-10: CPU per
         # decision (worker + dev server, filing amortised) 61 -> 47 ms (server 29 -> 23,
         # worker's event loop 18 -> 13), the no-op Update's 17 both; per case 14 -> 11
-        # workflow tasks, 7 -> 2 activities. The post itself (claim, letter, settle: two
-        # commits) now sits in the decision's path: ~5-12 ms of its round trip.
+        # workflow tasks, 7 -> 2 activities. The post itself now sits in the decision's
+        # path: a read of the rows already sent, the letter, then ONE commit recording it
+        # and writing its row sent (was two: the claim committed before the letter; see
+        # NotificationActivities.dispatch_notifications for the measured effect).
         posted = [n.caused_by for n in request.notices if self._post and await self._post(n)]
         return AppendOutcome(**result.model_dump(), posted=posted) if posted else result

@@ -157,7 +157,7 @@ def render(r: dict[str, Any]) -> str:
               "trip through the SDK core between them, and one durable PostgreSQL commit "
               "(the dev server's Temporal store commits without fsync: WAL SQLite, "
               "synchronous=normal). Since issue 14 the local append also posts the "
-              "decision's notices to the file outbox (two commits per batch) once it has "
+              "decision's notices to the file outbox (one commit per batch) once it has "
               "committed; before, a dispatch activity ran beside the next decision and its "
               "completion was a second workflow task, often holding that decision's Update "
               "back. The worker runs the product's sandbox runner (its modules passed "

@@ -17,7 +17,9 @@ from dueprocess.activities.contracts import DispatchInput, OutgoingNotification
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.domain.base import Personal, personal
 from dueprocess.services.notifications import FileSink, SmtpSink, compose, notification_stream
+from dueprocess.store.db import Pool
 from dueprocess.store.eventstore import EventStore
+from fixtures.roles import app_pool  # noqa: F401  (the application role's pool)
 
 
 def _request(case_id: str = "c1") -> DispatchInput:
@@ -109,6 +111,44 @@ async def test_a_batch_failing_midway_keeps_what_was_sent_and_never_sends_it_aga
     assert sorted(e.payload["notification_id"] for e in events) == sorted(sink.sent)
     assert await pool.fetchval(
         "SELECT count(*) FROM outbox WHERE case_id = 'c2' AND sent_at IS NOT NULL") == 2
+
+
+async def test_a_failed_letter_leaves_its_row_unsent_and_the_retry_counts_the_attempt(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # Given a dispatch of two letters whose second fails on the first attempt
+    one = _request("c5").notifications[0]
+    two = one.model_copy(update={"notification_id": f"{uuid.uuid4()}:complainant",
+                                 "recipient_role": "complainant"})
+    request = _request("c5").model_copy(update={"notifications": [one, two]})
+    activities = NotificationActivities(pool, store, _FailsOnce(tmp_path), "dp@example.org")
+    rows = "SELECT notification_id, sent_at IS NOT NULL AS sent, attempts FROM outbox"
+    # When it is attempted and fails
+    with pytest.raises(OSError):
+        await activities.dispatch_notifications(request)
+    # Then the sent letter's row is sent, the failed one's is left unsent, for operators
+    assert {(r["notification_id"], r["sent"], r["attempts"]) for r in await pool.fetch(rows)} \
+        == {(one.notification_id, True, 0), (two.notification_id, False, 0)}
+    # And when Temporal retries it, both rows are sent, each attempt on a row counted
+    await activities.dispatch_notifications(request)
+    assert {(r["notification_id"], r["sent"], r["attempts"]) for r in await pool.fetch(rows)} \
+        == {(one.notification_id, True, 1), (two.notification_id, True, 1)}
+
+
+async def test_the_application_role_posts_notices(
+    app_pool: Pool, tmp_path: Path  # noqa: F811
+) -> None:
+    # Given the worker's notification activities logged in as the application role
+    app = EventStore(app_pool)
+    activities = NotificationActivities(app_pool, app, FileSink(tmp_path), "dp@example.org")
+    request = _request("c6")
+    # When the append posts a decision's notices (and a retry posts them again)
+    assert await activities.post(request) and await activities.post(request)
+    # Then the letter is written once, its dispatch recorded and its row sent
+    assert len(await asyncio.to_thread(lambda: list(tmp_path.glob("*.eml")))) == 1
+    [event] = await app.read_stream(notification_stream("c6"))
+    assert event.event_type == "NotificationDispatched"
+    assert await app_pool.fetchval("SELECT sent_at IS NOT NULL FROM outbox") is True
 
 
 async def test_dispatches_of_one_case_at_the_same_moment_are_each_recorded_once(
