@@ -193,7 +193,9 @@ class CaseStatisticsProjection:
                 shares.append((stream_id, share.reported_at,
                                history[-1].stream_version if history else 0,
                                share.model_dump_json()))
-        await conn.executemany("DELETE FROM case_statistics WHERE stream_id = $1", unreported)
+        if unreported:  # (an empty executemany still costs a round trip)
+            await conn.executemany("DELETE FROM case_statistics WHERE stream_id = $1",
+                                   unreported)
         await conn.executemany(
             """INSERT INTO case_statistics AS s (stream_id, reported_at, version, contribution)
                VALUES ($1, $2, $3, $4::jsonb)
