@@ -41,6 +41,7 @@ from .services.notifications import FileSink, Sink, SmtpSink
 from .services.rulebook import RulebookService
 from .services.search_attributes import require_registered
 from .settings import ConfigError, Settings
+from .store.collector import freeze_survivors
 from .store.db import Database, create_pool
 from .store.eventstore import EventStore
 from .store.keyring import SubjectKeyring
@@ -255,9 +256,11 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
         # What start-up built (modules, models' schemas, the worker) lives as long as the
         # process: out of the collector's reach, a full collection (which stalls the event
         # loop, projections' batches included) walks only what has been made since, chiefly
-        # the projections' caches: about 40% less per collection (bench/lag.py).
+        # the projections' caches: about 40% less per collection (bench/lag.py). Later
+        # survivors are frozen as they go (store/collector.py).
         gc.freeze()
         async with worker:
+            freezing = asyncio.create_task(freeze_survivors(stop))
             projections = asyncio.create_task(keep_projections(runtime, stop))
             checkpoints = asyncio.create_task(checkpoint_writer(runtime, stop))
             lag = asyncio.create_task(
@@ -269,6 +272,7 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
                 await projections
                 await checkpoints
                 await lag
+                await freezing
     finally:
         if health is not None:
             await health.close()

@@ -7,9 +7,10 @@ keeping up.
 The projections run as a worker runs them (``ProjectionRunner.run`` with its defaults:
 each in its own task, own checkpoint and transactions, polling every 50 ms when idle; the
 tail and the streams' histories read once for all of them), in this process, with the
-product's ``default_projections`` and a worker's pool (10 connections). The load comes
-from ``--generators`` OTHER processes (default 1; each its own EventStore and pool), as
-in production the appends come from the workers' activities. (It used to run in this
+product's ``default_projections``, a worker's pool (10 connections) and its collector
+settings (start-up frozen, then each full collection's survivors: store/collector.py).
+The load comes from ``--generators`` OTHER processes (default 1; each its own EventStore
+and pool), as in production the appends come from the workers' activities. (It used to run in this
 process, on the projections' event loop: the appends' CPU (sealing, hashing) and the
 projections' batches delayed each other and shared one pool, which measured the
 benchmark as much as the projections.) Each second, ``rate`` new real cases
@@ -39,6 +40,7 @@ from typing import Any
 import asyncpg
 from _common import CaseLog, load_average, log, percentile
 from dueprocess.devstack.stack import EmbeddedPostgres
+from dueprocess.store.collector import freeze_survivors
 from dueprocess.store.db import Pool, create_pool
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.migrations import migrate
@@ -183,6 +185,7 @@ async def main(rates: list[tuple[float, float]], generators: int = 1) -> dict[st
             next_case = 0
             stop = asyncio.Event()
             projecting = asyncio.create_task(runner.run(stop))
+            freezing = asyncio.create_task(freeze_survivors(stop))  # as the worker does
             for rate, seconds in rates:
                 samples: list[tuple[float, str, int, int]] = []
                 sampled = asyncio.Event()
@@ -229,6 +232,7 @@ async def main(rates: list[tuple[float, float]], generators: int = 1) -> dict[st
                     break
             stop.set()
             await projecting
+            await freezing
             await pool.close()
         finally:
             await asyncio.to_thread(pg.stop)

@@ -7,9 +7,10 @@ the result equals the live one (tested).
 
 Projections fold streams with the domain's one fold (``evolve``) rather than patching rows
 event by event: a second copy of the rules is how read models drift. The fold is carried
-on per stream (``Folds``, store/histories.py), so each event is folded once, and the
-histories come from ``StreamHistories``, shared by the projections of
-``default_projections``: the cost of an event no longer grows with its case's length.
+on per stream (``Folds``, store/histories.py; the cases' in store/case_folds.py), so each
+event is folded once, and the histories come from ``StreamHistories``, shared by the
+projections of ``default_projections``: the cost of an event no longer grows with its
+case's length.
 """
 
 from __future__ import annotations
@@ -17,71 +18,28 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import datetime
 
 from ..domain import case as dc
 from ..domain.envelope import RecordedEvent
-from ..domain.membership.history import CaseView, empty_view, extend_view
+from ..domain.membership.history import CaseView
 from ..domain.membership.standing import standing
 from ..domain.policy import PolicyDocument
 from ..domain.statistics import contribution
 from ..domain.streams import case_id_of, is_case_stream, member_id_of, member_stream
 from ..services.members import case_streams_of
+from .case_folds import CaseFold, CaseViews, case_folds, case_state_from, first_unreadable
 from .db import Connection
-from .errors import ODD_DATA, UnreadableEvent, reason
+from .errors import ODD_DATA
 from .eventstore import EventStore
 from .histories import Folds, StreamHistories
 from .projection_runner import Projection, ProjectionRunner, ProjectionStatus, projection_status
 from .projections_sor import RestrictiveDecisionsProjection
 
 __all__ = ["CaseListProjection", "CaseStatisticsProjection", "MemberStandingProjection",
-           "Projection", "ProjectionRunner", "ProjectionStatus", "default_projections",
-           "projection_status"]
+           "Projection", "ProjectionRunner", "ProjectionStatus", "case_state_from",
+           "default_projections", "projection_status"]
 
 log = logging.getLogger("dueprocess.projections")
-
-
-def case_state_from(events: Sequence[RecordedEvent], case_id: str) -> dc.CaseState:
-    """The case folded from its stored events; an event this code cannot fold (a shape it
-    does not read) is ``UnreadableEvent`` naming it."""
-    try:
-        return dc.state_from_payloads(case_id, (e.payload for e in events))
-    except ODD_DATA as err:
-        raise _first_unreadable(events, err) from err
-
-
-def _empty_case(stream_id: str) -> dc.CaseState:
-    return dc.CaseState.empty(case_id_of(stream_id) or stream_id)
-
-
-# A case as the per-case read models fold it: its state, when it entered its stage, and its
-# events parsed; each event parsed and folded once for both (case list, statistics).
-CaseFold = tuple[dc.CaseState, datetime | None, tuple[dc.CaseEvent, ...]]
-
-
-def _case_step(folded: CaseFold, event: RecordedEvent) -> CaseFold:
-    """One event folded on (``evolve``); the stage was entered when the last event that
-    changed it took effect (the one fold decides)."""
-    state, entered, parsed = folded
-    new = dc.CASE_EVENT_ADAPTER.validate_python(event.payload)
-    after = dc.evolve(state, new)
-    return after, event.effective_at if after.stage != state.stage else entered, (*parsed, new)
-
-
-def case_folds() -> Folds[CaseFold]:
-    return Folds[CaseFold](lambda s: (_empty_case(s), None, ()), _case_step)
-
-
-def _first_unreadable(events: Sequence[RecordedEvent], err: BaseException) -> UnreadableEvent:
-    for event in events:
-        try:
-            dc.CASE_EVENT_ADAPTER.validate_python(event.payload)
-        except ODD_DATA as invalid:
-            return UnreadableEvent(reason(invalid), stream_id=event.stream_id,
-                                   stream_version=event.stream_version,
-                                   event_id=str(event.event_id))
-    return UnreadableEvent(f"the case does not fold: {reason(err)}",
-                           stream_id=events[-1].stream_id if events else None)
 
 
 def people_in(state: dc.CaseState) -> list[str]:
@@ -143,7 +101,7 @@ class CaseListProjection:
         try:
             state, entered, _ = self._folds.fold(stream_id, history)
         except ODD_DATA as err:
-            raise _first_unreadable(history, err) from err
+            raise first_unreadable(history, err) from err
         deadline = min(dc.pending_deadlines(state), key=lambda d: d.due_at, default=None)
         report = state.report
         return (
@@ -186,14 +144,16 @@ class CaseStatisticsProjection:
                 state, _, parsed = self._folds.fold(stream_id, history)
                 share = contribution(state, parsed)
             except ODD_DATA as err:
-                raise _first_unreadable(history, err) from err
+                raise first_unreadable(history, err) from err
             if share is None:  # no report (yet): the case counts nowhere
                 unreported.append((stream_id,))
             else:
                 shares.append((stream_id, share.reported_at,
                                history[-1].stream_version if history else 0,
                                share.model_dump_json()))
-        await conn.executemany("DELETE FROM case_statistics WHERE stream_id = $1", unreported)
+        if unreported:  # (an empty executemany still costs a round trip)
+            await conn.executemany("DELETE FROM case_statistics WHERE stream_id = $1",
+                                   unreported)
         await conn.executemany(
             """INSERT INTO case_statistics AS s (stream_id, reported_at, version, contribution)
                VALUES ($1, $2, $3, $4::jsonb)
@@ -213,10 +173,11 @@ class MemberStandingProjection:
     name = "member_standing"
     tables: tuple[str, ...] = ("member_standing",)
 
-    def __init__(self, policy: PolicyDocument, histories: StreamHistories | None = None) -> None:
+    def __init__(self, policy: PolicyDocument, histories: StreamHistories | None = None,
+                 folds: Folds[CaseFold] | None = None) -> None:
         self._policy = policy
         self._histories = histories or StreamHistories()
-        self._views = Folds[CaseView](empty_view, lambda v, e: extend_view(v, [e]))
+        self._views = CaseViews(folds or case_folds())
         # Per member, the case streams they are the respondent of: asked of the person index
         # once, then grown by the reports this projection meets (a report names its
         # respondent once and for all, and one committed after the question comes later in
@@ -252,7 +213,7 @@ class MemberStandingProjection:
             history = [e for s in (member_stream(member_id), *cases[member_id])
                        for e in histories.get(s, [])]
             if history:
-                views = [self._views.fold(s, histories.get(s, [])) for s in cases[member_id]]
+                views = [self._views.view(s, histories.get(s, [])) for s in cases[member_id]]
                 rows.append(self._row(member_id, cases[member_id], history,
                                       [v for v in views if v.folded]))
         await conn.executemany(
@@ -293,5 +254,6 @@ def default_projections(policy: PolicyDocument) -> list[Projection]:
     """The read models every worker keeps current (and `projections rebuild` rebuilds),
     sharing the streams' histories they read."""
     histories, folds = StreamHistories(), case_folds()
-    return [CaseListProjection(histories, folds), MemberStandingProjection(policy, histories),
+    return [CaseListProjection(histories, folds),
+            MemberStandingProjection(policy, histories, folds),
             CaseStatisticsProjection(histories, folds), RestrictiveDecisionsProjection()]

@@ -13,7 +13,7 @@ from dueprocess.domain import case as dc
 from dueprocess.domain.envelope import NewEvent, RecordedEvent, envelope_for
 from dueprocess.store.db import Connection
 from dueprocess.store.eventstore import EventStore
-from dueprocess.store.projections import CaseListProjection, ProjectionRunner
+from dueprocess.store.projections import CaseListProjection, Projection, ProjectionRunner
 from fixtures.case_examples import T0, example_policy, file_report
 
 CASES = 30
@@ -116,3 +116,34 @@ async def test_catch_up_takes_the_projections_in_turns(
     # when it catches up, then batches alternate: neither waits for the other to finish
     assert await runner.catch_up() == 2 * CASES
     assert order == ["a", "b"] * 3
+
+
+async def test_a_following_projection_goes_on_at_once_only_after_a_full_batch(
+    pool: asyncpg.Pool, store: EventStore
+) -> None:
+    # given a backlog of 5 cases, and a runner taking batches of 2 that polls once an hour
+    for i in range(5):
+        await store.append(f"case-c{i}", 0, [_report(f"c{i}")])
+    steps: list[int] = []
+
+    class Counting(ProjectionRunner):
+        async def step(self, projection: Projection, limit: int | None = None) -> int:
+            steps.append(n := await super().step(projection, limit))
+            return n
+
+    runner = Counting(pool, store, [CaseListProjection()], batch_size=2)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(runner.run(stop, interval=3600))
+    try:
+        # when it follows the log until the backlog is applied
+        async with asyncio.timeout(30):
+            while await pool.fetchval("SELECT count(*) FROM case_list") < 5:
+                assert not loop.done(), loop
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # room for a further step, were one to be taken
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, timeout=10)
+    # then the full batches went on at once, and the short one (the head reached) waited
+    # for the interval instead of asking again: events arriving meanwhile make one batch
+    assert steps == [2, 2, 1]
