@@ -120,6 +120,27 @@ async def test_an_error_in_a_group_is_its_batch_alone(
     assert [e.event_id for e in await grouping.read_stream("old")] == [stored.event_id]
 
 
+async def test_a_failed_group_is_sent_again_in_halves(pool: asyncpg.Pool) -> None:
+    # Given an event stored in one stream, and a store whose next appends go as one group
+    stored = ev()
+    await EventStore(pool).append("old", 0, [stored])
+    clash = stored.model_copy(update={"payload": {"n": 2}})
+    held = HeldFirstAppend(pool, lambda: group.waiting == 4)
+    group = GroupCommit(cast(asyncpg.Pool, held), in_flight=1)
+    store = EventStore(pool, group=group)
+    # When the group holds a batch reusing the stored id with other content (an error that
+    # aborts the group's transaction) in its first half, and two good batches in its second
+    outcomes = await _append_together(
+        store, ("first", 0, [ev()]), ("other", 0, [clash]), ("a", 0, [ev()]),
+        ("b", 0, [ev()]), ("c", 0, [ev(), ev()]))
+    # Then the reused id is refused, every other batch is stored, and the half without the
+    # error was committed as one group, not batch by batch
+    assert isinstance(outcomes[1], EventIdConflict)
+    assert [outcomes[i].version for i in (0, 2, 3, 4)] == [1, 1, 1, 2]
+    assert await store.version("other") == 0
+    assert await _transactions(pool, ["b", "c"]) == 1
+
+
 async def test_two_appends_to_one_stream_in_a_group_chain(grouping: EventStore) -> None:
     # Given a stream at version 1 whose head this store knows
     await grouping.append("s", 0, [ev()])
