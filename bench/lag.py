@@ -55,6 +55,22 @@ SAMPLE_SECONDS = 0.02
 KEEPING_UP = 1.0  # seconds of p99 lag
 
 
+def runqueue_wait() -> float:
+    """Seconds this process's threads have spent runnable but waiting for a CPU
+    (/proc/self/task/*/schedstat, second field). On the shared 2-core machine this, not a
+    stall in the product, made the lag at 50 cases/s swing between runs (issue 14): one
+    run with a type check alongside waited 0.7-0.85 s of every second (projections and
+    generator alike) while using 0.15-0.4 s of CPU; p99 lag 16-34 s. Reported beside the
+    CPU shares, so a lag from a starved process is told apart from a slow one."""
+    total = 0.0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1]) / 1e9
+        except (OSError, IndexError):
+            continue  # gone meanwhile, or no schedstat (not Linux)
+    return total
+
+
 class Load:
     def __init__(self, store: EventStore) -> None:
         self.caselog = CaseLog(store)
@@ -97,17 +113,19 @@ async def generate(dsn: str, rate: float, seconds: float, first: int, step: int)
     load = Load(EventStore(pool))
     load.caselog.next_case = first
     load.step = step
-    start, cpu = clock(), time.process_time()
+    start, cpu, waited = clock(), time.process_time(), runqueue_wait()
     cases = await load.run(rate, seconds)
     elapsed = clock() - start
     await pool.close()
     json.dump({"cases": cases, "seconds": elapsed, "cpu": time.process_time() - cpu,
+               "waited": runqueue_wait() - waited,
                "appended": load.appended}, sys.stdout)
 
 
 async def spawn_load(dsn: str, rate: float, seconds: float, first: int, generators: int
-                     ) -> tuple[int, float, float, list[tuple[str, int, float]]]:
-    """Run the load in ``generators`` processes; (cases, seconds, CPU share, appended)."""
+                     ) -> tuple[int, float, float, float, list[tuple[str, int, float]]]:
+    """Run the load in ``generators`` processes; (cases, seconds, CPU share, share of the
+    time waiting for a CPU, appended)."""
     procs = [await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--generate", dsn, str(rate / generators), str(seconds),
         str(first + i), str(generators), stdout=asyncio.subprocess.PIPE)
@@ -116,7 +134,8 @@ async def spawn_load(dsn: str, rate: float, seconds: float, first: int, generato
     appended = sorted((tuple(a) for o in outs for a in o["appended"]), key=lambda a: a[2])
     longest = max(o["seconds"] for o in outs)
     return (sum(o["cases"] for o in outs), longest,
-            sum(o["cpu"] for o in outs) / longest, appended)  # type: ignore[misc]
+            sum(o["cpu"] for o in outs) / longest,
+            sum(o.get("waited", 0.0) for o in outs) / longest, appended)  # type: ignore[misc]
 
 
 def postgres_cpu(pgdata: Path) -> float:
@@ -191,7 +210,8 @@ async def main(rates: list[tuple[float, float]], generators: int = 1) -> dict[st
                 sampled = asyncio.Event()
                 sampler = asyncio.create_task(sample(pool, samples, sampled))
                 start, cpu, pg_cpu = clock(), time.process_time(), postgres_cpu(pg.pgdata)
-                cases, took, load_cpu, appended = await spawn_load(
+                waited = runqueue_wait()
+                cases, took, load_cpu, load_waited, appended = await spawn_load(
                     dsn, rate, seconds, next_case, generators)
                 next_case += cases
                 achieved = cases / took
@@ -199,6 +219,7 @@ async def main(rates: list[tuple[float, float]], generators: int = 1) -> dict[st
                 # average): the projections' process, and the generators' together.
                 cpu_share = (time.process_time() - cpu) / (clock() - start)
                 pg_share = (postgres_cpu(pg.pgdata) - pg_cpu) / (clock() - start)
+                waited_share = (runqueue_wait() - waited) / (clock() - start)
                 # Let the projections catch up (bounded), still sampling.
                 deadline = clock() + 120
                 while clock() < deadline:
@@ -219,6 +240,8 @@ async def main(rates: list[tuple[float, float]], generators: int = 1) -> dict[st
                                          "process_cpu_share": cpu_share,
                                          "generator_cpu_share": load_cpu,
                                          "postgres_cpu_share": pg_share,
+                                         "process_runqueue_share": waited_share,
+                                         "generator_runqueue_share": load_waited,
                                          "load_average": load_average()}
                 for name, values in per.items():
                     level[name] = {"p50": percentile(values, 50), "p99": percentile(values, 99),
@@ -227,7 +250,9 @@ async def main(rates: list[tuple[float, float]], generators: int = 1) -> dict[st
                 log(f"{rate:.0f} cases/s offered, {achieved:.1f} achieved: " + ", ".join(
                     f"{n} p50 {level[n]['p50']:.2f} s p99 {level[n]['p99']:.2f} s"
                     for n in NAMES) + f"; CPU projections {cpu_share:.0%}, generators "
-                    f"{load_cpu:.0%}, PostgreSQL {pg_share:.0%} (load {load_average()})")
+                    f"{load_cpu:.0%}, PostgreSQL {pg_share:.0%}; waiting for a CPU: "
+                    f"projections {waited_share:.0%}, generators {load_waited:.0%} "
+                    f"(load {load_average()})")
                 if max(level[n]["p99"] for n in NAMES) > 5:
                     break
             stop.set()
