@@ -102,7 +102,7 @@ class CaseListProjection:
             state, entered, _ = self._folds.fold(stream_id, history)
         except ODD_DATA as err:
             raise first_unreadable(history, err) from err
-        deadline = min(dc.pending_deadlines(state), key=lambda d: d.due_at, default=None)
+        deadline = dc.next_deadline(state)  # (kind, due time)
         report = state.report
         return (
             case_id,
@@ -110,8 +110,8 @@ class CaseListProjection:
             report.complainant.person_id if report else None,
             str(report.complainant.kind) if report else None,
             str(state.stage),
-            deadline.kind if deadline else None,
-            deadline.due_at if deadline else None,
+            deadline[0] if deadline else None,
+            deadline[1] if deadline else None,
             report.effective_at if report else None,
             history[-1].recorded_at,
             history[-1].stream_version,

@@ -8,7 +8,8 @@ How the pieces fit:
   took effect (safe retries), or raises a DomainError whose ``rule`` names the rule.
 - ``evolve``/``fold`` apply events; they never raise, whatever the order.
 - ``pending_deadlines(state)`` lists the durable timers to hold; when one fires, send
-  its ``command`` through decide() (a met or superseded deadline gives ``[]``).
+  its ``command`` through decide() (a met or superseded deadline gives ``[]``);
+  ``next_deadline(state)`` is the first one's kind and due time, without its command.
 - ``notifications_for(state, event, event_id)`` takes the state *after* the event.
 - ``examples`` (``case_examples``) has a fixed cast, policy and happy path for tests.
 
@@ -57,7 +58,14 @@ from .commands import (
     SubmitResponse,
     TriageCase,
 )
-from .deadlines import Deadline, DeadlineKind, overdue_at, overdue_since, pending_deadlines
+from .deadlines import (
+    Deadline,
+    DeadlineKind,
+    next_deadline,
+    overdue_at,
+    overdue_since,
+    pending_deadlines,
+)
 from .decide import decide
 from .events import (
     CASE_EVENT_ADAPTER,
@@ -235,6 +243,7 @@ __all__ = [
     "decide",
     "evolve",
     "fold",
+    "next_deadline",
     "notifications_for",
     "overdue_at",
     "overdue_since",

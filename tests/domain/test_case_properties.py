@@ -65,6 +65,7 @@ from dueprocess.domain.case import (
     decide,
     evolve,
     fold,
+    next_deadline,
     notifications_for,
     pending_deadlines,
 )
@@ -545,6 +546,7 @@ def test_the_guided_lifecycle_reaches_deep_states(data: st.DataObject) -> None:
             state, events = attempt(state, events, [stray], now)
         now = earliest(name, state, now)
         if name is None:
+            check_next_deadline(state)
             due = [d.command for d in pending_deadlines(state) if d.due_at <= now]
             state, events = attempt(state, events, due, now)
             continue
@@ -565,8 +567,15 @@ def test_evolve_is_total(prefix: list[CaseEvent], more: list[CaseEvent]) -> None
     state = CaseState.empty(CASE_ID)
     for event in prefix + more:
         state = evolve(state, event)
-        pending_deadlines(state)
+        check_next_deadline(state)
         notifications_for(state, event, "event-id")
+
+
+def check_next_deadline(state: CaseState) -> None:
+    """The case list's next deadline (made without the timers' commands) is the first of
+    the timers the workflow holds: the earliest, of equal ones the first listed."""
+    pending = pending_deadlines(state)
+    assert next_deadline(state) == ((pending[0].kind, pending[0].due_at) if pending else None)
 
 
 @settings(max_examples=100, deadline=None,
