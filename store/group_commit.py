@@ -31,6 +31,13 @@ alone); three: groups of 4 and more CPU per event (145-177 us). A third run (loa
 median of 3): 162 (73 + 89) -> 142 (66 + 76), 121 -> 104. Events per second were not
 higher on that shared machine (0.31 of the floor grouped, 0.36 alone): two server
 processes at work get a smaller share of a busy machine than eight; judge by CPU.
+
+Four in flight by default, not two (quiet machine, load 1.5-3, 2026-12-02): with two, the
+scale benchmark's 16 writers (synchronous_commit off, so commits are quick) grew a log at
+2,092 events/s against 3,095 with grouping off: two statements at a time left a core idle.
+With four: 3,025 events/s there, and in bench/append.py (8 writers, fsync on, median of 3)
+13,726 events/s at 108 us CPU per event, against 12,074 at 107 with two and 13,221 at 116
+with grouping off.
 """
 
 from __future__ import annotations
@@ -76,7 +83,7 @@ OVERDUE_SECONDS = 0.1
 
 
 class GroupCommit:
-    def __init__(self, pool: Database, in_flight: int = 2) -> None:
+    def __init__(self, pool: Database, in_flight: int = 4) -> None:
         self._pool = pool
         self._limit = in_flight  # statements in flight at once (alone or a group)
         self._busy = 0  # of which this many are not overdue
