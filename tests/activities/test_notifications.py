@@ -72,6 +72,14 @@ async def test_a_staff_notice_goes_to_its_roles_mailbox_and_records_no_address(
     [event] = await store.read_stream(notification_stream("c-staff"))
     assert (event.payload["recipient_role"], event.payload["address"]) == ("case_officer", None)
 
+def _two_letters(case_id: str) -> DispatchInput:
+    """A dispatch of two letters: the respondent's, then the complainant's."""
+    one = _request(case_id).notifications[0]
+    two = one.model_copy(update={"notification_id": f"{uuid.uuid4()}:complainant",
+                                 "recipient_role": "complainant"})
+    return _request(case_id).model_copy(update={"notifications": [one, two]})
+
+
 
 class _FailsOnce(FileSink):
     """A file sink whose second letter fails once (an SMTP server refusing a recipient)."""
@@ -93,10 +101,8 @@ async def test_a_batch_failing_midway_keeps_what_was_sent_and_never_sends_it_aga
     store: EventStore, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     # Given a dispatch of two letters whose second fails on the first attempt
-    one = _request("c2").notifications[0]
-    two = one.model_copy(update={"notification_id": f"{uuid.uuid4()}:complainant",
-                                 "recipient_role": "complainant"})
-    request = _request("c2").model_copy(update={"notifications": [one, two]})
+    request = _two_letters("c2")
+    one, two = request.notifications
     sink = _FailsOnce(tmp_path)
     activities = NotificationActivities(pool, store, sink, "dp@example.org")
     # When it is attempted, fails, and Temporal retries it
@@ -117,10 +123,8 @@ async def test_a_failed_letter_leaves_its_row_unsent_and_the_retry_counts_the_at
     store: EventStore, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     # Given a dispatch of two letters whose second fails on the first attempt
-    one = _request("c5").notifications[0]
-    two = one.model_copy(update={"notification_id": f"{uuid.uuid4()}:complainant",
-                                 "recipient_role": "complainant"})
-    request = _request("c5").model_copy(update={"notifications": [one, two]})
+    request = _two_letters("c5")
+    one, two = request.notifications
     activities = NotificationActivities(pool, store, _FailsOnce(tmp_path), "dp@example.org")
     rows = "SELECT notification_id, sent_at IS NOT NULL AS sent, attempts FROM outbox"
     # When it is attempted and fails

@@ -12,14 +12,13 @@ from typing import Any
 
 import orjson
 from dueprocess.domain.envelope import ImportRecord, PrincipalRecord
-from dueprocess.store.chain import StreamCheck, VerifyReport
 from dueprocess.store.documents import envelope_bytes
 from dueprocess.store.intact import damaged, states, stream_key
 from fixtures.events import OFFICER, ev
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from .test_verify_fast_path import Row, stream
+from .test_verify_fast_path import Row, judged, stream
 
 TEXT = st.text(max_size=12)
 # Payloads that name the envelope's keys themselves, as keys and inside strings.
@@ -78,23 +77,14 @@ def test_the_appends_bytes_are_read_without_parsing_them() -> None:
     with_bytes_not_json = [r for r in chained if r[6][:1] == b"{"]
     assert len(with_bytes_not_json) == 3
     assert damaged(chained, {"case-a": (3, link)}) == (1, [])
-    assert _judged(chained, (3, link)).ok
-
-
-def _judged(rows: list[Row], head: tuple[int, bytes] | None) -> VerifyReport:
-    report = VerifyReport()
-    check = StreamCheck("case-a", report, head)
-    for row in rows:
-        check.add(row)  # type: ignore[arg-type]  # a Record's interface
-    check.finish()
-    return report
+    assert judged(chained, (3, link)).ok
 
 
 def test_a_changed_column_of_a_row_in_the_layout_is_flagged_by_both() -> None:
     rows, head = stream(3, layout=True)
     rows[1] = Row((*rows[1][:5], "Other", *rows[1][6:]))
     assert damaged(rows, {"case-a": head}) == (1, [(0, 3)])
-    assert [(p.stream_version, p.detail) for p in _judged(rows, head).problems] == [
+    assert [(p.stream_version, p.detail) for p in judged(rows, head).problems] == [
         (2, "column event_type differs from stored bytes")]
 
 
@@ -139,4 +129,4 @@ def test_a_rechained_stream_is_passed_by_the_fast_check_only_if_the_judgement_pa
         link = hashlib.sha256(link + row[6]).digest()
         chained.append(Row((*row[:7], link)))
     if not damaged(chained, {"case-a": (n, link)})[1]:
-        assert _judged(chained, (n, link)).ok
+        assert judged(chained, (n, link)).ok
