@@ -37,6 +37,7 @@ from .services.codec import data_converter
 from .services.health import HealthServer
 from .services.mailboxes import parse_mailboxes
 from .services.metrics import DecisionMetricsInterceptor
+from .services.notice_relay import NoticeRelay
 from .services.notifications import FileSink, Sink, SmtpSink
 from .services.rulebook import RulebookService
 from .services.search_attributes import require_registered
@@ -60,7 +61,7 @@ from .workflows.search_attributes import registrations as case_search_attributes
 
 # Re-exported: callers import the runtime and its background tasks from the root.
 __all__ = ["Runtime", "SchemaNotReady", "activities_for", "build_worker", "checkpoint_writer",
-           "ensure_schema", "keep_projections", "migrate_as_owner", "open_runtime",
+           "ensure_schema", "keep_projections", "migrate_as_owner", "notices_for", "open_runtime",
            "projection_runner", "readiness", "require_dev_servers", "run_worker", "sink_for"]
 
 log = logging.getLogger("dueprocess")
@@ -199,20 +200,29 @@ def sink_for(runtime: Runtime) -> Sink:
     return FileSink(settings.data_dir.resolve() / "outbox")
 
 
-def activities_for(
-    runtime: Runtime, rulebook: RulebookSource | None = None
-) -> list[Callable[..., Any]]:
-    """``rulebook``: where new cases get their rulebook (default: the published one)."""
+def notices_for(runtime: Runtime) -> tuple[NotificationActivities, NoticeRelay | None]:
+    """The dispatch activity, and the relay that posts a decision's notices beside it when
+    the post is a local mailbox (a file each); an SMTP server is never waited on nor held
+    in a worker's memory: the case workflow dispatches those with the activity, which
+    Temporal retries (workflows/case_dispatch.py)."""
     sink = sink_for(runtime)
     notifications = NotificationActivities(
         runtime.pool, runtime.store, sink, runtime.settings.notify_from,
         parse_mailboxes(runtime.settings.staff_mailboxes or ""),  # staff role -> mailbox
     )
-    # A decision's notices are posted by its append when the post is a local mailbox (a
-    # file each, as quick as the commit); an SMTP server is never waited on by a decision:
-    # the case workflow dispatches those with an activity (workflows/case_dispatch.py).
-    store = EventStoreActivities(
-        runtime.store, notifications.post if isinstance(sink, FileSink) else None)
+    relay = NoticeRelay(runtime.pool, runtime.store, notifications.dispatch, sink.channel) \
+        if isinstance(sink, FileSink) else None
+    return notifications, relay
+
+
+def activities_for(
+    runtime: Runtime, rulebook: RulebookSource | None = None,
+    notices: tuple[NotificationActivities, NoticeRelay | None] | None = None,
+) -> list[Callable[..., Any]]:
+    """``rulebook``: where new cases get their rulebook (default: the published one);
+    ``notices``: notices_for's (default: made here; its relay's sweep then runs nowhere)."""
+    notifications, relay = notices or notices_for(runtime)
+    store = EventStoreActivities(runtime.store, relay.enqueue if relay else None)
     rules = RulebookActivities(rulebook or RulebookService(runtime.store).current)
     reporters = ReporterActivities(runtime.pool, runtime.store)
     # The file outbox keeps copies of notices sent: a shredded person's are forgotten too.
@@ -224,7 +234,8 @@ def activities_for(
 
 
 def build_worker(
-    runtime: Runtime, *, task_queue: str | None = None, rulebook: RulebookSource | None = None
+    runtime: Runtime, *, task_queue: str | None = None, rulebook: RulebookSource | None = None,
+    notices: tuple[NotificationActivities, NoticeRelay | None] | None = None,
 ) -> Worker:
     """Register every workflow and activity on the configured task queue (the demo runs
     its own worker on a queue of its own, with its own rulebook source)."""
@@ -232,7 +243,7 @@ def build_worker(
         runtime.client,
         task_queue=task_queue or runtime.settings.task_queue,
         workflows=[CaseWorkflow, RetentionWorkflow],
-        activities=activities_for(runtime, rulebook),
+        activities=activities_for(runtime, rulebook, notices),
         interceptors=[DecisionMetricsInterceptor()],
         # On SIGTERM the worker stops polling at once and lets running activities finish
         # for this long before cancelling them (keep it under the orchestrator's grace).
@@ -252,7 +263,9 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
         health = HealthServer(host, int(port), lambda: readiness(runtime, stop))
         await health.start()
     try:
-        worker = build_worker(runtime)
+        notices = notices_for(runtime)
+        relay = notices[1]
+        worker = build_worker(runtime, notices=notices)
         # What start-up built (modules, models' schemas, the worker) lives as long as the
         # process: out of the collector's reach, a full collection (which stalls the event
         # loop, projections' batches included) walks only what has been made since, chiefly
@@ -265,6 +278,8 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             checkpoints = asyncio.create_task(checkpoint_writer(runtime, stop))
             lag = asyncio.create_task(
                 telemetry.report_projection_lag(runtime.pool, metric_meter(runtime), stop))
+            # Notices a worker stopped before posting: any worker's sweep posts them.
+            relaying = asyncio.create_task(relay.run(stop) if relay else stop.wait())
             try:
                 await stop.wait()
                 log.info("stopping: draining the worker")
@@ -273,6 +288,7 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
                 await checkpoints
                 await lag
                 await freezing
+                await relaying
     finally:
         if health is not None:
             await health.close()

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import model_validator
 
 from ..domain.base import Model, Personal
+from ..domain.case.notifications import STAFF_RECIPIENT, Notification
 from ..domain.case.priors import RespondentRecord
 from ..domain.case.reporter_values import ReporterRecord
 from ..domain.envelope import AppendResult, NewEvent
@@ -36,17 +37,18 @@ class AppendInput(Model):
     # identity (same ids and types) but not byte for byte (store/head_append.py
     # append_or_adopt): a local append rebuilt in a new workflow task, with a new now().
     adopt_stored: bool = False
-    # The batch's notices, posted by the append once it has committed this very batch
-    # (never an adopted one) when its worker posts inline (activities/store.py).
+    # The batch's notices, taken by the append once it has committed this very batch
+    # (never an adopted one) when its worker relays them (activities/store.py).
     notices: list[DispatchInput] = []
 
 
 class AppendOutcome(AppendResult):
     """An append's result as the adopting caller reads it: ``adopted`` holds the stored
     batch's payloads (current shape, in order) when it was adopted, else None; ``posted``
-    the events (``caused_by``) whose notices the append posted and recorded, all of them;
-    the caller dispatches the others. With neither, the activity returns a plain
-    AppendResult, which decodes as this too."""
+    the events (``caused_by``) whose notices the append took over: posted and recorded
+    (recorded histories), or queued in the outbox for the worker's notice relay, which
+    posts them (services/notice_relay.py); the caller dispatches the others. With
+    neither, the activity returns a plain AppendResult, which decodes as this too."""
 
     adopted: list[dict[str, Any]] | None = None
     posted: list[UUID] = []
@@ -127,10 +129,32 @@ class DispatchResult(Model):
     dispatched: list[str]
     already_sent: list[str]
 
-# Posts one event's notices and records them (NotificationActivities.post): True when all
-# were sent and recorded, False (never an exception) when some are left to the dispatch
-# activity.
-Post = Callable[["DispatchInput"], Awaitable[bool]]
+
+def dispatch_input(case_id: str, event_id: UUID, requested_at: datetime, notes: list[Notification],
+                   workflow_id: str | None, run_id: str | None) -> DispatchInput:
+    """The notices ``notifications_for`` composed for one event, as they are dispatched: by
+    the case workflow when it records the event, and by the notice relay when it composes
+    them again from the recorded event (services/notice_relay.py)."""
+    return DispatchInput(
+        case_id=case_id, caused_by=event_id, requested_at=requested_at,
+        workflow_id=workflow_id, run_id=run_id,
+        notifications=[
+            OutgoingNotification(
+                notification_id=n.notification_id, recipient_role=n.recipient_role,
+                recipient_subject_id=n.recipient.subject_id if n.recipient else
+                STAFF_RECIPIENT.format(role=n.recipient_role),
+                recipient_name=n.recipient.value if n.recipient else None,
+                address=n.address.value if n.address else None,
+                subject=n.subject, body=n.body, details=n.details,
+            )
+            for n in notes
+        ],
+    )
+
+
+# Takes a batch's notices once the append committed it: queues them durably and posts them
+# beside the decision (NoticeRelay.enqueue); returns the events whose notices it took.
+Enqueue = Callable[[list["DispatchInput"]], Awaitable[list[UUID]]]
 
 # Where the rulebook activity reads the published rulebook (RulebookService.current).
 RulebookSource = Callable[[], Awaitable[PolicyDocument | None]]

@@ -44,9 +44,9 @@ class NotificationActivities:
 
     @activity.defn(name=DISPATCH_NOTIFICATIONS)
     async def dispatch_notifications(self, request: DispatchInput) -> DispatchResult:
-        """One commit for the whole batch, whatever its size (a commit waits on the disk,
-        and a decision's notices are posted in its path: issue 14): the rows already sent
-        are read first (a retry never sends them again), then the dispatch events recorded
+        """One commit for the whole batch, whatever its size (a commit waits on the disk;
+        the notice relay posts a batch's notices the same way: issue 14): the rows already
+        sent are read first (a retry never sends them again), then the dispatch events recorded
         and the outbox rows written sent in ONE transaction: "recorded" and "marked sent"
         are one fact, so a row marked sent always has its event. A crash between sending
         and that transaction sends again on the retry (at least once, as before); a
@@ -60,19 +60,10 @@ class NotificationActivities:
         6.1-8.8 -> 5.8-8.1 ms per post."""
         return await self._dispatch(request)
 
-    async def post(self, request: DispatchInput) -> bool:
-        """The same steps inside the append activity that recorded the event (activities/
-        store.py): True when every notice is sent and recorded; False on any failure,
-        after settling those sent, and the case workflow dispatches the event's notices
-        with the activity above, which retries (a notice sent but not settled is sent
-        again: at least once, as a retry of the activity does)."""
-        try:
-            await self._dispatch(request)
-        except Exception as err:  # handed to the dispatch activity, never lost
-            activity.logger.warning("notices of %s left to the dispatch activity: %s",
-                                    request.caused_by, err)
-            return False
-        return True
+    async def dispatch(self, request: DispatchInput) -> DispatchResult:
+        """The same steps outside an activity: the notice relay posts a decision's notices
+        with them (services/notice_relay.py). Raises what the sink or the store raised."""
+        return await self._dispatch(request)
 
     async def _dispatch(self, request: DispatchInput) -> DispatchResult:
         result = DispatchResult(dispatched=[], already_sent=[])

@@ -13,18 +13,19 @@ from .contracts import (
     LOAD_STREAM,
     AppendInput,
     AppendOutcome,
+    Enqueue,
     LoadedStream,
     LoadInput,
-    Post,
 )
 
 
 class EventStoreActivities:
-    def __init__(self, store: EventStore, post: Post | None = None) -> None:
-        """``post``: posts a batch's notices once the append has committed it (inline,
-        a decision's one local activity); None: the case workflow dispatches them."""
+    def __init__(self, store: EventStore, relay: Enqueue | None = None) -> None:
+        """``relay``: takes a batch's notices once the append has committed it (queued in
+        the outbox, posted beside the decision: services/notice_relay.py); None: the case
+        workflow dispatches them with an activity."""
         self._store = store
-        self._post = post
+        self._relay = relay
 
     @activity.defn(name=LOAD_STREAM)
     async def load_stream(self, request: LoadInput) -> LoadedStream:
@@ -50,15 +51,10 @@ class EventStoreActivities:
         except (ConcurrencyConflict, EventIdConflict, ErasedSubject) as err:
             raise ApplicationError(str(err), type=err.error_type, non_retryable=True) from err
         # Committed: the notices of THIS batch (an adopted one's were composed from other
-        # timestamps; the workflow dispatches those). Posting inline saves each notice's
-        # dispatch activity and the workflow task its completion made, which ran beside
-        # the case's next decision and often held its Update back (issue 14). Measured
-        # with bench/decisions.py's stack, idle decisions, 2 cores at load 6-10: CPU per
-        # decision (worker + dev server, filing amortised) 61 -> 47 ms (server 29 -> 23,
-        # worker's event loop 18 -> 13), the no-op Update's 17 both; per case 14 -> 11
-        # workflow tasks, 7 -> 2 activities. The post itself now sits in the decision's
-        # path: a read of the rows already sent, the letter, then ONE commit recording it
-        # and writing its row sent (was two: the claim committed before the letter; see
-        # NotificationActivities.dispatch_notifications for the measured effect).
-        posted = [n.caused_by for n in request.notices if self._post and await self._post(n)]
+        # timestamps; the workflow dispatches those), queued durably before this returns,
+        # posted beside. Taken here, each notice needs no dispatch activity nor the workflow
+        # task its completion made, which ran beside the case's next decision and often
+        # held its Update back; queued, not posted, so the decision does not wait on the
+        # letter either (issue 14; measured in services/notice_relay.py and README).
+        posted = await self._relay(request.notices) if self._relay and request.notices else []
         return AppendOutcome(**result.model_dump(), posted=posted) if posted else result

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import demo_rulebook
 from dueprocess.devstack.stack import DevTemporal, EmbeddedPostgres
+from dueprocess.services.notice_relay import NoticeRelay
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.db import Pool, create_pool
@@ -46,6 +47,7 @@ class Stack:
     pool: Pool
     store: EventStore
     client: Client
+    relays: list[NoticeRelay] = field(default_factory=list)  # the workers' (see worker())
 
 
 @asynccontextmanager
@@ -88,11 +90,14 @@ async def namespace_ready(client: Client, patience: float = 60.0) -> None:
 
 
 def worker(s: Stack, **options: Any) -> Worker:
-    """A worker as the product composes one (case workflow, append posting to the file
-    outbox, load, notifications, rulebook; the product's sandbox runner) plus the bare
-    workflows; ``options`` go to ``Worker``."""
+    """A worker as the product composes one (case workflow, append queueing notices for
+    the file outbox's relay, load, notifications, rulebook; the product's sandbox runner)
+    plus the bare workflows; ``options`` go to ``Worker``."""
     notes = NotificationActivities(s.pool, s.store, FileSink(s.tmp / "outbox"), "b@x")
-    store = EventStoreActivities(s.store, notes.post)  # a file outbox: posted inline
+    # A file outbox: the notices queued by the append, posted beside by the relay.
+    relay = NoticeRelay(s.pool, s.store, notes.dispatch, "file")
+    s.relays.append(relay)
+    store = EventStoreActivities(s.store, relay.enqueue)
     rulebook = RulebookActivities(demo_rulebook(load_policy_file(None))).load_rulebook
     return Worker(s.client, task_queue=QUEUE,
                   workflows=[CaseWorkflow, BareWorkflow, NoopUpdateWorkflow],

@@ -24,7 +24,7 @@ from ..services.identity import TokenVerifier
 from ..services.rulebook import RulebookService
 from ..services.timeline import render_timeline
 from ..settings import Settings
-from ..worker import build_worker, open_runtime
+from ..worker import build_worker, notices_for, open_runtime
 from .api import api_config, api_services, bind, console_config, serving_api
 from .common import EXTENSIONS, command, emit
 from .connect import with_running_stack
@@ -51,8 +51,9 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
         # A queue of its own: no other worker files this case, and this worker's
         # compressed rulebook serves no other case.
         queue = f"{settings.task_queue}-demo-{uuid.uuid4().hex[:8]}"
-        await stack.enter_async_context(
-            build_worker(runtime, task_queue=queue, rulebook=demo_rulebook(policy)))
+        notices = notices_for(runtime)
+        await stack.enter_async_context(build_worker(
+            runtime, task_queue=queue, rulebook=demo_rulebook(policy), notices=notices))
         issuer = LocalIssuer(settings.data_dir, audience=settings.oidc_audience)
         await issuer.start()
         stack.push_async_callback(issuer.stop)
@@ -67,6 +68,8 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
         case_id, people = await run_demo(api, policy, api.record_fact)
         # The workflow finishes once its notifications are dispatched and recorded.
         await runtime.client.get_workflow_handle(case_id).result()
+        if notices[1] is not None:  # and the notices its appends handed to the relay
+            await notices[1].idle()
         timeline = await api.timeline(case_id)
         standing = Standing.model_validate(
             await api.get(f"/audit/members/{people.respondent}"))

@@ -21,12 +21,12 @@ Pure, like the rest of ``domain``: no I/O, clock or environment.
 
 from __future__ import annotations
 
+import re
 import types
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
 # email-validator directly (pydantic's EmailStr wraps it, but imports it lazily on first
@@ -103,21 +103,32 @@ def _error(kind: str, message: str, loc: tuple[str | int, ...], value: Any) -> I
     return InitErrorDetails(type=PydanticCustomError(kind, message), loc=loc, input=value)
 
 
+# Searched, not looped over in Python: every string of every command is checked where it
+# is built and again where it is decoded (the case workflow, in a decision's path). Measured
+# (2026-12-02): a 960-character text 151 -> 14 us, a 38-character line 7.8 -> 0.9 us.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Unicode's Cc category: exactly these 65 code points (tests/domain/test_text.py).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def text_problem(value: str, limit: Limit) -> tuple[str, str] | None:
     """(error kind, message) for a string that breaks ``limit``, else None."""
     if "\x00" in value:
         return "text_nul", "must not contain a NUL character"
-    if any("\ud800" <= c <= "\udfff" for c in value):
+    if _SURROGATE.search(value):
         return "text_surrogate", "must not contain a lone surrogate (not valid Unicode)"
     if len(value) > limit.max_chars:
         return "text_too_long", f"at most {limit.max_chars} characters (got {len(value)})"
-    if limit.line and any(unicodedata.category(c) == "Cc" for c in value):
+    if limit.line and _CONTROL.search(value):
         return "text_control", "must be one line without control characters (CR, LF, ...)"
     return None
 
 
+# A pure function of the string (no DNS), asked again for the same few addresses on every
+# command that carries them: 43 us a check (email-validator's parse), a dict hit once seen.
+@lru_cache(maxsize=4096)
 def email_problem(value: str) -> str | None:
-    if len(value) > MAX_EMAIL_CHARS or any(unicodedata.category(c) == "Cc" for c in value):
+    if len(value) > MAX_EMAIL_CHARS or _CONTROL.search(value):
         return "not a valid e-mail address (one line, at most 254 characters)"
     try:
         validate_email(value, check_deliverability=False)  # no DNS: pure, and no network

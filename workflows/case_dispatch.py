@@ -15,11 +15,8 @@ from uuid import UUID
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from ..activities.contracts import (
-        DISPATCH_NOTIFICATIONS,
-        DispatchInput,
-        OutgoingNotification,
-    )
+    from ..activities import contracts
+    from ..activities.contracts import DISPATCH_NOTIFICATIONS, DispatchInput
     from ..domain import case as dc
     from .case_contracts import DISPATCH_GIVE_UP, DISPATCH_RETRY, ESCALATION_NOTICE_PATCH
 
@@ -98,18 +95,4 @@ def notices(case_id: str, state: dc.CaseState, event_id: UUID, event: dc.CaseEve
 def dispatch_input(case_id: str, event_id: UUID, now: datetime,
                    notes: list[dc.Notification]) -> DispatchInput:
     info = workflow.info()
-    return DispatchInput(
-        case_id=case_id, caused_by=event_id, requested_at=now,
-        workflow_id=info.workflow_id, run_id=info.run_id,
-        notifications=[
-            OutgoingNotification(
-                notification_id=n.notification_id, recipient_role=n.recipient_role,
-                recipient_subject_id=n.recipient.subject_id if n.recipient else
-                dc.STAFF_RECIPIENT.format(role=n.recipient_role),
-                recipient_name=n.recipient.value if n.recipient else None,
-                address=n.address.value if n.address else None,
-                subject=n.subject, body=n.body, details=n.details,
-            )
-            for n in notes
-        ],
-    )
+    return contracts.dispatch_input(case_id, event_id, now, notes, info.workflow_id, info.run_id)

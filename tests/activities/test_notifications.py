@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -16,6 +16,7 @@ import pytest
 from dueprocess.activities.contracts import DispatchInput, OutgoingNotification
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.domain.base import Personal, personal
+from dueprocess.services.notice_relay import NoticeRelay
 from dueprocess.services.notifications import FileSink, SmtpSink, compose, notification_stream
 from dueprocess.store.db import Pool
 from dueprocess.store.eventstore import EventStore
@@ -146,9 +147,15 @@ async def test_the_application_role_posts_notices(
     app = EventStore(app_pool)
     activities = NotificationActivities(app_pool, app, FileSink(tmp_path), "dp@example.org")
     request = _request("c6")
-    # When the append posts a decision's notices (and a retry posts them again)
-    assert await activities.post(request) and await activities.post(request)
-    # Then the letter is written once, its dispatch recorded and its row sent
+    relay = NoticeRelay(app_pool, app, activities.dispatch, "file", grace=timedelta(0))
+    # When the append hands a decision's notices to the relay (and a retry hands them again)
+    assert await relay.enqueue([request]) == [request.caused_by]
+    await relay.idle()
+    assert await relay.enqueue([request]) == [request.caused_by]
+    await relay.idle()
+    # Then the letter is written once, its dispatch recorded and its row sent, and the
+    # relay's sweep (its claim) finds nothing left
+    assert await relay.sweep() == 0
     assert len(await asyncio.to_thread(lambda: list(tmp_path.glob("*.eml")))) == 1
     [event] = await app.read_stream(notification_stream("c6"))
     assert event.event_type == "NotificationDispatched"

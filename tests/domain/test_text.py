@@ -3,6 +3,7 @@ record keeps reading."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from dueprocess.domain.membership.member import (
 )
 from dueprocess.domain.policy import SanctionKind
 from dueprocess.domain.text import (
+    _CONTROL,
     ID,
     MAX_COMMAND_BYTES,
     MAX_ID_CHARS,
@@ -183,3 +185,10 @@ def test_a_person_id_is_accepted_exactly_when_it_is_a_short_clean_line(value: st
     else:
         accepted = True
     assert accepted == (text_problem(value, ID) is None and bool(value.strip()))
+
+
+def test_the_control_pattern_is_exactly_unicodes_control_category() -> None:
+    # Given every code point
+    # Then the pattern the checks search with matches exactly those in category Cc
+    matched = {c for c in range(0x110000) if _CONTROL.fullmatch(chr(c))}
+    assert matched == {c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"}

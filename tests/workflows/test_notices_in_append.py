@@ -1,23 +1,26 @@
-"""A decision's notices posted by the local append that records it (patch
-notices-in-append, issue 14): no dispatch activity, and no workflow task for its
-completion, when the worker posts inline; the dispatch activity, as before, for notices
-the append could not post."""
+"""A decision's notices taken by the local append that records it (patch
+notices-in-append, issue 14): queued in the outbox once the events are committed and
+posted beside the decision by the worker's notice relay (services/notice_relay.py); no
+dispatch activity, and no workflow task for its completion. Notices the relay could not
+post are posted by its sweep, composed again from the recorded events."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from dueprocess.activities.contracts import DISPATCH_NOTIFICATIONS
+from dueprocess.activities.contracts import DISPATCH_NOTIFICATIONS, DispatchInput
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
 from dueprocess.domain import case as dc
 from dueprocess.domain.streams import notification_stream
 from dueprocess.services.client import DueProcessClient
+from dueprocess.services.notice_relay import NoticeRelay
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.eventstore import EventStore
@@ -41,10 +44,10 @@ class FailingOnce(FileSink):
         await super().send(message)
 
 
-async def _acknowledged(env: WorkflowEnvironment, queue: str, sink: FileSink, pool: asyncpg.Pool,
-                        store: EventStore, loaders: list[Any]) -> Story:
-    notes = NotificationActivities(pool, store, sink, "t@localhost")
-    appends = EventStoreActivities(store, notes.post)
+async def _acknowledged(env: WorkflowEnvironment, queue: str, relay: NoticeRelay,
+                        notes: NotificationActivities, store: EventStore,
+                        loaders: list[Any]) -> Story:
+    appends = EventStoreActivities(store, relay.enqueue)
     async with Worker(env.client, task_queue=queue, workflows=[CaseWorkflow],
                       activities=[appends.append_events, appends.load_stream,
                                   notes.dispatch_notifications, *loaders]):
@@ -57,11 +60,7 @@ async def _acknowledged(env: WorkflowEnvironment, queue: str, sink: FileSink, po
         # Leaves the next deadline where it was: its timer is kept (workflows/case_timer)
         await story.send(dc.AssignInvestigator(actor=story.officer, authority="rulebook s.3.4",
                                                investigator_id=story.p.investigator))
-        for _ in range(600):  # a dispatch activity may still be running: let it finish
-            sent = await _sent_rows(pool, story.case_id)
-            if sent and all(sent):
-                break
-            await asyncio.sleep(0.05)
+        await relay.idle()  # the posts beside the decisions
     return story
 
 
@@ -79,44 +78,117 @@ async def _sent_rows(pool: asyncpg.Pool, case_id: str) -> list[bool]:
     return [r["sent"] for r in rows]
 
 
-async def test_a_decisions_notices_are_posted_by_its_append(
+def _relayed(pool: asyncpg.Pool, store: EventStore, sink: FileSink,
+             grace: timedelta = timedelta(seconds=60),
+             ) -> tuple[NoticeRelay, NotificationActivities]:
+    notes = NotificationActivities(pool, store, sink, "t@localhost")
+    return NoticeRelay(pool, store, notes.dispatch, sink.channel, grace=grace), notes
+
+
+async def test_a_decisions_notices_are_queued_by_its_append_and_posted_beside(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
     load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
     record_history: Any,
 ) -> None:
-    # Given a worker whose append posts to a file outbox
+    # Given a worker whose append hands a file outbox's notices to the relay
+    relay, notes = _relayed(pool, store, FileSink(tmp_path / "outbox"))
     # When a report is filed, acknowledged, triaged and assigned (notices called for)
-    story = await _acknowledged(env, "inline", FileSink(tmp_path / "outbox"), pool, store,
+    story = await _acknowledged(env, "inline", relay, notes, store,
                                 [load_rulebook, load_reporter_record, load_respondent_record])
     # Then the letters are written, recorded and marked sent
     letters = sorted((tmp_path / "outbox").glob("*.eml"))
     recorded = await store.read_stream(notification_stream(story.case_id))
     assert letters and len(recorded) == len(letters)
     assert await _sent_rows(pool, story.case_id) == [True] * len(letters)
-    # And the workflow dispatched nothing with the activity
+    # And the workflow dispatched nothing with the activity, and no sweep has anything left
     assert await _dispatch_activities(env, story.case_id) == 0
+    assert await _relayed(pool, store, FileSink(tmp_path / "outbox"),
+                          timedelta(0))[0].sweep() == 0
     await record_history(env, story.case_id, "notices_in_append_kept_timer")
 
 
-async def test_notices_the_append_could_not_post_go_to_the_dispatch_activity(
+async def test_notices_the_relay_could_not_post_are_posted_by_its_sweep(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
     load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
 ) -> None:
-    # Given a worker whose append posts to a file outbox that fails its first letter
+    # Given a relay whose file outbox fails its first letter (due again at once: no grace)
     sink = FailingOnce(tmp_path / "outbox")
+    relay, notes = _relayed(pool, store, sink, grace=timedelta(0))
     # When a report is filed, acknowledged, triaged and assigned
-    story = await _acknowledged(env, "inline-failing", sink, pool, store,
+    story = await _acknowledged(env, "inline-failing", relay, notes, store,
                                 [load_rulebook, load_reporter_record, load_respondent_record])
-    # Then the decisions were recorded all the same
+    # Then the decisions were recorded all the same, and one event's notices wait unsent
     recorded_case = await store.read_stream(case_stream(story.case_id))
     assert [e.event_type for e in recorded_case] == [
         "ReportFiled", "ReportAcknowledged", "CaseTriaged", "InvestigatorAssigned"]
-    # And the failed event's notices were dispatched by the activity: every letter written,
-    # recorded once and marked sent
-    assert sink.failures == 1
-    assert await _dispatch_activities(env, story.case_id) == 1
+    assert sink.failures == 1 and False in await _sent_rows(pool, story.case_id)
+    # When the relay sweeps
+    assert await relay.sweep() == 1
+    # Then every letter is written, recorded once and marked sent; no dispatch activity ran
+    assert await _dispatch_activities(env, story.case_id) == 0
     letters = sorted((tmp_path / "outbox").glob("*.eml"))
     recorded = await store.read_stream(notification_stream(story.case_id))
     assert letters and len(recorded) == len(letters)
     assert len({e.event_id for e in recorded}) == len(recorded)
     assert await _sent_rows(pool, story.case_id) == [True] * len(letters)
+    assert await relay.sweep() == 0
+
+
+class Stopped(NoticeRelay):
+    """A relay whose worker stops right after the append returned: queued, never posted.
+    Keeps what it was handed, to compare with what a sweep composes again."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.handed: list[DispatchInput] = []
+
+    def _post_soon(self, request: DispatchInput) -> asyncio.Task[None]:
+        self.handed.append(request)
+        return asyncio.ensure_future(asyncio.sleep(0))
+
+
+async def test_a_sweep_posts_what_a_stopped_worker_queued_composed_as_the_workflow_did(
+    env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
+    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
+) -> None:
+    # Given decisions whose worker stopped after queueing their notices, before posting
+    sink = FileSink(tmp_path / "outbox")
+    notes = NotificationActivities(pool, store, sink, "t@localhost")
+    stopped = Stopped(pool, store, notes.dispatch, sink.channel, grace=timedelta(0))
+    story = await _acknowledged(env, "stopped", stopped, notes, store,
+                                [load_rulebook, load_reporter_record, load_respondent_record])
+    assert stopped.handed and not list((tmp_path / "outbox").glob("*.eml"))
+    # When another worker's relay sweeps
+    relay, _ = _relayed(pool, store, sink, timedelta(0))
+    assert await relay.sweep() == len(stopped.handed)
+    # Then each event's notices were composed again from the record exactly as the
+    # workflow composed them, and every letter is written, recorded and marked sent
+    for handed in stopped.handed:
+        assert await relay.composed(story.case_id, handed.caused_by) == handed
+    letters = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(letters) == sum(len(h.notifications) for h in stopped.handed)
+    assert len(await store.read_stream(notification_stream(story.case_id))) == len(letters)
+    assert await _sent_rows(pool, story.case_id) == [True] * len(letters)
+
+
+async def test_the_relay_gives_up_on_a_notice_as_the_dispatch_activity_does(
+    env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
+    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
+) -> None:
+    # Given notices queued by a worker that stopped, and a relay that gives up at once
+    sink = FileSink(tmp_path / "outbox")
+    notes = NotificationActivities(pool, store, sink, "t@localhost")
+    stopped = Stopped(pool, store, notes.dispatch, sink.channel, grace=timedelta(0))
+    story = await _acknowledged(env, "given-up", stopped, notes, store,
+                                [load_rulebook, load_reporter_record, load_respondent_record])
+    relay = NoticeRelay(pool, store, notes.dispatch, sink.channel, grace=timedelta(0),
+                        give_up=timedelta(0))
+    # When it sweeps, twice
+    assert await relay.sweep() == 0
+    assert await relay.sweep() == 0
+    # Then nothing was posted and the rows stay unsent, released for operators
+    assert not list((tmp_path / "outbox").glob("*.eml"))
+    rows = await pool.fetch("SELECT sent_at, next_attempt_at, attempts FROM outbox "
+                            "WHERE case_id = $1", story.case_id)
+    assert rows and all(r["sent_at"] is None and r["next_attempt_at"] is None
+                        and r["attempts"] == 1 for r in rows)
