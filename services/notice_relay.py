@@ -66,12 +66,16 @@ _CLAIM = """
 class NoticeRelay:
     def __init__(self, pool: Database, store: EventStore, dispatch: Dispatch, channel: str, *,
                  grace: timedelta = timedelta(seconds=60),
+                 backoff: timedelta = timedelta(seconds=30),
                  give_up: timedelta = timedelta(hours=6)) -> None:
         """``dispatch``: posts and records one event's notices (NotificationActivities.
         dispatch); ``grace``: how long a queued row waits for the post from memory before
-        a sweep may take it; ``give_up``: as the dispatch activity's (DISPATCH_GIVE_UP)."""
+        a sweep may take it; ``backoff``: the wait after a sweep's first attempt, doubled
+        each time (at least a second, so a failing post never spins); ``give_up``: as the
+        dispatch activity's (DISPATCH_GIVE_UP)."""
         self._pool, self._store, self._dispatch = pool, store, dispatch
         self._channel, self._grace, self._give_up = channel, grace, give_up
+        self._backoff = max(backoff, timedelta(seconds=1))
         self._tails: dict[str, asyncio.Task[None]] = {}  # each case's last post
         self._running: set[asyncio.Task[None]] = set()
 
@@ -120,7 +124,8 @@ class NoticeRelay:
     async def sweep(self, limit: int = 100) -> int:
         """One pass: the due rows composed again from their events and posted. Returns
         how many events' notices were taken."""
-        rows = await self._pool.fetch(_CLAIM, self._channel, self._grace, self._give_up, limit)
+        rows = await self._pool.fetch(_CLAIM, self._channel, self._backoff, self._give_up,
+                                      limit)
         for row in rows:
             if row["gave_up"]:
                 log.error("notice %s left unsent after %s of attempts: see the outbox",

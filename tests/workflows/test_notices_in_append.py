@@ -192,3 +192,28 @@ async def test_the_relay_gives_up_on_a_notice_as_the_dispatch_activity_does(
                             "WHERE case_id = $1", story.case_id)
     assert rows and all(r["sent_at"] is None and r["next_attempt_at"] is None
                         and r["attempts"] == 1 for r in rows)
+
+
+async def test_a_running_relay_sweeps_until_stopped(
+    env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
+    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
+) -> None:
+    # Given notices queued by a worker that stopped before posting them
+    sink = FileSink(tmp_path / "outbox")
+    notes = NotificationActivities(pool, store, sink, "t@localhost")
+    stopped = Stopped(pool, store, notes.dispatch, sink.channel, grace=timedelta(0))
+    story = await _acknowledged(env, "swept", stopped, notes, store,
+                                [load_rulebook, load_reporter_record, load_respondent_record])
+    # When another worker's relay runs
+    relay, _ = _relayed(pool, store, sink, timedelta(0))
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop, every=0.05))
+    for _ in range(200):
+        if (sent := await _sent_rows(pool, story.case_id)) and all(sent):
+            break
+        await asyncio.sleep(0.05)
+    # Then it posts them, and ends when told to
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    assert await _sent_rows(pool, story.case_id) == [True] * len(
+        list((tmp_path / "outbox").glob("*.eml")))
