@@ -35,7 +35,6 @@ from dueprocess.services.policyfile import load_policy_file
 from dueprocess.settings import DEFAULT_MAX_CACHED_WORKFLOWS
 from dueprocess.store.db import create_pool
 from dueprocess.store.eventstore import EventStore
-from dueprocess.workflows.sandbox import workflow_runner
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -49,8 +48,9 @@ async def serve(address: str, dsn: str, tmp: Path, cache: int) -> None:
     s = Stack(tmp, dsn, address, pool, EventStore(pool), client)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    # The product's sandbox runner: bench/_stack.py's worker composes it as worker.py does.
     async with worker(s, max_cached_workflows=cache, max_concurrent_workflow_tasks=50,
-                      max_concurrent_activities=50, workflow_runner=workflow_runner()):
+                      max_concurrent_activities=50):
         print("ready", flush=True)
         await stop.wait()
     await pool.close()
