@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 from dueprocess.activities.contracts import DISPATCH_NOTIFICATIONS, DispatchInput
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.store import EventStoreActivities
@@ -78,6 +79,13 @@ async def _sent_rows(pool: asyncpg.Pool, case_id: str) -> list[bool]:
     return [r["sent"] for r in rows]
 
 
+@pytest.fixture
+def loaders(load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any
+            ) -> list[Any]:
+    """The activities a case's filing reads with, besides the append."""
+    return [load_rulebook, load_reporter_record, load_respondent_record]
+
+
 def _relayed(pool: asyncpg.Pool, store: EventStore, sink: FileSink,
              grace: timedelta = timedelta(seconds=60),
              ) -> tuple[NoticeRelay, NotificationActivities]:
@@ -87,14 +95,14 @@ def _relayed(pool: asyncpg.Pool, store: EventStore, sink: FileSink,
 
 async def test_a_decisions_notices_are_queued_by_its_append_and_posted_beside(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
-    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
+    loaders: list[Any],
     record_history: Any,
 ) -> None:
     # Given a worker whose append hands a file outbox's notices to the relay
     relay, notes = _relayed(pool, store, FileSink(tmp_path / "outbox"))
     # When a report is filed, acknowledged, triaged and assigned (notices called for)
     story = await _acknowledged(env, "inline", relay, notes, store,
-                                [load_rulebook, load_reporter_record, load_respondent_record])
+                                loaders)
     # Then the letters are written, recorded and marked sent
     letters = sorted((tmp_path / "outbox").glob("*.eml"))
     recorded = await store.read_stream(notification_stream(story.case_id))
@@ -109,14 +117,14 @@ async def test_a_decisions_notices_are_queued_by_its_append_and_posted_beside(
 
 async def test_notices_the_relay_could_not_post_are_posted_by_its_sweep(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
-    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
+    loaders: list[Any],
 ) -> None:
     # Given a relay whose file outbox fails its first letter (due again at once: no grace)
     sink = FailingOnce(tmp_path / "outbox")
     relay, notes = _relayed(pool, store, sink, grace=timedelta(0))
     # When a report is filed, acknowledged, triaged and assigned
     story = await _acknowledged(env, "inline-failing", relay, notes, store,
-                                [load_rulebook, load_reporter_record, load_respondent_record])
+                                loaders)
     # Then the decisions were recorded all the same, and one event's notices wait unsent
     recorded_case = await store.read_stream(case_stream(story.case_id))
     assert [e.event_type for e in recorded_case] == [
@@ -147,16 +155,23 @@ class Stopped(NoticeRelay):
         return asyncio.ensure_future(asyncio.sleep(0))
 
 
+async def _stopped_worker(env: WorkflowEnvironment, queue: str, pool: asyncpg.Pool,
+                          store: EventStore, sink: FileSink, loaders: list[Any],
+                          ) -> tuple[Story, Stopped, NotificationActivities]:
+    """A case filed, acknowledged, triaged and assigned by a worker that stopped after
+    queueing the notices, before posting them."""
+    notes = NotificationActivities(pool, store, sink, "t@localhost")
+    stopped = Stopped(pool, store, notes.dispatch, sink.channel, grace=timedelta(0))
+    return await _acknowledged(env, queue, stopped, notes, store, loaders), stopped, notes
+
+
 async def test_a_sweep_posts_what_a_stopped_worker_queued_composed_as_the_workflow_did(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
-    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
+    loaders: list[Any],
 ) -> None:
     # Given decisions whose worker stopped after queueing their notices, before posting
     sink = FileSink(tmp_path / "outbox")
-    notes = NotificationActivities(pool, store, sink, "t@localhost")
-    stopped = Stopped(pool, store, notes.dispatch, sink.channel, grace=timedelta(0))
-    story = await _acknowledged(env, "stopped", stopped, notes, store,
-                                [load_rulebook, load_reporter_record, load_respondent_record])
+    story, stopped, _ = await _stopped_worker(env, "stopped", pool, store, sink, loaders)
     assert stopped.handed and not list((tmp_path / "outbox").glob("*.eml"))
     # When another worker's relay sweeps
     relay, _ = _relayed(pool, store, sink, timedelta(0))
@@ -173,14 +188,11 @@ async def test_a_sweep_posts_what_a_stopped_worker_queued_composed_as_the_workfl
 
 async def test_the_relay_gives_up_on_a_notice_as_the_dispatch_activity_does(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
-    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
+    loaders: list[Any],
 ) -> None:
     # Given notices queued by a worker that stopped, and a relay that gives up at once
     sink = FileSink(tmp_path / "outbox")
-    notes = NotificationActivities(pool, store, sink, "t@localhost")
-    stopped = Stopped(pool, store, notes.dispatch, sink.channel, grace=timedelta(0))
-    story = await _acknowledged(env, "given-up", stopped, notes, store,
-                                [load_rulebook, load_reporter_record, load_respondent_record])
+    story, _, notes = await _stopped_worker(env, "given-up", pool, store, sink, loaders)
     relay = NoticeRelay(pool, store, notes.dispatch, sink.channel, grace=timedelta(0),
                         give_up=timedelta(0))
     # When it sweeps, twice
@@ -196,14 +208,11 @@ async def test_the_relay_gives_up_on_a_notice_as_the_dispatch_activity_does(
 
 async def test_a_running_relay_sweeps_until_stopped(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
-    load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any,
+    loaders: list[Any],
 ) -> None:
     # Given notices queued by a worker that stopped before posting them
     sink = FileSink(tmp_path / "outbox")
-    notes = NotificationActivities(pool, store, sink, "t@localhost")
-    stopped = Stopped(pool, store, notes.dispatch, sink.channel, grace=timedelta(0))
-    story = await _acknowledged(env, "swept", stopped, notes, store,
-                                [load_rulebook, load_reporter_record, load_respondent_record])
+    story, _, _ = await _stopped_worker(env, "swept", pool, store, sink, loaders)
     # When another worker's relay runs
     relay, _ = _relayed(pool, store, sink, timedelta(0))
     stop = asyncio.Event()
