@@ -34,6 +34,8 @@ PROJECTION_APPLIED = "dueprocess_projection_events_applied"
 DEADLINES_MISSED = "dueprocess_deadlines_missed"
 CASES_OPEN = "dueprocess_cases_open"
 STAGE_AGE = "dueprocess_stage_age_seconds"
+NOTICES_UNSENT = "dueprocess_notices_unsent"
+NOTICE_AGE = "dueprocess_notice_unsent_age_seconds"
 API_DURATION = "dueprocess_api_request_duration_seconds"
 
 
@@ -160,6 +162,19 @@ def record_stage_ages(meter: MetricMeter, stages: Mapping[str, tuple[int, float]
     for stage, (cases, seconds) in stages.items():
         labels = {"stage": stage}
         count.with_additional_attributes(labels).set(cases)
+        age.with_additional_attributes(labels).set(seconds)
+
+
+def record_unsent_notices(meter: MetricMeter, unsent: Mapping[str, tuple[int, float]]) -> None:
+    """Per channel: notices queued or failed and not sent yet, and how long the oldest has
+    waited (a relay that cannot post, a mail server that refuses: services/notice_relay.py).
+    Channels with none are set to 0."""
+    count = meter.create_gauge(NOTICES_UNSENT, "notices not sent yet, by channel")
+    age = meter.create_gauge_float(
+        NOTICE_AGE, "longest time a notice not sent yet has waited, by channel", "s")
+    for channel, (notices, seconds) in unsent.items():
+        labels = {"channel": channel}
+        count.with_additional_attributes(labels).set(notices)
         age.with_additional_attributes(labels).set(seconds)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +45,7 @@ from temporalio.runtime import (
 from ..domain.case import CaseStage
 from ..store.db import Database
 from ..store.projection_status import projection_lags, waited
-from .metrics import record_projection_lag, record_stage_ages
+from .metrics import record_projection_lag, record_stage_ages, record_unsent_notices
 
 log = logging.getLogger("dueprocess.telemetry")
 SERVICE = "dueprocess"
@@ -210,14 +210,32 @@ async def stage_ages(
     return found
 
 
+async def unsent_notices(
+    pool: Database, now: datetime | None = None, channels: Sequence[str] = ("file", "smtp"),
+) -> dict[str, tuple[int, float]]:
+    """Per channel: (notices not sent yet, seconds the oldest has waited); every channel in
+    ``channels`` is present. Reads the outbox's unsent rows only (a partial index)."""
+    now = now or datetime.now(UTC)
+    rows = await pool.fetch(
+        """SELECT channel, count(*) AS notices, min(created_at) AS oldest FROM outbox
+            WHERE sent_at IS NULL GROUP BY channel""")
+    found = dict.fromkeys(channels, (0, 0.0))
+    for r in rows:
+        found[r["channel"]] = (int(r["notices"]),
+                               max(0.0, (now - r["oldest"]).total_seconds()))
+    return found
+
+
 async def report_projection_lag(
     pool: Database, meter: MetricMeter, stop: asyncio.Event, interval: float = 15.0
 ) -> None:
-    """The read models' metrics, every ``interval`` seconds: projection lag, stage ages."""
+    """The read models' metrics, every ``interval`` seconds: projection lag, stage ages,
+    notices not sent yet."""
     while not stop.is_set():
         try:
             record_projection_lag(meter, await projection_lag(pool))
             record_stage_ages(meter, await stage_ages(pool))
+            record_unsent_notices(meter, await unsent_notices(pool))
         except Exception:  # a metric must never stop the worker
             log.warning("read model metrics not measured", exc_info=True)
         try:

@@ -22,15 +22,19 @@ from dueprocess.services.metrics import (
     CASES_OPEN,
     DEADLINES_MISSED,
     DECISIONS,
+    NOTICE_AGE,
+    NOTICES_UNSENT,
     STAGE_AGE,
     DecisionMetricsInterceptor,
     record_stage_ages,
+    record_unsent_notices,
 )
 from dueprocess.services.telemetry import (
     instrument_sql,
     setup_tracing,
     stage_ages,
     tracing_interceptor,
+    unsent_notices,
 )
 from dueprocess.store.projections import ProjectionRunner, default_projections
 from fixtures.case_examples import example_policy
@@ -197,3 +201,26 @@ async def test_stage_ages_come_from_the_case_list(
               for u in buffer.retrieve_updates() if u.metric.name in (CASES_OPEN, STAGE_AGE)}
     assert gauges[(CASES_OPEN, "reported")] == 2
     assert gauges[(STAGE_AGE, "reported")] == seconds
+
+
+async def test_unsent_notices_are_measured_by_channel(
+    observed: Observed, pool: asyncpg.Pool,
+) -> None:
+    # Given two notices queued for the file outbox, one of them sent, and none for SMTP
+    await pool.execute(
+        """INSERT INTO outbox (notification_id, case_id, caused_by, recipient_role, channel,
+                               created_at, sent_at)
+           VALUES ('n-1', 'c-1', gen_random_uuid(), 'respondent', 'file',
+                   now() - interval '10 minutes', NULL),
+                  ('n-2', 'c-1', gen_random_uuid(), 'complainant', 'file', now(), now())""")
+    # When they are measured
+    unsent = await unsent_notices(pool)
+    record_unsent_notices(observed.meter, unsent)
+    # Then the file channel has one waiting about ten minutes, SMTP none
+    notices, seconds = unsent["file"]
+    assert notices == 1 and 590 < seconds < 700
+    assert unsent["smtp"] == (0, 0.0)
+    gauges = {(u.metric.name, u.attributes["channel"]): u.value
+              for u in observed.metrics.retrieve_updates()
+              if u.metric.name in (NOTICES_UNSENT, NOTICE_AGE)}
+    assert gauges[(NOTICES_UNSENT, "file")] == 1 and gauges[(NOTICES_UNSENT, "smtp")] == 0
