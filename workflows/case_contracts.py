@@ -63,8 +63,9 @@ PRIOR_SANCTIONS_PATCH = "prior-sanctions"
 # DueProcessOverdue stays true for every escalated miss still outstanding; histories
 # recorded before it dispatched nothing for a miss and flagged only two kinds.
 ESCALATION_NOTICE_PATCH = "escalation-notice"
-# Issue 14: a decision's notices, composed before its append, are posted by the local
-# append once it has committed the batch (when its worker posts inline); histories recorded
+# Issue 14: a decision's notices, composed before its append, are taken by the local
+# append once it has committed the batch (when its worker relays them: queued in the
+# outbox, posted beside by services/notice_relay.py); histories recorded
 # before it dispatched every event's notices with an activity after the append.
 NOTICES_IN_APPEND_PATCH = "notices-in-append"
 # Issue 14: the next deadline's timer is kept across decisions that leave it unchanged
