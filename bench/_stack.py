@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,6 @@ class Stack:
     pool: Pool
     store: EventStore
     client: Client
-    relays: list[NoticeRelay] = field(default_factory=list)  # the workers' (see worker())
 
 
 @asynccontextmanager
@@ -96,7 +95,6 @@ def worker(s: Stack, **options: Any) -> Worker:
     notes = NotificationActivities(s.pool, s.store, FileSink(s.tmp / "outbox"), "b@x")
     # A file outbox: the notices queued by the append, posted beside by the relay.
     relay = NoticeRelay(s.pool, s.store, notes.dispatch, "file")
-    s.relays.append(relay)
     store = EventStoreActivities(s.store, relay.enqueue)
     rulebook = RulebookActivities(demo_rulebook(load_policy_file(None))).load_rulebook
     return Worker(s.client, task_queue=QUEUE,

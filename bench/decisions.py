@@ -8,12 +8,10 @@ A decision is ``DueProcessClient.send`` of a real command (acknowledge, triage, 
 investigator, interim suspension, notice, disclosure, response, panel: the demo's script),
 timed from the call to its DecisionResult: decide, the append activity, evolve. Filing is
 not timed (it starts the workflow). Idle: one case at a time, one decision at a time,
-each sent once the notices of those before it are posted (the notice relay posts them
-beside a decision, services/notice_relay.py: a decision sent a millisecond after the last
-shares the worker with that one's letters). Back to back: the same, without that wait,
-as a script would send them. Concurrent: 16 callers, each driving its own cases. The
-floor: ``execute_update`` of a no-op handler on a waiting workflow, the same number of
-calls the same ways.
+each sent as soon as the one before has answered, as the floor's calls are (the notice
+relay then posts the previous decision's letters beside it).
+Concurrent: 16 callers, each driving its own cases. The floor: ``execute_update`` of a
+no-op handler on a waiting workflow, the same number of calls the same ways.
 """
 
 from __future__ import annotations
@@ -42,18 +40,12 @@ CALLERS = 16
 
 
 class TimedClient:
-    """DueProcessClient whose ``send`` (a decision) is timed; everything else passes.
-    ``settle``: before each decision, wait until the notices of the ones before are posted
-    (the relay works beside a decision, so a decision sent a millisecond after the last
-    one shares the worker with that one's letters: not idle)."""
+    """DueProcessClient whose ``send`` (a decision) is timed; everything else passes."""
 
-    def __init__(self, inner: DueProcessClient, samples: list[float],
-                 settle: Callable[[], Awaitable[None]] | None = None) -> None:
-        self._inner, self.samples, self._settle = inner, samples, settle
+    def __init__(self, inner: DueProcessClient, samples: list[float]) -> None:
+        self._inner, self.samples = inner, samples
 
     async def send(self, case_id: str, command: dc.CaseCommand, **kw: Any) -> DecisionResult:
-        if self._settle is not None:
-            await self._settle()
         start = time.perf_counter()
         result = await self._inner.send(case_id, command, **kw)
         self.samples.append(time.perf_counter() - start)
@@ -63,9 +55,9 @@ class TimedClient:
         return getattr(self._inner, name)
 
 
-async def one_case(client: DueProcessClient, samples: list[float], policy: PolicyDocument,
-                   settle: Callable[[], Awaitable[None]] | None = None) -> None:
-    story = Story(cast(DueProcessClient, TimedClient(client, samples, settle)), policy)
+async def one_case(client: DueProcessClient, samples: list[float],
+                   policy: PolicyDocument) -> None:
+    story = Story(cast(DueProcessClient, TimedClient(client, samples)), policy)
     await story.file()
     await story.acknowledge_and_investigate()
     await story.suspend_pending_hearing()
@@ -74,8 +66,7 @@ async def one_case(client: DueProcessClient, samples: list[float], policy: Polic
     await story.appoint_panel()
 
 
-async def decisions(s: Stack, cases: int, callers: int, *, settled: bool = False
-                    ) -> list[float]:
+async def decisions(s: Stack, cases: int, callers: int) -> list[float]:
     samples: list[float] = []
     client = DueProcessClient(s.client, QUEUE)
     queue = list(range(cases))
@@ -83,14 +74,10 @@ async def decisions(s: Stack, cases: int, callers: int, *, settled: bool = False
     # decisions were being timed (4% of the process's samples with 16 callers).
     policy = compressed(load_policy_file(None))
 
-    async def settle() -> None:
-        for relay in s.relays:
-            await relay.idle()
-
     async def caller() -> None:
         while queue:
             queue.pop()
-            await one_case(client, samples, policy, settle if settled else None)
+            await one_case(client, samples, policy)
 
     await asyncio.gather(*(caller() for _ in range(callers)))
     return samples
@@ -126,8 +113,7 @@ async def main(quick: bool) -> dict[str, Any]:
             await noops(s, 20, 1)
             runs: list[tuple[str, Callable[[], Awaitable[list[float]]]]] = [
                 ("noop_idle", lambda: noops(s, cases_idle * 8, 1)),
-                ("decision_idle", lambda: decisions(s, cases_idle, 1, settled=True)),
-                ("decision_back_to_back", lambda: decisions(s, cases_idle, 1)),
+                ("decision_idle", lambda: decisions(s, cases_idle, 1)),
                 ("noop_16", lambda: noops(s, cases_busy * 8, CALLERS)),
                 ("decision_16", lambda: decisions(s, cases_busy, CALLERS)),
             ]
@@ -156,7 +142,6 @@ def render(r: dict[str, Any]) -> str:
     ]
     for key, label in (("noop_idle", "no-op Update, idle (floor)"),
                        ("decision_idle", "decision, idle"),
-                       ("decision_back_to_back", "decision, back to back"),
                        ("noop_16", f"no-op Update, {CALLERS} callers"),
                        ("decision_16", f"decision, {CALLERS} callers")):
         m = r[key]
@@ -167,10 +152,7 @@ def render(r: dict[str, Any]) -> str:
               f"{r['decision_idle']['p50'] / r['noop_idle']['p50']:.1f}x, with {CALLERS} "
               f"callers {r['decision_16']['p50'] / r['noop_16']['p50']:.1f}x** (goal: within "
               f"2x; idle p99 goal < 100 ms: {r['decision_idle']['p99']:.0f} ms). Total "
-              f"{r['wall_seconds']:.0f} s. Idle: each decision sent once the notices of "
-              "the one before are posted; back to back: sent at once (then the worker posts "
-              f"the last one's letters meanwhile): "
-              f"{r['decision_back_to_back']['p50'] / r['noop_idle']['p50']:.1f}x.",
+              f"{r['wall_seconds']:.0f} s.",
               "",
               "What a decision costs beyond the floor (profiled, issue 14): one workflow task "
               "either way, but two activations of it with the local append activity's round "
