@@ -14,7 +14,7 @@ import orjson
 from ..domain.base import Actor
 from ..domain.encoding import canonical_json
 from ..domain.envelope import ImportRecord, NewEvent, PrincipalRecord
-from ..domain.people import named_people
+from ..domain.people import add_named_people, person_actor
 from . import crypto
 from .db import Database
 
@@ -114,15 +114,17 @@ def batch_documents(
 
 def batch_people(events: Sequence[NewEvent], found: list[crypto.Found]) -> list[str]:
     """Everyone the batch's events name (``domain.people``), for the person index."""
+    # One dict for the batch, the actor judged once per actor object (a batch's events
+    # usually share one): issue 14, bench workload, min of 9: 3.1 -> 1.6 us per event.
     people: dict[str, None] = {}
     last: Actor | None = None
-    actor: dict[str, str] = {}
+    actor: str | None = None
     for event, personal in zip(events, found, strict=True):
-        if event.actor is not last:  # a batch's events usually share one actor object
+        if event.actor is not last:
             last = event.actor
-            actor = {"id": last.id, "kind": last.kind.value}
-        people.update(dict.fromkeys(named_people(
-            event.event_type, actor, event.payload, [node["subject_id"] for _, node in personal])))
+            actor = person_actor({"id": last.id, "kind": last.kind.value})
+        add_named_people(people, event.event_type, actor, event.payload,
+                         [node["subject_id"] for _, node in personal])
     return list(people)
 
 
