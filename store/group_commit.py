@@ -38,6 +38,20 @@ scale benchmark's 16 writers (synchronous_commit off, so commits are quick) grew
 With four: 3,025 events/s there, and in bench/append.py (8 writers, fsync on, median of 3)
 13,726 events/s at 108 us CPU per event, against 12,074 at 107 with two and 13,221 at 116
 with grouping off.
+
+Set-based groups and fewer appends alone (issue 14, 2026-12-02). A group with distinct
+streams goes through dueprocess_append_set (0026): a few statements for the whole group.
+8 connections at once, bench/append.py's batches computed ahead (load 2-3), server CPU per
+event: 22.7 us raw INSERT, 56.9 each batch alone, 50.2 groups of 5 through 0024, 26.5
+groups of 5 through 0026. So an append now goes alone only while fewer than two statements
+are in flight, and the appends that wait go as a group once four of them wait (up to four
+in flight, as before), not only when a statement finishes. With four alone, 58% of
+bench/append.py's batches went alone (groups of 3.6). Measured in one run, interleaved,
+median of 3 (a busy machine, load 5-6): alone below four 4,114 events/s (0.27 of the
+floor), CPU per event 161 us (73 + 88); alone below two, groups at four 5,165 (0.34), 131
+(61 + 70); alone below one, groups at three 5,687 (0.37), 132 (59 + 73). The scale log
+(16 writers, synchronous_commit off, 15,000 events, median of 2, load 6-8): 1,191 events/s
+with four alone, 1,312 with two alone and groups at four, 1,201 alone below one.
 """
 
 from __future__ import annotations
@@ -86,9 +100,15 @@ OVERDUE_SECONDS = 0.1
 
 
 class GroupCommit:
-    def __init__(self, pool: Database, in_flight: int = 4) -> None:
+    def __init__(self, pool: Database, in_flight: int = 4, alone_below: int = 2,
+                 group_at: int = 4) -> None:
         self._pool = pool
         self._limit = in_flight  # statements in flight at once (alone or a group)
+        # An append goes alone only while fewer than ``alone_below`` statements are in
+        # flight; the appends that wait go as one group when a statement finishes, or as
+        # soon as ``group_at`` of them wait (and a place in flight is free).
+        self._alone_below = min(alone_below, in_flight)
+        self._group_at = group_at
         self._busy = 0  # of which this many are not overdue
         self._waiting: list[tuple[Batch, asyncio.Future[Outcome]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -103,7 +123,7 @@ class GroupCommit:
 
     async def append(self, batch: Batch) -> list[asyncpg.Record]:
         """dueprocess_append's rows for the batch (none: refused), alone or in a group."""
-        if self._busy < self._limit and not self._waiting:
+        if self._busy < self._alone_below and not self._waiting:
             slot = self._take()
             try:
                 return await self.alone(batch)
@@ -111,6 +131,8 @@ class GroupCommit:
                 self._give(slot)
         waiting: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append((batch, waiting))
+        if len(self._waiting) == self._group_at and self._busy < self._limit:
+            self._flush()
         rows = await waiting
         # None: its group was cancelled midway; alone, a batch already stored is found again.
         return rows if rows is not None else await self.alone(batch)
@@ -128,11 +150,15 @@ class GroupCommit:
         slot[0] = False
         self._busy -= 1
         if self._waiting and self._busy < self._limit:
-            group, self._waiting = self._waiting, []
-            # A task of its own: the group is sent whichever of its callers is cancelled.
-            task = asyncio.create_task(self._send(group, self._take()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._flush()
+
+    def _flush(self) -> None:
+        """The waiting batches, sent as one group."""
+        group, self._waiting = self._waiting, []
+        # A task of its own: the group is sent whichever of its callers is cancelled.
+        task = asyncio.create_task(self._send(group, self._take()))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _send(self, group: list[tuple[Batch, asyncio.Future[Outcome]]],
                     slot: list[bool]) -> None:

@@ -199,6 +199,44 @@ async def test_refused_batches_in_a_group_are_refused_each_alone(pool: asyncpg.P
         assert (await verify_store(conn)).ok
 
 
+class HeldAlone:
+    """The pool, but appends sent alone wait until ``release`` is set."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.release = asyncio.Event()
+        self.held = 0
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        if "dueprocess_append(" in query:
+            self.held += 1
+            await self.release.wait()
+        return await self.pool.fetch(query, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pool, name)
+
+
+async def test_appends_wait_behind_two_in_flight_and_four_go_together_at_once(
+    pool: asyncpg.Pool,
+) -> None:
+    # Given a store with the default policy, whose appends sent alone do not finish yet
+    held = HeldAlone(pool)
+    group = GroupCommit(cast(asyncpg.Pool, held))
+    store = EventStore(pool, group=group)
+    # When six appends come at once
+    streams = [f"s-{n}" for n in range(6)]
+    tasks = [asyncio.create_task(store.append(s, 0, [ev()])) for s in streams]
+    grouped = asyncio.gather(*tasks[2:])
+    # Then two went alone and the other four, waiting behind them, went as one group
+    # without waiting for them to finish
+    assert [o.version for o in await asyncio.wait_for(grouped, 60)] == [1] * 4
+    assert held.held == 2 and not any(t.done() for t in tasks[:2])
+    assert await _transactions(pool, streams[2:]) == 1
+    held.release.set()
+    assert [o.version for o in await asyncio.gather(*tasks[:2])] == [1, 1]
+
+
 async def test_two_appends_to_one_stream_in_a_group_chain(grouping: EventStore) -> None:
     # Given a stream at version 1 whose head this store knows
     await grouping.append("s", 0, [ev()])
