@@ -45,13 +45,21 @@ streams goes through dueprocess_append_set (0026): a few statements for the whol
 event: 22.7 us raw INSERT, 56.9 each batch alone, 50.2 groups of 5 through 0024, 26.5
 groups of 5 through 0026. So an append now goes alone only while fewer than two statements
 are in flight, and the appends that wait go as a group once four of them wait (up to four
-in flight, as before), not only when a statement finishes. With four alone, 58% of
-bench/append.py's batches went alone (groups of 3.6). Measured in one run, interleaved,
-median of 3 (a busy machine, load 5-6): alone below four 4,114 events/s (0.27 of the
-floor), CPU per event 161 us (73 + 88); alone below two, groups at four 5,165 (0.34), 131
-(61 + 70); alone below one, groups at three 5,687 (0.37), 132 (59 + 73). The scale log
-(16 writers, synchronous_commit off, 15,000 events, median of 2, load 6-8): 1,191 events/s
-with four alone, 1,312 with two alone and groups at four, 1,201 alone below one.
+in flight, as before), not only when a statement finishes: with four alone, 58% of
+bench/append.py's batches went alone (groups of 3.6); now about 20% (groups of 3.2).
+bench/append.py's workload in one process, interleaved, median of 4 (load 2.3-2.9): with
+0024, four alone and 0013's seq scans, 11,575 events/s (0.28 of the floor), CPU per event
+125 us (55 + 69); as now 12,871 (0.31), 105 (51 + 55). Alone below four, two and one
+(groups at -, four, three), median of 3, load 5-6: 0.27, 0.34, 0.37 of the floor. The
+scale log (16 writers, synchronous_commit off, 15,000 events, median of 2, load 6-8):
+1,191 events/s with four alone, 1,312 as now, 1,201 alone below one.
+
+All of issue 14's changes of 2026-12-02 together (0026, this policy, the person index and
+envelope steps of documents.py): ``python bench/append.py --reps 3 --json ...``, median
+of 3, before 0.27 of the floor (per-rep 0.25), CPU 126 us per event (57 + 68), load
+0.2-2.3; after, three runs: 0.32 (per-rep 0.32) at 99 us (50 + 50), load 2.5-3.5; 0.48
+(0.48) at 94 (45 + 49), load 4-6 (the code before, just ahead: 0.23 (0.25) at 151 (70 +
+80)); 0.31 (0.34) at 116 (55 + 61), load 1-3.
 """
 
 from __future__ import annotations
