@@ -54,15 +54,27 @@ def named_people(
     form), the payload's actor, its ``PersonId`` fields, and the data subjects of its
     personal values (``subjects`` when the caller already found them)."""
     found: dict[str, None] = {}
-    for node in (actor, payload.get("actor")):
-        if (actor_id := person_actor(node)) is not None:
-            found.setdefault(actor_id)
-    found.update(dict.fromkeys(person_ids_at(payload, person_paths(event_type))))
+    add_named_people(found, event_type, person_actor(actor), payload, subjects)
+    return list(found)
+
+
+def add_named_people(
+    found: dict[str, None], event_type: str, actor_id: str | None,
+    payload: Mapping[str, Any], subjects: Iterable[str] | None = None,
+) -> None:
+    """``named_people`` added to ``found`` (keys in order of first mention), with the
+    actor's ``person_actor`` id already known: the append collects a batch's people into
+    one dict and judges its actor once per batch, not once per event."""
+    if actor_id is not None:
+        found[actor_id] = None
+    if (payload_actor := person_actor(payload.get("actor"))) is not None:
+        found[payload_actor] = None
+    if paths := person_paths(event_type):
+        found.update(dict.fromkeys(person_ids_at(payload, paths)))
     if subjects is None:
         _subjects(payload, found)
     else:
         found.update(dict.fromkeys(subjects))
-    return list(found)
 
 
 def document_people(doc: Mapping[str, Any]) -> list[str]:

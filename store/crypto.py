@@ -160,6 +160,13 @@ def subjects_of(found: Found) -> set[str]:
     return {node["subject_id"] for _, node in found if "value" in node}
 
 
+def batch_subjects(found: list[Found]) -> set[str]:
+    """``subjects_of`` of each event's values, in one set. Issue 14 (timeit, process time,
+    a batch of bench/eventstore.py's events, min of 7): 0.41 -> 0.10 us per event against a
+    set per event and their union."""
+    return {node["subject_id"] for personal in found for _, node in personal if "value" in node}
+
+
 def subjects_in(payload: Mapping[str, Any]) -> set[str]:
     return subjects_of(personal_nodes(payload))
 

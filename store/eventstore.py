@@ -101,7 +101,7 @@ class EventStore(EventReader):
         if expected_version < 0:
             raise ValueError("expected_version: must be >= 0 (0 means a new stream)")
         found = [crypto.personal_nodes(e.payload) for e in events]
-        subjects = set().union(*map(crypto.subjects_of, found))
+        subjects = crypto.batch_subjects(found)
         people = batch_people(events, found)  # for the person index (migration 0013)
         keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
         docs = batch_documents(stream_id, expected_version, events, found, keys.sealing)

@@ -38,6 +38,28 @@ scale benchmark's 16 writers (synchronous_commit off, so commits are quick) grew
 With four: 3,025 events/s there, and in bench/append.py (8 writers, fsync on, median of 3)
 13,726 events/s at 108 us CPU per event, against 12,074 at 107 with two and 13,221 at 116
 with grouping off.
+
+Set-based groups and fewer appends alone (issue 14, 2026-12-02). A group with distinct
+streams goes through dueprocess_append_set (0026): a few statements for the whole group.
+8 connections at once, bench/append.py's batches computed ahead (load 2-3), server CPU per
+event: 22.7 us raw INSERT, 56.9 each batch alone, 50.2 groups of 5 through 0024, 26.5
+groups of 5 through 0026. So an append now goes alone only while fewer than two statements
+are in flight, and the appends that wait go as a group once four of them wait (up to four
+in flight, as before), not only when a statement finishes: with four alone, 58% of
+bench/append.py's batches went alone (groups of 3.6); now about 20% (groups of 3.2).
+bench/append.py's workload in one process, interleaved, median of 4 (load 2.3-2.9): with
+0024, four alone and 0013's seq scans, 11,575 events/s (0.28 of the floor), CPU per event
+125 us (55 + 69); as now 12,871 (0.31), 105 (51 + 55). Alone below four, two and one
+(groups at -, four, three), median of 3, load 5-6: 0.27, 0.34, 0.37 of the floor. The
+scale log (16 writers, synchronous_commit off, 15,000 events, median of 2, load 6-8):
+1,191 events/s with four alone, 1,312 as now, 1,201 alone below one.
+
+All of issue 14's changes of 2026-12-02 together (0026, this policy, the person index and
+envelope steps of documents.py): ``python bench/append.py --reps 3 --json ...``, median
+of 3, before 0.27 of the floor (per-rep 0.25), CPU 126 us per event (57 + 68), load
+0.2-2.3; after, three runs: 0.32 (per-rep 0.32) at 99 us (50 + 50), load 2.5-3.5; 0.48
+(0.48) at 94 (45 + 49), load 4-6 (the code before, just ahead: 0.23 (0.25) at 151 (70 +
+80)); 0.31 (0.34) at 116 (55 + 61), load 1-3.
 """
 
 from __future__ import annotations
@@ -53,6 +75,9 @@ from .db import Database
 _APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 _GROUP = ("SELECT * FROM dueprocess_append_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
           " $12, $13, $14, $15, $16)")
+# Set-based (migration 0026): a few statements per group instead of a call per batch. Its
+# statements share one snapshot, so a group naming a stream twice goes through _GROUP.
+_SET = _GROUP.replace("dueprocess_append_group", "dueprocess_append_set")
 
 
 class Batch(NamedTuple):
@@ -83,9 +108,15 @@ OVERDUE_SECONDS = 0.1
 
 
 class GroupCommit:
-    def __init__(self, pool: Database, in_flight: int = 4) -> None:
+    def __init__(self, pool: Database, in_flight: int = 4, alone_below: int = 2,
+                 group_at: int = 4) -> None:
         self._pool = pool
         self._limit = in_flight  # statements in flight at once (alone or a group)
+        # An append goes alone only while fewer than ``alone_below`` statements are in
+        # flight; the appends that wait go as one group when a statement finishes, or as
+        # soon as ``group_at`` of them wait (and a place in flight is free).
+        self._alone_below = min(alone_below, in_flight)
+        self._group_at = group_at
         self._busy = 0  # of which this many are not overdue
         self._waiting: list[tuple[Batch, asyncio.Future[Outcome]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -100,7 +131,7 @@ class GroupCommit:
 
     async def append(self, batch: Batch) -> list[asyncpg.Record]:
         """dueprocess_append's rows for the batch (none: refused), alone or in a group."""
-        if self._busy < self._limit and not self._waiting:
+        if self._busy < self._alone_below and not self._waiting:
             slot = self._take()
             try:
                 return await self.alone(batch)
@@ -108,6 +139,8 @@ class GroupCommit:
                 self._give(slot)
         waiting: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.append((batch, waiting))
+        if len(self._waiting) == self._group_at and self._busy < self._limit:
+            self._flush()
         rows = await waiting
         # None: its group was cancelled midway; alone, a batch already stored is found again.
         return rows if rows is not None else await self.alone(batch)
@@ -125,11 +158,15 @@ class GroupCommit:
         slot[0] = False
         self._busy -= 1
         if self._waiting and self._busy < self._limit:
-            group, self._waiting = self._waiting, []
-            # A task of its own: the group is sent whichever of its callers is cancelled.
-            task = asyncio.create_task(self._send(group, self._take()))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._flush()
+
+    def _flush(self) -> None:
+        """The waiting batches, sent as one group."""
+        group, self._waiting = self._waiting, []
+        # A task of its own: the group is sent whichever of its callers is cancelled.
+        task = asyncio.create_task(self._send(group, self._take()))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _send(self, group: list[tuple[Batch, asyncio.Future[Outcome]]],
                     slot: list[bool]) -> None:
@@ -156,8 +193,10 @@ class GroupCommit:
                 return [err]
         # Sorted by stream: groups of several processes lock stream heads in one order.
         order = sorted(range(len(batches)), key=lambda i: batches[i].stream_id)
+        streams = {b.stream_id for b in batches}
         try:
-            rows = await self._pool.fetch(_GROUP, *_flat([batches[i] for i in order]))
+            rows = await self._pool.fetch(_SET if len(streams) == len(batches) else _GROUP,
+                                          *_flat([batches[i] for i in order]))
         except Exception:  # any: nothing of the group was written; find whose it is
             half = len(batches) // 2
             return [*await self._outcomes(batches[:half]),

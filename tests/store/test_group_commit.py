@@ -4,6 +4,7 @@ share a transaction, and each batch keeps its own outcome."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -139,6 +140,101 @@ async def test_a_failed_group_is_sent_again_in_halves(pool: asyncpg.Pool) -> Non
     assert [outcomes[i].version for i in (0, 2, 3, 4)] == [1, 1, 1, 2]
     assert await store.version("other") == 0
     assert await _transactions(pool, ["b", "c"]) == 1
+
+
+class Recording:
+    """The pool, recording the append functions each query calls."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.calls: list[str] = []
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        self.calls += re.findall(r"dueprocess_append\w*", query)
+        return await self.pool.fetch(query, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pool, name)
+
+
+async def test_refused_batches_in_a_group_are_refused_each_alone(pool: asyncpg.Pool) -> None:
+    # Given streams at version 1, a subject erased by another store (this store still holds
+    # its key) and an erased subject who never had a key
+    recording = Recording(pool)
+    held = HeldFirstAppend(cast(asyncpg.Pool, recording), lambda: group.waiting == 5)
+    held.held = True  # not yet
+    group = GroupCommit(cast(asyncpg.Pool, held), in_flight=1)
+    store = EventStore(pool, group=group)
+    await store.append("kept", 0, [ev(payload={"who": pii("p-1", "Ada")})])
+    await store.append("stale", 0, [ev()])
+    other = EventStore(pool)
+    await other.erase_subject("p-1")
+    await other.erase_subject("p-never")
+    # When one group holds batches sealing data of either, a stale append, and good
+    # batches: a new stream with a new subject, and the next version of a stream
+    recording.calls.clear()
+    held.held = False
+    outcomes = await _append_together(
+        store, ("first", 0, [ev()]), ("a", 0, [ev(payload={"who": pii("p-1", "Ada")})]),
+        ("b", 0, [ev(payload={"who": pii("p-never", "Bo")})]), ("stale", 0, [ev()]),
+        ("c", 0, [ev(payload={"who": pii("p-2", "Cy")}), ev()]), ("kept", 1, [ev()]))
+    # Then it went set-based (migration 0026), exactly those are refused and nothing of
+    # them written; the others are stored in one transaction with their key and person
+    # index, and the store verifies
+    assert recording.calls[:2] == ["dueprocess_append", "dueprocess_append_set"]
+    assert "dueprocess_append_group" not in recording.calls
+    assert [type(o).__name__ for o in outcomes[1:4]] == [
+        "ErasedSubject", "ErasedSubject", "ConcurrencyConflict"]
+    assert [outcomes[i].version for i in (0, 4, 5)] == [1, 2, 2]
+    assert await store.version("a") == 0 and await store.version("b") == 0
+    assert await store.version("stale") == 1
+    assert await pool.fetchval(
+        "SELECT count(*) FROM subject_keys WHERE subject_id IN ('p-1', 'p-never') "
+        "AND destroyed_at IS NULL") == 0
+    assert await _transactions(pool, ["c", "kept"]) == 2  # kept's first append, then one
+    assert (await store.read_stream("c"))[0].payload["who"]["value"] == "Cy"
+    assert await pool.fetchval(
+        "SELECT count(*) FROM stream_people WHERE stream_id = 'c' AND person_id = 'p-2'") == 1
+    async with pool.acquire() as conn:
+        assert (await verify_store(conn)).ok
+
+
+class HeldAlone:
+    """The pool, but appends sent alone wait until ``release`` is set."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self.release = asyncio.Event()
+        self.held = 0
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        if "dueprocess_append(" in query:
+            self.held += 1
+            await self.release.wait()
+        return await self.pool.fetch(query, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pool, name)
+
+
+async def test_appends_wait_behind_two_in_flight_and_four_go_together_at_once(
+    pool: asyncpg.Pool,
+) -> None:
+    # Given a store with the default policy, whose appends sent alone do not finish yet
+    held = HeldAlone(pool)
+    group = GroupCommit(cast(asyncpg.Pool, held))
+    store = EventStore(pool, group=group)
+    # When six appends come at once
+    streams = [f"s-{n}" for n in range(6)]
+    tasks = [asyncio.create_task(store.append(s, 0, [ev()])) for s in streams]
+    grouped = asyncio.gather(*tasks[2:])
+    # Then two went alone and the other four, waiting behind them, went as one group
+    # without waiting for them to finish
+    assert [o.version for o in await asyncio.wait_for(grouped, 60)] == [1] * 4
+    assert held.held == 2 and not any(t.done() for t in tasks[:2])
+    assert await _transactions(pool, streams[2:]) == 1
+    held.release.set()
+    assert [o.version for o in await asyncio.gather(*tasks[:2])] == [1, 1]
 
 
 async def test_two_appends_to_one_stream_in_a_group_chain(grouping: EventStore) -> None:
