@@ -249,7 +249,8 @@ def build_worker(
         # for this long before cancelling them (keep it under the orchestrator's grace).
         graceful_shutdown_timeout=timedelta(seconds=runtime.settings.shutdown_grace_seconds),
         max_cached_workflows=runtime.settings.max_cached_workflows,
-        workflow_runner=workflow_runner(),  # the product's modules passed through: see there
+        # The product's modules passed through; no per-payload context asked in the sandbox.
+        workflow_runner=workflow_runner(runtime.client.data_converter),
     )
 
 

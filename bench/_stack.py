@@ -22,6 +22,7 @@ from dueprocess.activities.rulebook import RulebookActivities
 from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import demo_rulebook
 from dueprocess.devstack.stack import DevTemporal, EmbeddedPostgres
+from dueprocess.services.codec import PAYLOADS
 from dueprocess.services.notice_relay import NoticeRelay
 from dueprocess.services.notifications import FileSink
 from dueprocess.services.policyfile import load_policy_file
@@ -32,7 +33,6 @@ from dueprocess.workflows.case import CaseWorkflow
 from dueprocess.workflows.sandbox import workflow_runner
 from dueprocess.workflows.search_attributes import registrations
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -60,7 +60,7 @@ async def stack(tmp: Path) -> AsyncIterator[Stack]:
         await migrate(conn)
         await conn.close()
         pool = await create_pool(dsn, min_size=2, max_size=20)
-        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        client = await Client.connect(address, data_converter=PAYLOADS)
         await namespace_ready(client)
         try:
             yield Stack(tmp, dsn, address, pool, EventStore(pool), client)
@@ -103,4 +103,4 @@ def worker(s: Stack, **options: Any) -> Worker:
                               notes.dispatch_notifications, bare_step, rulebook,
                               ReporterActivities(s.pool, s.store).load_reporter_record,
                               RespondentActivities(s.pool, s.store).load_respondent_record],
-                  workflow_runner=workflow_runner(), **options)
+                  workflow_runner=workflow_runner(s.client.data_converter), **options)

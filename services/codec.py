@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
@@ -22,8 +23,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.converter import (
+    CompositePayloadConverter,
+    DataConverter,
+    EncodingPayloadConverter,
+    PayloadCodec,
+)
 
 from .sealing import ChainCodec, Keyring, SubjectSealingCodec
 
@@ -110,6 +116,30 @@ class EncryptionCodec(PayloadCodec):
         return inner
 
 
+class SharedPayloadConverter(CompositePayloadConverter):
+    """temporalio's pydantic payload converter (the same encodings, the same bytes), its
+    encodings built once per process.
+
+    The SDK builds a DataConverter, and so a payload converter, twice for every workflow
+    activation, and each workflow run builds one in its sandbox; PydanticPayloadConverter
+    builds a pydantic serializer and an empty type-adapter cache each time: 6% of the
+    worker's main-thread CPU in bench/decisions.py (py-spy, 2026-12-02), and a cache per
+    cached case. The encodings keep no state but that cache (a functools.lru_cache, safe
+    across threads), so one set serves every instance."""
+
+    def __init__(self) -> None:
+        super().__init__(*_pydantic_encodings())
+
+
+@functools.cache
+def _pydantic_encodings() -> tuple[EncodingPayloadConverter, ...]:
+    return tuple(PydanticPayloadConverter().converters.values())
+
+
+# temporalio.contrib.pydantic's pydantic_data_converter, with the shared encodings.
+PAYLOADS = DataConverter(payload_converter_class=SharedPayloadConverter)
+
+
 def data_converter(key: bytes | None, keyring: Keyring | None = None) -> DataConverter:
     """The pydantic converter, sealed when a payload key is configured; with a keyring,
     each personal value is first sealed under its subject's own key (sealing.py)."""
@@ -119,6 +149,6 @@ def data_converter(key: bytes | None, keyring: Keyring | None = None) -> DataCon
     if key is not None:
         codecs.append(EncryptionCodec(key))
     if not codecs:
-        return pydantic_data_converter
+        return PAYLOADS
     codec = codecs[0] if len(codecs) == 1 else ChainCodec(codecs)
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    return dataclasses.replace(PAYLOADS, payload_codec=codec)
