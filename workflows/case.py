@@ -257,9 +257,11 @@ class CaseWorkflow:
             self._published = wanted
 
     def _next_deadline(self) -> dc.Deadline | None:
-        pending = [d for d in dc.pending_deadlines(self._state)
+        # Only the deadline chosen has its command made (dc.PendingDue).
+        pending = [d for d in dc.pending_dues(self._state)
                    if deadline_key(d) not in self._fired and timer_in_use(d)]
-        return min(pending, key=lambda d: d.due_at, default=None)
+        first = min(pending, key=lambda d: d.due_at, default=None)
+        return first.deadline() if first is not None else None
 
     async def _fire(self, deadline: dc.Deadline) -> None:
         # Remembered before acting so a deadline the decider declines cannot spin the loop.

@@ -115,7 +115,7 @@ STAGE_DEADLINES = frozenset({dc.DeadlineKind.TRIAGE, dc.DeadlineKind.INVESTIGATI
                              dc.DeadlineKind.DECIDE_AFTER_HEARING, dc.DeadlineKind.DECIDE_APPEAL})
 
 
-def timer_in_use(deadline: dc.Deadline) -> bool:
+def timer_in_use(deadline: dc.Deadline | dc.PendingDue) -> bool:
     # Asked only when such a deadline exists, so older histories replay unchanged.
     if deadline.kind is dc.DeadlineKind.DATA_COLLECTION_NOTICE:
         return workflow.patched(DATA_COLLECTION_NOTICE_PATCH)
@@ -140,7 +140,7 @@ def history_too_long(limit: int | None) -> bool:
     return info.is_continue_as_new_suggested()
 
 
-def deadline_key(deadline: dc.Deadline) -> str:
+def deadline_key(deadline: dc.Deadline | dc.PendingDue) -> str:
     return f"{deadline.kind}@{deadline.due_at.isoformat()}"
 
 

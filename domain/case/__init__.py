@@ -61,10 +61,12 @@ from .commands import (
 from .deadlines import (
     Deadline,
     DeadlineKind,
+    PendingDue,
     next_deadline,
     overdue_at,
     overdue_since,
     pending_deadlines,
+    pending_dues,
 )
 from .decide import decide
 from .events import (
@@ -217,6 +219,7 @@ __all__ = [
     "Notification",
     "PanelAppointed",
     "PanelMember",
+    "PendingDue",
     "RecordCorrected",
     "RecordDecision",
     "RecordHearingHeld",
@@ -249,6 +252,7 @@ __all__ = [
     "overdue_since",
     "pending_before_close",
     "pending_deadlines",
+    "pending_dues",
     "state_from_payloads",
 ]
 # DSA Art 23: repeat-reporter handling.
