@@ -94,20 +94,18 @@ class NotificationActivities:
         """Record the notes' dispatch events and write their rows sent, in one transaction.
         Should another dispatch of the case append to its notification stream at the same
         moment (a unique violation aborts the transaction the store's own retry runs in),
-        the same steps again, each in a transaction of its own (the store's retry path)."""
+        the same steps again outside it: the append at the stream's head retries on a
+        conflict and skips the events recorded meanwhile."""
         if not notes:
             return
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                store = self._store.pinned(conn)
-                for note in notes:
-                    await self._record(store, request, note)
+                await self._record(self._store.pinned(conn), request, notes)
                 await self._outbox(Pinned(conn), request, notes, sent=True)
             return
         except asyncpg.PostgresError:
             pass  # rolled back: nothing of it was written
-        for note in notes:
-            await self._record(self._store, request, note)
+        await self._record(self._store, request, notes)
         await self._outbox(self._pool, request, notes, sent=True)
 
     async def _sent(self, notes: list[OutgoingNotification]) -> set[str]:
@@ -126,7 +124,13 @@ class NotificationActivities:
                              [n.recipient_role for n in notes], self._sink.channel, sent)
 
     async def _record(self, store: EventStore, request: DispatchInput,
-                      note: OutgoingNotification) -> None:
+                      notes: list[OutgoingNotification]) -> None:
+        """The notes' dispatch events, in one append (those recorded before are skipped:
+        ``append_at_head`` is idempotent by event id, each note's id its own)."""
+        await store.append_at_head(notification_stream(request.case_id),
+                                   [self._dispatched(request, note) for note in notes])
+
+    def _dispatched(self, request: DispatchInput, note: OutgoingNotification) -> NewEvent:
         subject = note.recipient_subject_id
         payload = {
             "notification_id": note.notification_id,
@@ -141,7 +145,7 @@ class NotificationActivities:
         # The stored shape must be its model's: subject access finds the recipient's id
         # by the model's types.
         NotificationDispatched.model_validate(payload)
-        event = NewEvent(
+        return NewEvent(
             event_id=uuid.uuid5(_NOTIFICATION_NS, note.notification_id),
             event_type="NotificationDispatched",
             payload=payload,
@@ -154,4 +158,3 @@ class NotificationActivities:
             workflow_id=request.workflow_id,
             run_id=request.run_id,
         )
-        await store.append_at_head(notification_stream(request.case_id), [event])

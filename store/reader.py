@@ -66,11 +66,14 @@ class EventReader:
         self._upcasters = upcasters
         self._key_wrap = key_wrap
 
-    async def contains(self, stream_id: str, event_id: UUID) -> bool:
-        return bool(await self._pool.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1 AND event_id = $2)",
-            stream_id, event_id,
-        ))
+    async def head(self, stream_id: str, event_ids: Sequence[UUID]) -> tuple[int, set[UUID]]:
+        """The stream's version and which of ``event_ids`` it holds, in one query."""
+        row = await self._pool.fetchrow(
+            "SELECT (SELECT version FROM streams WHERE stream_id = $1) AS version, ARRAY("
+            "SELECT event_id FROM events WHERE stream_id = $1 AND event_id = ANY($2::uuid[]))"
+            " AS held", stream_id, list(event_ids))
+        assert row is not None  # a SELECT without FROM always returns its one row
+        return int(row["version"] or 0), set(row["held"])
 
     async def version(self, stream_id: str) -> int:
         value = await self._pool.fetchval(

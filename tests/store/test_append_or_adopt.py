@@ -1,6 +1,7 @@
-"""append_or_adopt (store/head_append.py): a batch rebuilt with the same event ids and
+"""store/head_append.py. append_or_adopt: a batch rebuilt with the same event ids and
 other timestamps (a case workflow's local append after a lost workflow task) is answered
-with the batch the store holds, never written twice; anything else still conflicts."""
+with the batch the store holds, never written twice; anything else still conflicts.
+append_at_head: the events a stream holds already are skipped, one by one."""
 
 from __future__ import annotations
 
@@ -42,3 +43,22 @@ async def test_other_ids_or_types_are_still_a_conflict(store: EventStore) -> Non
     with pytest.raises(EventIdConflict):
         await append_or_adopt(store, "s", 0, [same_id_other_type])
     assert len(await store.read_stream("s")) == 1
+
+
+async def test_append_at_head_skips_exactly_the_events_already_recorded(
+        store: EventStore) -> None:
+    # Given a log stream another writer extended, holding the first of two events
+    await store.append("log", 0, [ev("Read")])
+    first, second = ev("Dispatched"), ev("Dispatched")
+    await store.append_at_head("log", [first])
+    # When a batch holding both is appended at the head (a retry after a partial record)
+    result = await store.append_at_head("log", [first, second])
+    # Then only the second is written, after the first, and again nothing at all
+    assert result.version == 3 and len(result.global_positions) == 1
+    assert [e.event_id for e in await store.read_stream("log")] == [
+        (await store.read_stream("log"))[0].event_id, first.event_id, second.event_id]
+    again = await store.append_at_head("log", [first, second])
+    assert again.version == 3 and again.global_positions == []
+    assert await store.head("log", [first.event_id, second.event_id]) == (
+        3, {first.event_id, second.event_id})
+    assert await store.head("nothing", [first.event_id]) == (0, set())
