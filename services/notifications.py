@@ -6,16 +6,18 @@ never by matching values.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import os
 import smtplib
 import ssl
 from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ..activities.contracts import OutgoingNotification
@@ -149,6 +151,30 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+class _ParsedOnce(HeaderRegistry):
+    """email's header registry, each header parsed once per name and value: parsing is
+    most of composing a letter (From 125 us, the content headers set_content adds 200 us;
+    a letter 0.8 ms, measured 2026-12-02), and the sender, the MIME and content headers
+    and a recipient's address come back letter after letter. Parsed headers are
+    immutable (str) values, so letters can share them."""
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        return _parsed(name, value) if isinstance(value, str) else super().__call__(name, value)
+
+
+_REGISTRY = HeaderRegistry()
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(name: str, value: str) -> BaseHeader:
+    return _REGISTRY(name, value)
+
+
+# email's default policy (what the letters have always been written and read with), its
+# headers parsed through the cache above: the same bytes.
+LETTERS = policy.default.clone(header_factory=_ParsedOnce())
+
+
 def compose(note: OutgoingNotification, sender: str) -> EmailMessage:
     """The letter: its body, then one line per personal detail. Records the addressee
     (X-Subject-Id: the whole message is theirs) and where each detail sits and whose it
@@ -162,7 +188,7 @@ def compose(note: OutgoingNotification, sender: str) -> EmailMessage:
             body += "\n- "
             spans.append([detail.subject_id, len(body), len(body) + len(text), _digest(text)])
             body += text
-    message = EmailMessage()
+    message = EmailMessage(policy=LETTERS)
     message["From"] = sender
     message["To"] = note.address or f"{note.recipient_subject_id}@members.invalid"
     message["Subject"] = note.subject

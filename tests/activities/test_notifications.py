@@ -16,6 +16,7 @@ import pytest
 from dueprocess.activities.contracts import DispatchInput, OutgoingNotification
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.domain.base import Personal, personal
+from dueprocess.services import notifications
 from dueprocess.services.notice_relay import NoticeRelay
 from dueprocess.services.notifications import FileSink, SmtpSink, compose, notification_stream
 from dueprocess.store.db import Pool
@@ -286,3 +287,18 @@ def _read_all(directory: Path) -> list[EmailMessage]:
         assert isinstance(mail, EmailMessage)
         mails.append(mail)
     return mails
+
+
+def test_letters_parse_their_headers_once_and_keep_the_default_policys_bytes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # given letters to the same person and to others, with details and non-ASCII text
+    letters = [_note("m-1", "a@example.org", "Dear Zoë, a letter.", [personal("m-2", "Ōkafor")]),
+               _note("m-1", "a@example.org", "Dear Zoë, another letter."),
+               _note("m-2", "b@example.org", "Hi " * 400)]
+    # when each is composed with the letters' policy, and again with email's default
+    cached = [bytes(compose(n, "dp@example.org")) for n in letters]
+    monkeypatch.setattr(notifications, "LETTERS", policy.default)
+    default = [bytes(compose(n, "dp@example.org")) for n in letters]
+    # then the bytes are the same, and what one letter parsed the next one reuses
+    assert cached == default
+    assert notifications._parsed.cache_info().hits > 0
