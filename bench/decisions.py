@@ -155,18 +155,20 @@ def render(r: dict[str, Any]) -> str:
               f"{r['wall_seconds']:.0f} s.",
               "",
               "What a decision costs beyond the floor (profiled, issue 14): one workflow task "
-              "either way, but two activations of it with the local append activity's round "
-              "trip through the SDK core between them, and one durable PostgreSQL commit "
-              "(the dev server's Temporal store commits without fsync: WAL SQLite, "
-              "synchronous=normal). Since issue 14 the local append also queues the "
-              "decision's notices in the outbox (one small commit) once it has committed, "
-              "and the worker's notice relay posts them beside the decision; before, the "
-              "append posted them in the decision's path (6 ms at p50), and before that a "
-              "dispatch activity ran beside the next decision and its completion was a "
-              "second workflow task, often holding that decision's Update back. Command "
-              "text is checked by regular expressions, not a Python loop per character "
-              "(a 960-character text: 151 -> 14 us). The worker runs the product's sandbox "
-              "runner (its modules passed through), as worker.py composes it."]
+              "either way, but two activations of it (each ~1.5 ms of CPU in the sandbox "
+              "against ~0.8 for the no-op's one) with the local append activity between "
+              "them (~2 ms: the append and its commit, then the queueing of its notices), "
+              "and a larger completion for the server (the activity's marker, search "
+              "attributes, a timer). The notice relay posts the letters beside the "
+              "decision, in the same process. Cut on 2026-12-02: no serialization context "
+              "computed inside the sandbox for each payload (workflows/sandbox.py) and one "
+              "set of pydantic encodings per process instead of a new payload converter per "
+              "activation (services/codec.py): with both, the process's CPU per call 26-28 "
+              "-> 20-23 ms, p50 29-33 -> 25-27 ms (three runs each, alternated); then "
+              "only the next deadline's command made, the command "
+              "limits walked by class, each event judged by its own class's rules, a "
+              "letter's headers parsed once, a decision's dispatch records in one append. "
+              "The worker runs the product's sandbox runner, as worker.py composes it."]
     return "\n".join(lines) + "\n"
 
 
