@@ -166,8 +166,9 @@ def render(r: dict[str, Any]) -> str:
               "activation (services/codec.py): with both, the process's CPU per call 26-28 "
               "-> 20-23 ms, p50 29-33 -> 25-27 ms (three runs each, alternated); then "
               "only the next deadline's command made, the command "
-              "limits walked by class, each event judged by its own class's rules, a "
-              "letter's headers parsed once, a decision's dispatch records in one append. "
+              "limits walked by class, each event judged by its own class's rules, the "
+              "headers all letters share parsed once, a decision's dispatch records in one "
+              "append. "
               "The worker runs the product's sandbox runner, as worker.py composes it."]
     return "\n".join(lines) + "\n"
 

@@ -37,9 +37,13 @@ async def append_at_head(
     """Append at the stream's current version, retrying on a conflict.
     Idempotent by event id: the events the stream holds already are not appended again,
     the others are (positions are returned for those). The version and the events held
-    come in one query (a dispatch record was three statements an event: issue 14)."""
+    come in one query (a dispatch record was three statements an event: issue 14). Should
+    another writer record some of the same events between that read and the append (the
+    relay's post and a sweep settling the same letters), the store refuses the batch as
+    an event-id conflict: read again, and append what is still missing."""
+    ids = [e.event_id for e in events]
     for _ in range(attempts):
-        version, held = await store.head(stream_id, [e.event_id for e in events])
+        version, held = await store.head(stream_id, ids)
         fresh = [e for e in events if e.event_id not in held]
         if not fresh:
             return AppendResult(stream_id=stream_id, version=version, global_positions=[])
@@ -47,6 +51,9 @@ async def append_at_head(
             return await store.append(stream_id, version, fresh)
         except ConcurrencyConflict:
             await asyncio.sleep(0.005)
+        except EventIdConflict:
+            if not (await store.head(stream_id, ids))[1] - held:
+                raise  # none of them recorded meanwhile: the conflict it was
     raise ConcurrencyConflict(stream_id, -1)
 
 

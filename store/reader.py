@@ -33,6 +33,9 @@ _SCAN = f"""SELECT {_READ_COLUMNS} FROM events
 PERSON_STREAMS = "SELECT stream_id FROM stream_people WHERE person_id = $1 ORDER BY stream_id"
 STREAMS_SCAN = f"""SELECT {_READ_COLUMNS} FROM events WHERE stream_id = ANY($1::text[])
                     ORDER BY tx_id, global_position"""
+_HEAD = """SELECT (SELECT version FROM streams WHERE stream_id = $1) AS version, ARRAY(
+             SELECT event_id FROM events WHERE stream_id = $1 AND event_id = ANY($2::uuid[])
+           ) AS held"""
 _STREAMS_PER_QUERY = 500
 _STREAM_IDS = "SELECT stream_id FROM streams WHERE stream_id > $1 ORDER BY stream_id LIMIT $2"
 _RANGES = f"""SELECT {_READ_COLUMNS} FROM unnest($1::text[], $2::bigint[], $3::bigint[])
@@ -68,18 +71,11 @@ class EventReader:
 
     async def head(self, stream_id: str, event_ids: Sequence[UUID]) -> tuple[int, set[UUID]]:
         """The stream's version and which of ``event_ids`` it holds, in one query."""
-        row = await self._pool.fetchrow(
-            "SELECT (SELECT version FROM streams WHERE stream_id = $1) AS version, ARRAY("
-            "SELECT event_id FROM events WHERE stream_id = $1 AND event_id = ANY($2::uuid[]))"
-            " AS held", stream_id, list(event_ids))
-        assert row is not None  # a SELECT without FROM always returns its one row
-        return int(row["version"] or 0), set(row["held"])
+        row = await self._pool.fetchrow(_HEAD, stream_id, list(event_ids))
+        return (int(row["version"] or 0), set(row["held"])) if row else (0, set())
 
     async def version(self, stream_id: str) -> int:
-        value = await self._pool.fetchval(
-            "SELECT version FROM streams WHERE stream_id = $1", stream_id
-        )
-        return int(value or 0)
+        return (await self.head(stream_id, []))[0]
 
     async def read_stream(
         self, stream_id: str, *, from_version: int = 1, to_version: int | None = None

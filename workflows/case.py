@@ -4,8 +4,8 @@
   invalid step is rejected synchronously and leaves no trace in history. The handler
   reuses those events unless the state moved while it queued, appends them in ONE
   activity, then folds them with the ``evolve`` that audit and projections use.
-- Deadlines come from the domain (``pending_deadlines``) and are waited on as durable
-  timers; when one fires, its system command goes through the same path.
+- Deadlines come from the domain (``pending_dues``: the earliest is waited on as a durable
+  timer); when one fires, its system command goes through the same path.
 - The append is a local activity (case_helpers.append) that also posts the decision's
   notices when its worker posts inline (case_dispatch); else they go to a dispatch
   activity in the background. Either way a decision costs one workflow task.

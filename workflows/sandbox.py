@@ -78,7 +78,10 @@ class ContextFreeRunner(WorkflowRunner):
     input and result, and its answer). The SDK then picks the context-free converter or
     ``converter.with_context(context)``; ``workflow_runner`` uses this wrapper only when
     that is the same converter for every context (``context_free``), so the answer cannot
-    change a byte. Only the public WorkflowRunner/WorkflowInstance interfaces are used."""
+    change a byte. Only the public WorkflowRunner/WorkflowInstance interfaces are used.
+    The converter given must be the one the worker (or replayer) is given. Wrapped, the
+    runner is no longer a SandboxedWorkflowRunner to the SDK's own checks (its debug mode
+    and OpenTelemetry plugin relax the sandbox they find); the product uses neither."""
 
     def __init__(self, inner: WorkflowRunner) -> None:
         self._inner = inner

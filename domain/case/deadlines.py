@@ -1,8 +1,9 @@
 """Deadlines the workflow must hold durable timers for, each with its timer command.
 
-The workflow calls pending_deadlines() after every change, sets a timer per entry and,
-when one fires, sends ``deadline.command`` through decide(). A deadline met in the
-meantime makes that command a no-op, so stale timers need no cancelling.
+After every change the workflow holds a timer for the earliest of its pending deadlines
+(``pending_dues``, whose ``deadline()`` makes that one's command) and, when it fires,
+sends ``deadline.command`` through decide(). A deadline met in the meantime makes that
+command a no-op, so stale timers need no cancelling.
 """
 
 from __future__ import annotations
@@ -157,10 +158,10 @@ def overdue_at(state: CaseState, now: datetime) -> bool:
 
 
 # A deadline as the rules below find it: its kind, due time and how to make its timer's
-# command. The command is made only for the timers (``pending_deadlines``), not for the
-# case list's next deadline (``next_deadline``), which the projection asks of every case
-# an event touches: validating those commands and Deadlines was 17% of the projections'
-# CPU profile there (issue 14).
+# command. The command is made only for the timer the workflow holds (``PendingDue``) and
+# for ``pending_deadlines``, not for the case list's next deadline (``next_deadline``),
+# which the projection asks of every case an event touches: validating those commands and
+# Deadlines was 17% of the projections' CPU profile there (issue 14).
 _Due = tuple[DeadlineKind, datetime, Callable[[], CaseCommand]]
 
 

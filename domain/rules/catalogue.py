@@ -88,8 +88,7 @@ def _judging(event_type: type[CaseEventBase]) -> tuple[ProcessRule, ...]:
     rules a step of another event class skips anyway (``ProcessRule.breaches``), skipped
     without a call each. Judging every rule per event was a tenth of the case workflow's
     activation time (cProfile, bench/decisions.py, 2026-12-02)."""
-    return tuple(r for r in TRANSITION_RULES
-                 if r.predicate is not None and issubclass(event_type, r.events))
+    return tuple(r for r in TRANSITION_RULES if r.judges(event_type))
 
 
 def first_violation(before: CaseState, event: CaseEventBase,

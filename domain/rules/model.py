@@ -145,9 +145,12 @@ class ProcessRule:
         """The audit check that judges it: its own id, unless it is a command check."""
         return None if self.kind is RuleKind.COMMAND else self.rule_id
 
+    def judges(self, event_type: type[CaseEventBase]) -> bool:
+        """Whether this rule judges events of this class (the one applicability test)."""
+        return self.predicate is not None and issubclass(event_type, self.events)
+
     def applies_to(self, event: CaseEventBase) -> bool:
-        return self.predicate is not None and isinstance(event, self.events) \
-            and (self.concerns is None or self.concerns(event))
+        return self.judges(event.__class__) and (self.concerns is None or self.concerns(event))
 
     def judge(self, step: Transition) -> Violation | None:
         """The first breach of this rule in the step (what decide() raises), or None."""
@@ -155,7 +158,7 @@ class ProcessRule:
 
     def breaches(self, step: Transition) -> Iterator[Violation]:
         """Every breach of this rule in the step (what the audit reports)."""
-        if self.predicate is None or not isinstance(step.event, self.events):
+        if self.predicate is None or not self.judges(step.event.__class__):
             return
         for breach in self.predicate(step):
             yield Violation(self.rule_id, breach.field, breach.message,

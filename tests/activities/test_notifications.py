@@ -296,9 +296,16 @@ def test_letters_parse_their_headers_once_and_keep_the_default_policys_bytes(
                _note("m-1", "a@example.org", "Dear Zoë, another letter."),
                _note("m-2", "b@example.org", "Hi " * 400)]
     # when each is composed with the letters' policy, and again with email's default
+    notifications._parsed.cache_clear()
     cached = [bytes(compose(n, "dp@example.org")) for n in letters]
     monkeypatch.setattr(notifications, "LETTERS", policy.default)
     default = [bytes(compose(n, "dp@example.org")) for n in letters]
-    # then the bytes are the same, and what one letter parsed the next one reuses
+    # then the bytes are the same, what one letter parsed the next one reuses, and only
+    # the headers every letter carries alike are kept (no address, subject or record)
     assert cached == default
     assert notifications._parsed.cache_info().hits > 0
+    kept = notifications._parsed.cache_info().currsize
+    assert kept <= 6  # From, MIME-Version and the content headers' few values
+    notifications.LETTERS.header_factory("To", "someone@example.org")
+    notifications.LETTERS.header_factory("Subject", "Notice to Zoë")
+    assert notifications._parsed.cache_info().currsize == kept

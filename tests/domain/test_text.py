@@ -4,12 +4,17 @@ record keeps reading."""
 from __future__ import annotations
 
 import unicodedata
+from collections import UserDict
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import pytest
 from dueprocess.domain import case as dc
-from dueprocess.domain.base import Actor, personal
+from dueprocess.domain import text
+from dueprocess.domain.base import Actor, Personal, personal
 from dueprocess.domain.case.values import Sanction
 from dueprocess.domain.membership.member import (
     MEMBER_COMMAND_ADAPTER,
@@ -30,7 +35,7 @@ from dueprocess.domain.text import (
 from fixtures.case_examples import T0, complainant, evidence, file_report
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 ADMIN = Actor(id="backoffice-1", role="membership_admin")
 
@@ -192,3 +197,26 @@ def test_the_control_pattern_is_exactly_unicodes_control_category() -> None:
     # Then the pattern the checks search with matches exactly those in category Cc
     matched = {c for c in range(0x110000) if _CONTROL.fullmatch(chr(c))}
     assert matched == {c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"}
+
+
+class _Kinds(StrEnum):
+    A = "a"
+
+
+class _Row(NamedTuple):
+    x: int
+
+
+@pytest.mark.parametrize("value", [
+    "text", _Kinds.A, b"bytes", 1, True, 1.5, None, date(2020, 1, 1),
+    datetime(2020, 1, 1, tzinfo=UTC), timedelta(1), {"k": "v"}, MappingProxyType({}),
+    UserDict(), [1], (1,), _Row(1), {1}, frozenset(), Personal(subject_id="p", value="v"),
+])
+def test_the_walk_sorts_values_by_class_as_isinstance_would(value: Any) -> None:
+    # the walk's cached per-class kind (text.py _kind) against the isinstance chain it replaced
+    chain = next((kind for kind, types_ in (
+        (text._TEXT, str), (text._DATE, date), (text._SPAN, timedelta),
+        (text._MODEL, BaseModel), (text._MAPPING, Mapping),
+        (text._COLLECTION, (list, tuple, set, frozenset))) if isinstance(value, types_)),
+        text._OTHER)
+    assert text._kind(value.__class__) == chain

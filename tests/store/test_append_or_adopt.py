@@ -5,11 +5,15 @@ append_at_head: the events a stream holds already are skipped, one by one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
+from uuid import UUID
 
 import pytest
+from dueprocess.domain.envelope import NewEvent
 from dueprocess.store.eventstore import ConcurrencyConflict, EventIdConflict, EventStore
-from dueprocess.store.head_append import append_or_adopt
+from dueprocess.store.head_append import append_at_head, append_or_adopt
 from fixtures.events import T0, ev, pii
 
 
@@ -62,3 +66,33 @@ async def test_append_at_head_skips_exactly_the_events_already_recorded(
     assert await store.head("log", [first.event_id, second.event_id]) == (
         3, {first.event_id, second.event_id})
     assert await store.head("nothing", [first.event_id]) == (0, set())
+
+
+class _Rival:
+    """The store, with another writer recording ``rival`` right after the first read of
+    the stream's head (between append_at_head's read and its append)."""
+
+    def __init__(self, store: EventStore, rival: list[NewEvent]) -> None:
+        self._store, self._rival = store, rival
+
+    async def head(self, stream_id: str, event_ids: Sequence[UUID]) -> tuple[int, set[UUID]]:
+        answer = await self._store.head(stream_id, event_ids)
+        if self._rival:
+            rival, self._rival = self._rival, []
+            await self._store.append_at_head(stream_id, rival)
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+async def test_append_at_head_appends_what_a_rival_left_out(store: EventStore) -> None:
+    # Given two writers settling overlapping batches of the same records (a relay's post
+    # and a sweep): the rival records the first two between our read and our append
+    first, second, third = ev("Dispatched"), ev("Dispatched"), ev("Dispatched")
+    racing = _Rival(store, [first, second])
+    # When we append all three at the head
+    await append_at_head(racing, "log", [first, second, third])
+    # Then each is recorded once, ours after the rival's
+    assert [e.event_id for e in await store.read_stream("log")] == [
+        first.event_id, second.event_id, third.event_id]

@@ -20,7 +20,12 @@ from dueprocess.workflows.sandbox import ContextFreeRunner, context_free, workfl
 from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
+from temporalio.converter import (
+    DataConverter,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+)
 from temporalio.worker import (
     ExecuteWorkflowInput,
     Interceptor,
@@ -50,8 +55,9 @@ class _Witness(Interceptor):
         return _Inbound
 
 
-async def _replay(path: Path, runner: WorkflowRunner) -> None:
-    replayer = Replayer(workflows=[CaseWorkflow], data_converter=pydantic_data_converter,
+async def _replay(path: Path, runner: WorkflowRunner,
+                  converter: DataConverter = pydantic_data_converter) -> None:
+    replayer = Replayer(workflows=[CaseWorkflow], data_converter=converter,
                         workflow_runner=runner, interceptors=[_Witness()])
     await replayer.replay_workflow(WorkflowHistory.from_json(path.stem, HISTORY_TEXT[path]))
 
@@ -84,8 +90,17 @@ async def test_history_replays_under_the_context_free_runner(path: Path) -> None
     # given the runner the worker composes with the product's converter
     runner = workflow_runner(PAYLOADS)
     assert isinstance(runner, ContextFreeRunner)
-    # when / then the history replays (the replayer raises on any nondeterminism)
-    await _replay(path, runner)
+    # when / then the history replays with that converter (the replayer raises on any
+    # nondeterminism)
+    await _replay(path, runner, PAYLOADS)
+
+
+class _NoKeys:
+    async def sealing_keys(self, subjects: Sequence[str]) -> dict[str, tuple[int, bytes] | None]:
+        return {}
+
+    async def opening_keys(self, key_ids: Sequence[int]) -> dict[int, bytes | None]:
+        return {}
 
 
 class _ContextCodec(PayloadCodec, WithSerializationContext):
@@ -101,6 +116,7 @@ class _ContextCodec(PayloadCodec, WithSerializationContext):
 
 def test_only_a_converter_that_ignores_context_skips_asking_for_it() -> None:
     assert context_free(PAYLOADS) and context_free(data_converter(b"k" * 32))
+    assert context_free(data_converter(b"k" * 32, _NoKeys()))  # what the worker composes
     assert context_free(pydantic_data_converter)
     # a codec that takes context must get it: the plain sandbox asks for each payload
     takes_context = dataclasses.replace(PAYLOADS, payload_codec=_ContextCodec())
