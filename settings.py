@@ -61,6 +61,9 @@ class Settings(BaseModel):
     data_dir: Path = Path(".dueprocess")
     smtp_url: str | None = None  # None: notifications go to files in data_dir/outbox
     notify_from: str = "dueprocess@localhost"
+    # Who posts decisions' notices: the worker (beside them; SMTP by an activity) or
+    # `dueprocess relay` processes ("separate": workers only queue them; worker_tasks.py)
+    notice_relay: Literal["worker", "separate"] = "worker"
     # ROLE=address pairs: the mailbox of each staff role escalations go to (issue 15);
     # a role without one gets its notices addressed to <role>@staff.invalid (the outbox)
     staff_mailboxes: str | None = None
@@ -95,8 +98,7 @@ class Settings(BaseModel):
     subject_sealing: bool = True
     # From Temporal's environment configuration (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE,
     # TEMPORAL_TLS_*, TEMPORAL_API_KEY, ...), loaded by from_env: how to reach a cluster
-    # with TLS, mTLS or an API key. Used only for the configured address, never for an
-    # embedded dev server.
+    # with TLS, mTLS or an API key; only for the configured address, never an embedded one.
     temporal_tls: SkipValidation[bool | TLSConfig] = Field(default=False, repr=False)
     temporal_api_key: str | None = Field(default=None, repr=False)
     temporal_rpc_metadata: dict[str, str] = Field(default_factory=dict, repr=False)
@@ -108,7 +110,7 @@ class Settings(BaseModel):
     oidc_audience: str = "dueprocess"
     oidc_role_claim: str = "roles"
     oidc_role_map: str | None = None
-    # Where the CLI and the Python client reach the HTTP API, and the token they send
+    # Where the CLI and the Python client reach the HTTP API, and the token it sends
     api_url: str | None = None
     token: str | None = Field(default=None, repr=False)
     # What the HTTP API accepts (`dueprocess api` and `dev`; their flags override): the

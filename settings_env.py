@@ -20,6 +20,7 @@ _FIELDS = {
     "data_dir": "DATA_DIR",
     "smtp_url": "SMTP_URL",
     "notify_from": "NOTIFY_FROM",
+    "notice_relay": "NOTICE_RELAY",
     "staff_mailboxes": "STAFF_MAILBOXES",
     "policy_file": "POLICY_FILE",
     "payload_key": "PAYLOAD_KEY",

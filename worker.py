@@ -35,10 +35,9 @@ from .runtime import Runtime
 from .services import telemetry
 from .services.codec import data_converter
 from .services.health import HealthServer
-from .services.mailboxes import parse_mailboxes
 from .services.metrics import DecisionMetricsInterceptor
 from .services.notice_relay import NoticeRelay
-from .services.notifications import FileSink, Sink, SmtpSink
+from .services.notifications import FileSink
 from .services.rulebook import RulebookService
 from .services.search_attributes import require_registered
 from .settings import ConfigError, Settings
@@ -51,8 +50,11 @@ from .worker_tasks import (
     checkpoint_writer,
     keep_projections,
     metric_meter,
+    notices_for,
     projection_runner,
     readiness,
+    relay_for,
+    sink_for,
 )
 from .workflows.case import CaseWorkflow
 from .workflows.retention import RetentionWorkflow
@@ -62,7 +64,8 @@ from .workflows.search_attributes import registrations as case_search_attributes
 # Re-exported: callers import the runtime and its background tasks from the root.
 __all__ = ["Runtime", "SchemaNotReady", "activities_for", "build_worker", "checkpoint_writer",
            "ensure_schema", "keep_projections", "migrate_as_owner", "notices_for", "open_runtime",
-           "projection_runner", "readiness", "require_dev_servers", "run_worker", "sink_for"]
+           "projection_runner", "readiness", "relay_for", "require_dev_servers", "run_worker",
+           "sink_for"]
 
 log = logging.getLogger("dueprocess")
 
@@ -191,28 +194,6 @@ async def open_runtime(
 def keyring_for(settings: Settings, pool: Database) -> SubjectKeyring | None:
     """Subject keys for the payload codec, unless DUEPROCESS_SUBJECT_SEALING is off."""
     return SubjectKeyring(pool, settings.key_wrap()) if settings.subject_sealing else None
-
-
-def sink_for(runtime: Runtime) -> Sink:
-    settings = runtime.settings
-    if settings.smtp_url:
-        return SmtpSink(settings.smtp_url)
-    return FileSink(settings.data_dir.resolve() / "outbox")
-
-
-def notices_for(runtime: Runtime) -> tuple[NotificationActivities, NoticeRelay | None]:
-    """The dispatch activity, and the relay that posts a decision's notices beside it when
-    the post is a local mailbox (a file each); an SMTP server is never waited on nor held
-    in a worker's memory: the case workflow dispatches those with the activity, which
-    Temporal retries (workflows/case_dispatch.py)."""
-    sink = sink_for(runtime)
-    notifications = NotificationActivities(
-        runtime.pool, runtime.store, sink, runtime.settings.notify_from,
-        parse_mailboxes(runtime.settings.staff_mailboxes or ""),  # staff role -> mailbox
-    )
-    relay = NoticeRelay(runtime.pool, runtime.store, notifications.dispatch, sink.channel) \
-        if isinstance(sink, FileSink) else None
-    return notifications, relay
 
 
 def activities_for(

@@ -1,6 +1,7 @@
 """What runs beside the worker until shutdown: the projection loop (restarted should it
-end), the checkpoint writer, and the readiness checks behind /readyz. Started by
-``worker.run_worker``; split out of worker.py, which re-exports these names.
+end), the checkpoint writer, the readiness checks behind /readyz and the notice relay
+(with the sink and dispatch it posts through; also what `dueprocess relay` runs). Started
+by ``worker.run_worker``; split out of worker.py, which re-exports these names.
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.common import MetricMeter
 from temporalio.runtime import Runtime as TemporalRuntime
 
+from .activities.notifications import NotificationActivities
 from .runtime import Runtime
+from .services.mailboxes import parse_mailboxes
 from .services.metrics import record_projection_applied
+from .services.notice_relay import NoticeRelay
+from .services.notifications import FileSink, Sink, SmtpSink
 from .services.policyfile import load_policy_file
+from .settings import Settings
 from .store.checkpoints import CheckpointDir, CheckpointError, load_key, run_checkpoints
+from .store.db import Database
+from .store.eventstore import EventStore
 from .store.projections import ProjectionRunner, default_projections
 
 log = logging.getLogger("dueprocess")
@@ -85,3 +93,40 @@ async def checkpoint_writer(runtime: Runtime, stop: asyncio.Event) -> None:
         return
     await run_checkpoints(runtime.pool, CheckpointDir(settings.checkpoint_directory()), key,
                           settings.checkpoint_interval, stop)
+
+
+def sink_for(settings: Settings) -> Sink:
+    if settings.smtp_url:
+        return SmtpSink(settings.smtp_url)
+    return FileSink(settings.data_dir.resolve() / "outbox")
+
+
+def notices_for(runtime: Runtime, *, beside: bool | None = None,
+                ) -> tuple[NotificationActivities, NoticeRelay | None]:
+    """The dispatch activity, and the relay a decision's local append hands its notices
+    to. DUEPROCESS_NOTICE_RELAY=worker (``beside``, the default): the relay posts them
+    beside the decision when the post is a local mailbox (a file each); an SMTP server is
+    never waited on nor held in a worker's memory: the case workflow dispatches those with
+    the activity, which Temporal retries (workflows/case_dispatch.py). =separate: the
+    relay only queues them, whatever the sink, for `dueprocess relay` (relay_for)."""
+    settings = runtime.settings
+    notifications = _notifications(settings, runtime.pool, runtime.store)
+    beside = settings.notice_relay == "worker" if beside is None else beside
+    if beside and not isinstance(notifications.sink, FileSink):
+        return notifications, None
+    return notifications, NoticeRelay(runtime.pool, runtime.store, notifications.dispatch,
+                                      notifications.sink.channel, beside=beside)
+
+
+def relay_for(settings: Settings, pool: Database, store: EventStore) -> NoticeRelay:
+    """A relay process's: posts the notices workers queued (`dueprocess relay`)."""
+    notifications = _notifications(settings, pool, store)
+    return NoticeRelay(pool, store, notifications.dispatch, notifications.sink.channel,
+                       beside=False)
+
+
+def _notifications(settings: Settings, pool: Database, store: EventStore,
+                   ) -> NotificationActivities:
+    return NotificationActivities(
+        pool, store, sink_for(settings), settings.notify_from,
+        parse_mailboxes(settings.staff_mailboxes or ""))  # staff role -> mailbox

@@ -42,6 +42,10 @@ class NotificationActivities:
         self._sender = sender
         self._mailboxes = mailboxes or {}  # staff role -> mailbox (escalations)
 
+    @property
+    def sink(self) -> Sink:
+        return self._sink
+
     @activity.defn(name=DISPATCH_NOTIFICATIONS)
     async def dispatch_notifications(self, request: DispatchInput) -> DispatchResult:
         """One commit for the whole batch, whatever its size (a commit waits on the disk;

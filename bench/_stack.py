@@ -5,6 +5,9 @@ worker with the case workflow, its activities and the bare workflows."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -88,14 +91,16 @@ async def namespace_ready(client: Client, patience: float = 60.0) -> None:
             await asyncio.sleep(1.0)
 
 
-def worker(s: Stack, **options: Any) -> Worker:
+def worker(s: Stack, relay: str = "beside", **options: Any) -> Worker:
     """A worker as the product composes one (case workflow, append queueing notices for
     the file outbox's relay, load, notifications, rulebook; the product's sandbox runner)
-    plus the bare workflows; ``options`` go to ``Worker``."""
+    plus the bare workflows; ``options`` go to ``Worker``. ``relay``: "beside", the
+    worker posts the notices (DUEPROCESS_NOTICE_RELAY=worker); "separate", it only queues
+    them for a `dueprocess relay` process (relay_process)."""
     notes = NotificationActivities(s.pool, s.store, FileSink(s.tmp / "outbox"), "b@x")
     # A file outbox: the notices queued by the append, posted beside by the relay.
-    relay = NoticeRelay(s.pool, s.store, notes.dispatch, "file")
-    store = EventStoreActivities(s.store, relay.enqueue)
+    queue = NoticeRelay(s.pool, s.store, notes.dispatch, "file", beside=relay == "beside")
+    store = EventStoreActivities(s.store, queue.enqueue)
     rulebook = RulebookActivities(demo_rulebook(load_policy_file(None))).load_rulebook
     return Worker(s.client, task_queue=QUEUE,
                   workflows=[CaseWorkflow, BareWorkflow, NoopUpdateWorkflow],
@@ -104,3 +109,19 @@ def worker(s: Stack, **options: Any) -> Worker:
                               ReporterActivities(s.pool, s.store).load_reporter_record,
                               RespondentActivities(s.pool, s.store).load_respondent_record],
                   workflow_runner=workflow_runner(s.client.data_converter), **options)
+
+
+@asynccontextmanager
+async def relay_process(s: Stack) -> AsyncIterator[None]:
+    """`dueprocess relay` on the stack's database, posting into the same file outbox."""
+    env = {**os.environ, "DUEPROCESS_DATABASE_URL": s.dsn, "DUEPROCESS_DATA_DIR": str(s.tmp)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dueprocess", "relay", env=env, stdout=asyncio.subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        await asyncio.wait_for(process.stdout.readline(), 120)  # it says when it listens
+        yield
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()

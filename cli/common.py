@@ -8,7 +8,9 @@ builds the parser from them.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -19,6 +21,15 @@ from ..settings import ConfigError, Settings
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Handler] = {}
+
+
+def stop_event() -> asyncio.Event:
+    """Set on Ctrl-C or SIGTERM so services shut down in order instead of dying mid-step."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 def command(name: str) -> Callable[[Handler], Handler]:

@@ -51,7 +51,7 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
         # A queue of its own: no other worker files this case, and this worker's
         # compressed rulebook serves no other case.
         queue = f"{settings.task_queue}-demo-{uuid.uuid4().hex[:8]}"
-        notices = notices_for(runtime)
+        notices = notices_for(runtime, beside=True)  # the demo waits for its posts
         await stack.enter_async_context(build_worker(
             runtime, task_queue=queue, rulebook=demo_rulebook(policy), notices=notices))
         issuer = LocalIssuer(settings.data_dir, audience=settings.oidc_audience)

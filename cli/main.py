@@ -14,7 +14,6 @@ import atexit
 import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -37,6 +36,7 @@ from . import (  # noqa: F401
     imports,
     keys,
     policy,
+    relay,
     remote,
     retention,
     rules,
@@ -52,19 +52,9 @@ from .api import (
     serving_api,
     verifier_for,
 )
-from .common import COMMANDS, EXTENSIONS, InputError, command, emit
+from .common import COMMANDS, EXTENSIONS, InputError, command, emit, stop_event
 from .connect import connect_pool
 from .errors import PIPE_CLOSED, USAGE, classify, report
-
-
-def _stop_event() -> asyncio.Event:
-    """Set on Ctrl-C or SIGTERM so services shut down in order instead of dying mid-step."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    return stop
-
 
 # -- issue: foundation -------------------------------------------------------------------
 
@@ -72,7 +62,7 @@ def _stop_event() -> asyncio.Event:
 @command("dev")
 async def _dev(args: argparse.Namespace, settings: Settings) -> int:
     _refuse_second_stack(settings)
-    stop = _stop_event()
+    stop = stop_event()
     async with contextlib.AsyncExitStack() as stack:
         runtime = await stack.enter_async_context(open_runtime(settings, ui=not args.headless))
         # Without an IdP configured, a local issuer (`dueprocess token` mints for it).
@@ -126,7 +116,7 @@ async def _serve_api(args: argparse.Namespace, settings: Settings, runtime: Runt
 
 @command("worker")
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    stop = _stop_event()
+    stop = stop_event()
     async with open_runtime(settings) as runtime:
         info = {"temporal_address": runtime.temporal_address, "database_url": runtime.dsn,
                 "task_queue": settings.task_queue}

@@ -37,6 +37,7 @@ def test_explicit_values_override_the_embedded_default(tmp_path: Path) -> None:
     ("DUEPROCESS_SMTP_URL", "mail.example.org", "smtp://"),
     ("DUEPROCESS_STAFF_MAILBOXES", "the_board=board@example.org", "ROLE=address"),
     ("DUEPROCESS_STAFF_MAILBOXES", "case_officer=nobody", "ROLE=address"),
+    ("DUEPROCESS_NOTICE_RELAY", "elsewhere", "'worker' or 'separate'"),
 ])
 def test_each_bad_variable_is_named_with_its_rule(name: str, value: str, rule: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -97,5 +97,12 @@ def story(env: WorkflowEnvironment, client: DueProcessClient) -> Story:
 
 
 @pytest.fixture
+def loaders(load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any
+            ) -> list[Any]:
+    """The activities a case's filing reads with, besides the append."""
+    return [load_rulebook, load_reporter_record, load_respondent_record]
+
+
+@pytest.fixture
 def record_history() -> Any:
     return _record_history

@@ -13,22 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import pytest
-from dueprocess.activities.contracts import DISPATCH_NOTIFICATIONS, DispatchInput
+from dueprocess.activities.contracts import DispatchInput
 from dueprocess.activities.notifications import NotificationActivities
-from dueprocess.activities.store import EventStoreActivities
 from dueprocess.devstack.demo import Story
-from dueprocess.domain import case as dc
 from dueprocess.domain.streams import notification_stream
-from dueprocess.services.client import DueProcessClient
 from dueprocess.services.notice_relay import NoticeRelay
 from dueprocess.services.notifications import FileSink
-from dueprocess.services.policyfile import load_policy_file
 from dueprocess.store.eventstore import EventStore
-from dueprocess.workflows.case import CaseWorkflow, case_stream
-from temporalio.api.enums.v1 import EventType
+from dueprocess.workflows.case import case_stream
+from fixtures.notices import acknowledged, dispatch_activities, relayed, sent_rows
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 
 class FailingOnce(FileSink):
@@ -45,72 +39,24 @@ class FailingOnce(FileSink):
         await super().send(message)
 
 
-async def _acknowledged(env: WorkflowEnvironment, queue: str, relay: NoticeRelay,
-                        notes: NotificationActivities, store: EventStore,
-                        loaders: list[Any]) -> Story:
-    appends = EventStoreActivities(store, relay.enqueue)
-    async with Worker(env.client, task_queue=queue, workflows=[CaseWorkflow],
-                      activities=[appends.append_events, appends.load_stream,
-                                  notes.dispatch_notifications, *loaders]):
-        story = Story(DueProcessClient(env.client, queue), load_policy_file(None),
-                      clock=env.get_current_time)
-        await story.file()
-        await story.send(dc.AcknowledgeReport(actor=story.officer, authority="rulebook s.3.2"))
-        await story.send(dc.TriageCase(actor=story.officer, authority="rulebook s.3.3",
-                                       outcome=dc.TriageOutcome.INVESTIGATE, reasons="x"))
-        # Leaves the next deadline where it was: its timer is kept (workflows/case_timer)
-        await story.send(dc.AssignInvestigator(actor=story.officer, authority="rulebook s.3.4",
-                                               investigator_id=story.p.investigator))
-        await relay.idle()  # the posts beside the decisions
-    return story
-
-
-async def _dispatch_activities(env: WorkflowEnvironment, case_id: str) -> int:
-    history = await env.client.get_workflow_handle(case_id).fetch_history()
-    return sum(1 for e in history.events
-               if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-               and e.activity_task_scheduled_event_attributes.activity_type.name
-               == DISPATCH_NOTIFICATIONS)
-
-
-async def _sent_rows(pool: asyncpg.Pool, case_id: str) -> list[bool]:
-    rows = await pool.fetch("SELECT sent_at IS NOT NULL AS sent FROM outbox WHERE case_id = $1",
-                            case_id)
-    return [r["sent"] for r in rows]
-
-
-@pytest.fixture
-def loaders(load_rulebook: Any, load_reporter_record: Any, load_respondent_record: Any
-            ) -> list[Any]:
-    """The activities a case's filing reads with, besides the append."""
-    return [load_rulebook, load_reporter_record, load_respondent_record]
-
-
-def _relayed(pool: asyncpg.Pool, store: EventStore, sink: FileSink,
-             grace: timedelta = timedelta(seconds=60),
-             ) -> tuple[NoticeRelay, NotificationActivities]:
-    notes = NotificationActivities(pool, store, sink, "t@localhost")
-    return NoticeRelay(pool, store, notes.dispatch, sink.channel, grace=grace), notes
-
-
 async def test_a_decisions_notices_are_queued_by_its_append_and_posted_beside(
     env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
     loaders: list[Any],
     record_history: Any,
 ) -> None:
     # Given a worker whose append hands a file outbox's notices to the relay
-    relay, notes = _relayed(pool, store, FileSink(tmp_path / "outbox"))
+    relay, notes = relayed(pool, store, FileSink(tmp_path / "outbox"))
     # When a report is filed, acknowledged, triaged and assigned (notices called for)
-    story = await _acknowledged(env, "inline", relay, notes, store,
+    story = await acknowledged(env, "inline", relay, notes, store,
                                 loaders)
     # Then the letters are written, recorded and marked sent
     letters = sorted((tmp_path / "outbox").glob("*.eml"))
     recorded = await store.read_stream(notification_stream(story.case_id))
     assert letters and len(recorded) == len(letters)
-    assert await _sent_rows(pool, story.case_id) == [True] * len(letters)
+    assert await sent_rows(pool, story.case_id) == [True] * len(letters)
     # And the workflow dispatched nothing with the activity, and no sweep has anything left
-    assert await _dispatch_activities(env, story.case_id) == 0
-    assert await _relayed(pool, store, FileSink(tmp_path / "outbox"),
+    assert await dispatch_activities(env, story.case_id) == 0
+    assert await relayed(pool, store, FileSink(tmp_path / "outbox"),
                           timedelta(0))[0].sweep() == 0
     await record_history(env, story.case_id, "notices_in_append_kept_timer")
 
@@ -121,24 +67,24 @@ async def test_notices_the_relay_could_not_post_are_posted_by_its_sweep(
 ) -> None:
     # Given a relay whose file outbox fails its first letter (due again at once: no grace)
     sink = FailingOnce(tmp_path / "outbox")
-    relay, notes = _relayed(pool, store, sink, grace=timedelta(0))
+    relay, notes = relayed(pool, store, sink, grace=timedelta(0))
     # When a report is filed, acknowledged, triaged and assigned
-    story = await _acknowledged(env, "inline-failing", relay, notes, store,
+    story = await acknowledged(env, "inline-failing", relay, notes, store,
                                 loaders)
     # Then the decisions were recorded all the same, and one event's notices wait unsent
     recorded_case = await store.read_stream(case_stream(story.case_id))
     assert [e.event_type for e in recorded_case] == [
         "ReportFiled", "ReportAcknowledged", "CaseTriaged", "InvestigatorAssigned"]
-    assert sink.failures == 1 and False in await _sent_rows(pool, story.case_id)
+    assert sink.failures == 1 and False in await sent_rows(pool, story.case_id)
     # When the relay sweeps
     assert await relay.sweep() == 1
     # Then every letter is written, recorded once and marked sent; no dispatch activity ran
-    assert await _dispatch_activities(env, story.case_id) == 0
+    assert await dispatch_activities(env, story.case_id) == 0
     letters = sorted((tmp_path / "outbox").glob("*.eml"))
     recorded = await store.read_stream(notification_stream(story.case_id))
     assert letters and len(recorded) == len(letters)
     assert len({e.event_id for e in recorded}) == len(recorded)
-    assert await _sent_rows(pool, story.case_id) == [True] * len(letters)
+    assert await sent_rows(pool, story.case_id) == [True] * len(letters)
     assert await relay.sweep() == 0
 
 
@@ -162,7 +108,7 @@ async def _stopped_worker(env: WorkflowEnvironment, queue: str, pool: asyncpg.Po
     queueing the notices, before posting them."""
     notes = NotificationActivities(pool, store, sink, "t@localhost")
     stopped = Stopped(pool, store, notes.dispatch, sink.channel, grace=timedelta(0))
-    return await _acknowledged(env, queue, stopped, notes, store, loaders), stopped, notes
+    return await acknowledged(env, queue, stopped, notes, store, loaders), stopped, notes
 
 
 async def test_a_sweep_posts_what_a_stopped_worker_queued_composed_as_the_workflow_did(
@@ -174,7 +120,7 @@ async def test_a_sweep_posts_what_a_stopped_worker_queued_composed_as_the_workfl
     story, stopped, _ = await _stopped_worker(env, "stopped", pool, store, sink, loaders)
     assert stopped.handed and not list((tmp_path / "outbox").glob("*.eml"))
     # When another worker's relay sweeps
-    relay, _ = _relayed(pool, store, sink, timedelta(0))
+    relay, _ = relayed(pool, store, sink, timedelta(0))
     assert await relay.sweep() == len(stopped.handed)
     # Then each event's notices were composed again from the record exactly as the
     # workflow composed them, and every letter is written, recorded and marked sent
@@ -183,7 +129,7 @@ async def test_a_sweep_posts_what_a_stopped_worker_queued_composed_as_the_workfl
     letters = sorted((tmp_path / "outbox").glob("*.eml"))
     assert len(letters) == sum(len(h.notifications) for h in stopped.handed)
     assert len(await store.read_stream(notification_stream(story.case_id))) == len(letters)
-    assert await _sent_rows(pool, story.case_id) == [True] * len(letters)
+    assert await sent_rows(pool, story.case_id) == [True] * len(letters)
 
 
 async def test_the_relay_gives_up_on_a_notice_as_the_dispatch_activity_does(
@@ -214,15 +160,15 @@ async def test_a_running_relay_sweeps_until_stopped(
     sink = FileSink(tmp_path / "outbox")
     story, _, _ = await _stopped_worker(env, "swept", pool, store, sink, loaders)
     # When another worker's relay runs
-    relay, _ = _relayed(pool, store, sink, timedelta(0))
+    relay, _ = relayed(pool, store, sink, timedelta(0))
     stop = asyncio.Event()
     running = asyncio.create_task(relay.run(stop, every=0.05))
     for _ in range(200):
-        if (sent := await _sent_rows(pool, story.case_id)) and all(sent):
+        if (sent := await sent_rows(pool, story.case_id)) and all(sent):
             break
         await asyncio.sleep(0.05)
     # Then it posts them, and ends when told to
     stop.set()
     await asyncio.wait_for(running, 5)
-    assert await _sent_rows(pool, story.case_id) == [True] * len(
+    assert await sent_rows(pool, story.case_id) == [True] * len(
         list((tmp_path / "outbox").glob("*.eml")))
