@@ -54,6 +54,7 @@ from .worker_tasks import (
     projection_runner,
     readiness,
     relay_for,
+    relay_readiness,
     sink_for,
 )
 from .workflows.case import CaseWorkflow
@@ -64,8 +65,8 @@ from .workflows.search_attributes import registrations as case_search_attributes
 # Re-exported: callers import the runtime and its background tasks from the root.
 __all__ = ["Runtime", "SchemaNotReady", "activities_for", "build_worker", "checkpoint_writer",
            "ensure_schema", "keep_projections", "migrate_as_owner", "notices_for", "open_runtime",
-           "projection_runner", "readiness", "relay_for", "require_dev_servers", "run_worker",
-           "sink_for"]
+           "projection_runner", "readiness", "relay_for", "relay_readiness", "require_dev_servers",
+           "run_worker", "sink_for"]
 
 log = logging.getLogger("dueprocess")
 

@@ -40,16 +40,24 @@ def projection_runner(runtime: Runtime) -> ProjectionRunner:
 
 
 async def readiness(runtime: Runtime, stop: asyncio.Event) -> dict[str, str | None]:
-    """What /readyz checks: Temporal answers, PostgreSQL answers, not shutting down."""
-    problems: dict[str, str | None] = {"shutdown": "draining" if stop.is_set() else None}
+    """What a worker's /readyz checks: Temporal answers, PostgreSQL answers, not shutting
+    down."""
+    problems = await relay_readiness(runtime.pool, stop)
     try:
         await runtime.client.workflow_service.get_system_info(
             GetSystemInfoRequest(), timeout=timedelta(seconds=2))
         problems["temporal"] = None
     except Exception as err:
         problems["temporal"] = f"{type(err).__name__}: {err}"
+    return problems
+
+
+async def relay_readiness(pool: Database, stop: asyncio.Event) -> dict[str, str | None]:
+    """What a relay process's /readyz checks (it needs no Temporal): PostgreSQL answers,
+    not shutting down."""
+    problems: dict[str, str | None] = {"shutdown": "draining" if stop.is_set() else None}
     try:
-        async with asyncio.timeout(2), runtime.pool.acquire() as conn:
+        async with asyncio.timeout(2), pool.acquire() as conn:
             await conn.fetchval("SELECT 1")
         problems["postgres"] = None
     except Exception as err:

@@ -68,7 +68,7 @@ def test_pods_run_unprivileged_with_probes_and_a_drain_window(
             assert security["allowPrivilegeEscalation"] is False
             assert security["capabilities"]["drop"] == ["ALL"]
     deployments = {d["metadata"]["name"]: d for d in rendered if d["kind"] == "Deployment"}
-    assert set(deployments) == {"dueprocess-worker", "dueprocess-api"}
+    assert set(deployments) == {"dueprocess-worker", "dueprocess-api", "dueprocess-relay"}
     config = next(d for d in rendered if d["kind"] == "ConfigMap")["data"]
     for deployment in deployments.values():
         pod = deployment["spec"]["template"]["spec"]
@@ -151,6 +151,10 @@ def test_compose_runs_the_system_the_production_way() -> None:
         assert services[worker]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully")
     assert services["migrate"]["command"] == ["migrate"] and services["migrate"]["restart"] == "no"
+    # workers only queue decisions' notices; the relay posts them
+    assert services["relay"]["command"] == ["relay"]
+    assert services["relay"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully")
     api = services["api"]
     assert api["command"][0] == "api" and api["depends_on"]["migrate"]["condition"] == (
         "service_completed_successfully")
@@ -163,7 +167,7 @@ def test_compose_runs_the_system_the_production_way() -> None:
     assert origin == "http://localhost:" + ui["ports"][0].split(":")[1]
 
 
-@pytest.mark.parametrize("service", ["worker-1", "api"])
+@pytest.mark.parametrize("service", ["worker-1", "api", "relay"])
 def test_the_compose_workers_and_api_get_a_valid_configuration(service: str) -> None:
     env = _compose()["services"][service]["environment"]
 
@@ -176,6 +180,7 @@ def test_the_compose_workers_and_api_get_a_valid_configuration(service: str) -> 
     settings = Settings.from_env({k: interpolate(v) for k, v in env.items()})
     assert settings.temporal_address == "temporal:7233"
     assert settings.database_url is not None and "dueprocess_worker" in settings.database_url
+    assert settings.notice_relay == "separate"
     if service == "api":
         assert settings.oidc_issuer == ISSUER and settings.oidc_audience == "dueprocess"
         assert settings.console_session_secret == KEY

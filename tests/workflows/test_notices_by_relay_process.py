@@ -6,9 +6,12 @@ a relay process left for longer than its grace (services/notice_relay.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import socket
 import sys
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -75,8 +78,12 @@ async def test_dueprocess_relay_posts_queued_notices_and_stops_on_sigterm(
     tmp_path: Path, loaders: list[Any],
 ) -> None:
     # Given `dueprocess relay`, a real process, on the database and data dir of the worker
+    with socket.socket() as probe:  # a free port for its health endpoint
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     environ = {**os.environ, "DUEPROCESS_DATABASE_URL": db_dsn,
-               "DUEPROCESS_DATA_DIR": str(tmp_path)}
+               "DUEPROCESS_DATA_DIR": str(tmp_path),
+               "DUEPROCESS_HEALTH_ADDRESS": f"127.0.0.1:{port}"}
     log = (tmp_path / "relay.log").open("wb")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dueprocess", "relay", env=environ,
@@ -85,6 +92,11 @@ async def test_dueprocess_relay_posts_queued_notices_and_stops_on_sigterm(
         assert process.stdout is not None
         first = await asyncio.wait_for(process.stdout.readline(), PATIENCE_SECONDS)
         assert b"notice relay posting the file notices" in first
+        # And it is ready (PostgreSQL answers; it needs no Temporal)
+        ready = await asyncio.to_thread(
+            urllib.request.urlopen, f"http://127.0.0.1:{port}/readyz", timeout=10)
+        assert ready.status == 200 and json.loads(ready.read()) == {
+            "status": "ready", "checks": ["postgres", "shutdown"]}
         # When a worker that only queues records decisions calling for notices
         queuing, notes = relayed(pool, store, FileSink(tmp_path / "outbox"), beside=False)
         story = await acknowledged(env, "separate-cli", queuing, notes, store, loaders)
