@@ -8,7 +8,9 @@ A decision is ``DueProcessClient.send`` of a real command (acknowledge, triage, 
 investigator, interim suspension, notice, disclosure, response, panel: the demo's script),
 timed from the call to its DecisionResult: decide, the append activity, evolve. Filing is
 not timed (it starts the workflow). Idle: one case at a time, one decision at a time,
-each sent as soon as the one before has answered, as the floor's calls are.
+each sent as soon as the one before has answered, as the floor's calls are; each case's
+decisions are followed by as many no-op Updates, so decisions and floor are measured in
+alternate blocks on the machine as it is (``idle_interleaved``).
 Concurrent: 16 callers, each driving its own cases. The floor: ``execute_update`` of a
 no-op handler on a waiting workflow, the same number of calls the same ways.
 
@@ -107,6 +109,33 @@ async def noops(s: Stack, calls: int, callers: int) -> list[float]:
     return samples
 
 
+async def idle_interleaved(s: Stack, cases: int) -> tuple[list[float], list[float]]:
+    """Idle decisions and idle no-op Updates in alternate blocks (a case's decisions, then
+    as many no-ops), so both are measured on the machine as it is at that moment (its
+    speed drifts between phases of a run: floors 11.7-14.7 ms in one run, 2026-12-02).
+    Each no-op block starts once the letters of the decisions before it are posted (none
+    unsent in the outbox), so no floor is timed while the relay is still at work."""
+    handle = await s.client.start_workflow(NoopUpdateWorkflow.run, id=f"noop-{uuid.uuid4()}",
+                                           task_queue=QUEUE)
+    decided: list[float] = []
+    floor: list[float] = []
+    client = DueProcessClient(s.client, QUEUE)
+    policy = compressed(load_policy_file(None))
+    for _ in range(cases):
+        before = len(decided)
+        await one_case(client, decided, policy)
+        # Another process's work, seen only in the table: polled.
+        while await s.pool.fetchval(  # noqa: ASYNC110
+                "SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+            await asyncio.sleep(0.005)
+        for _ in range(len(decided) - before):
+            start = time.perf_counter()
+            await handle.execute_update(NoopUpdateWorkflow.noop, "x" * 600)
+            floor.append(time.perf_counter() - start)
+    await handle.signal(NoopUpdateWorkflow.finish)
+    return decided, floor
+
+
 async def main(quick: bool) -> dict[str, Any]:
     begun = time.perf_counter()
     cases_idle, cases_busy = (4, 16) if quick else (25, 64)
@@ -118,9 +147,8 @@ async def main(quick: bool) -> dict[str, Any]:
                               max_concurrent_activities=100), relay_process(s):
                 await decisions(s, 2, 1)  # warm-up: caches, prepared statements, timers
                 await noops(s, 20, 1)
+                await _idle(result, "", idle_interleaved(s, cases_idle))
                 await _timed(result, [
-                    ("noop_idle", lambda: noops(s, cases_idle * 8, 1)),
-                    ("decision_idle", lambda: decisions(s, cases_idle, 1)),
                     ("noop_16", lambda: noops(s, cases_busy * 8, CALLERS)),
                     ("decision_16", lambda: decisions(s, cases_busy, CALLERS)),
                 ])
@@ -128,12 +156,19 @@ async def main(quick: bool) -> dict[str, Any]:
             async with worker(s, "beside", max_concurrent_workflow_tasks=100,
                               max_concurrent_activities=100):
                 await decisions(s, 1, 1)
-                await _timed(result, [
-                    ("noop_idle_beside", lambda: noops(s, cases_idle * 8, 1)),
-                    ("decision_idle_beside", lambda: decisions(s, cases_idle, 1)),
-                ])
+                await _idle(result, "_beside", idle_interleaved(s, cases_idle))
     result["wall_seconds"] = time.perf_counter() - begun
     return result
+
+
+async def _idle(result: dict[str, Any], suffix: str,
+                interleaved: Awaitable[tuple[list[float], list[float]]]) -> None:
+    decided, floor = await interleaved
+    for name, samples in ((f"noop_idle{suffix}", floor), (f"decision_idle{suffix}", decided)):
+        # Alternating, each kind's rate is over its own calls' time.
+        result[name] = summary_ms(samples) | {"per_s": len(samples) / sum(samples),
+                                              "load_average": load_average()}
+        log(f"{name}: {result[name]}")
 
 
 async def _timed(result: dict[str, Any],
@@ -163,7 +198,7 @@ def render(r: dict[str, Any]) -> str:
                        ("decision_idle", "decision, idle"),
                        ("noop_16", f"no-op Update, {CALLERS} callers"),
                        ("decision_16", f"decision, {CALLERS} callers"),
-                       ("noop_idle_beside", "no-op Update, idle, again (floor)"),
+                       ("noop_idle_beside", "no-op Update, idle (floor of the row below)"),
                        ("decision_idle_beside", "decision, idle, notices posted by the "
                                                 "worker (single-process default)")):
         if key not in r:  # results of a run before the relay process
