@@ -23,12 +23,18 @@ holds the workflow task's completion for it). Queueing costs one small commit.
 In a relay process of its own (``beside=False`` in the worker, DUEPROCESS_NOTICE_RELAY=
 separate; ``dueprocess relay`` posts): the worker only queues, rows due at once, and the
 queueing statement NOTIFYs the relay, which posts them composed from the record as its
-sweep does. Why: the post is Python work (the letter, the recording append), and in the
-worker's process it takes the interpreter from the next decisions. bench/decisions.py's
-stack, idle decisions alternated, p50 (2026-12-02): posted beside 29.5 and 28.3 ms, by a
-relay process 24.1 and 23.6 ms (the no-op floor 12.5-13.1 ms). The worker's own sweep
-then takes only rows queued at least ``grace`` ago: a relay process down or never
-deployed delays notices, it never loses them.
+sweep does, whatever the sink. Why deployments do so: no letter is composed, written or
+recorded in a worker's interpreter, and with SMTP a decision's notices no longer cost
+the case a dispatch activity and the workflow task its completion makes; relays scale
+apart from workers. What it does to a decision's latency on one 2-core machine running
+everything (bench/decisions.py, idle decisions and no-op floor alternated, 2026-12-02):
+p50 2.1x, 2.1x, 2.2x the floor with a relay process against 2.0x, 2.1x, 1.9x posted
+beside, i.e. no clear difference (a first probe, not alternated, had 24 against 29 ms);
+with 16 callers, where the machine is saturated, 2.7-3.2x against 2.3-2.6x posted beside
+(runs of that day before the relay process existed): the relay
+composes each event's notices from the record (a read of the case) and competes for the
+same cores. The worker's own sweep takes only rows queued at least ``grace`` ago: a relay
+process down or never deployed delays notices, it never loses them.
 """
 
 from __future__ import annotations
