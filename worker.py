@@ -66,7 +66,7 @@ from .workflows.search_attributes import registrations as case_search_attributes
 __all__ = ["Runtime", "SchemaNotReady", "activities_for", "build_worker", "checkpoint_writer",
            "ensure_schema", "keep_projections", "migrate_as_owner", "notices_for", "open_runtime",
            "projection_runner", "readiness", "relay_for", "relay_readiness", "require_dev_servers",
-           "run_worker", "sink_for"]
+           "run_worker", "setup_telemetry", "sink_for"]
 
 log = logging.getLogger("dueprocess")
 
@@ -75,7 +75,7 @@ class SchemaNotReady(RuntimeError):
     pass
 
 
-def _setup_tracing(settings: Settings) -> None:
+def setup_telemetry(settings: Settings) -> None:
     # A real provider so spans from the TracingInterceptor exist, exported over OTLP (with
     # SQL spans) when the standard OTEL_EXPORTER_OTLP_* variables say where to; log records
     # carry the trace id.
@@ -150,7 +150,7 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Connect to (or start) PostgreSQL and Temporal. Embedded databases are migrated
     automatically; an explicit one only when ``auto_migrate`` is true."""
-    _setup_tracing(settings)
+    setup_telemetry(settings)
     # First: a missing key (explicit Temporal address, no waiver) is a configuration error
     # before anything starts. Embedded, it is the data dir's, shared with the CLI.
     payload_key = settings.payload_key_bytes()
@@ -236,9 +236,11 @@ def build_worker(
     )
 
 
-async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
+async def run_worker(runtime: Runtime, stop: asyncio.Event, *,
+                     beside: bool | None = None) -> None:
     """Serve the task queue and keep the read models current until ``stop`` is set, then
-    drain: readiness fails first, polling stops, running activities get the grace period."""
+    drain: readiness fails first, polling stops, running activities get the grace period.
+    ``beside``: as notices_for's (`dueprocess dev` posts its notices itself)."""
     await require_registered(runtime.client)  # before polling: see the module
     health = None
     if runtime.settings.health_address:
@@ -246,8 +248,10 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
         health = HealthServer(host, int(port), lambda: readiness(runtime, stop))
         await health.start()
     try:
-        notices = notices_for(runtime)
-        relay = notices[1]
+        notices = notices_for(runtime, beside=beside)
+        # Whatever the mode, some sweep: rows a relay process (or a worker in the other
+        # mode, before a switch) queued and left for longer than the grace are posted.
+        relay = notices[1] or relay_for(runtime.settings, runtime.pool, runtime.store)
         worker = build_worker(runtime, notices=notices)
         # What start-up built (modules, models' schemas, the worker) lives as long as the
         # process: out of the collector's reach, a full collection (which stalls the event
@@ -262,7 +266,7 @@ async def run_worker(runtime: Runtime, stop: asyncio.Event) -> None:
             lag = asyncio.create_task(
                 telemetry.report_projection_lag(runtime.pool, metric_meter(runtime), stop))
             # Notices a worker stopped before posting: any worker's sweep posts them.
-            relaying = asyncio.create_task(relay.run(stop) if relay else stop.wait())
+            relaying = asyncio.create_task(relay.run(stop))
             try:
                 await stop.wait()
                 log.info("stopping: draining the worker")

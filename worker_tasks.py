@@ -52,10 +52,13 @@ async def readiness(runtime: Runtime, stop: asyncio.Event) -> dict[str, str | No
     return problems
 
 
-async def relay_readiness(pool: Database, stop: asyncio.Event) -> dict[str, str | None]:
+async def relay_readiness(pool: Database, stop: asyncio.Event, relay: NoticeRelay | None = None,
+                          ) -> dict[str, str | None]:
     """What a relay process's /readyz checks (it needs no Temporal): PostgreSQL answers,
-    not shutting down."""
+    its sweeps go on (``relay``), not shutting down."""
     problems: dict[str, str | None] = {"shutdown": "draining" if stop.is_set() else None}
+    if relay is not None:
+        problems["sweeps"] = relay.stalled()
     try:
         async with asyncio.timeout(2), pool.acquire() as conn:
             await conn.fetchval("SELECT 1")

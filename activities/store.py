@@ -22,8 +22,8 @@ from .contracts import (
 class EventStoreActivities:
     def __init__(self, store: EventStore, relay: Enqueue | None = None) -> None:
         """``relay``: takes a batch's notices once the append has committed it (queued in
-        the outbox, posted beside the decision: services/notice_relay.py); None: the case
-        workflow dispatches them with an activity."""
+        the outbox, then posted beside the decision by the worker or by a relay process:
+        services/notice_relay.py); None: the case workflow dispatches them with an activity."""
         self._store = store
         self._relay = relay
 
@@ -52,9 +52,10 @@ class EventStoreActivities:
             raise ApplicationError(str(err), type=err.error_type, non_retryable=True) from err
         # Committed: the notices of THIS batch (an adopted one's were composed from other
         # timestamps; the workflow dispatches those), queued durably before this returns,
-        # posted beside. Taken here, each notice needs no dispatch activity nor the workflow
-        # task its completion made, which ran beside the case's next decision and often
-        # held its Update back; queued, not posted, so the decision does not wait on the
-        # letter either (issue 14; measured in services/notice_relay.py and README).
+        # posted beside (by the worker, or by a relay process). Taken here, each notice
+        # needs no dispatch activity nor the workflow task its completion made, which ran
+        # beside the case's next decision and often held its Update back; queued, not
+        # posted, so the decision does not wait on the letter either (issue 14; measured
+        # in services/notice_relay.py and README).
         posted = await self._relay(request.notices) if self._relay and request.notices else []
         return AppendOutcome(**result.model_dump(), posted=posted) if posted else result

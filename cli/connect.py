@@ -46,6 +46,19 @@ async def connect_client(settings: Settings) -> AsyncIterator[Client]:
 async def connect_pool(
     settings: Settings, *, migrate_embedded: bool = True, owner: bool = False
 ) -> AsyncIterator[Database]:
+    """A pool on ``database_dsn``'s database."""
+    async with database_dsn(settings, migrate_embedded=migrate_embedded, owner=owner) as dsn:
+        pool = await create_pool(dsn, min_size=1, max_size=4)
+        try:
+            yield pool
+        finally:
+            await pool.close()
+
+
+@asynccontextmanager
+async def database_dsn(
+    settings: Settings, *, migrate_embedded: bool = True, owner: bool = False
+) -> AsyncIterator[str]:
     """The configured database, else the one a running `dueprocess dev` uses, else the
     embedded server in the data dir, started for this command and stopped after it.
     Embedded, commands connect as the application login; ``owner`` (migrations) as the
@@ -62,11 +75,7 @@ async def connect_pool(
         if not owner:
             dsn = server.app_dsn
     try:
-        pool = await create_pool(dsn, min_size=1, max_size=4)
-        try:
-            yield pool
-        finally:
-            await pool.close()
+        yield dsn
     finally:
         if server is not None:
             await asyncio.to_thread(server.release)

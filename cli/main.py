@@ -91,7 +91,7 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
         emit(args, info, "\n".join(lines))
         sys.stdout.flush()
         with announced(settings.data_dir, info):
-            await run_worker(runtime, stop)
+            await run_worker(runtime, stop, beside=True)  # one process: it posts too
     if not args.json:
         print("dueprocess dev: stopped cleanly")
     return 0

@@ -22,27 +22,26 @@ holds the workflow task's completion for it). Queueing costs one small commit.
 
 In a relay process of its own (``beside=False`` in the worker, DUEPROCESS_NOTICE_RELAY=
 separate; ``dueprocess relay`` posts): the worker only queues, rows due at once, and the
-queueing statement NOTIFYs the relay, which posts them composed from the record as its
-sweep does, whatever the sink. Why deployments do so: no letter is composed, written or
-recorded in a worker's interpreter, and with SMTP a decision's notices no longer cost
-the case a dispatch activity and the workflow task its completion makes; relays scale
-apart from workers. What it does to a decision's latency on one 2-core machine running
-everything (bench/decisions.py, idle decisions and no-op floor alternated, 2026-12-02):
-p50 2.1x, 2.1x, 2.2x the floor with a relay process against 2.0x, 2.1x, 1.9x posted
-beside, i.e. no clear difference (a first probe, not alternated, had 24 against 29 ms);
-with 16 callers, where the machine is saturated, 2.7-3.2x against 2.3-2.6x posted beside
-(runs of that day before the relay process existed): the relay
-composes each event's notices from the record (a read of the case) and competes for the
-same cores. The worker's own sweep takes only rows queued at least ``grace`` ago: a relay
-process down or never deployed delays notices, it never loses them.
+queueing statement NOTIFYs the relays, which post them composed from the record as the
+sweep does (one read of a case for all its due events), whatever the sink. Why
+deployments do so: no letter is composed, written or recorded in a worker's interpreter;
+with SMTP a decision's notices no longer cost the case a dispatch activity and the
+workflow task its completion makes; relays scale apart from workers. Its effect on a
+decision's latency on one 2-core machine running everything is in the README's decision
+benchmark: none clear when idle; worse when the cores are saturated, since the relay
+composes from the record and competes for them. The worker's own sweep takes only rows
+queued at least ``grace`` ago: a relay process down or never deployed (or a switch back
+to the worker's mode) delays notices, it never loses them. NOTIFY costs each queueing
+commit PostgreSQL's one notify lock (commits that notify are serialised), and does not
+pass a transaction-mode pgbouncer: a relay behind one sweeps every ``--every`` seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -53,6 +52,7 @@ from ..domain import case as dc
 from ..domain.streams import case_stream
 from ..store.db import Database
 from ..store.eventstore import EventStore
+from .listener import Connect, Listener
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,8 @@ class NoticeRelay:
         self._channel, self._grace, self._give_up = channel, grace, give_up
         self._backoff = max(backoff, timedelta(seconds=1))
         self.beside = beside
+        self._swept_at: float | None = None  # monotonic time of run's last complete pass
+        self._health_window = 30.0
         self._tails: dict[str, asyncio.Task[None]] = {}  # each case's last post
         self._running: set[asyncio.Task[None]] = set()
 
@@ -110,7 +112,8 @@ class NoticeRelay:
         return self._channel
 
     async def enqueue(self, requests: list[DispatchInput]) -> list[UUID]:
-        """Queue the notices durably, then post them beside; the events they are for."""
+        """Queue the notices durably, then post them beside (or wake the relay processes
+        that post them); the events they are for."""
         notes = [(n, r) for r in requests for n in r.notifications]
         if not notes:
             return []
@@ -155,74 +158,77 @@ class NoticeRelay:
 
     async def sweep(self, limit: int = 100, queued_before: timedelta = timedelta(0)) -> int:
         """One pass: the due rows (queued at least ``queued_before`` ago) composed again
-        from their events and posted. Returns how many events' notices were taken."""
+        from their events and posted, each case's in the order its events were recorded.
+        Returns how many events' notices were taken."""
         rows = await self._pool.fetch(_CLAIM, self._channel, self._backoff, self._give_up,
                                       limit, queued_before)
+        due: dict[str, dict[UUID, set[str]]] = {}
         for row in rows:
             if row["gave_up"]:
                 log.error("notice %s left unsent after %s of attempts: see the outbox",
                           row["notification_id"], self._give_up)
-        due: dict[tuple[str, UUID], set[str]] = {}
-        for row in rows:
-            if not row["gave_up"]:
-                due.setdefault((row["case_id"], row["caused_by"]), set()).add(
-                    row["notification_id"])
-        posts = []
-        for (case_id, caused_by), wanted in due.items():
-            request = await self.composed(case_id, caused_by)
-            if request is None:
-                log.error("notices of %s: no such event in case %s", caused_by, case_id)
                 continue
-            notes = [n for n in request.notifications if n.notification_id in wanted]
-            posts.append(self._post_soon(request.model_copy(update={"notifications": notes})))
+            due.setdefault(row["case_id"], {}).setdefault(row["caused_by"], set()).add(
+                row["notification_id"])
+        posts = []
+        for case_id, events in due.items():
+            try:  # one read of the case for all its events (a case's events come in order)
+                requests = await self._composed(case_id, set(events))
+            except Exception:  # that case waits for its backoff; the others go on
+                log.exception("notices of case %s not composed; due again later", case_id)
+                continue
+            for caused_by in events.keys() - requests.keys():
+                log.error("notices of %s: no such event in case %s", caused_by, case_id)
+            for caused_by, request in requests.items():
+                notes = [n for n in request.notifications if n.notification_id in
+                         events[caused_by]]
+                posts.append(self._post_soon(request.model_copy(update={"notifications": notes})))
         if posts:
             await asyncio.wait(posts)
-        return len(due)
+        return sum(len(events) for events in due.values())
 
     async def composed(self, case_id: str, caused_by: UUID) -> DispatchInput | None:
         """The event's notices as its workflow composed them: on the case folded up to and
         including it, with the event's own time and run."""
+        return (await self._composed(case_id, {caused_by})).get(caused_by)
+
+    async def _composed(self, case_id: str, wanted: set[UUID]) -> dict[UUID, DispatchInput]:
+        """``composed`` for several events of a case, in the order they were recorded."""
         state = dc.CaseState.empty(case_id)
+        found: dict[UUID, DispatchInput] = {}
         for recorded in await self._store.read_stream(case_stream(case_id)):
             event = dc.CASE_EVENT_ADAPTER.validate_python(recorded.payload)
             state = dc.evolve(state, event)
-            if recorded.event_id == caused_by:
-                return dispatch_input(case_id, caused_by, recorded.recorded_at,
-                                      dc.notifications_for(state, event, str(caused_by)),
-                                      recorded.workflow_id, recorded.run_id)
-        return None
+            if recorded.event_id in wanted:
+                found[recorded.event_id] = dispatch_input(
+                    case_id, recorded.event_id, recorded.recorded_at,
+                    dc.notifications_for(state, event, str(recorded.event_id)),
+                    recorded.workflow_id, recorded.run_id)
+                if len(found) == len(wanted):
+                    break
+        return found
 
     async def run(self, stop: asyncio.Event, every: float = 30.0, *,
-                  listen: bool = False) -> None:
+                  listen: Connect | None = None) -> None:
         """Sweep every ``every`` seconds until ``stop``; then let the posts under way end.
-        ``listen``: this is a relay process: it also sweeps as soon as notices are queued
-        (NOTIFY), taking every due row; a worker that does not post beside takes only rows
-        a relay process has left for ``grace``."""
+        ``listen``: this is a relay process: a connection of its own (``listen()``) LISTENs
+        for queued notices and each queueing wakes a sweep of every due row; a worker that
+        does not post beside takes only rows a relay process has left for ``grace``."""
         wake = asyncio.Event()
         queued_before = timedelta(0) if listen or self.beside else self._grace
-        held: contextlib.AsyncExitStack | None = None  # the LISTENing connection
-        listener: Any = None
-
-        def woken(*_: object) -> None:
-            wake.set()
-
-        async def unlisten() -> None:
-            if listener is not None and not listener.is_closed():
-                await listener.remove_listener(WAKE, woken)
-            if held is not None:
-                await held.aclose()
+        listener = Listener(listen, WAKE, wake) if listen else None
+        self._health_window = max(3 * every, 30.0)
+        self._swept_at = time.monotonic()
         try:
             while not stop.is_set():
                 wake.clear()
                 try:
-                    if listen and (listener is None or listener.is_closed()):
-                        await unlisten()  # its connection was lost: listen again
-                        held = contextlib.AsyncExitStack()
-                        listener = await held.enter_async_context(self._pool.acquire())
-                        await listener.add_listener(WAKE, woken)
+                    if listener is not None:
+                        await listener.ensure()
                     while await self.sweep(queued_before=queued_before) > 0 \
                             and not stop.is_set():
                         pass
+                    self._swept_at = time.monotonic()
                 except Exception:  # a database outage: the next pass tries again
                     log.exception("notice relay sweep failed")
                 waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
@@ -230,5 +236,14 @@ class NoticeRelay:
                 for waiting in waits:
                     waiting.cancel()
         finally:
-            await unlisten()
+            if listener is not None:
+                listener.close()
         await self.idle()
+
+    def stalled(self) -> str | None:
+        """Why this relay's readiness fails: no pass of ``run`` has completed for three
+        sweep intervals (at least 30 s): its database gone, its listener lost for good."""
+        if self._swept_at is None:
+            return None
+        idle = time.monotonic() - self._swept_at
+        return f"no sweep for {idle:.0f} s" if idle > self._health_window else None

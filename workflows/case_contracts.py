@@ -65,7 +65,8 @@ PRIOR_SANCTIONS_PATCH = "prior-sanctions"
 ESCALATION_NOTICE_PATCH = "escalation-notice"
 # Issue 14: a decision's notices, composed before its append, are taken by the local
 # append once it has committed the batch (when its worker relays them: queued in the
-# outbox, posted beside by services/notice_relay.py); histories recorded
+# outbox, posted beside by services/notice_relay.py, in the worker or a relay process);
+# histories recorded
 # before it dispatched every event's notices with an activity after the append.
 NOTICES_IN_APPEND_PATCH = "notices-in-append"
 # Issue 14: the next deadline's timer is kept across decisions that leave it unchanged

@@ -1,6 +1,6 @@
 """The case workflow's notices: each event's letters, taken by the local append that
 records the event when its worker relays them (patch notices-in-append; queued in the
-outbox and posted beside by the worker's notice relay), else sent by an
+outbox and posted beside by the worker's notice relay or a relay process), else sent by an
 activity that runs beside the next decision (a case never waits on a remote post), and
 the tasks still running, so a run drains them before it hands over or completes. A failed
 dispatch leaves its outbox row unsent, for operators to see; the case goes on."""

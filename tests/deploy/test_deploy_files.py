@@ -125,6 +125,23 @@ def test_the_overlay_reaches_temporal_over_mtls_with_a_valid_configuration(
     assert args["tls"].client_cert == b"PEM" and args["namespace"] == "dueprocess"
 
 
+def test_every_pod_reading_the_config_has_the_files_it_names_mounted(
+    rendered: list[dict[str, Any]],
+) -> None:
+    # Settings are read whole at start-up (Temporal's TLS files included, whatever the
+    # command): a path in the ConfigMap outside every mount of a pod is a crash loop.
+    config = next(d for d in rendered if d["kind"] == "ConfigMap")
+    paths = [v for v in config["data"].values() if v.startswith("/")]
+    for pod in _pod_specs(rendered):
+        for container in pod["containers"]:
+            if not any(source.get("configMapRef", {}).get("name") == config["metadata"]["name"]
+                       for source in container.get("envFrom", [])):
+                continue
+            mounts = [m["mountPath"].rstrip("/") + "/" for m in container.get("volumeMounts", [])]
+            assert all(any(path.startswith(m) for m in mounts) for path in paths), (
+                container["name"], paths, mounts)
+
+
 # -- compose -----------------------------------------------------------------------------
 
 
@@ -172,7 +189,8 @@ def test_the_compose_workers_and_api_get_a_valid_configuration(service: str) -> 
     env = _compose()["services"][service]["environment"]
 
     def interpolate(value: str) -> str:  # ${NAME:?message} / ${NAME:-default}, as compose does
-        return re.sub(r"\$\{([A-Z0-9_]+)(:-([^}]*)|:\?[^}]*)?\}", lambda m: m.group(3) or (
+        return re.sub(r"\$\{([A-Z0-9_]+)(:-([^}]*)|:\?[^}]*)?\}", lambda m: m.group(3) if (
+            m.group(3) is not None) else (
             KEY if "KEY" in m.group(1) or "SECRET" in m.group(1)
             else ISSUER if "ISSUER" in m.group(1) else "secret"),
             str(value))

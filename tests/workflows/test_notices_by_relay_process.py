@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import urllib.request
 from datetime import timedelta
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
-from dueprocess.domain.streams import notification_stream
+from dueprocess.domain.streams import case_stream, notification_stream
 from dueprocess.runtime import Runtime
 from dueprocess.services.notifications import FileSink
 from dueprocess.settings import Settings
@@ -40,9 +41,17 @@ async def _all_sent(pool: asyncpg.Pool, case_id: str) -> list[bool]:
     raise AssertionError(f"notices of {case_id} still unsent after {PATIENCE_SECONDS} s")
 
 
+async def _terminate_listener(pool: asyncpg.Pool) -> int:
+    """Ends the relay's LISTENing backend (a database restart, a failover, as it sees it)."""
+    return int(await pool.fetchval(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND (query LIKE 'LISTEN%' OR query = 'SELECT 1')"))
+
+
 async def test_a_relay_process_posts_what_the_worker_only_queued(
-    env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
-    loaders: list[Any],
+    env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, db_dsn: str,
+    tmp_path: Path, loaders: list[Any],
 ) -> None:
     # Given a worker whose append only queues the notices (a relay process posts them)
     sink = FileSink(tmp_path / "outbox")
@@ -55,22 +64,54 @@ async def test_a_relay_process_posts_what_the_worker_only_queued(
     # When a relay process runs (woken by queueing only: its own sweeps are far apart)
     relay, _ = relayed(pool, store, sink, beside=False)
     stop = asyncio.Event()
-    running = asyncio.create_task(relay.run(stop, every=3600, listen=True))
+    running = asyncio.create_task(
+        relay.run(stop, every=3600, listen=lambda: asyncpg.connect(db_dsn)))
     try:
         # Then it posts what was queued before it started
         sent = await _all_sent(pool, story.case_id)
         # And a decision queued while it runs wakes it
         later = await acknowledged(env, "separate-later", queuing, notes, store, loaders)
         assert await _all_sent(pool, later.case_id)
+        # And after its listening connection is lost, it listens again and is woken again
+        assert await _terminate_listener(pool) == 1
+        again = await acknowledged(env, "separate-again", queuing, notes, store, loaders)
+        assert await _all_sent(pool, again.case_id)
+        assert relay.stalled() is None
     finally:
         stop.set()
         await asyncio.wait_for(running, STOP_BOUND_SECONDS)
-    # And every letter was written and recorded once; no dispatch activity ran
+    # And every letter was written and recorded once, each case's in the order decided;
+    # no dispatch activity ran
     letters = list((tmp_path / "outbox").glob("*.eml"))
-    recorded = [*await store.read_stream(notification_stream(story.case_id)),
-                *await store.read_stream(notification_stream(later.case_id))]
-    assert len(letters) == len(recorded) == len(sent) * 2
+    recorded = [await store.read_stream(notification_stream(case.case_id))
+                for case in (story, later, again)]
+    assert len(letters) == sum(map(len, recorded)) == len(sent) * 3
+    assert [[e.payload["caused_by"] for e in case] for case in recorded] == [
+        sorted((e.payload["caused_by"] for e in case),
+               key=[str(e.event_id) for e in case_events].index)
+        for case, case_events in zip(recorded, [
+            await store.read_stream(case_stream(c.case_id)) for c in (story, later, again)],
+            strict=True)]
     assert await dispatch_activities(env, story.case_id) == 0
+
+
+async def test_a_worker_that_only_queues_posts_what_was_left_past_the_grace(
+    env: WorkflowEnvironment, store: EventStore, pool: asyncpg.Pool, tmp_path: Path,
+    loaders: list[Any],
+) -> None:
+    # Given notices a worker only queued, no relay process running, and a grace of nothing
+    sink = FileSink(tmp_path / "outbox")
+    queuing, notes = relayed(pool, store, sink, timedelta(0), beside=False)
+    story = await acknowledged(env, "separate-unrelayed", queuing, notes, store, loaders)
+    # When the worker's own relay runs its sweeps
+    stop = asyncio.Event()
+    running = asyncio.create_task(queuing.run(stop, every=0.05))
+    try:
+        # Then it posts them itself
+        assert await _all_sent(pool, story.case_id)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, STOP_BOUND_SECONDS)
 
 
 async def test_dueprocess_relay_posts_queued_notices_and_stops_on_sigterm(
@@ -92,11 +133,11 @@ async def test_dueprocess_relay_posts_queued_notices_and_stops_on_sigterm(
         assert process.stdout is not None
         first = await asyncio.wait_for(process.stdout.readline(), PATIENCE_SECONDS)
         assert b"notice relay posting the file notices" in first
-        # And it is ready (PostgreSQL answers; it needs no Temporal)
+        # And it is ready (PostgreSQL answers, it sweeps; it needs no Temporal)
         ready = await asyncio.to_thread(
             urllib.request.urlopen, f"http://127.0.0.1:{port}/readyz", timeout=10)
         assert ready.status == 200 and json.loads(ready.read()) == {
-            "status": "ready", "checks": ["postgres", "shutdown"]}
+            "status": "ready", "checks": ["postgres", "shutdown", "sweeps"]}
         # When a worker that only queues records decisions calling for notices
         queuing, notes = relayed(pool, store, FileSink(tmp_path / "outbox"), beside=False)
         story = await acknowledged(env, "separate-cli", queuing, notes, store, loaders)
@@ -138,3 +179,15 @@ def test_the_setting_decides_who_posts_whatever_the_sink(
     # And the demo, which waits for its own posts, posts beside whatever the setting
     _, demo = notices_for(worker(notice_relay="separate"), beside=True)
     assert demo is not None and demo.beside
+
+
+def test_a_bad_sweep_interval_is_one_line_naming_the_option(tmp_path: Path) -> None:
+    environ = {**os.environ, "DUEPROCESS_DATA_DIR": str(tmp_path),
+               "DUEPROCESS_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"}
+    result = subprocess.run([sys.executable, "-m", "dueprocess", "relay", "--every", "0",
+                             "--json"], env=environ, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    (line,) = result.stdout.strip().splitlines()
+    answer = json.loads(line)
+    assert answer["field"] == "--every" and answer["rule"] == "range"
