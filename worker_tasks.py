@@ -125,15 +125,20 @@ def notices_for(runtime: Runtime, *, beside: bool | None = None,
     beside = settings.notice_relay == "worker" if beside is None else beside
     if beside and not isinstance(notifications.sink, FileSink):
         return notifications, None
-    return notifications, NoticeRelay(runtime.pool, runtime.store, notifications.dispatch,
-                                      notifications.sink.channel, beside=beside)
+    return notifications, _relay(runtime.pool, runtime.store, notifications, beside)
 
 
 def relay_for(settings: Settings, pool: Database, store: EventStore) -> NoticeRelay:
-    """A relay process's: posts the notices workers queued (`dueprocess relay`)."""
-    notifications = _notifications(settings, pool, store)
+    """A relay that posts what workers queued: a relay process's (`dueprocess relay`), and
+    a worker's sweep when its append hands no notices to a relay of its own (SMTP in the
+    worker's mode), so rows queued before a switch of mode are still posted."""
+    return _relay(pool, store, _notifications(settings, pool, store), beside=False)
+
+
+def _relay(pool: Database, store: EventStore, notifications: NotificationActivities,
+           beside: bool) -> NoticeRelay:
     return NoticeRelay(pool, store, notifications.dispatch, notifications.sink.channel,
-                       beside=False)
+                       beside=beside)
 
 
 def _notifications(settings: Settings, pool: Database, store: EventStore,
