@@ -17,9 +17,11 @@ from ..domain.case.upcasters import CASE_UPCASTERS
 from ..domain.encoding import Upcasters
 from ..domain.envelope import Position, RecordedEvent
 from . import crypto
+from .collector import paused
 from .db import Connection, Database
 from .rows import parsed as _parsed
 from .rows import personal as _personal
+from .rows import recorded as _recorded
 from .rows import unreadable as _unreadable
 
 _READ_COLUMNS = "global_position, tx_id::text AS tx, stream_id, stream_version, data, hash"
@@ -219,7 +221,8 @@ class EventReader:
         keep: Callable[[str, Mapping[str, Any]], bool],
     ) -> list[tuple[asyncpg.Record, dict[str, Any]]]:
         """The rows ``keep`` accepts (judged on current shapes), parsed, not decrypted."""
-        parsed = [(row, _parsed(row)) for row in rows]
+        with paused():
+            parsed = [(row, _parsed(row)) for row in rows]
         judged: list[Mapping[str, Any]] = [doc for _, doc in parsed]
         old = [i for i, (row, doc) in enumerate(parsed) if self._old_shape(row, doc)]
         if old:  # one key read per page for the old shapes, not one per event
@@ -238,14 +241,17 @@ class EventReader:
     async def _decode(
         self, rows: Iterable[asyncpg.Record], db: Connection | None = None
     ) -> list[RecordedEvent]:
-        return await self._decode_parsed([(row, _parsed(row)) for row in rows], db)
+        with paused():  # see store/collector.py: a page's objects hold no cycles
+            parsed = [(row, _parsed(row)) for row in rows]
+        return await self._decode_parsed(parsed, db)
 
     async def _decode_parsed(
         self, parsed: list[tuple[asyncpg.Record, dict[str, Any]]], db: Connection | None = None
     ) -> list[RecordedEvent]:
         # Each payload is walked once: its personal values give the key ids to fetch, then
         # are opened in place; each key's cipher is set up once for the whole batch.
-        found = [_personal(row, doc) for row, doc in parsed]
+        with paused():
+            found = [_personal(row, doc) for row, doc in parsed]
         key_ids = {node["key_id"] for nodes in found for _, node in nodes if "key_id" in node}
         keys: dict[int, bytes | None] = {}
         if key_ids:
@@ -257,43 +263,5 @@ class EventReader:
                 material = k["key_material"]
                 keys[k["key_id"]] = None if material is None else self._key_wrap.unwrap(
                     k["key_id"], k["subject_id"], bytes(material))
-        ciphers: crypto.Ciphers = {}
-        decoded = []
-        for (row, doc), nodes in zip(parsed, found, strict=True):
-            try:
-                decoded.append(self._to_recorded(row, doc, nodes, keys, ciphers))
-            except crypto.KeyUnavailable:  # a key this process was not given: configuration
-                raise
-            except Exception as err:
-                raise _unreadable(row, doc, err) from err
-        return decoded
-
-    def _to_recorded(
-        self, row: asyncpg.Record, doc: dict[str, Any], found: crypto.Found,
-        keys: dict[int, bytes | None], ciphers: crypto.Ciphers,
-    ) -> RecordedEvent:
-        payload = crypto.unseal_found(doc["payload"], found, doc["event_id"], keys, ciphers) \
-            if found else doc["payload"]  # parsed for this event alone: nothing to copy
-        version, payload = self._upcasters.upcast(
-            doc["event_type"], doc["schema_version"], payload
-        )
-        return RecordedEvent(
-            event_id=doc["event_id"],
-            event_type=doc["event_type"],
-            schema_version=version,
-            payload=payload,
-            actor=doc["actor"],
-            authority=doc["authority"],
-            recorded_at=doc["recorded_at"],
-            effective_at=doc["effective_at"],
-            correlation_id=doc["correlation_id"],
-            causation_id=doc["causation_id"],
-            workflow_id=doc["workflow_id"],
-            run_id=doc["run_id"],
-            principal=doc.get("principal"),  # absent before principals were recorded
-            imported=doc.get("imported"),  # absent: recorded here ("not asserted")
-            stream_id=row["stream_id"],
-            stream_version=row["stream_version"],
-            position={"tx_id": int(row["tx"]), "global_position": row["global_position"]},
-            hash=bytes(row["hash"]).hex(),
-        )
+        with paused():
+            return _recorded(parsed, found, keys, self._upcasters)

@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from ..domain.encoding import Upcasters
+from ..domain.envelope import RecordedEvent
 from . import crypto
 from .errors import UnreadableEvent, reason
 
@@ -44,3 +46,50 @@ def personal(row: asyncpg.Record, doc: dict[str, Any]) -> crypto.Found:
     except Exception as err:
         raise unreadable(row, doc, err) from err
     return found
+
+
+def recorded(
+    parsed: list[tuple[asyncpg.Record, dict[str, Any]]], found: list[crypto.Found],
+    keys: dict[int, bytes | None], upcasters: Upcasters,
+) -> list[RecordedEvent]:
+    """Parsed rows as recorded events: personal values (``found``) opened with ``keys``
+    (each key's cipher set up once for them all), old shapes upcast."""
+    ciphers: crypto.Ciphers = {}
+    decoded = []
+    for (row, doc), nodes in zip(parsed, found, strict=True):
+        try:
+            decoded.append(_recorded(row, doc, nodes, keys, ciphers, upcasters))
+        except crypto.KeyUnavailable:  # a key this process was not given: configuration
+            raise
+        except Exception as err:
+            raise unreadable(row, doc, err) from err
+    return decoded
+
+
+def _recorded(
+    row: asyncpg.Record, doc: dict[str, Any], found: crypto.Found,
+    keys: dict[int, bytes | None], ciphers: crypto.Ciphers, upcasters: Upcasters,
+) -> RecordedEvent:
+    payload = crypto.unseal_found(doc["payload"], found, doc["event_id"], keys, ciphers) \
+        if found else doc["payload"]  # parsed for this event alone: nothing to copy
+    version, payload = upcasters.upcast(doc["event_type"], doc["schema_version"], payload)
+    return RecordedEvent(
+        event_id=doc["event_id"],
+        event_type=doc["event_type"],
+        schema_version=version,
+        payload=payload,
+        actor=doc["actor"],
+        authority=doc["authority"],
+        recorded_at=doc["recorded_at"],
+        effective_at=doc["effective_at"],
+        correlation_id=doc["correlation_id"],
+        causation_id=doc["causation_id"],
+        workflow_id=doc["workflow_id"],
+        run_id=doc["run_id"],
+        principal=doc.get("principal"),  # absent before principals were recorded
+        imported=doc.get("imported"),  # absent: recorded here ("not asserted")
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        position={"tx_id": int(row["tx"]), "global_position": row["global_position"]},
+        hash=bytes(row["hash"]).hex(),
+    )

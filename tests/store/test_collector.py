@@ -1,5 +1,6 @@
 """What survives a full collection is frozen (out of later full collections' walk), and
-everything is unfrozen now and then so that cyclic garbage among it is still freed."""
+everything is unfrozen now and then so that cyclic garbage among it is still freed; the
+collector is held off while a page of events is decoded, and given back as it was."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import gc
 from collections.abc import Callable, Iterator
 
 import pytest
-from dueprocess.store.collector import freeze_survivors
+from dueprocess.store.collector import freeze_survivors, paused
 
 
 @pytest.fixture(autouse=True)
@@ -50,3 +51,37 @@ async def test_everything_is_unfrozen_every_thaw_period() -> None:
     await _until(lambda: gc.get_freeze_count() == 0)
     stop.set()
     await freezer
+
+
+def test_the_collector_is_off_while_paused_and_on_again_after() -> None:
+    # given the collector on
+    assert gc.isenabled()
+    # when a stretch runs paused, with another paused stretch inside it
+    with paused():
+        inside = gc.isenabled()
+        with paused():
+            nested = gc.isenabled()
+        after_nested = gc.isenabled()
+    # then it is off throughout, and on again once the outermost stretch ends
+    assert (inside, nested, after_nested, gc.isenabled()) == (False, False, False, True)
+
+
+def test_a_failing_stretch_gives_the_collector_back() -> None:
+    # when the work inside a paused stretch raises
+    with pytest.raises(ValueError), paused():
+        raise ValueError("unreadable")
+    # then the collector is on again
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_by_the_caller_stays_off() -> None:
+    # given a caller that switched the collector off itself
+    gc.disable()
+    try:
+        # when a paused stretch ends
+        with paused():
+            pass
+        # then it is left off, as the caller had it
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
