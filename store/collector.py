@@ -57,8 +57,9 @@ def paused() -> Iterator[None]:
     Why (issue 14): decoding a page of 1,000 events makes some 30 tracked objects per
     event, so the collector ran a young collection every ~20 events and, as pages
     survived into the older generations, full ones over everything the process holds.
-    bench/whole_log.py's replay (read_all, 20k events, same process, three rounds each):
-    CPU per event ~99 us with the collector on, ~79 with it off while decoding.
+    ``read_all`` pages of 1,000 over a 20,000-event log grown as bench/whole_log.py grows
+    one, with and without the pause in turn in one process, four rounds each: CPU per
+    event 120, 131, 82, 92 us without, 80, 72, 60, 69 us with (a busy machine).
 
     Process-wide, like the collector: a thread allocating meanwhile is not collected
     until the stretch ends (it is one page long). Nested or concurrent use leaves the

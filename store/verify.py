@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 
 import asyncpg
 
 from .chain import Problem, ProblemKind, StreamCheck, VerifyReport, out_of_order
+from .collector import paused
 from .db import Connection
 from .intact import Heads, damaged
 
@@ -184,32 +184,20 @@ async def _check_chains(
         report.streams += 1
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while the whole log is read, back as it was after.
-
-    Every asyncpg Record is tracked by the collector, and a page and the one read ahead
-    keep ~10,000 alive, so its generational passes walk them again and again: 0.6-1.2 µs
-    of the client's ~10 µs per event (100,209 events, timed with ``gc.callbacks``), for
-    nothing: what verify allocates (Records, bytes, str, tuples, orjson's dicts) forms no
-    cycle, and is freed by reference counting as each chunk is judged. The CLI's verify is
-    the process's only task; elsewhere, cycles other tasks make meanwhile wait for it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 async def verify_store(
     conn: Connection, witness: Witness | None = None, *, page: int = PAGE_SIZE
 ) -> VerifyReport:
     """Re-check every stream's chain and, given a witness, the whole log
     against the signed heads; one snapshot for all, so concurrent appends are not damage."""
     report = VerifyReport()
-    with _collector_paused():
+    # The collector held off while the whole log is read (store/collector.paused): every
+    # asyncpg Record is tracked, and a page and the one read ahead keep ~10,000 alive, so
+    # its generational passes walked them again and again: 0.6-1.2 us of the client's
+    # ~10 us per event (100,209 events, timed with ``gc.callbacks``), for nothing: what
+    # verify allocates (Records, bytes, str, tuples, orjson's dicts) forms no cycle. The
+    # CLI's verify is the process's only task; elsewhere, cycles other tasks make
+    # meanwhile wait for it.
+    with paused():
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             await _check_chains(conn, report, page=page)
             if witness is not None:
