@@ -58,8 +58,12 @@ def paused() -> Iterator[None]:
     event, so the collector ran a young collection every ~20 events and, as pages
     survived into the older generations, full ones over everything the process holds.
     ``read_all`` pages of 1,000 over a 20,000-event log grown as bench/whole_log.py grows
-    one, with and without the pause in turn in one process, four rounds each: CPU per
-    event 120, 131, 82, 92 us without, 80, 72, 60, 69 us with (a busy machine).
+    one, with and without the pause in turn in one process (a VM with much CPU steal),
+    client CPU per event: without first, 120/80, 131/72, 82/60, 92/69 us; with first,
+    98/117, 94/106, 83/109, 97/114 (with/without): lower in each of the 8 pairs, by 10-45%;
+    full collections 5 -> 0 per pass, young ones ~610 -> ~57 (those outside the pauses).
+    bench/whole_log.py itself, on the same busy VM, showed no change (96.8 us against the
+    96.4 us of a quieter day): its absolute figures move with the machine.
 
     Process-wide, like the collector: a thread allocating meanwhile is not collected
     until the stretch ends (it is one page long). Nested or concurrent use leaves the
