@@ -61,7 +61,7 @@ def paused() -> Iterator[None]:
     one, with and without the pause in turn in one process (a VM with much CPU steal),
     client CPU per event: without first, 120/80, 131/72, 82/60, 92/69 us; with first,
     98/117, 94/106, 83/109, 97/114 (with/without): lower in each of the 8 pairs, by 10-45%;
-    full collections 5 -> 0 per pass, young ones ~610 -> ~57 (those outside the pauses).
+    full collections 5 -> 0-1 per pass, young ones ~610 -> ~57 (those outside the pauses).
     bench/whole_log.py itself, on the same busy VM, showed no change (96.8 us against the
     96.4 us of a quieter day): its absolute figures move with the machine.
 
