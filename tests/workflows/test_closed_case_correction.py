@@ -7,7 +7,6 @@ completes again once idle. What a closed case does not take is refused, naming t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -35,9 +34,9 @@ from dueprocess.workflows.case_contracts import CLOSED_CASE_IDLE
 from dueprocess.workflows.retention import RetentionWorkflow
 from fixtures import closed_cases as cc
 from fixtures import reporter_examples as rx
+from fixtures.skipped_time import result_after
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -80,13 +79,10 @@ async def closed_flag(env: WorkflowEnvironment, client: DueProcessClient) -> str
 
 async def idle_out(env: WorkflowEnvironment, case_id: str) -> Any:
     """The rebuilt run's result once it has been idle for CLOSED_CASE_IDLE."""
-    # The time-skipping test server keeps its clock locked while an abandoned child (the
-    # closure's retention timer) runs, so the idle period is slept through explicitly; the
-    # sleep's RPC may time out once the run has completed (tests/workflows/
-    # test_retention_workflow.py meets the same).
-    with contextlib.suppress(RPCError):
-        await env.sleep((CLOSED_CASE_IDLE + timedelta(minutes=1)).total_seconds())
-    return await env.client.get_workflow_handle(case_id).result()
+    # The closure's retention timer (an abandoned child) keeps the server's clock locked,
+    # so the idle period is slept through explicitly (fixtures/skipped_time.py).
+    return await result_after(env, env.client.get_workflow_handle(case_id),
+                              CLOSED_CASE_IDLE + timedelta(minutes=1))
 
 
 async def types(store: EventStore, case_id: str) -> list[str]:

@@ -5,7 +5,6 @@ still open; the sweep starts the timer of an ended membership that has none."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -30,8 +29,8 @@ from dueprocess.store.eventstore import EventStore
 from dueprocess.workflows.retention import RetentionWorkflow, member_retention_workflow_id
 from fixtures import reporter_examples as rx
 from fixtures.retention import PERIOD, short_retention
+from fixtures.skipped_time import result_after
 from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -75,9 +74,7 @@ def timer(env: WorkflowEnvironment, member: str,
 async def fired(env: WorkflowEnvironment, handle: WorkflowHandle[object, RetentionResult],
                 ) -> RetentionResult:
     """The timer's result once its period has passed on the time-skipping server."""
-    with contextlib.suppress(RPCError):  # as in test_retention_workflow.py
-        await env.sleep((PERIOD + timedelta(days=1)).total_seconds())
-    return await handle.result()
+    return await result_after(env, handle, PERIOD + timedelta(days=1))
 
 
 async def erased(store: EventStore, person: str) -> bool:

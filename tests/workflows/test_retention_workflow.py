@@ -5,7 +5,6 @@ case is kept, with the reason."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -41,7 +40,7 @@ from dueprocess.workflows.retention import RetentionWorkflow, retention_workflow
 from fixtures import reporter_examples as rx
 from fixtures.imports import CASE_ID, IMPORTER, MEMBER_ID, legacy_policy, sample_document
 from fixtures.retention import PERIOD, SHORT, short_retention
-from temporalio.service import RPCError
+from fixtures.skipped_time import result_after
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -106,12 +105,7 @@ async def test_the_retention_timer_shreds_who_no_record_still_needs(
     await record_history(env, closed, "closed_case_starts_retention_timer")
     handle = env.client.get_workflow_handle(retention_workflow_id(closed),
                                             result_type=RetentionResult)
-    # The time-skipping test server keeps time locked once an abandoned child completes
-    # after its parent closed, so this sleep's RPC times out after the timer has fired
-    # and the activity has run; the workflow's result below is what is judged.
-    with contextlib.suppress(RPCError):
-        await env.sleep((PERIOD + timedelta(days=1)).total_seconds())
-    result = await handle.result()
+    result = await result_after(env, handle, PERIOD + timedelta(days=1))
     # then the reporter, named by no other record, is shredded (recorded as SubjectErased)
     assert result.shredded == [reporter] and await erased(store, reporter)
     # and the respondent, named in an open case, is kept, and says why
@@ -136,10 +130,8 @@ async def test_a_case_closed_on_another_queue_is_shredded_by_the_main_worker(
     handle = env.client.get_workflow_handle(retention_workflow_id(closed),
                                             result_type=RetentionResult)
     assert (await handle.describe()).task_queue == QUEUE
-    with contextlib.suppress(RPCError):  # see the test above
-        await env.sleep((PERIOD + timedelta(days=1)).total_seconds())
+    result = await result_after(env, handle, PERIOD + timedelta(days=1))
     # then the main worker (the `client` fixture's, on QUEUE) shreds its people
-    result = await handle.result()
     assert sorted(result.shredded) == sorted([reporter, respondent])
     assert await erased(store, reporter) and await erased(store, respondent)
 
