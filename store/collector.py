@@ -59,15 +59,19 @@ def paused() -> Iterator[None]:
     survived into the older generations, full ones over everything the process holds.
     ``read_all`` pages of 1,000 over a 20,000-event log grown as bench/whole_log.py grows
     one, with and without the pause in turn in one process (a VM with much CPU steal),
-    client CPU per event: without first, 120/80, 131/72, 82/60, 92/69 us; with first,
-    98/117, 94/106, 83/109, 97/114 (with/without): lower in each of the 8 pairs, by 10-45%;
-    full collections 5 -> 0-1 per pass, young ones ~610 -> ~57 (those outside the pauses).
-    bench/whole_log.py itself, on the same busy VM, showed no change (96.8 us against the
-    96.4 us of a quieter day): its absolute figures move with the machine.
+    client CPU per event without/with: 120/80, 131/72, 82/60, 92/69 us (without run first
+    in each pair), 117/98, 106/94, 109/83, 114/97 (with run first): 11-45% lower in each
+    of the 8 pairs; full collections 5 -> 0-1 per pass, young ones ~610 -> ~57 (those
+    outside the pauses). bench/whole_log.py itself, on the same busy VM, showed no change
+    (96.8 us against the 96.4 us of a quieter day): its figures move with the machine.
 
-    Process-wide, like the collector: a thread allocating meanwhile is not collected
-    until the stretch ends (it is one page long). Nested or concurrent use leaves the
-    collector as the outermost caller found it."""
+    Process-wide, like the collector: while a stretch lasts (a page; for a scan by
+    document, what it kept), a thread allocating meanwhile (a worker's workflow
+    activations) gets no cyclic collection, only reference counting. Meant for the event
+    loop's thread: nested there, the collector is back on only when the outermost stretch
+    ends, and a collector a caller had switched off stays off. Two threads whose stretches
+    overlap without nesting would give it back when the first ends (harmless: collections
+    resume early); nothing pauses off the loop's thread today."""
     if not gc.isenabled():
         yield
         return

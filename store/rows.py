@@ -1,6 +1,7 @@
 """Stored rows of the events table as the reader meets them: parsed, their key ids found,
-and any row that cannot be read turned into one typed error naming the stream, version and
-event id (odd stored data is a finding, never a traceback)."""
+decoded (personal values opened, old shapes upcast) into recorded events, and any row that
+cannot be read turned into one typed error naming the stream, version and event id (odd
+stored data is a finding, never a traceback)."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def recorded(
     decoded = []
     for (row, doc), nodes in zip(parsed, found, strict=True):
         try:
-            decoded.append(_recorded(row, doc, nodes, keys, ciphers, upcasters))
+            decoded.append(_event(row, doc, nodes, keys, ciphers, upcasters))
         except crypto.KeyUnavailable:  # a key this process was not given: configuration
             raise
         except Exception as err:
@@ -66,7 +67,7 @@ def recorded(
     return decoded
 
 
-def _recorded(
+def _event(
     row: asyncpg.Record, doc: dict[str, Any], found: crypto.Found,
     keys: dict[int, bytes | None], ciphers: crypto.Ciphers, upcasters: Upcasters,
 ) -> RecordedEvent:
