@@ -5,6 +5,7 @@ worker with the case workflow, its activities and the bare workflows."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psutil
 from bare_workflow import BareWorkflow, NoopUpdateWorkflow, bare_step
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.activities.reporter import ReporterActivities
@@ -125,3 +127,56 @@ async def relay_process(s: Stack) -> AsyncIterator[None]:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
             await process.wait()
+
+
+class StackCpu:
+    """CPU seconds spent by each process that serves a call, by role: ``bench`` (this
+    process: the worker and the callers), ``temporal`` (the dev server), ``postgres``
+    (the stack's server: its postmaster, found by its data directory, and every child of
+    it) and ``relay`` (a `dueprocess relay` child). Other processes on the machine are
+    not counted, whatever they run. The processes are found at ``start`` (finding them
+    costs this process CPU: not inside the window); one that ends before ``stop`` takes
+    its CPU with it."""
+
+    ROLES = ("bench", "temporal", "postgres", "relay")
+
+    def __init__(self, s: Stack) -> None:
+        self._tmp = str(s.tmp)
+        self.spent = dict.fromkeys(self.ROLES, 0.0)
+        self._at: dict[str, float] = {}
+        self._watched: dict[str, list[psutil.Process]] = {}
+
+    def _processes(self) -> dict[str, list[psutil.Process]]:
+        me = psutil.Process()
+        found: dict[str, list[psutil.Process]] = {role: [] for role in self.ROLES}
+        found["bench"].append(me)
+        for child in me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                line = " ".join(child.cmdline())
+                if "relay" in line and "dueprocess" in line:
+                    found["relay"].append(child)
+                elif "temporal" in child.name():
+                    found["temporal"].append(child)
+        for process in psutil.process_iter(["name", "cmdline"]):  # daemonized by pg_ctl
+            line = " ".join(process.info["cmdline"] or [])
+            if (process.info["name"] or "").startswith("postgres") and self._tmp in line:
+                found["postgres"] += [process, *process.children(recursive=True)]
+        return found
+
+    def _now(self) -> dict[str, float]:
+        out = dict.fromkeys(self.ROLES, 0.0)
+        for role, processes in self._watched.items():
+            for process in processes:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    out[role] += times.user + times.system
+        return out
+
+    def start(self) -> None:
+        self._watched = self._processes()
+        self._at = self._now()
+
+    def stop(self) -> None:
+        """Adds the CPU spent since ``start``."""
+        for role, seconds in self._now().items():
+            self.spent[role] += max(0.0, seconds - self._at[role])

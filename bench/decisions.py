@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from _common import load_average, log, summary_ms
-from _stack import QUEUE, Stack, relay_process, stack, worker
+from _stack import QUEUE, Stack, StackCpu, relay_process, stack, worker
 from bare_workflow import NoopUpdateWorkflow
 from dueprocess.devstack.demo import Story, compressed
 from dueprocess.domain import case as dc
@@ -63,9 +63,10 @@ class TimedClient:
 
 
 async def one_case(client: DueProcessClient, samples: list[float],
-                   policy: PolicyDocument) -> None:
+                   policy: PolicyDocument, filed: Callable[[], None] = lambda: None) -> None:
     story = Story(cast(DueProcessClient, TimedClient(client, samples)), policy)
     await story.file()
+    filed()  # filing is not timed
     await story.acknowledge_and_investigate()
     await story.suspend_pending_hearing()
     await story.notify_and_disclose()
@@ -109,31 +110,41 @@ async def noops(s: Stack, calls: int, callers: int) -> list[float]:
     return samples
 
 
-async def idle_interleaved(s: Stack, cases: int) -> tuple[list[float], list[float]]:
+async def idle_interleaved(s: Stack, cases: int) -> tuple[list[float], list[float],
+                                                         dict[str, dict[str, float]]]:
     """Idle decisions and idle no-op Updates in alternate blocks (a case's decisions, then
     as many no-ops), so both are measured on the machine as it is at that moment (its
     speed drifts between phases of a run: floors 11.7-14.7 ms in one run, 2026-12-02).
     Each no-op block starts once the letters of the decisions before it are posted (none
-    unsent in the outbox), so no floor is timed while the relay is still at work."""
+    unsent in the outbox), so no floor is timed while the relay is still at work.
+    Also the CPU each process spent per call: for decisions from the case's filing until
+    its letters are posted (the relay's work for them included), for the floor its block."""
     handle = await s.client.start_workflow(NoopUpdateWorkflow.run, id=f"noop-{uuid.uuid4()}",
                                            task_queue=QUEUE)
     decided: list[float] = []
     floor: list[float] = []
+    cpu = {"decision": StackCpu(s), "noop": StackCpu(s)}
     client = DueProcessClient(s.client, QUEUE)
     policy = compressed(load_policy_file(None))
     for _ in range(cases):
         before = len(decided)
-        await one_case(client, decided, policy)
+        await one_case(client, decided, policy, cpu["decision"].start)
         # Another process's work, seen only in the table: polled.
         while await s.pool.fetchval(  # noqa: ASYNC110
                 "SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
             await asyncio.sleep(0.005)
+        cpu["decision"].stop()
+        cpu["noop"].start()
         for _ in range(len(decided) - before):
             start = time.perf_counter()
             await handle.execute_update(NoopUpdateWorkflow.noop, "x" * 600)
             floor.append(time.perf_counter() - start)
+        cpu["noop"].stop()
     await handle.signal(NoopUpdateWorkflow.finish)
-    return decided, floor
+    per_call = {kind: {role: 1000 * seconds / len(samples) for role, seconds in
+                       meter.spent.items()}
+                for (kind, meter), samples in zip(cpu.items(), (decided, floor), strict=True)}
+    return decided, floor, per_call
 
 
 async def main(quick: bool) -> dict[str, Any]:
@@ -162,12 +173,15 @@ async def main(quick: bool) -> dict[str, Any]:
 
 
 async def _idle(result: dict[str, Any], suffix: str,
-                interleaved: Awaitable[tuple[list[float], list[float]]]) -> None:
-    decided, floor = await interleaved
-    for name, samples in ((f"noop_idle{suffix}", floor), (f"decision_idle{suffix}", decided)):
+                interleaved: Awaitable[tuple[list[float], list[float],
+                                             dict[str, dict[str, float]]]]) -> None:
+    decided, floor, cpu = await interleaved
+    for kind, name, samples in (("noop", f"noop_idle{suffix}", floor),
+                                ("decision", f"decision_idle{suffix}", decided)):
         # Alternating, each kind's rate is over its own calls' time.
         result[name] = summary_ms(samples) | {"per_s": len(samples) / sum(samples),
-                                              "load_average": load_average()}
+                                              "load_average": load_average(),
+                                              "cpu_ms_per_call": cpu[kind]}
         log(f"{name}: {result[name]}")
 
 
@@ -180,6 +194,26 @@ async def _timed(result: dict[str, Any],
         result[name] = summary_ms(samples) | {"per_s": len(samples) / seconds,
                                               "load_average": load_average()}
         log(f"{name}: {result[name]}")
+
+
+def _cpu_rows(r: dict[str, Any]) -> list[str]:
+    rows = [(key, label) for key, label in (
+        ("decision_idle", "decision, idle (as deployed)"),
+        ("noop_idle", "no-op Update, idle (its floor)"),
+        ("decision_idle_beside", "decision, idle, notices posted by the worker"),
+        ("noop_idle_beside", "no-op Update, idle (its floor)"))
+        if "cpu_ms_per_call" in r.get(key, {})]
+    if not rows:  # results of a run before CPU was counted
+        return []
+    out = ["", "CPU per call, by process (ms; decisions: from each case's filing until its "
+           "letters are posted, so the relay's work for them is in; the floor: its blocks):",
+           "", "| | this process (worker, callers) | Temporal dev server | PostgreSQL | "
+           "relay process | all |", "|---|--:|--:|--:|--:|--:|"]
+    for key, label in rows:
+        cpu = r[key]["cpu_ms_per_call"]
+        out.append(f"| {label} | {cpu['bench']:.1f} | {cpu['temporal']:.1f} | "
+                   f"{cpu['postgres']:.1f} | {cpu['relay']:.1f} | {sum(cpu.values()):.1f} |")
+    return out
 
 
 def render(r: dict[str, Any]) -> str:
@@ -207,6 +241,7 @@ def render(r: dict[str, Any]) -> str:
         lines.append(f"| {label} | {m['n']} | {m['p50']:.1f} | {m['p95']:.1f} | "
                      f"{m['p99']:.1f} | {m['max']:.1f} | {m['per_s']:.1f} | "
                      f"{m['load_average']} |")
+    lines += _cpu_rows(r)
     beside = (f"; notices posted by the worker itself (single-process default) "
               f"{r['decision_idle_beside']['p50'] / r['noop_idle_beside']['p50']:.1f}x"
               if "decision_idle_beside" in r else "")
