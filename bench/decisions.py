@@ -205,8 +205,9 @@ def _cpu_rows(r: dict[str, Any]) -> list[str]:
         if "cpu_ms_per_call" in r.get(key, {})]
     if not rows:  # results of a run before CPU was counted
         return []
-    out = ["", "CPU per call, by process (ms; decisions: from each case's filing until its "
-           "letters are posted, so the relay's work for them is in; the floor: its blocks):",
+    out = ["", "CPU per call, by process (ms; decisions: from when each case has been filed, "
+           "which is not timed, until its letters are posted, so the relay's work for them "
+           "is in; the floor: its blocks):",
            "", "| | this process (worker, callers) | Temporal dev server | PostgreSQL | "
            "relay process | all |", "|---|--:|--:|--:|--:|--:|"]
     for key, label in rows:
