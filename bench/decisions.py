@@ -117,8 +117,9 @@ async def idle_interleaved(s: Stack, cases: int) -> tuple[list[float], list[floa
     speed drifts between phases of a run: floors 11.7-14.7 ms in one run, 2026-12-02).
     Each no-op block starts once the letters of the decisions before it are posted (none
     unsent in the outbox), so no floor is timed while the relay is still at work.
-    Also the CPU each process spent per call: for decisions from the case's filing until
-    its letters are posted (the relay's work for them included), for the floor its block."""
+    Also the CPU each process spent per call: for decisions from when the case has been
+    filed (filing is not timed) until its letters are posted (the relay's work for them
+    included, and the few polls of the outbox), for the floor its block."""
     handle = await s.client.start_workflow(NoopUpdateWorkflow.run, id=f"noop-{uuid.uuid4()}",
                                            task_queue=QUEUE)
     decided: list[float] = []
