@@ -111,19 +111,26 @@ def _sane_date(value: date) -> date:
     return value
 
 
-def iso_duration_text(value: timedelta) -> str:
-    """Days and time parts only: pydantic's own output says "P1Y" for 365 days."""
-    sign = "-" if value < timedelta(0) else ""
-    days, rest = divmod(abs(value), timedelta(days=1))
-    hours, rest = divmod(rest, timedelta(hours=1))
-    minutes, rest = divmod(rest, timedelta(minutes=1))
-    seconds = rest.total_seconds()
-    time = "".join(f"{n:g}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S"))
-                   if n)
-    if not time:
-        return f"{sign}P{days}D"
-    return f"{sign}P{days}DT{time}" if days else f"{sign}PT{time}"
+_NO_TIME = timedelta(0)
 
+
+def iso_duration_text(value: timedelta) -> str:
+    """Days and time parts only (pydantic's own output says "P1Y" for 365 days), exact to
+    the microsecond, so that what is written reads back as the same duration. In integers:
+    the float seconds and ``:g`` before wrote 59.999999 s as "PT60S" and 1 us as "PT1e-06S"
+    (which no duration field accepts), and cost a filing's policy dump ~4% of the worker's
+    CPU in the benchmark (issue 14)."""
+    sign = "-" if value < _NO_TIME else ""
+    value = abs(value)
+    minutes, seconds = divmod(value.seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    second = (f"{seconds}.{value.microseconds:06d}".rstrip("0") if value.microseconds
+              else str(seconds) if seconds else "")
+    time = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (
+        f"{second}S" if second else "")
+    if not time:
+        return f"{sign}P{value.days}D"
+    return f"{sign}P{value.days}DT{time}" if value.days else f"{sign}PT{time}"
 
 IsoDuration = Annotated[timedelta, PlainSerializer(iso_duration_text, when_used="json")]
 Duration = Annotated[

@@ -10,27 +10,30 @@ from dueprocess.domain import case as dc
 from dueprocess.domain.policy import (
     MAX_DURATION,
     Deadlines,
+    Duration,
     PolicyError,
+    iso_duration_text,
     load_policy,
     publication_problems,
 )
 from fixtures.case_examples import DEADLINES, example_policy, file_report
-from google.protobuf.duration_pb2 import Duration
+from google.protobuf import duration_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from .test_policy import sample_data
 
 FIELDS = Deadlines.period_names()
 accepted = st.timedeltas(min_value=timedelta(seconds=1), max_value=MAX_DURATION)
+PERIOD: TypeAdapter[timedelta] = TypeAdapter(Duration)
 filed_at = st.datetimes(min_value=datetime(2024, 3, 2), max_value=datetime(2199, 12, 31),
                         timezones=st.just(UTC))
 
 
 def _timer_accepts(delay: timedelta) -> None:
     """What the workflow hands Temporal for a timer: seconds, as a protobuf Duration."""
-    Duration().FromTimedelta(timedelta(seconds=max(delay.total_seconds(), 0.001)))
+    duration_pb2.Duration().FromTimedelta(timedelta(seconds=max(delay.total_seconds(), 0.001)))
 
 
 @settings(max_examples=60, deadline=None)
@@ -105,3 +108,24 @@ def test_the_sample_and_the_test_policy_meet_the_publication_floors() -> None:
     sample = load_policy(yaml.safe_dump(sample_data()))
     for index, version in enumerate([*sample.versions, *example_policy().versions]):
         assert publication_problems(version, f"versions.{index}") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(duration=st.timedeltas(min_value=timedelta(microseconds=1), max_value=MAX_DURATION))
+def test_every_accepted_duration_is_written_as_text_that_reads_back_the_same(
+    duration: timedelta
+) -> None:
+    # Given any duration a policy period accepts, to the microsecond
+    # When it is written as the events store it
+    text = iso_duration_text(duration)
+    # Then a period field accepts that text and reads back the very same duration
+    assert PERIOD.validate_python(text) == duration
+    assert PERIOD.dump_python(duration, mode="json") == text
+
+
+@given(duration=st.timedeltas())
+def test_any_duration_is_written_exactly_as_days_and_time(duration: timedelta) -> None:
+    # Given any duration, negative ones too; when written, then it reads back the same
+    text = iso_duration_text(duration)
+    assert "Y" not in text and "e" not in text
+    assert TypeAdapter(timedelta).validate_python(text) == duration
