@@ -204,7 +204,7 @@ def activities_for(
     """``rulebook``: where new cases get their rulebook (default: the published one);
     ``notices``: notices_for's (default: made here; its relay's sweep then runs nowhere)."""
     notifications, relay = notices or notices_for(runtime)
-    store = EventStoreActivities(runtime.store, relay.enqueue if relay else None)
+    store = EventStoreActivities(runtime.store, relay)
     rules = RulebookActivities(rulebook or RulebookService(runtime.store).current)
     reporters = ReporterActivities(runtime.pool, runtime.store)
     # The file outbox keeps copies of notices sent: a shredded person's are forgotten too.

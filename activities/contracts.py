@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from pydantic import model_validator
@@ -15,6 +15,9 @@ from ..domain.case.priors import RespondentRecord
 from ..domain.case.reporter_values import ReporterRecord
 from ..domain.envelope import AppendResult, NewEvent
 from ..domain.policy import PolicyDocument
+
+if TYPE_CHECKING:  # the store is no import of the workflows' sandbox
+    from ..store.outbox import Notices
 
 APPEND_EVENTS = "append_events"
 DISPATCH_NOTIFICATIONS = "dispatch_notifications"
@@ -152,9 +155,14 @@ def dispatch_input(case_id: str, event_id: UUID, requested_at: datetime, notes: 
     )
 
 
-# Takes a batch's notices once the append committed it: queues them durably and posts them
-# beside the decision (NoticeRelay.enqueue); returns the events whose notices it took.
-Enqueue = Callable[[list["DispatchInput"]], Awaitable[list[UUID]]]
+class NoticeQueue(Protocol):
+    """Takes a batch's notices with its append (NoticeRelay): their outbox rows, which the
+    append's own statement queues (``notices``), then, once committed, ``taken``: posted
+    beside the decision or by a relay process; the events whose notices it took."""
+
+    def notices(self, requests: list[DispatchInput]) -> Notices | None: ...
+
+    def taken(self, requests: list[DispatchInput]) -> list[UUID]: ...
 
 # Where the rulebook activity reads the published rulebook (RulebookService.current).
 RulebookSource = Callable[[], Awaitable[PolicyDocument | None]]

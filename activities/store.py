@@ -13,17 +13,18 @@ from .contracts import (
     LOAD_STREAM,
     AppendInput,
     AppendOutcome,
-    Enqueue,
     LoadedStream,
     LoadInput,
+    NoticeQueue,
 )
 
 
 class EventStoreActivities:
-    def __init__(self, store: EventStore, relay: Enqueue | None = None) -> None:
-        """``relay``: takes a batch's notices once the append has committed it (queued in
-        the outbox, then posted beside the decision by the worker or by a relay process:
-        services/notice_relay.py); None: the case workflow dispatches them with an activity."""
+    def __init__(self, store: EventStore, relay: NoticeQueue | None = None) -> None:
+        """``relay``: takes a batch's notices with its append (queued in the outbox by the
+        append's own statement, then posted beside the decision by the worker or by a
+        relay process: services/notice_relay.py); None: the case workflow dispatches them
+        with an activity."""
         self._store = store
         self._relay = relay
 
@@ -43,19 +44,23 @@ class EventStoreActivities:
             if not request.adopt_stored:
                 return await self._store.append(
                     request.stream_id, request.expected_version, request.events)
+            # This batch's notices, queued with it: committed together or not at all. An
+            # adopted batch queued none (its were composed from other timestamps; the
+            # workflow dispatches those).
+            notices = self._relay.notices(request.notices) \
+                if self._relay and request.notices else None
             result, adopted = await append_or_adopt(
-                self._store, request.stream_id, request.expected_version, request.events)
+                self._store, request.stream_id, request.expected_version, request.events,
+                notices)
             if adopted:
                 return AppendOutcome(**result.model_dump(),
                                      adopted=[e.payload for e in adopted])
         except (ConcurrencyConflict, EventIdConflict, ErasedSubject) as err:
             raise ApplicationError(str(err), type=err.error_type, non_retryable=True) from err
-        # Committed: the notices of THIS batch (an adopted one's were composed from other
-        # timestamps; the workflow dispatches those), queued durably before this returns,
-        # posted beside (by the worker, or by a relay process). Taken here, each notice
-        # needs no dispatch activity nor the workflow task its completion made, which ran
-        # beside the case's next decision and often held its Update back; queued, not
-        # posted, so the decision does not wait on the letter either (issue 14; measured
-        # in services/notice_relay.py and README).
-        posted = await self._relay(request.notices) if self._relay and request.notices else []
+        # Committed with its notices, which are posted beside (by the worker, or by a relay
+        # process). Taken here, each notice needs no dispatch activity nor the workflow
+        # task its completion made, which ran beside the case's next decision and often
+        # held its Update back; queued, not posted, so the decision does not wait on the
+        # letter either (issue 14; measured in services/notice_relay.py and README).
+        posted = self._relay.taken(request.notices) if self._relay and request.notices else []
         return AppendOutcome(**result.model_dump(), posted=posted) if posted else result

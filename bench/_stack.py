@@ -102,7 +102,7 @@ def worker(s: Stack, relay: str = "beside", **options: Any) -> Worker:
     notes = NotificationActivities(s.pool, s.store, FileSink(s.tmp / "outbox"), "b@x")
     # A file outbox: the notices queued by the append, posted beside by the relay.
     queue = NoticeRelay(s.pool, s.store, notes.dispatch, "file", beside=relay == "beside")
-    store = EventStoreActivities(s.store, queue.enqueue)
+    store = EventStoreActivities(s.store, queue)
     rulebook = RulebookActivities(demo_rulebook(load_policy_file(None))).load_rulebook
     return Worker(s.client, task_queue=QUEUE,
                   workflows=[CaseWorkflow, BareWorkflow, NoopUpdateWorkflow],

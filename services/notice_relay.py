@@ -62,23 +62,12 @@ from ..store.case_folds import case_folds
 from ..store.db import Database
 from ..store.eventstore import EventStore
 from ..store.histories import StreamHistories
+from ..store.outbox import WAKE, Notices, queue
 from .listener import Connect, Listener
 
 log = logging.getLogger(__name__)
 
 Dispatch = Callable[[DispatchInput], Awaitable[Any]]
-
-# NOTIFYed by every queueing a relay process is to post (its payload: the channel).
-WAKE = "dueprocess_outbox"
-
-_QUEUE = """
-    INSERT INTO outbox (notification_id, case_id, caused_by, recipient_role, channel,
-                        next_attempt_at)
-    SELECT n.id, n.case_id, n.caused_by, n.role, $5, now() + $6::interval
-      FROM unnest($1::text[], $2::text[], $3::uuid[], $4::text[]) AS n(id, case_id, caused_by, role)
-    ON CONFLICT (notification_id) DO NOTHING"""
-# The same, waking the relay processes (at commit: the rows are there when they look).
-_QUEUE_AND_WAKE = f"WITH queued AS ({_QUEUE}) SELECT pg_notify('{WAKE}', $5)"
 
 # Due rows, claimed: the next attempt moves on (doubling, at most an hour), so another
 # worker's sweep skips them; rows past give_up are released (NULL) and reported.
@@ -125,21 +114,33 @@ class NoticeRelay:
     def channel(self) -> str:
         return self._channel
 
-    async def enqueue(self, requests: list[DispatchInput]) -> list[UUID]:
-        """Queue the notices durably, then post them beside (or wake the relay processes
-        that post them); the events they are for."""
+    def notices(self, requests: list[DispatchInput]) -> Notices | None:
+        """The outbox rows of the requests' notices (ids, role and channel), as the append
+        that records their events queues them (store/outbox.py): due after ``grace`` when
+        posted beside from memory, at once (and waking the relay processes) otherwise."""
         notes = [(n, r) for r in requests for n in r.notifications]
         if not notes:
+            return None
+        return Notices([n.notification_id for n, _ in notes], [r.case_id for _, r in notes],
+                       [r.caused_by for _, r in notes], [n.recipient_role for n, _ in notes],
+                       self._channel, self._grace if self.beside else timedelta(0),
+                       wake=not self.beside)
+
+    def taken(self, requests: list[DispatchInput]) -> list[UUID]:
+        """Once their rows are committed: the notices posted beside (when this relay posts
+        from memory); the events they are for."""
+        if not any(r.notifications for r in requests):
             return []
-        await self._pool.execute(
-            _QUEUE if self.beside else _QUEUE_AND_WAKE,
-            [n.notification_id for n, _ in notes], [r.case_id for _, r in notes],
-            [r.caused_by for _, r in notes], [n.recipient_role for n, _ in notes],
-            self._channel, self._grace if self.beside else timedelta(0))
         if self.beside:
             for request in requests:
                 self._post_soon(request)
         return [r.caused_by for r in requests]
+
+    async def enqueue(self, requests: list[DispatchInput]) -> list[UUID]:
+        """Queue the notices durably, by a statement of their own, then ``taken``."""
+        if (rows := self.notices(requests)) is not None:
+            await queue(self._pool, rows)
+        return self.taken(requests)
 
     def _post_soon(self, request: DispatchInput) -> asyncio.Task[None]:
         previous = self._tails.get(request.case_id)

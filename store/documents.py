@@ -17,6 +17,8 @@ from ..domain.envelope import ImportRecord, NewEvent, PrincipalRecord
 from ..domain.people import add_named_people, person_actor
 from . import crypto
 from .db import Database
+from .errors import ConcurrencyConflict
+from .group_commit import Batch
 
 
 def _utc(value: datetime) -> datetime:
@@ -181,3 +183,24 @@ async def stored_as_v1(
         return None
     return await stored_batch(db, stream_id, events, batch_documents(
         stream_id, expected, events, found, keys, crypto.CIPHER_GCM_HMAC_NONCE))
+
+
+_REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6, $7)"
+
+
+async def refused_batch(
+    db: Database, batch: Batch, events: Sequence[NewEvent],
+    keys: dict[str, crypto.SubjectKey],
+) -> list[asyncpg.Record]:
+    """Why the append wrote no rows of ``batch``: the stored rows when it is a retry (or an
+    empty batch); else dueprocess_append_refusal raises what refused it, or, nothing wrong
+    any more (a competing first append rolled back), ConcurrencyConflict like any other:
+    the caller decides again."""
+    stored = await db.fetch(_REFUSAL, batch.stream_id, batch.expected, batch.prev_hash,
+                            batch.ids, batch.docs, batch.key_ids, batch.new_subjects)
+    if stored or not batch.docs:
+        return list(stored)
+    # A retry of a batch an older worker stored sealed with cipher version 1?
+    if (v1 := await stored_as_v1(db, batch.stream_id, batch.expected, events, keys)) is None:
+        raise ConcurrencyConflict(batch.stream_id, batch.expected)
+    return v1

@@ -24,7 +24,7 @@ import asyncpg
 from ..domain.case.upcasters import CASE_UPCASTERS
 from ..domain.encoding import Upcasters
 from ..domain.envelope import AppendResult, NewEvent
-from . import crypto
+from . import crypto, outbox
 from .db import Connection, Database, Pinned
 from .documents import (
     BatchKeys,
@@ -32,6 +32,7 @@ from .documents import (
     batch_people,
     envelope_bytes,
     envelope_document,
+    refused_batch,
     stored_as_v1,
     stored_batch,
 )
@@ -49,6 +50,7 @@ from .errors import (
 )
 from .group_commit import Batch, GroupCommit
 from .head_append import append_at_head
+from .outbox import Notices
 from .reader import EventReader
 
 # Re-exported: callers import the store's errors and stored form from here.
@@ -68,7 +70,6 @@ _LOOKUP = """
     SELECT 'id', NULL, nextval(pg_get_serial_sequence('subject_keys', 'key_id')), NULL
       FROM generate_series(1, $3::int)
 """
-_REFUSAL = "SELECT * FROM dueprocess_append_refusal($1, $2, $3, $4, $5, $6, $7)"
 # A stale head is refreshed at most this often per append (a second: a stream created
 # between the lookup and the append).
 _HEAD_REFRESHES = 2
@@ -96,8 +97,10 @@ class EventStore(EventReader):
         self._group = group or GroupCommit(pool)
 
     async def append(
-        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
+        notices: Notices | None = None,
     ) -> AppendResult:
+        """``notices``: outbox rows queued with the batch (store/outbox.py)."""
         if expected_version < 0:
             raise ValueError("expected_version: must be >= 0 (0 means a new stream)")
         found = [crypto.personal_nodes(e.payload) for e in events]
@@ -111,8 +114,9 @@ class EventStore(EventReader):
         # each a bounded number of times.
         while True:
             try:
-                rows = await self._append_chained(
-                    stream_id, expected_version, prev, trusted, events, docs, keys, people)
+                rows, queued = await self._append_chained(
+                    stream_id, expected_version, prev, trusted, events, docs, keys, people,
+                    notices)
                 break
             except StaleHead as err:
                 self._heads.pop(stream_id, None)
@@ -135,7 +139,7 @@ class EventStore(EventReader):
                 stored = await stored_batch(self._pool, stream_id, events, docs) or await \
                     stored_as_v1(self._pool, stream_id, expected_version, events, keys.sealing)
                 if stored is not None:
-                    rows = stored
+                    rows, queued = stored, False
                     break
                 # Sealed under keys made for this batch, it cannot equal a copy stored by
                 # an earlier attempt that was still in flight when this one looked keys up
@@ -153,6 +157,8 @@ class EventStore(EventReader):
                 ) from cause
             keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
             docs = batch_documents(stream_id, expected_version, events, found, keys.sealing)
+        if notices is not None and not queued:  # a batch stored before: a retry
+            await outbox.queue(self._pool, notices)
         version = rows[-1]["stream_version"] if rows else expected_version
         return AppendResult(
             stream_id=stream_id, version=version,
@@ -162,8 +168,10 @@ class EventStore(EventReader):
     async def _append_chained(
         self, stream_id: str, expected: int, prev: bytes, trusted: bool,
         events: Sequence[NewEvent], docs: list[bytes], keys: BatchKeys, people: list[str],
-    ) -> list[asyncpg.Record]:
-        """dueprocess_append, and on refusal dueprocess_append_refusal to learn why.
+        notices: Notices | None,
+    ) -> tuple[list[asyncpg.Record], bool]:
+        """dueprocess_append, and on refusal dueprocess_append_refusal to learn why; and
+        whether the statement queued ``notices`` (it does when it writes the batch: alone).
         ``trusted``: ``prev`` is known to be the head hash at version ``expected``; only
         then are the computed hashes the stream's and worth remembering (the refusal may
         instead return an already stored batch, chained from the real head)."""
@@ -181,21 +189,10 @@ class EventStore(EventReader):
                 key_ids, [key.key_id for _, key in new], [subject for subject, _ in new],
                 [self._key_wrap.wrap(key.key_id, subject, key.material) for subject, key in new],
                 people)
-            rows = await self._group.append(batch) if docs else []
-            if not rows:
-                # Refused (or an empty batch, which only checks the version): why? Stored
-                # rows mean a retry; nothing wrong any more (a competing first append
-                # rolled back) is a conflict like any other: the caller decides again.
-                stored = await self._pool.fetch(
-                    _REFUSAL, stream_id, expected, prev, ids, docs, key_ids,
-                    [subject for subject, _ in new])
-                if stored or not docs:
-                    return list(stored)
-                # A retry of a batch an older worker stored sealed with cipher version 1?
-                if (v1 := await stored_as_v1(self._pool, stream_id, expected, events,
-                                             keys.sealing)) is None:
-                    raise ConcurrencyConflict(stream_id, expected)
-                return v1
+            rows = [] if not docs else await (
+                self._group.alone(batch, notices) if notices else self._group.append(batch))
+            if not rows:  # refused (or an empty batch, which only checks the version)
+                return await refused_batch(self._pool, batch, events, keys.sealing), False
         except asyncpg.UniqueViolationError as err:
             signal = append_signal(err)
             if signal is None:
@@ -206,7 +203,7 @@ class EventStore(EventReader):
             self._write_keys[subject] = (now, key)
         if trusted and rows[-1]["stream_version"] == expected + len(docs):
             self._remember_head(stream_id, expected + len(docs), hashes[-1])
-        return list(rows)
+        return list(rows), True
 
     def _remember_head(self, stream_id: str, version: int, head: bytes) -> None:
         if stream_id not in self._heads and len(self._heads) >= _HEAD_CACHE_SIZE:

@@ -71,6 +71,7 @@ from uuid import UUID
 import asyncpg
 
 from .db import Database
+from .outbox import Notices, with_append
 
 _APPEND = "SELECT * FROM dueprocess_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 _GROUP = ("SELECT * FROM dueprocess_append_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
@@ -95,6 +96,11 @@ class Batch(NamedTuple):
     new_subjects: list[str]
     new_materials: list[bytes]
     people: list[str]
+
+
+# The batch and its notices in one statement (store/outbox.py).
+_APPEND_AND_QUEUE = {wake: with_append(_APPEND, len(Batch._fields), wake)
+                     for wake in (False, True)}
 
 
 # A batch's rows, or None: its group failed and nothing of it was written; append it alone.
@@ -126,8 +132,12 @@ class GroupCommit:
         """Batches waiting for a statement in flight to finish."""
         return len(self._waiting)
 
-    async def alone(self, batch: Batch) -> list[asyncpg.Record]:
-        return await self._pool.fetch(_APPEND, *batch)
+    async def alone(self, batch: Batch, notices: Notices | None = None) -> list[asyncpg.Record]:
+        """The batch in a statement of its own; ``notices`` queued by the same statement
+        when it writes the batch (store/outbox.py)."""
+        if notices is None:
+            return await self._pool.fetch(_APPEND, *batch)
+        return await self._pool.fetch(_APPEND_AND_QUEUE[notices.wake], *batch, *notices.rows)
 
     async def append(self, batch: Batch) -> list[asyncpg.Record]:
         """dueprocess_append's rows for the batch (none: refused), alone or in a group."""

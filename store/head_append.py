@@ -15,6 +15,7 @@ from uuid import UUID
 
 from ..domain.envelope import AppendResult, NewEvent, RecordedEvent
 from .errors import ConcurrencyConflict, EventIdConflict
+from .outbox import Notices
 
 
 class Appender(Protocol):
@@ -23,7 +24,8 @@ class Appender(Protocol):
     async def head(self, stream_id: str, event_ids: Sequence[UUID]) -> tuple[int, set[UUID]]: ...
 
     async def append(
-        self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+        self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
+        notices: Notices | None = None,
     ) -> AppendResult: ...
 
     async def read_stream(
@@ -58,7 +60,8 @@ async def append_at_head(
 
 
 async def append_or_adopt(
-    store: Appender, stream_id: str, expected_version: int, events: Sequence[NewEvent]
+    store: Appender, stream_id: str, expected_version: int, events: Sequence[NewEvent],
+    notices: Notices | None = None,
 ) -> tuple[AppendResult, list[RecordedEvent]]:
     """``store.append``; on a conflict, the batch the stream holds right after
     ``expected_version`` when it is this one by identity (the same event ids with the same
@@ -66,9 +69,10 @@ async def append_or_adopt(
     caller must adopt (fold) instead of its own. The store's own retry check (documents.
     stored_batch) needs the same bytes; ids drawn at random (uuid4) are never reused by
     another batch, so equal ids at the same versions can only be the same decision
-    recorded by an earlier attempt. Anything else is the conflict it was."""
+    recorded by an earlier attempt. Anything else is the conflict it was. ``notices``:
+    queued with the batch when it is appended (or found stored as it is), not when adopted."""
     try:
-        return await store.append(stream_id, expected_version, events), []
+        return await store.append(stream_id, expected_version, events, notices), []
     except (ConcurrencyConflict, EventIdConflict):
         if not events:
             raise

@@ -169,7 +169,7 @@ async def test_concurrent_writers_are_retried_and_decide_on_fresh_state(
 async def test_gives_up_after_max_attempts(pool: asyncpg.Pool) -> None:
     class AlwaysBehind(EventStore):
         async def append(self, stream_id: str, expected_version: int,
-                         events: Any) -> Any:
+                         events: Any, notices: Any = None) -> Any:
             raise ConcurrencyConflict(stream_id, expected_version)
 
     behind = AlwaysBehind(pool)  # every append loses the race
