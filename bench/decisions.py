@@ -257,7 +257,8 @@ def render(r: dict[str, Any]) -> str:
               "What a decision costs beyond the floor (profiled, issue 14): one workflow task "
               "either way, but two activations of it (each ~1.5 ms of CPU in the sandbox "
               "against ~0.8 for the no-op's one) with the local append activity between "
-              "them (~2 ms: the append and its commit, then the queueing of its notices), "
+              "them (~2 ms: the append, its notices queued by the same statement, and its "
+              "commit), "
               "and a larger completion for the server (the activity's marker, search "
               "attributes, a timer). Posting a decision's letters (composing them, writing "
               "them, recording their dispatch) is Python work too: in the worker's process "
@@ -270,8 +271,10 @@ def render(r: dict[str, Any]) -> str:
               "runs each, alternated); then only the next deadline's command made, the "
               "command limits walked by class, each event judged by its own class's rules, "
               "the headers all letters share parsed once, a decision's dispatch records in "
-              "one append. The worker runs the product's sandbox runner, as worker.py "
-              "composes it."]
+              "one append; then the relay composing from a case's new events only, and the "
+              "notices queued by the append's statement, not by one and a commit of their "
+              "own (store/outbox.py). The worker runs the product's sandbox runner, as "
+              "worker.py composes it."]
     return "\n".join(lines) + "\n"
 
 
