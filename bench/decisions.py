@@ -245,10 +245,10 @@ def render(r: dict[str, Any]) -> str:
                      f"{m['load_average']} |")
     lines += _cpu_rows(r)
     beside = (f"; notices posted by the worker itself (single-process default) "
-              f"{r['decision_idle_beside']['p50'] / r['noop_idle_beside']['p50']:.1f}x"
+              f"{r['decision_idle_beside']['p50'] / r['noop_idle_beside']['p50']:.2f}x"
               if "decision_idle_beside" in r else "")
     lines += ["", f"**Decision p50 / no-op p50, notices posted by a relay process (as "
-              f"deployed): idle {r['decision_idle']['p50'] / r['noop_idle']['p50']:.1f}x, "
+              f"deployed): idle {r['decision_idle']['p50'] / r['noop_idle']['p50']:.2f}x, "
               f"with {CALLERS} callers "
               f"{r['decision_16']['p50'] / r['noop_16']['p50']:.1f}x**{beside} (goal: within "
               f"2x; idle p99 goal < 100 ms: {r['decision_idle']['p99']:.0f} ms). Total "
