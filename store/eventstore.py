@@ -189,6 +189,8 @@ class EventStore(EventReader):
                 key_ids, [key.key_id for _, key in new], [subject for subject, _ in new],
                 [self._key_wrap.wrap(key.key_id, subject, key.material) for subject, key in new],
                 people)
+            # With notices, alone: its own statement queues them (a group's does not). Under
+            # load that is a commit per decision with letters, as their queueing was.
             rows = [] if not docs else await (
                 self._group.alone(batch, notices) if notices else self._group.append(batch))
             if not rows:  # refused (or an empty batch, which only checks the version)
