@@ -66,7 +66,7 @@ from ..store.case_folds import case_folds
 from ..store.db import Database
 from ..store.eventstore import EventStore
 from ..store.histories import StreamHistories
-from ..store.outbox import WAKE, Notices, queue
+from ..store.outbox import WAKE, Notices
 from .listener import Connect, Listener
 
 log = logging.getLogger(__name__)
@@ -139,12 +139,6 @@ class NoticeRelay:
             for request in requests:
                 self._post_soon(request)
         return [r.caused_by for r in requests]
-
-    async def enqueue(self, requests: list[DispatchInput]) -> list[UUID]:
-        """Queue the notices durably, by a statement of their own, then ``taken``."""
-        if (rows := self.notices(requests)) is not None:
-            await queue(self._pool, rows)
-        return self.taken(requests)
 
     def _post_soon(self, request: DispatchInput) -> asyncio.Task[None]:
         previous = self._tails.get(request.case_id)

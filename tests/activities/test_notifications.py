@@ -16,11 +16,13 @@ import pytest
 from dueprocess.activities.contracts import DispatchInput, OutgoingNotification
 from dueprocess.activities.notifications import NotificationActivities
 from dueprocess.domain.base import Personal, personal
+from dueprocess.domain.streams import case_stream
 from dueprocess.services import notifications
 from dueprocess.services.notice_relay import NoticeRelay
 from dueprocess.services.notifications import FileSink, SmtpSink, compose, notification_stream
 from dueprocess.store.db import Pool
 from dueprocess.store.eventstore import EventStore
+from fixtures.events import ev
 from fixtures.roles import app_pool  # noqa: F401  (the application role's pool)
 
 
@@ -141,19 +143,22 @@ async def test_a_failed_letter_leaves_its_row_unsent_and_the_retry_counts_the_at
         == {(one.notification_id, True, 1), (two.notification_id, True, 1)}
 
 
-async def test_the_application_role_posts_notices(
+async def test_the_application_role_queues_and_posts_notices(
     app_pool: Pool, tmp_path: Path  # noqa: F811
 ) -> None:
-    # Given the worker's notification activities logged in as the application role
+    # Given the worker's store, notification activities and relay, logged in as the
+    # application role
     app = EventStore(app_pool)
     activities = NotificationActivities(app_pool, app, FileSink(tmp_path), "dp@example.org")
-    request = _request("c6")
     relay = NoticeRelay(app_pool, app, activities.dispatch, "file", grace=timedelta(0))
-    # When the append hands a decision's notices to the relay (and a retry hands them again)
-    assert await relay.enqueue([request]) == [request.caused_by]
-    await relay.idle()
-    assert await relay.enqueue([request]) == [request.caused_by]
-    await relay.idle()
+    decision = ev()
+    request = _request("c6").model_copy(update={"caused_by": decision.event_id})
+    # When a decision is appended with its notices, which the relay then takes (and a
+    # retry appends and hands them again)
+    for _ in range(2):
+        await app.append(case_stream("c6"), 0, [decision], relay.notices([request]))
+        assert relay.taken([request]) == [request.caused_by]
+        await relay.idle()
     # Then the letter is written once, its dispatch recorded and its row sent, and the
     # relay's sweep (its claim) finds nothing left
     assert await relay.sweep() == 0
