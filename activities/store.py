@@ -44,11 +44,11 @@ class EventStoreActivities:
             if not request.adopt_stored:
                 return await self._store.append(
                     request.stream_id, request.expected_version, request.events)
-            # This batch's notices, queued with it: committed together or not at all. An
-            # adopted batch queued none (its were composed from other timestamps; the
-            # workflow dispatches those).
-            notices = self._relay.notices(request.notices) \
-                if self._relay and request.notices else None
+            # This batch's notices, queued with it: committed together or not at all. This
+            # attempt queues none for an adopted batch: the attempt that stored it queued
+            # its own, and the workflow dispatches the adopted events' notices (composed
+            # from their timestamps), as before.
+            notices = self._relay.notices(request.notices) if self._relay else None
             result, adopted = await append_or_adopt(
                 self._store, request.stream_id, request.expected_version, request.events,
                 notices)
@@ -62,5 +62,5 @@ class EventStoreActivities:
         # task its completion made, which ran beside the case's next decision and often
         # held its Update back; queued, not posted, so the decision does not wait on the
         # letter either (issue 14; measured in services/notice_relay.py and README).
-        posted = self._relay.taken(request.notices) if self._relay and request.notices else []
+        posted = self._relay.taken(request.notices) if notices is not None and self._relay else []
         return AppendOutcome(**result.model_dump(), posted=posted) if posted else result

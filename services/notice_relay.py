@@ -39,13 +39,11 @@ to the worker's mode) delays notices, it never loses them. NOTIFY costs each que
 commit PostgreSQL's one notify lock (commits that notify are serialised), and does not
 pass a transaction-mode pgbouncer: a relay behind one sweeps every ``--every`` seconds.
 
-Composing reads on from what was read (issue 14): a relay read and folded a decision's
-whole case again for every letter (a case's letters cost its length squared); it now holds
-the cases it composed lately as the projections hold them (store/histories.py: read on
-from the last version held, folded on from the last fold, decrypted values for at most a
-minute) and claims again at once only when a pass took all it may (rows queued during a
-pass wake the next). bench/decisions.py as deployed, two runs each (2026-12-02, load
-0.8-1.2): the relay process's CPU per decision 5.3 -> 4.6 ms, PostgreSQL's 3.0 -> 2.8.
+A letter is composed from its case read whole and folded, each time: the relay holds no
+decrypted case between letters (an erasure between two letters must show in the second;
+the projections' one-minute cache is for read models that only write ids). A relay process
+claims again at once only when a pass took all it may: rows queued during a pass wake the
+next one (NOTIFY); a worker's sweep takes rows left for ``grace`` anyway.
 """
 
 from __future__ import annotations
@@ -62,16 +60,17 @@ from uuid import UUID
 from ..activities.contracts import DispatchInput, dispatch_input
 from ..domain import case as dc
 from ..domain.streams import case_stream
-from ..store.case_folds import case_folds
 from ..store.db import Database
 from ..store.eventstore import EventStore
-from ..store.histories import StreamHistories
 from ..store.outbox import WAKE, Notices
 from .listener import Connect, Listener
 
 log = logging.getLogger(__name__)
 
 Dispatch = Callable[[DispatchInput], Awaitable[Any]]
+
+# Rows claimed by one pass of a sweep, at most.
+_PASS = 100
 
 # Due rows, claimed: the next attempt moves on (doubling, at most an hour), so another
 # worker's sweep skips them; rows past give_up are released (NULL) and reported.
@@ -108,10 +107,6 @@ class NoticeRelay:
         self._swept_at: float | None = None  # monotonic time of run's last complete pass
         self._health_window = 30.0
         self._tails: dict[str, asyncio.Task[None]] = {}  # each case's last post
-        # The cases composed lately, read and folded on from where they were (see the
-        # module doc), held as the projections hold them.
-        self._histories = StreamHistories(max_events=5_000)
-        self._folds = case_folds()
         self._running: set[asyncio.Task[None]] = set()
 
     @property
@@ -131,10 +126,8 @@ class NoticeRelay:
                        wake=not self.beside)
 
     def taken(self, requests: list[DispatchInput]) -> list[UUID]:
-        """Once their rows are committed: the notices posted beside (when this relay posts
-        from memory); the events they are for."""
-        if not any(r.notifications for r in requests):
-            return []
+        """Once their rows (``notices``) are committed: the notices posted beside (when this
+        relay posts from memory); the events they are for."""
         if self.beside:
             for request in requests:
                 self._post_soon(request)
@@ -169,7 +162,7 @@ class NoticeRelay:
         while self._running:
             await asyncio.wait(list(self._running))
 
-    async def sweep(self, limit: int = 100, queued_before: timedelta = timedelta(0)) -> int:
+    async def sweep(self, limit: int = _PASS, queued_before: timedelta = timedelta(0)) -> int:
         """One pass: the due rows (queued at least ``queued_before`` ago) composed again
         from their events and posted, each case's in the order its events were recorded.
         Returns how many events' notices were taken."""
@@ -211,15 +204,15 @@ class NoticeRelay:
 
     async def _composed(self, case_id: str, wanted: set[UUID]) -> dict[UUID, DispatchInput]:
         """``composed`` for several events of a case, in the order they were recorded."""
-        stream = case_stream(case_id)
-        history = await self._histories.latest(self._store, stream)
+        state = dc.CaseState.empty(case_id)
         found: dict[UUID, DispatchInput] = {}
-        for i, recorded in enumerate(history):
+        for recorded in await self._store.read_stream(case_stream(case_id)):
+            event = dc.CASE_EVENT_ADAPTER.validate_python(recorded.payload)
+            state = dc.evolve(state, event)
             if recorded.event_id in wanted:
-                state, _, parsed = self._folds.fold(stream, history[:i + 1])
                 found[recorded.event_id] = dispatch_input(
                     case_id, recorded.event_id, recorded.recorded_at,
-                    dc.notifications_for(state, parsed[-1], str(recorded.event_id)),
+                    dc.notifications_for(state, event, str(recorded.event_id)),
                     recorded.workflow_id, recorded.run_id)
                 if len(found) == len(wanted):
                     break
@@ -242,10 +235,11 @@ class NoticeRelay:
                 try:
                     if listener is not None:
                         await listener.ensure()
-                    # Again only while a pass claims all it may: rows queued during a
-                    # pass wake the next one (``wake`` is cleared before it), and an
-                    # empty claim is a statement per wake for nothing.
-                    while (await self._sweep(100, queued_before))[1] and not stop.is_set():
+                    # Again at once only while a pass claims all it may: in a relay process
+                    # rows queued during a pass wake the next one (``wake`` is cleared
+                    # before it); a worker's own sweep takes only rows left for ``grace``,
+                    # at its next interval. (Until empty was a claim per wake for nothing.)
+                    while (await self._sweep(_PASS, queued_before))[1] and not stop.is_set():
                         pass
                     self._swept_at = time.monotonic()
                 except Exception:  # a database outage: the next pass tries again

@@ -1,5 +1,6 @@
 """The stored form of an event: the envelope document that is hashed, and its bytes; and
-whether a batch is already stored in exactly that form."""
+whether a batch is already stored in exactly that form (also why an append wrote none of
+a batch: ``refused_batch``)."""
 
 from __future__ import annotations
 

@@ -157,7 +157,7 @@ class EventStore(EventReader):
                 ) from cause
             keys, prev, trusted = await self._prepare(stream_id, expected_version, subjects)
             docs = batch_documents(stream_id, expected_version, events, found, keys.sealing)
-        if notices is not None and not queued:  # a batch stored before: a retry
+        if notices is not None and rows and not queued:  # a batch stored before: a retry
             await outbox.queue(self._pool, notices)
         version = rows[-1]["stream_version"] if rows else expected_version
         return AppendResult(
@@ -189,10 +189,7 @@ class EventStore(EventReader):
                 key_ids, [key.key_id for _, key in new], [subject for subject, _ in new],
                 [self._key_wrap.wrap(key.key_id, subject, key.material) for subject, key in new],
                 people)
-            # With notices, alone: its own statement queues them (a group's does not). Under
-            # load that is a commit per decision with letters, as their queueing was.
-            rows = [] if not docs else await (
-                self._group.alone(batch, notices) if notices else self._group.append(batch))
+            rows = await self._group.append(batch, notices) if docs else []
             if not rows:  # refused (or an empty batch, which only checks the version)
                 return await refused_batch(self._pool, batch, events, keys.sealing), False
         except asyncpg.UniqueViolationError as err:

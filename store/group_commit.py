@@ -139,12 +139,15 @@ class GroupCommit:
             return await self._pool.fetch(_APPEND, *batch)
         return await self._pool.fetch(_APPEND_AND_QUEUE[notices.wake], *batch, *notices.rows)
 
-    async def append(self, batch: Batch) -> list[asyncpg.Record]:
-        """dueprocess_append's rows for the batch (none: refused), alone or in a group."""
-        if self._busy < self._alone_below and not self._waiting:
+    async def append(self, batch: Batch, notices: Notices | None = None) -> list[asyncpg.Record]:
+        """dueprocess_append's rows for the batch (none: refused), alone or in a group. A
+        batch with ``notices`` goes alone, its statement queueing them (a group's does
+        not), counted in flight like any other: under load a commit per decision with
+        letters, as their own queueing statement was before."""
+        if notices is not None or (self._busy < self._alone_below and not self._waiting):
             slot = self._take()
             try:
-                return await self.alone(batch)
+                return await self.alone(batch, notices)
             finally:
                 self._give(slot)
         waiting: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()

@@ -143,18 +143,6 @@ class StreamHistories:
         self._evict()
         return found
 
-    async def latest(self, store: EventReader, stream_id: str) -> list[RecordedEvent]:
-        """The stream's whole history as of now: what ``store.read_stream(stream_id)``
-        returns, reading only the events after those held."""
-        now = self._clock()
-        self._expire(now)
-        entry = self._fresh(stream_id, now)
-        held = list(entry.events) if entry else []  # as of now: another read may add meanwhile
-        events = await store.read_stream(stream_id, from_version=len(held) + 1)
-        self._add(stream_id, events, len(held) + 1, now)
-        self._evict()
-        return [*held, *events]
-
     def _prefix(self, stream_id: str, first: int) -> list[RecordedEvent]:
         entry = self._entries.get(stream_id)
         return entry.events[:first - 1] if entry else []

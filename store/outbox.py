@@ -52,7 +52,12 @@ def _rows(first: int, where: str = "") -> str:
     ON CONFLICT (notification_id) DO NOTHING"""
 
 
-_QUEUE = {False: _rows(1), True: f"WITH queued AS ({_rows(1)}) SELECT pg_notify('{WAKE}', $5)"}
+def _notify(channel: int) -> str:
+    """Wakes the relay processes at commit, naming the channel (parameter ``channel``)."""
+    return f"SELECT pg_notify('{WAKE}', ${channel})"
+
+
+_QUEUE = {False: _rows(1), True: f"WITH queued AS ({_rows(1)}) {_notify(5)}"}
 
 
 def with_append(append: str, arguments: int, wake: bool) -> str:
@@ -61,10 +66,9 @@ def with_append(append: str, arguments: int, wake: bool) -> str:
     rows = _rows(arguments + 1, "WHERE EXISTS (SELECT 1 FROM appended)")
     if not wake:
         return f"WITH appended AS ({append}), queued AS ({rows}) SELECT * FROM appended"
-    # ON true joins only by a nested loop: ``woke`` is evaluated once, and not at all when
-    # the append returned no rows (refused: nothing queued, nobody woken).
+    # Joined so that it is evaluated, once; only when the append wrote the batch.
     return (f"WITH appended AS ({append}), queued AS ({rows}), "
-            f"woke AS (SELECT pg_notify('{WAKE}', ${arguments + 5})) "
+            f"woke AS ({_notify(arguments + 5)} WHERE EXISTS (SELECT 1 FROM appended)) "
             "SELECT a.* FROM appended a LEFT JOIN woke ON true")
 
 

@@ -22,6 +22,7 @@ from dueprocess.services.notice_relay import NoticeRelay
 from dueprocess.services.notifications import FileSink, SmtpSink, compose, notification_stream
 from dueprocess.store.db import Pool
 from dueprocess.store.eventstore import EventStore
+from dueprocess.store.outbox import Notices, queue
 from fixtures.events import ev
 from fixtures.roles import app_pool  # noqa: F401  (the application role's pool)
 
@@ -166,6 +167,31 @@ async def test_the_application_role_queues_and_posts_notices(
     [event] = await app.read_stream(notification_stream("c6"))
     assert event.event_type == "NotificationDispatched"
     assert await app_pool.fetchval("SELECT sent_at IS NOT NULL FROM outbox") is True
+
+
+async def test_a_running_relay_takes_more_due_rows_than_one_pass_claims(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # Given more due rows than one pass of a sweep claims (for events it cannot find)
+    count = 150
+    await queue(pool, Notices([f"n{i}" for i in range(count)], ["c-gone"] * count,
+                              [uuid.uuid4() for _ in range(count)], ["respondent"] * count,
+                              "file", timedelta(0), wake=False))
+    activities = NotificationActivities(pool, store, FileSink(tmp_path), "dp@example.org")
+    relay = NoticeRelay(pool, store, activities.dispatch, "file", grace=timedelta(0))
+    # When the relay runs, sweeping only every minute
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop, every=60))
+    claimed = 0
+    for _ in range(100):
+        claimed = await pool.fetchval("SELECT count(*) FROM outbox WHERE attempts > 0")
+        if claimed == count:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+    # Then its first sweep claimed them all, pass after pass, without waiting a minute
+    assert claimed == count
 
 
 async def test_dispatches_of_one_case_at_the_same_moment_are_each_recorded_once(

@@ -74,8 +74,35 @@ async def test_a_refused_or_failed_append_queues_nothing(
     assert await _queued(pool) == []
 
 
-async def test_a_retried_batch_finds_its_notices_queued(
+async def test_an_empty_batch_queues_nothing(pool: asyncpg.Pool, store: EventStore) -> None:
+    # Given a stream at version 1; when an empty batch (a version check) comes with notices
+    await store.append("case-c-1", 0, [ev()])
+    await store.append("case-c-1", 1, [], _notices([ev()]))
+    # Then no notice is queued: no event was written for it
+    assert await _queued(pool) == []
+
+
+async def test_batches_with_notices_among_grouped_ones_queue_only_their_own(
     pool: asyncpg.Pool, store: EventStore
+) -> None:
+    # Given appends at once, most without notices (grouped), two with (alone)
+    plain = [[ev()] for _ in range(8)]
+    noticed = [[ev(), ev()] for _ in range(2)]
+    # When they are appended together
+    await asyncio.gather(
+        *(store.append(f"case-p{i}", 0, events) for i, events in enumerate(plain)),
+        *(store.append(f"case-n{i}", 0, events, _notices(events))
+          for i, events in enumerate(noticed)))
+    # Then every batch is stored, and exactly the notices of the two are queued
+    for i in range(8):
+        assert len(await store.read_stream(f"case-p{i}")) == 1
+    assert sorted(r["caused_by"] for r in await _queued(pool)) \
+        == sorted(e.event_id for events in noticed for e in events)
+
+
+@pytest.mark.parametrize("wake", [False, True])
+async def test_a_retried_batch_finds_its_notices_queued(
+    pool: asyncpg.Pool, store: EventStore, wake: bool
 ) -> None:
     # Given a batch stored without its notices (a worker of an earlier release, which
     # queued them by a statement of their own, stopped between the two)
@@ -83,7 +110,8 @@ async def test_a_retried_batch_finds_its_notices_queued(
     await store.append("case-c-1", 0, events)
     # When the same batch is appended again, with its notices, twice
     for _ in range(2):
-        result = await EventStore(pool).append("case-c-1", 0, events, _notices(events))
+        result = await EventStore(pool).append("case-c-1", 0, events,
+                                               _notices(events, wake=wake))
         # Then it is the stored batch, and its notices are queued once
         assert result.version == 2
     assert len(await _queued(pool)) == 2

@@ -138,37 +138,3 @@ async def test_decrypted_histories_are_held_no_longer_than_their_max_age(
     now[0] = 121
     await histories.read(store, {stream_id: 1})
     assert store.reads == 2
-
-
-class StreamCounting(EventStore):
-    read_from: list[int]
-
-    async def read_stream(self, stream_id: str, *, from_version: int = 1,
-                          to_version: int | None = None) -> list[RecordedEvent]:
-        self.read_from.append(from_version)
-        return await super().read_stream(stream_id, from_version=from_version,
-                                         to_version=to_version)
-
-
-async def test_the_latest_history_is_the_stream_read_on_from_what_is_held(
-    pool: asyncpg.Pool
-) -> None:
-    # given a stream that grows, asked for whole through the histories, on a clock we move
-    store, now = StreamCounting(pool), [0.0]
-    store.read_from = []
-    [(stream_id, appends)] = _cases()[:1]
-    histories = StreamHistories(max_age=60, clock=lambda: now[0])
-    version = 0
-    for events in appends[:4]:
-        await store.append(stream_id, version, events)
-        version += len(events)
-        # when it is asked for the stream's latest history
-        latest = await histories.latest(store, stream_id)
-        # then it is the whole stream, as the store reads it, read from the first new event
-        assert latest == await EventStore.read_stream(store, stream_id)  # not counted
-        assert store.read_from[-1] == version - len(events) + 1
-    # and past its max age, the stream is read from its first event again
-    now[0] = 61
-    assert await histories.latest(store, stream_id) == await EventStore.read_stream(
-        store, stream_id)
-    assert store.read_from[-1] == 1

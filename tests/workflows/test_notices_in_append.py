@@ -1,8 +1,9 @@
 """A decision's notices taken by the local append that records it (patch
-notices-in-append, issue 14): queued in the outbox once the events are committed and
-posted beside the decision by the worker's notice relay (services/notice_relay.py); no
-dispatch activity, and no workflow task for its completion. Notices the relay could not
-post are posted by its sweep, composed again from the recorded events."""
+notices-in-append, issue 14): queued in the outbox by the statement that appends the
+events (store/outbox.py), then posted beside the decision by the worker's notice relay
+(services/notice_relay.py); no dispatch activity, and no workflow task for its
+completion. Notices the relay could not post are posted by its sweep, composed again from
+the recorded events."""
 
 from __future__ import annotations
 
