@@ -271,10 +271,9 @@ def render(r: dict[str, Any]) -> str:
               "runs each, alternated); then only the next deadline's command made, the "
               "command limits walked by class, each event judged by its own class's rules, "
               "the headers all letters share parsed once, a decision's dispatch records in "
-              "one append; then the relay composing from a case's new events only, and the "
-              "notices queued by the append's statement, not by one and a commit of their "
-              "own (store/outbox.py). The worker runs the product's sandbox runner, as "
-              "worker.py composes it."]
+              "one append; then the notices queued by the append's statement, not by one "
+              "and a commit of their own (store/outbox.py). The worker runs the product's "
+              "sandbox runner, as worker.py composes it."]
     return "\n".join(lines) + "\n"
 
 
