@@ -132,6 +132,7 @@ def iso_duration_text(value: timedelta) -> str:
         return f"{sign}P{value.days}D"
     return f"{sign}P{value.days}DT{time}" if value.days else f"{sign}PT{time}"
 
+
 IsoDuration = Annotated[timedelta, PlainSerializer(iso_duration_text, when_used="json")]
 Duration = Annotated[
     timedelta, BeforeValidator(_iso_duration), AfterValidator(_positive),

@@ -3,9 +3,9 @@
 The local append that records a decision queues its notices in the outbox by the same
 statement, in the same transaction (``notices``: ids, role and channel; no personal data,
 as ever; store/outbox.py), and the decision answers once they are committed (``taken``).
-The relay then posts them
-from memory, one case's in the order queued, with the dispatch steps the activity uses
-(sent rows skipped, letter, one commit recording it and marking the row sent).
+The relay then posts them from memory, one case's in the order queued, with the dispatch
+steps the activity uses (sent rows skipped, letter, one commit recording it and marking
+the row sent).
 
 At least once, as before: should the post fail, or the worker stop before it (a crash, a
 deploy), the row stays unsent and its ``next_attempt_at`` comes due; the relay's sweep (any
