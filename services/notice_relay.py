@@ -21,8 +21,9 @@ recording commit 3.1, composing the message the rest) in 125 of 200 decisions, a
 a 1.8 ms append; the Update answers only once its local activity has returned (the SDK
 holds the workflow task's completion for it). Queueing by a statement and a commit of its
 own after the append's cost 1.0 ms at p50 in 125 of 200 decisions; by the append's own
-statement, three alternated runs each (load ~1): idle p50 2.00-2.04x -> 1.96-1.97x a
-no-op Update.
+statement, three alternated runs each (load ~1; both with a relay cache since dropped):
+idle p50 2.00-2.04x -> 1.96-1.97x a no-op Update; three runs of the final code: 1.89x,
+1.98x, 1.92x.
 
 In a relay process of its own (``beside=False`` in the worker, DUEPROCESS_NOTICE_RELAY=
 separate; ``dueprocess relay`` posts): the worker only queues, rows due at once, and the

@@ -23,6 +23,7 @@ from dueprocess.services.notifications import FileSink, SmtpSink, compose, notif
 from dueprocess.store.db import Pool
 from dueprocess.store.eventstore import EventStore
 from dueprocess.store.outbox import Notices, queue
+from fixtures.caselog import CLOSED, case_appends, people_of
 from fixtures.events import ev
 from fixtures.roles import app_pool  # noqa: F401  (the application role's pool)
 
@@ -340,3 +341,31 @@ def test_letters_parse_their_headers_once_and_keep_the_default_policys_bytes(
     notifications.LETTERS.header_factory("To", "someone@example.org")
     notifications.LETTERS.header_factory("Subject", "Notice to Zoë")
     assert notifications._parsed.cache_info().currsize == kept
+
+
+async def test_a_letter_composed_after_an_erasure_carries_none_of_the_erased_data(
+    store: EventStore, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # Given a case whose events send its respondent letters, and a relay that has composed
+    # one of them (with the respondent's name and address)
+    people = people_of(1, 5)
+    version = 0
+    for events in case_appends(CLOSED, "c-erased", people):
+        await store.append(case_stream("c-erased"), version, events)
+        version += len(events)
+    activities = NotificationActivities(pool, store, FileSink(tmp_path), "dp@example.org")
+    relay = NoticeRelay(pool, store, activities.dispatch, "file", grace=timedelta(0))
+
+    async def to_respondent(event_id: uuid.UUID) -> list[OutgoingNotification]:
+        composed = await relay.composed("c-erased", event_id)
+        return [n for n in composed.notifications
+                if n.recipient_subject_id == people["respondent"]] if composed else []
+
+    lettered = [e.event_id for e in await store.read_stream(case_stream("c-erased"))]
+    before = {i: await to_respondent(i) for i in lettered}
+    letter = next(i for i, notes in before.items() if any(n.address for n in notes))
+    # When the respondent is erased, and the same relay composes that letter again
+    await store.erase_subject(people["respondent"])
+    after = await to_respondent(letter)
+    # Then it names and addresses nobody: the relay holds no decrypted case between letters
+    assert after and all(n.address is None and n.recipient_name is None for n in after)

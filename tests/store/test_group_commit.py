@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, cast
 
 import asyncpg
 import pytest
 from dueprocess.store.eventstore import ConcurrencyConflict, EventIdConflict, EventStore
 from dueprocess.store.group_commit import GroupCommit
+from dueprocess.store.outbox import Notices
 from dueprocess.store.verify import verify_store
 from fixtures.events import ev, pii
 
@@ -298,3 +300,30 @@ async def test_an_append_waiting_for_a_lock_does_not_hold_back_the_others(
         assert other.version == 1 and not blocked.done()
     # And the first is stored once the lock is released
     assert (await blocked).version == 2
+
+
+async def test_a_batch_with_notices_goes_alone_and_counts_in_flight(
+    pool: asyncpg.Pool,
+) -> None:
+    # Given a store with one statement in flight at a time, whose first append (a batch
+    # with notices, which its own statement queues) does not finish until three wait
+    streams = [f"after-{n}" for n in range(3)]
+    held = HeldFirstAppend(pool, lambda: group.waiting == len(streams))
+    group = GroupCommit(cast(asyncpg.Pool, held), in_flight=1)
+    store = EventStore(pool, group=group)
+    noticed = [ev()]
+    notices = Notices([f"n-{noticed[0].event_id}"], ["c-1"], [noticed[0].event_id],
+                      ["respondent"], "file", timedelta(0), wake=False)
+    first = asyncio.create_task(store.append("noticed", 0, noticed, notices))
+    for _ in range(10_000):  # until its statement is held
+        if held.held:
+            break
+        await asyncio.sleep(0.001)
+    # When three plain appends come meanwhile
+    outcomes = await asyncio.gather(*(store.append(s, 0, [ev()]) for s in streams))
+    # Then they waited for it (it counts in flight) and went together, as one group, and
+    # it went alone, its notices queued with it
+    assert [o.version for o in outcomes] == [1] * 3 and (await first).version == 1
+    assert await _transactions(pool, streams) == 1
+    assert await _transactions(pool, ["noticed", *streams]) == 2
+    assert await pool.fetchval("SELECT caused_by FROM outbox") == noticed[0].event_id

@@ -105,16 +105,32 @@ async def test_a_retried_batch_finds_its_notices_queued(
     pool: asyncpg.Pool, store: EventStore, wake: bool
 ) -> None:
     # Given a batch stored without its notices (a worker of an earlier release, which
-    # queued them by a statement of their own, stopped between the two)
+    # queued them by a statement of their own, stopped between the two), and a relay
+    # process listening
     events = [ev(), ev()]
     await store.append("case-c-1", 0, events)
-    # When the same batch is appended again, with its notices, twice
-    for _ in range(2):
-        result = await EventStore(pool).append("case-c-1", 0, events,
-                                               _notices(events, wake=wake))
-        # Then it is the stored batch, and its notices are queued once
-        assert result.version == 2
+    woken: list[str] = []
+
+    def wakes(*args: object) -> None:
+        woken.append(str(args[3]))
+
+    async with pool.acquire() as listener:
+        await listener.add_listener(WAKE, wakes)
+        # When the same batch is appended again, with its notices, twice
+        for _ in range(2):
+            result = await EventStore(pool).append("case-c-1", 0, events,
+                                                   _notices(events, wake=wake))
+            # Then it is the stored batch, and its notices are queued once
+            assert result.version == 2
+        for _ in range(500):  # the notices sent are in by now, or soon
+            await listener.execute("SELECT 1")
+            if len(woken) == (2 if wake else 0):
+                break
+            await asyncio.sleep(0.01)
+        await listener.remove_listener(WAKE, wakes)
     assert len(await _queued(pool)) == 2
+    # And the relay processes were woken when they are to be (at each queueing)
+    assert woken == (["file", "file"] if wake else [])
 
 
 async def test_a_relay_process_is_woken_when_the_batch_commits(
