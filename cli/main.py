@@ -116,6 +116,7 @@ async def _serve_api(args: argparse.Namespace, settings: Settings, runtime: Runt
 
 @command("worker")
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    _refuse_second_stack(settings)
     stop = stop_event()
     async with open_runtime(settings) as runtime:
         info = {"temporal_address": runtime.temporal_address, "database_url": runtime.dsn,
@@ -128,11 +129,14 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _refuse_second_stack(settings: Settings) -> None:
-    """Two embedded stacks on one data dir would share PostgreSQL's and Temporal's files."""
+    """Two embedded stacks on one data dir would share PostgreSQL's and Temporal's files
+    (either server alone is one too many). A worker joins a running stack by its addresses."""
     info = running_stack(settings.data_dir)
-    if info and not settings.database_url and not settings.temporal_address:
+    if info and not (settings.database_url and settings.temporal_address):
         raise InputError(f"a `dueprocess dev` (pid {info.get('pid', '?')}) is already running "
-                         f"with data dir {settings.data_dir}: use it, or stop it first",
+                         f"with data dir {settings.data_dir}: use it (a worker joins it with "
+                         "DUEPROCESS_DATABASE_URL and DUEPROCESS_TEMPORAL_ADDRESS set to its "
+                         "database_url and temporal_address), or stop it first",
                          field="DUEPROCESS_DATA_DIR", rule="one-stack-per-data-dir")
 
 

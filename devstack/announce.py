@@ -47,9 +47,14 @@ def running_stack(data_dir: Path) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def announced(data_dir: Path, info: dict[str, Any]) -> Iterator[None]:
-    """Announce the stack in ``data_dir`` while the block runs."""
+    """Announce the stack in ``data_dir`` while the block runs; not over another live
+    process's announcement (a worker joining a running `dev` with its addresses must not
+    hide that stack from the client commands, nor remove its file when it stops)."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / DEV_FILE
+    if running_stack(data_dir).get("pid", os.getpid()) != os.getpid():
+        yield
+        return
     scratch = path.with_suffix(".tmp")
     # Owner-only: it names the database URL.
     fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -154,6 +154,32 @@ def test_a_second_dev_on_the_same_data_dir_is_refused(cli: Any, tmp_path: Path,
     assert not (data / DEV_FILE).exists()
 
 
+def test_a_worker_on_a_running_devs_data_dir_is_refused_unless_it_joins_it(
+        cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a running dev stack's announcement
+    monkeypatch.delenv("DUEPROCESS_TEMPORAL_ADDRESS")
+    data = tmp_path / "data"
+    with announced(data, {"temporal_address": "127.0.0.1:7233"}):
+        # When a worker would start an embedded Temporal server on the same files
+        code, out, err = cli("worker", "--json")
+        # Then it is refused, naming the setting and how to join instead
+        line = one_line(code, out, err, as_json=True)
+        assert code == 2 and line["rule"] == "one-stack-per-data-dir"
+        assert "DUEPROCESS_TEMPORAL_ADDRESS" in line["error"]
+
+
+def test_a_joining_process_never_replaces_or_removes_a_live_announcement(
+        tmp_path: Path) -> None:
+    # Given the announcement of another live process (this test's parent)
+    theirs = {"pid": os.getppid(), "temporal_address": "127.0.0.1:7233"}
+    (tmp_path / DEV_FILE).write_text(json.dumps(theirs))
+    # When this process runs announced (a worker joining that stack) and stops
+    with announced(tmp_path, {"temporal_address": "127.0.0.1:9"}):
+        assert running_stack(tmp_path) == theirs
+    # Then the stack is still announced, as it was
+    assert running_stack(tmp_path) == theirs
+
+
 def test_an_announcement_left_by_a_dead_process_is_ignored(tmp_path: Path) -> None:
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
