@@ -68,6 +68,8 @@ class ApiProblem(Exception):
         self.rule = rule
         self.field = field
         self.headers = headers or {}
+        # Typed as every other invalid input is (urn:...:InvalidInput, error_type).
+        self.error_type = "InvalidInput" if title == "Invalid input" else None
 
 
 def problem_response(request: Request | None, status: int, title: str, detail: str, *,
@@ -142,7 +144,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api(request: Request, err: ApiProblem) -> JSONResponse:
         return problem_response(request, err.status, err.title, err.detail, rule=err.rule,
-                                field=err.field, headers=err.headers)
+                                field=err.field, error_type=err.error_type,
+                                headers=err.headers)
 
     @app.exception_handler(Unauthenticated)
     async def _unauthenticated(request: Request, err: Unauthenticated) -> JSONResponse:

@@ -28,6 +28,9 @@ __all__ = ["case_timeline", "connect_client", "connect_pool", "store_for"]
 async def case_timeline(store: EventStore, case_id: str) -> list[dict[str, Any]]:
     events = await store.read_streams(
         [case_stream(case_id), notification_stream(case_id)])
+    if not events:  # an unknown case is refused, as `case state` refuses it
+        raise InputError(f"case {case_id!r}: no such case in this store", field="case_id",
+                         rule="case-exists")
     with stored_data("the case's timeline"):
         return [timeline_entry(e) for e in events]
 

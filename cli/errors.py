@@ -55,14 +55,20 @@ def _validation(err: ValidationError) -> Failure:
     more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
     first = problems[0] if problems else {"field": None, "rule": None}
     return Failure(USAGE, f"invalid input: {shown}{more}", "InvalidInput", first["rule"],
-                   first["field"] or None, {"rejected": True, "problems": problems})
+                   first["field"] or None, {"problems": problems})
 
 
 def _rejection(err: ClientError | DomainError) -> Failure:
-    code = USAGE if isinstance(err, NotFound) else REJECTED
-    return Failure(code, f"rejected: {err.error_type} ({err.rule})"
+    # An unknown case is exit 2 however it was found out (the API answers 404 for both);
+    # so is input the API found invalid, as it is when the CLI finds it.
+    code = USAGE if isinstance(err, NotFound) or err.rule == "case-exists" \
+        or err.error_type == "InvalidInput" else REJECTED
+    said = "rejected" if code == REJECTED else (
+        "invalid input" if err.error_type == "InvalidInput" else "not found")
+    return Failure(code, f"{said}: {err.error_type} ({err.rule})"
                    + (f" field {err.field}" if err.field else "") + f": {err.message}",
-                   err.error_type, err.rule, err.field, {"rejected": True})
+                   err.error_type, err.rule, err.field,
+                   {"rejected": True} if code == REJECTED else {})
 
 
 def _odd_data(err: UnreadableEvent) -> Failure:

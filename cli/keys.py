@@ -33,10 +33,11 @@ async def _projection_status(args: argparse.Namespace, pool: Any, names: list[st
     """Exit 1 when any projection has quarantined events or is halted: someone must look."""
     statuses = await projection_status(pool, names, window=args.window)
     lines = []
+    width = max((len(st.name) for st in statuses), default=0)
     for st in statuses:
         rate = "" if st.applied_per_second is None \
             else f"  applied {st.applied_per_second:.1f} events/s"
-        lines.append(f"{st.name:16} position {st.tx_id}/{st.global_position}  lag {st.lag} "
+        lines.append(f"{st.name:{width}} position {st.tx_id}/{st.global_position}  lag {st.lag} "
                      f"events ({st.lag_seconds:.1f} s){rate}  errors {st.errors}  "
                      f"quarantined {len(st.quarantined)}" + ("  HALTED" if st.halted else ""))
         if st.last_error:

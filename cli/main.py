@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -157,7 +158,10 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors as one line (the full usage is one `--help` away)."""
 
     def error(self, message: str) -> NoReturn:
-        raise InputError(f"{self.prog}: {message} (see --help)", rule="usage")
+        # argparse names the argument first ("argument --stage: invalid choice: ...").
+        named = re.match(r"argument ([^:]+): ", message)
+        raise InputError(f"{self.prog}: {message} (see --help)", rule="usage",
+                         field=named.group(1).split("/")[0] if named else None)
 
 
 def build_parser() -> argparse.ArgumentParser:

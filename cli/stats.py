@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from ..domain.case import CaseStage
 from ..domain.statistics import CaseStatistics
 from ..services.case_list import overdue_sql
 from ..services.statistics import AGE_BANDS, ageing_by_stage, projected_statistics
@@ -150,7 +151,8 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
 
 def _extend(sub: Any, add: Any) -> None:
     cases = add("cases", "list cases with their stage and next deadline")
-    cases.add_argument("--stage", help="only cases at this stage")
+    cases.add_argument("--stage", choices=[s.value for s in CaseStage], metavar="STAGE",
+                       help="only cases at this stage: " + ", ".join(s.value for s in CaseStage))
     cases.add_argument("--overdue", action="store_true",
                        help="only cases whose next deadline has passed")
     stats = add("stats", "transparency statistics (from the case_statistics read model, "

@@ -133,6 +133,25 @@ def iso_duration_text(value: timedelta) -> str:
     return f"{sign}P{value.days}DT{time}" if value.days else f"{sign}PT{time}"
 
 
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+def duration_text(value: timedelta) -> str:
+    """A period as people read it in a message ("2 weeks", "14 days", "1 day 6 hours"),
+    not ``str(timedelta)``'s "14 days, 0:00:00"; to the second."""
+    if value < _NO_TIME:
+        return "-" + duration_text(-value)
+    days, rest = value.days, value.seconds
+    if not rest and days and days % 7 == 0:
+        return _count(days // 7, "week")
+    minutes, seconds = divmod(rest, 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [_count(n, unit) for n, unit in ((days, "day"), (hours, "hour"),
+                                             (minutes, "minute"), (seconds, "second")) if n]
+    return " ".join(parts) or "0 seconds"
+
+
 IsoDuration = Annotated[timedelta, PlainSerializer(iso_duration_text, when_used="json")]
 Duration = Annotated[
     timedelta, BeforeValidator(_iso_duration), AfterValidator(_positive),

@@ -163,6 +163,8 @@ class RecordsClient:
         return set(wanted)
 
     async def access_log(self, case_id: str) -> list[AccessEntry]:
+        """Who read the case; an unknown case is refused (case-exists), never an empty
+        log that reads as "nobody looked"."""
         entries = []
         for event in await self._store.read_stream(access_stream(case_id)):
             p = event.payload
@@ -174,6 +176,8 @@ class RecordsClient:
                 authority=event.authority, case_id=p["case_id"],
                 evidence_ids=p.get("evidence_ids", []), event_id=event.event_id,
             ))
+        if not entries and not await self._store.version(case_stream(case_id)):
+            raise InvalidCommand(f"no case {case_id!r}", rule="case-exists", field="case_id")
         return entries
 
     # -- subject rights ------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from ..case.events import (
@@ -19,6 +19,7 @@ from ..case.events import (
 )
 from ..case.values import AppealOutcome, Sanction
 from ..policy import Right
+from ..policy_terms import duration_text
 from .history import Cited, MeasureView, Reason
 from .member import (
     MemberEvent,
@@ -141,23 +142,17 @@ def _rights_text(rights: Iterable[Right]) -> str:
     return f"removes {', '.join(names)}" if names else "removes no rights"
 
 
-def _term_text(term: timedelta) -> str:
-    days = term.days
-    if days and days % 7 == 0:
-        weeks = days // 7
-        return f"{weeks} week{'s' if weeks != 1 else ''}"
-    return f"{days} day{'s' if days != 1 else ''}" if days else str(term)
 
 
 def _sanction_text(sanction: Sanction) -> str:
     if sanction.term is not None:
-        return f"{sanction.kind.value} for {_term_text(sanction.term)}"
+        return f"{sanction.kind.value} for {duration_text(sanction.term)}"
     return sanction.kind.value
 
 
 def _sanction_phrase(sanction: Sanction | None, status: str) -> str:
     if sanction is not None and sanction.term is not None:
-        return f"{status} for {_term_text(sanction.term)}"
+        return f"{status} for {duration_text(sanction.term)}"
     return status
 
 

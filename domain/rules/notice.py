@@ -14,6 +14,7 @@ from ..case.events import (
     NoticeIssued,
     ResponseSubmitted,
 )
+from ..policy_terms import duration_text
 from .model import Breach, ProcessRule, Transition, acas, case_law, invariant, report
 
 
@@ -103,9 +104,9 @@ def _minimum_notice(t: Transition) -> Iterator[Breach]:
         return
     minimum = version.deadlines.minimum_hearing_notice
     if t.event.at - t.event.effective_at < minimum:
-        yield Breach("at", f"the respondent must have at least {minimum} notice of the hearing "
-                           f"(scheduled {t.event.effective_at.isoformat()} for "
-                           f"{t.event.at.isoformat()})")
+        yield Breach("at", f"the respondent must have at least {duration_text(minimum)} "
+                           f"notice of the hearing (scheduled "
+                           f"{t.event.effective_at.isoformat()} for {t.event.at.isoformat()})")
 
 
 MINIMUM_HEARING_NOTICE = ProcessRule(

@@ -201,8 +201,16 @@ async def test_the_respondent_sees_their_filtered_view(api: Api) -> None:
 async def test_problems_for_unknown_cases_bad_json_and_oversized_bodies(api: Api) -> None:
     officer = api.auth(OFFICER, "case_officer")
     _problem(await api.http.get("/cases/no-such-case", headers=officer), 404, "case-exists")
-    _problem(await api.http.post("/cases/no-such-case/commands", content=b"{not json",
-                                 headers=officer), 422, "json-object")
+    _problem(await api.http.get("/cases/no-such-case/timeline", headers=officer), 404,
+             "case-exists")
+    _problem(await api.http.get("/audit/cases/no-such-case/access",
+                                headers=api.auth("aud-1", "auditor")), 404, "case-exists")
+    bad_json = _problem(await api.http.post("/cases/no-such-case/commands",
+                                            content=b"{not json", headers=officer),
+                        422, "json-object")
+    # typed as every other invalid input
+    assert bad_json["error_type"] == "InvalidInput"
+    assert bad_json["type"] == "urn:dueprocess:problem:InvalidInput"
     before = await api.event_count()
     huge = json.dumps({"type": "AcknowledgeReport", "authority": "x" * (MAX_BODY + 10)})
     _problem(await api.http.post("/cases/c/commands", content=huge.encode(),

@@ -16,6 +16,7 @@ from dueprocess.domain.policy import (
     load_policy,
     publication_problems,
 )
+from dueprocess.domain.policy_terms import duration_text
 from fixtures.case_examples import DEADLINES, example_policy, file_report
 from google.protobuf import duration_pb2
 from hypothesis import given, settings
@@ -129,3 +130,25 @@ def test_any_duration_is_written_exactly_as_days_and_time(duration: timedelta) -
     text = iso_duration_text(duration)
     assert "Y" not in text and "e" not in text
     assert TypeAdapter(timedelta).validate_python(text) == duration
+
+
+@pytest.mark.parametrize(("period", "text"), [
+    (timedelta(days=14), "2 weeks"), (timedelta(days=10), "10 days"),
+    (timedelta(days=1, hours=6), "1 day 6 hours"), (timedelta(seconds=1), "1 second"),
+    (timedelta(0), "0 seconds"), (timedelta(days=-7), "-1 week")])
+def test_a_period_in_a_message_reads_as_people_write_it(period: timedelta, text: str) -> None:
+    assert duration_text(period) == text
+
+
+_UNITS = {"week": timedelta(weeks=1), "day": timedelta(days=1), "hour": timedelta(hours=1),
+          "minute": timedelta(minutes=1), "second": timedelta(seconds=1)}
+
+
+@given(period=st.timedeltas(min_value=timedelta(0), max_value=MAX_DURATION))
+def test_a_periods_text_adds_up_to_it_to_the_second(period: timedelta) -> None:
+    # Given any period; when it is written for a message; then its parts add up to it
+    words = duration_text(period).split()
+    total = sum((int(n) * _UNITS[unit.rstrip("s")] for n, unit in zip(
+        words[::2], words[1::2], strict=True)), timedelta(0))
+    assert total == period - timedelta(microseconds=period.microseconds)
+    assert ":" not in duration_text(period)  # never str(timedelta)'s "14 days, 0:00:00"

@@ -17,8 +17,11 @@ from typing import Any
 
 import pytest
 from dueprocess.cli.connect import with_running_stack
+from dueprocess.cli.errors import classify
 from dueprocess.cli.main import main
 from dueprocess.devstack.announce import DEV_FILE, announced, running_stack
+from dueprocess.domain.base import InvalidCommand
+from dueprocess.services.client_errors import CommandRejected
 from dueprocess.settings import Settings
 from fixtures.case_examples import file_report
 from hypothesis import HealthCheck, given, settings
@@ -152,6 +155,29 @@ def test_a_second_dev_on_the_same_data_dir_is_refused(cli: Any, tmp_path: Path,
         assert reused.temporal_address == "127.0.0.1:7233"
         assert reused.database_url == "postgresql://x@127.0.0.1:5/d"
     assert not (data / DEV_FILE).exists()
+
+
+def test_an_unknown_stage_is_a_usage_error_naming_the_option(cli: Any) -> None:
+    # When the case list is asked for a stage no case can be at
+    code, out, err = cli("cases", "--stage", "bogus", "--json")
+    # Then exit 2 before any service is tried, naming the option (not "no cases")
+    line = one_line(code, out, err, as_json=True)
+    assert code == 2 and line["field"] == "--stage" and "invalid choice" in line["error"]
+
+
+@pytest.mark.parametrize(("err", "status"), [
+    (InvalidCommand("no case 'x'", rule="case-exists", field="case_id"), 2),
+    (CommandRejected("InvalidInput", "stage: not a stage", {"rule": "enum",
+                                                           "field": "query.stage"}), 2),
+    (CommandRejected("DueProcessViolation", "no notice yet", {"rule": "notice"}), 1),
+])
+def test_an_unknown_case_and_invalid_input_are_exit_2_whichever_way_they_were_found(
+        err: Exception, status: int) -> None:
+    # Given a refusal found in this process or answered by the API
+    failure = classify(err, Settings(api_url="http://127.0.0.1:1"))
+    # Then the exit status is the README's: 2 for bad input or an unknown case, 1 a rejection
+    assert failure.code == status
+    assert ("rejected" in failure.extra) == (status == 1)
 
 
 def test_a_worker_on_a_running_devs_data_dir_is_refused_unless_it_joins_it(

@@ -113,6 +113,10 @@ async def test_every_read_is_on_the_record_and_respects_disclosure(
         ("aud-1", "annual due-process audit", ["E1"]),
         (story.p.respondent, "preparing my appeal", ["E1", "E2"]),
     ]
+    # an unknown case has no access log: refused, never "nobody looked"
+    with pytest.raises(InvalidCommand) as unknown:
+        await records.access_log("no-such-case")
+    assert (unknown.value.rule, unknown.value.field) == ("case-exists", "case_id")
 
 
 async def test_the_respondent_sees_only_what_was_disclosed_and_the_log_says_exactly_what(
