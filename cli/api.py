@@ -108,13 +108,20 @@ def bind(host: str, port: int, *, fallback: bool) -> socket.socket:
 
 
 @contextlib.asynccontextmanager
-async def serving_api(app: Any, sock: socket.socket) -> AsyncIterator[str]:
-    """Serve ``app`` on ``sock`` while the block runs; yields the API's URL."""
+async def serving_api(app: Any, sock: socket.socket, *, stop: asyncio.Event | None = None,
+                      drained: asyncio.Event | None = None) -> AsyncIterator[str]:
+    """Serve ``app`` on ``sock`` while the block runs; yields the API's URL. With ``stop``:
+    once it is set, take no new requests and answer those under way (up to 5 s), then set
+    ``drained``: `dueprocess dev` stops its worker only then, so a request already in its
+    hands (a filing waiting on its workflow) is answered, not cut off with a 503."""
     host, port = sock.getsockname()[:2]
     server = _Server(uvicorn.Config(app, log_level="warning", server_header=False,
                                     proxy_headers=False, lifespan="auto",
                                     timeout_graceful_shutdown=5))
     task = asyncio.create_task(server.serve(sockets=[sock]))
+    if drained is not None:
+        task.add_done_callback(lambda _: drained.set())
+    watcher = asyncio.create_task(_exit_on(stop, server)) if stop is not None else None
     try:
         while not server.started:
             if task.done():  # it failed to start: say why
@@ -123,9 +130,16 @@ async def serving_api(app: Any, sock: socket.socket) -> AsyncIterator[str]:
             await asyncio.sleep(0.02)
         yield f"http://{host}:{port}"
     finally:
+        if watcher is not None:
+            watcher.cancel()
         server.should_exit = True
         await task
         sock.close()
+
+
+async def _exit_on(stop: asyncio.Event, server: uvicorn.Server) -> None:
+    await stop.wait()
+    server.should_exit = True
 
 
 def _codec_origins(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:

@@ -71,7 +71,11 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
         if oidc_issuer is None:
             oidc_issuer = await stack.enter_async_context(
                 serving(settings.data_dir, settings.oidc_audience))
-        api_url, api_note = await _serve_api(args, settings, runtime, oidc_issuer, stack)
+        # On Ctrl-C or SIGTERM the API drains first, while the worker still serves the
+        # requests it holds; then the worker stops (both within the 10 s a stop may take).
+        drained = asyncio.Event()
+        api_url, api_note = await _serve_api(args, settings, runtime, oidc_issuer, stack,
+                                             stop, drained)
         info = {
             "database": "embedded" if runtime.embedded_database else "external",
             "database_url": runtime.dsn,
@@ -92,7 +96,8 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
         emit(args, info, "\n".join(lines))
         sys.stdout.flush()
         with announced(settings.data_dir, info):
-            await run_worker(runtime, stop, beside=True)  # one process: it posts too
+            # one process: it posts too
+            await run_worker(runtime, drained if api_url else stop, beside=True)
     if not args.json:
         print("dueprocess dev: stopped cleanly")
     return 0
@@ -100,6 +105,7 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _serve_api(args: argparse.Namespace, settings: Settings, runtime: Runtime,
                      oidc_issuer: str, stack: contextlib.AsyncExitStack,
+                     stop: asyncio.Event, drained: asyncio.Event,
                      ) -> tuple[str | None, str | None]:
     """The HTTP API in-process, on --api-port (or a free port when that one is taken):
     its URL, and a note when it is not on the port asked for."""
@@ -110,7 +116,7 @@ async def _serve_api(args: argparse.Namespace, settings: Settings, runtime: Runt
     app = create_app(api_services(runtime, settings), verifier_for(settings, oidc_issuer),
                      api_config(settings), console_config(settings, oidc_issuer, dev=True))
     sock = bind(args.api_host, args.api_port, fallback=True)
-    url = await stack.enter_async_context(serving_api(app, sock))
+    url = await stack.enter_async_context(serving_api(app, sock, stop=stop, drained=drained))
     taken = args.api_port and sock.getsockname()[1] != args.api_port
     return url, f"port {args.api_port} was taken: serving on a free one" if taken else None
 
