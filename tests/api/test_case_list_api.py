@@ -71,6 +71,7 @@ async def test_the_clients_case_list_shows_stage_age_deadlines_and_overdue(api: 
         with pytest.raises(CommandRejected) as caught:
             await client.cases(cursor="%%%")
         assert (caught.value.rule, caught.value.field) == ("valid-cursor", "cursor")
+        assert caught.value.error_type == "InvalidInput"  # bad input, not a refused step
 
 
 async def test_stats_carry_the_backlog_ageing(api: Api) -> None:
