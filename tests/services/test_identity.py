@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import stat
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from dueprocess.devstack.issuer import KEY_FILE, IssuerKeyError, LocalIssuer
+from dueprocess.devstack.issuer import KEY_FILE, IssuerKeyError, LocalIssuer, serving
 from dueprocess.domain.base import ActorKind, NotPermitted
 from dueprocess.services.identity import (
     IssuerUnavailable,
@@ -289,3 +290,22 @@ async def test_the_signing_key_is_private_to_its_owner(issuer: LocalIssuer) -> N
     key_file.chmod(0o644)
     with pytest.raises(IssuerKeyError, match="chmod 600"):
         LocalIssuer(issuer.data_dir, issuer_url=issuer.url).mint("x", [])
+
+
+async def test_a_token_minted_before_devs_restart_still_verifies_after_it(
+        tmp_path: Path) -> None:
+    # Given dev's issuer, and a token it minted
+    data = tmp_path / "data"
+    async with serving(data, "dueprocess") as url:
+        token = LocalIssuer(data, issuer_url=url).mint("staff-7", ["case_officer"])
+    # When dev starts again on the same data dir
+    async with serving(data, "dueprocess") as again:
+        # Then its issuer is where it was, and the token verifies there
+        assert again == url
+        principal = await TokenVerifier(again, "dueprocess").verify(token)
+        assert principal.subject == "staff-7"
+    # and when that port is taken meanwhile, a free one is used
+    port = int(url.rpartition(":")[2])
+    with socket.create_server(("127.0.0.1", port)):
+        async with serving(data, "dueprocess") as elsewhere:
+            assert elsewhere != url
