@@ -11,7 +11,7 @@ from ..domain import case as dc
 from ..domain.base import InvalidCommand, NotPermitted
 from ..domain.case import roles
 from ..domain.streams import case_stream, notification_stream
-from ..services.case_list import CasePage, decode_cursor
+from ..services.case_list import CasePage
 from ..services.case_list import list_cases as case_list_page
 from ..services.timeline import timeline_entry
 from ..workflows.case import DecisionResult
@@ -31,7 +31,7 @@ from .deps import (
     RecordsDep,
     ServicesDep,
 )
-from .problems import ApiProblem
+from .problems import invalid_input
 from .schemas import CaseView, TimelineEntry, json_object, with_actor
 
 router = APIRouter(tags=["cases"])
@@ -154,13 +154,8 @@ async def list_cases(
         raise NotPermitted(f"{role} may not list cases", rule="role-permission",
                            field="X-Dueprocess-Role")
     if as_of is not None and as_of.tzinfo is None:
-        raise ApiProblem(422, "Invalid input", "as_of: must carry a time zone",
+        raise invalid_input("as_of: must carry a time zone",
                          rule="aware-datetime", field="as_of")
-    try:  # judged before the query: a cursor the API did not give out is bad input
-        decode_cursor(cursor)
-    except InvalidCommand as err:
-        raise ApiProblem(422, "Invalid input", err.message, rule=err.rule,
-                         field=err.field) from None
     return await case_list_page(
         svc.pool, as_of or datetime.now(UTC), stage=stage, overdue=overdue,
         person_id=me if mine else person, party=party, party_id=me if party else None,

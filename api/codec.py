@@ -33,7 +33,7 @@ from ..services.identity import Principal
 from ..store.crypto import is_personal
 from .access import OFFICE_ROLES, ROLE_READERS, Basis, authority_for
 from .deps import ROLE_HEADER, Caller, RecordsDep, ServicesDep, principal, require_role
-from .problems import ApiProblem
+from .problems import invalid_input
 
 PREFIX = "/codec"
 CODEC_ROLES = ROLE_READERS | OFFICE_ROLES
@@ -79,7 +79,7 @@ async def _payloads(request: Request) -> list[Payload]:
     try:
         message = json_format.Parse(await request.body(), Payloads())
     except (json_format.ParseError, ValueError) as err:
-        raise ApiProblem(422, "Invalid input", f"not a Temporal Payloads document: {err}",
+        raise invalid_input(f"not a Temporal Payloads document: {err}",
                          rule="codec-payloads", field="payloads") from None
     return list(message.payloads)
 
@@ -100,7 +100,7 @@ async def decode(request: Request, reader: Reader, svc: ServicesDep,
     try:
         decoded = await svc.codec.decode(payloads)
     except (ValueError, InvalidTag) as err:  # altered, or sealed under another key
-        raise ApiProblem(422, "Invalid input", f"a payload does not decode: {err!r}",
+        raise invalid_input(f"a payload does not decode: {err!r}",
                          rule="codec-decodable", field="payloads") from None
     subjects, cases = _opened(decoded)
     if subjects and not cases:

@@ -18,7 +18,7 @@ from ..services.rulebook import RulebookService
 from ..services.statistics import ageing_by_stage, projected_statistics
 from ..store.crypto import is_personal
 from .deps import CallerDep, ConfigDep, ServicesDep, require_role
-from .problems import ApiProblem
+from .problems import invalid_input
 
 router = APIRouter()
 _CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
@@ -35,7 +35,7 @@ def _position(after: str | None) -> Position:
         return Position()
     match = _CURSOR.match(after)
     if match is None or max(int(match[1]), int(match[2])) >= 2**63:
-        raise ApiProblem(422, "Invalid input", "after: not a cursor this API gave out "
+        raise invalid_input("after: not a cursor this API gave out "
                          "(TX.POSITION)", rule="valid-cursor", field="after")
     return Position(tx_id=int(match[1]), global_position=int(match[2]))
 
@@ -88,10 +88,10 @@ async def stats(
 ) -> StatisticsReport:
     for value, name in ((period_from, "from"), (period_to, "to")):
         if value is not None and value.tzinfo is None:
-            raise ApiProblem(422, "Invalid input", f"{name}: must carry a time zone",
+            raise invalid_input(f"{name}: must carry a time zone",
                              rule="aware-datetime", field=name)
     if period_from and period_to and period_from >= period_to:
-        raise ApiProblem(422, "Invalid input", "from must be before to", rule="period-order",
+        raise invalid_input("from must be before to", rule="period-order",
                          field="from")
     stats = await projected_statistics(svc.pool, period_from=period_from, period_to=period_to)
     # Backlog ageing is about the open cases now, whatever the reporting period.

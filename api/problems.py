@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from ..domain.base import CaseClosed, DomainError, NotPermitted
+from ..domain.base import CaseClosed, DomainError, InvalidInput, NotPermitted
 from ..services.client import ClientError, NotFound, ServiceUnavailable
 from ..services.identity import IssuerUnavailable, Unauthenticated
 from ..store.errors import UnreadableEvent
@@ -68,8 +68,15 @@ class ApiProblem(Exception):
         self.rule = rule
         self.field = field
         self.headers = headers or {}
-        # Typed as every other invalid input is (urn:...:InvalidInput, error_type).
-        self.error_type = "InvalidInput" if title == "Invalid input" else None
+        self.error_type: str | None = None
+
+
+def invalid_input(detail: str, *, rule: str, field: str | None = None) -> ApiProblem:
+    """Bad input found by a handler: typed as every other invalid input is (422,
+    urn:...:InvalidInput, error_type InvalidInput)."""
+    problem = ApiProblem(422, "Invalid input", detail, rule=rule, field=field)
+    problem.error_type = InvalidInput.error_type
+    return problem
 
 
 def problem_response(request: Request | None, status: int, title: str, detail: str, *,
@@ -104,7 +111,7 @@ def _status_for(error_type: str, rule: str | None) -> int:
 def _rejection(request: Request, err: ClientError | DomainError) -> JSONResponse:
     status = _status_for(err.error_type, err.rule)
     title = {404: "Not found", 403: "Not permitted", 409: "Conflict"}.get(
-        status, "Rejected")
+        status, "Invalid input" if err.error_type == InvalidInput.error_type else "Rejected")
     return problem_response(request, status, title, err.message, rule=err.rule,
                             field=err.field, error_type=err.error_type,
                             record=getattr(err, "record", None))

@@ -13,7 +13,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ..domain import case as dc
 from ..domain.base import Actor, NotPermitted
 from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
-from .problems import ApiProblem
+from .problems import invalid_input
 
 REF = "#/components/schemas/{model}"
 
@@ -59,10 +59,10 @@ async def json_object(request: Request) -> dict[str, Any]:
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
-        raise ApiProblem(422, "Invalid input", f"the body is not valid JSON ({err})",
+        raise invalid_input(f"the body is not valid JSON ({err})",
                          rule="json-object", field="body") from None
     if not isinstance(document, dict):
-        raise ApiProblem(422, "Invalid input", "the body must be a JSON object, not "
+        raise invalid_input("the body must be a JSON object, not "
                          f"{type(document).__name__}", rule="json-object", field="body")
     return document
 

@@ -54,7 +54,7 @@ from .api import (
     verifier_for,
 )
 from .common import COMMANDS, EXTENSIONS, InputError, command, emit, stop_event
-from .connect import connect_pool
+from .connect import connect_pool, with_running_stack
 from .errors import PIPE_CLOSED, USAGE, classify, report
 
 # -- issue: foundation -------------------------------------------------------------------
@@ -72,7 +72,7 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
             oidc_issuer = await stack.enter_async_context(
                 serving(settings.data_dir, settings.oidc_audience))
         # On Ctrl-C or SIGTERM the API drains first, while the worker still serves the
-        # requests it holds; then the worker stops (both within the 10 s a stop may take).
+        # requests it holds; then the worker stops (the drain takes at most 5 s).
         drained = asyncio.Event()
         api_url, api_note = await _serve_api(args, settings, runtime, oidc_issuer, stack,
                                              stop, drained)
@@ -123,7 +123,9 @@ async def _serve_api(args: argparse.Namespace, settings: Settings, runtime: Runt
 
 @command("worker")
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    _refuse_second_stack(settings)
+    # On the data dir of a running `dev`: one more worker for that stack (as `demo` and
+    # `api` join it), never a second PostgreSQL and Temporal server on its files.
+    settings = with_running_stack(settings)
     stop = stop_event()
     async with open_runtime(settings) as runtime:
         info = {"temporal_address": runtime.temporal_address, "database_url": runtime.dsn,
@@ -137,13 +139,12 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 def _refuse_second_stack(settings: Settings) -> None:
     """Two embedded stacks on one data dir would share PostgreSQL's and Temporal's files
-    (either server alone is one too many). A worker joins a running stack by its addresses."""
+    (either server alone is one too many)."""
     info = running_stack(settings.data_dir)
     if info and not (settings.database_url and settings.temporal_address):
-        raise InputError(f"a `dueprocess dev` (pid {info.get('pid', '?')}) is already running "
-                         f"with data dir {settings.data_dir}: use it (a worker joins it with "
-                         "DUEPROCESS_DATABASE_URL and DUEPROCESS_TEMPORAL_ADDRESS set to its "
-                         "database_url and temporal_address), or stop it first",
+        raise InputError(f"a `dueprocess dev` or worker (pid {info.get('pid', '?')}) is already "
+                         f"running with data dir {settings.data_dir}: use it (client "
+                         "commands, `demo` and `worker` join it), or stop it first",
                          field="DUEPROCESS_DATA_DIR", rule="one-stack-per-data-dir")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -33,9 +34,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ..services.roles import TOKEN_ROLES
 from .cast import staff_cast
 from .issuer_login import AUTHORIZE_PATH, TOKEN_PATH, Login, LoginError, Person
+from .issuer_port import remember_port, remembered_port
 
 KEY_FILE = "oidc-signing-key.pem"
-PORT_FILE = "oidc-issuer.port"  # where `dev`'s issuer listened last
 ALGORITHM = "ES256"
 CLI_CLIENT = "dueprocess-cli"  # the client id person tokens are issued to
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -215,28 +216,23 @@ class LocalIssuer:
 async def serving(data_dir: Path, audience: str) -> AsyncIterator[str]:
     """The local issuer of ``data_dir`` while the block runs; yields its URL. Its sign-in
     page offers the demo's staff (anyone else signs in by id and role). On the port it had
-    last time when that is free (remembered in ``PORT_FILE``): a token is bound to its
+    last time when that is free (devstack/issuer_port.py): a token is bound to its
     issuer's URL, so tokens minted before a restart of `dueprocess dev` keep verifying."""
     issuer = LocalIssuer(data_dir, audience=audience, people=staff_cast(),
-                         port=_remembered_port(data_dir))
+                         port=remembered_port(data_dir))
     try:
         url = await issuer.start()
-    except OSError:  # taken by something else meanwhile: a free one
+    except OSError as err:
+        if err.errno != errno.EADDRINUSE:
+            raise
+        # Taken by something else meanwhile (the bind failed, nothing is held): a free one.
         issuer = LocalIssuer(data_dir, audience=audience, people=staff_cast())
         url = await issuer.start()
-    (data_dir / PORT_FILE).write_text(url.rpartition(":")[2], "utf-8")
+    remember_port(data_dir, url)
     try:
         yield url
     finally:
         await issuer.stop()
-
-
-def _remembered_port(data_dir: Path) -> int:
-    try:
-        port = int((data_dir / PORT_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return 0
-    return port if 1024 <= port <= 65535 else 0
 
 
 def _handler(issuer: LocalIssuer) -> type[BaseHTTPRequestHandler]:

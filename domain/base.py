@@ -102,6 +102,13 @@ class InvalidCommand(DomainError):
     error_type = "InvalidCommand"
 
 
+class InvalidInput(DomainError):
+    """Input no step could take (a malformed value, a cursor never given out): bad input,
+    as a validation error is, not a refused step (exit 2, HTTP 422 InvalidInput)."""
+
+    error_type = "InvalidInput"
+
+
 class DueProcessViolation(DomainError):
     """The command would break a due-process rule (notice before hearing, ...)."""
 

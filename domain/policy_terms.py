@@ -141,7 +141,8 @@ def duration_text(value: timedelta) -> str:
     """A period as people read it in a message ("2 weeks", "14 days", "1 day 6 hours"),
     not ``str(timedelta)``'s "14 days, 0:00:00"; to the second."""
     if value < _NO_TIME:
-        return "-" + duration_text(-value)
+        text = duration_text(-value)
+        return text if text == "0 seconds" else "-" + text
     days, rest = value.days, value.seconds
     if not rest and days and days % 7 == 0:
         return _count(days // 7, "week")

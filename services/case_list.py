@@ -18,7 +18,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from ..domain import case as dc
-from ..domain.base import InvalidCommand
+from ..domain.base import InvalidInput
 from ..store.db import Connection, Database
 
 MAX_PAGE = 1000
@@ -68,7 +68,7 @@ def decode_cursor(text: str | None) -> str | None:
         padded = text.encode("ascii") + b"=" * (-len(text) % 4)
         return base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
-        raise InvalidCommand("cursor: not a cursor this service gave out",
+        raise InvalidInput("cursor: not a cursor this service gave out",
                              rule="valid-cursor", field="cursor") from None
 
 
@@ -98,8 +98,8 @@ async def list_cases(
     ``person_id`` (cases the person has any part in); ``party`` with ``party_id`` (cases
     where that person is the respondent or complainant)."""
     if not 1 <= limit <= MAX_PAGE:
-        raise InvalidCommand(f"limit: between 1 and {MAX_PAGE}", rule="page-limit",
-                             field="limit")
+        raise InvalidInput(f"limit: between 1 and {MAX_PAGE}", rule="page-limit",
+                           field="limit")
     rows = await pool.fetch(LIST_SQL, None if stage is None else str(stage), overdue,
                             person_id, party, party_id, decode_cursor(cursor), limit + 1, now)
     items = [_summary(dict(r)) for r in rows]

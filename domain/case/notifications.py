@@ -14,6 +14,7 @@ from typing import Literal
 
 from ..base import Model, Personal
 from ..policy import EscalationRole, Right
+from ..policy_terms import duration_text
 from .events import (
     AppealDecided,
     CaseDismissed,
@@ -272,7 +273,7 @@ def _escalated(case: str, event: DeadlineMissed | DataCollectionNoticeMissed) ->
 def _sanction(sanction: Sanction) -> str:
     if sanction.term is None:
         return sanction.kind.value
-    return f"{sanction.kind.value} for {sanction.term.days} days"
+    return f"{sanction.kind.value} for {duration_text(sanction.term)}"
 
 
 def _rights(rights: Iterable[Right]) -> str:

@@ -142,8 +142,6 @@ def _rights_text(rights: Iterable[Right]) -> str:
     return f"removes {', '.join(names)}" if names else "removes no rights"
 
 
-
-
 def _sanction_text(sanction: Sanction) -> str:
     if sanction.term is not None:
         return f"{sanction.kind.value} for {duration_text(sanction.term)}"

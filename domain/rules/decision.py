@@ -19,6 +19,7 @@ from ..case.events import (
 )
 from ..case.values import AutomatedDecision, most_severe
 from ..policy import SanctionKind
+from ..policy_terms import duration_text
 from .model import Breach, ProcessRule, Transition, acas, dsa, gdpr, invariant, report
 
 
@@ -109,8 +110,8 @@ def _complete(t: Transition) -> Iterator[Breach]:
     version = before.procedure
     if version is not None and \
             event.appeal_deadline - event.effective_at < version.deadlines.appeal_window:
-        yield Breach("appeal_deadline", f"allows less than the policy's "
-                                        f"{version.deadlines.appeal_window} to appeal")
+        window = duration_text(version.deadlines.appeal_window)
+        yield Breach("appeal_deadline", f"allows less than the policy's {window} to appeal")
 
 
 DECISION_COMPLETE = ProcessRule(

@@ -21,6 +21,7 @@ from ..case.events import (
 from ..case.state import CaseState
 from ..case.values import AppealOutcome, Sanction
 from ..policy import PolicyVersion, Rule, SanctionKind
+from ..policy_terms import duration_text
 from .model import Breach, ProcessRule, Transition, acas, dsa, gdpr, invariant
 
 
@@ -90,7 +91,8 @@ def _not_allowed(sanction: Sanction, rules: list[tuple[PolicyVersion, Rule]]) ->
     if any(rule.allows(sanction.kind, sanction.term) for _, rule in rules):
         return None
     cited = ", ".join(f"{rule.rule_id}@{version.version}" for version, rule in rules)
-    return f"{sanction.kind.value} (term {sanction.term}) is not allowed by {cited or 'no rule'}"
+    term = duration_text(sanction.term) if sanction.term is not None else "none"
+    return f"{sanction.kind.value} (term {term}) is not allowed by {cited or 'no rule'}"
 
 
 def _allowed(t: Transition) -> Iterator[Breach]:

@@ -180,39 +180,23 @@ def test_an_unknown_case_and_invalid_input_are_exit_2_whichever_way_they_were_fo
     assert ("rejected" in failure.extra) == (status == 1)
 
 
-def test_a_worker_on_a_running_devs_data_dir_is_refused_unless_it_joins_it(
+def test_a_worker_on_a_running_devs_data_dir_joins_that_stack(
         cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a running dev stack's announcement
-    monkeypatch.delenv("DUEPROCESS_TEMPORAL_ADDRESS")
+    # Given a running dev stack's announcement (its services gone here: nothing listens)
+    for name in ("DUEPROCESS_TEMPORAL_ADDRESS", "DUEPROCESS_DATABASE_URL",
+                 "DUEPROCESS_PAYLOAD_KEY"):
+        monkeypatch.delenv(name)
     data = tmp_path / "data"
-    with announced(data, {"temporal_address": "127.0.0.1:7233"}):
-        # When a worker would start an embedded Temporal server on the same files
+    with announced(data, {"temporal_address": "127.0.0.1:1",
+                          "database_url": NOWHERE["DUEPROCESS_DATABASE_URL"]}):
+        # When a worker starts on the same data dir with no addresses of its own
         code, out, err = cli("worker", "--json")
-        # Then it is refused, naming the setting and how to join instead
+        # Then it goes to the announced services (unreachable: exit 3), never starting a
+        # second embedded server on the stack's files, and the announcement stays
         line = one_line(code, out, err, as_json=True)
-        assert code == 2 and line["rule"] == "one-stack-per-data-dir"
-        assert "DUEPROCESS_TEMPORAL_ADDRESS" in line["error"]
-
-
-def test_a_joining_process_never_replaces_or_removes_a_live_announcement(
-        tmp_path: Path) -> None:
-    # Given the announcement of another live process (this test's parent)
-    theirs = {"pid": os.getppid(), "temporal_address": "127.0.0.1:7233"}
-    (tmp_path / DEV_FILE).write_text(json.dumps(theirs))
-    # When this process runs announced (a worker joining that stack) and stops
-    with announced(tmp_path, {"temporal_address": "127.0.0.1:9"}):
-        assert running_stack(tmp_path) == theirs
-    # Then the stack is still announced, as it was
-    assert running_stack(tmp_path) == theirs
-
-
-def test_an_announcement_left_by_a_dead_process_is_ignored(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    (tmp_path / DEV_FILE).write_text(json.dumps({"pid": int(dead.stdout),
-                                                 "temporal_address": "127.0.0.1:1"}))
-    assert running_stack(tmp_path) == {}
-    assert with_running_stack(Settings(data_dir=tmp_path)).temporal_address is None
+        assert code == 3 and "('127.0.0.1', 1)" in line["error"], line
+        assert not (data / "postgres").exists()
+        assert running_stack(data)["temporal_address"] == "127.0.0.1:1"
 
 
 # -- fuzzing --------------------------------------------------------------------------------

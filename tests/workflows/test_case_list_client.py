@@ -47,6 +47,7 @@ async def test_the_direct_clients_case_list(
     with pytest.raises(CommandRejected) as caught:
         await listing.cases(cursor="%%%")
     assert (caught.value.rule, caught.value.field) == ("valid-cursor", "cursor")
+    assert caught.value.error_type == "InvalidInput"  # typed as over HTTP: bad input
     with pytest.raises(CommandRejected) as caught:
         await listing.cases(limit=0)
     assert caught.value.field == "limit"
