@@ -18,7 +18,7 @@ from uuid import uuid4
 
 import yaml
 
-from ..domain.imports.model import ImportRejected
+from ..domain.imports.model import FILE_SHAPE, ImportRejected
 from ..domain.retention import case_retention_end
 from ..services.client import DueProcessClient
 from ..services.importer import (
@@ -32,7 +32,7 @@ from ..services.rulebook import RulebookService
 from ..settings import Settings
 from .common import EXTENSIONS, InputError, command, emit, require_id
 from .connect import connect_client, connect_pool, store_for
-from .errors import REJECTED, Failure, report
+from .errors import REJECTED, USAGE, Failure, report
 
 
 def read_document(source: str) -> Any:
@@ -101,9 +101,15 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
                         retain_in_workflow(cases)).run(
                         document, actor, now, import_id=import_id, principal=principal)
     except ImportRejected as err:
-        return report(Failure(REJECTED, f"import refused, nothing was imported: {err.message}",
-                              err.error_type, err.rule, err.field,
-                              {"rejected": True, "record": err.record}), as_json=args.json)
+        # A file not in the format is bad input (exit 2, as the README's table says); a
+        # file whose history cannot be taken as it is was refused (exit 1).
+        shape = err.rule == FILE_SHAPE
+        return report(Failure(USAGE if shape else REJECTED,
+                              f"import refused, nothing was imported: {err.message} "
+                              f"(rule {err.rule})", err.error_type, err.rule, err.field,
+                              {"record": err.record} if shape
+                              else {"rejected": True, "record": err.record}),
+                      as_json=args.json)
     emit(args, result.model_dump(mode="json"), _text(result, args.dry_run))
     return 1 if result.not_resumed or result.not_retained else 0
 

@@ -167,8 +167,10 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         # argparse names the argument first ("argument --stage: invalid choice: ...").
         named = re.match(r"argument ([^:]+): ", message)
-        raise InputError(f"{self.prog}: {message} (see --help)", rule="usage",
-                         field=named.group(1).split("/")[0] if named else None)
+        # The subcommand, if any: every line already starts "dueprocess: " (cli/errors.py).
+        where = self.prog.partition(" ")[2]
+        raise InputError(f"{where + ': ' if where else ''}{message} (see --help)",
+                         rule="usage", field=named.group(1).split("/")[0] if named else None)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..domain.base import DomainError
 from ..domain.rulebook import POLICY_ADMIN_ROLE
 from ..services.identity import operator_actor, operator_principal
 from ..services.policyfile import load_policy_file
@@ -30,14 +29,10 @@ async def _policy(args: argparse.Namespace, settings: Settings) -> int:
         service = RulebookService(store_for(pool, settings))
         if document is not None:
             actor = operator_actor(POLICY_ADMIN_ROLE)
-            try:
-                published = await service.publish(document, actor, args.authority,
-                                                  principal=operator_principal())
-            except DomainError as err:
-                emit(args, {"rejected": True, **err.details()},
-                     f"rejected: {err.error_type} ({err.rule}) field {err.field}: "
-                     f"{err.message}")
-                return 1
+            # A refusal is reported as every command's is (cli/errors.py: one line on
+            # stderr, or JSON with --json; exit 1).
+            published = await service.publish(document, actor, args.authority,
+                                              principal=operator_principal())
             names = [e.version.version for e in published]
             emit(args, {"published": names, "policy_id": document.policy_id,
                         "by": actor.model_dump()},

@@ -42,6 +42,7 @@ from ..domain.imports.plan import (
 from ..domain.retention import case_retention_end
 from ..domain.streams import case_stream
 from ..store.db import Database
+from ..store.errors import ErasedSubject
 from ..store.eventstore import EventStore, EventStoreError
 from ..workflows.case import CaseInput
 from .client import DueProcessClient
@@ -165,6 +166,9 @@ class ImportService:
                     continue
                 try:
                     await store.append(batch.stream_id, 0, batch.events)
+                except ErasedSubject as err:  # the file names someone erased: say who
+                    raise ImportRejected(f"{err}", record=batch.record, rule="erased-subject",
+                                         field=None) from err
                 except (asyncpg.PostgresError, EventStoreError) as err:
                     # The transaction is lost (rolled back as this leaves it): say which
                     # record met a stream written meanwhile, e.g. by another import.

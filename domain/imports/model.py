@@ -24,16 +24,24 @@ rulebook: they are filed under the published one, as live reports are. Timer ste
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import AwareDatetime, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..base import DomainError, Model
 from ..case.commands import TIMER_COMMANDS, CaseCommand
 from ..membership.facts import MemberCommand
-from ..text import IdText, LineText
+from ..text import IdText, LineText, walk
 
 FORMAT = "dueprocess-import/1"
+FILE_SHAPE = "import-file-shape"  # the rule a file not in the format breaks
 
 
 class ImportRejected(DomainError):
@@ -91,6 +99,17 @@ class ImportFile(Model):
     members: list[MemberHistory] = []
     cases: list[CaseHistory] = []
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _within_limits(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """The text limits every command keeps (no NUL, ids at most 200 characters, ...)
+        on the file's own fields too: its source is written into every imported event's
+        envelope and its ids become stream names (domain/text.py judges both)."""
+        file = handler(data)
+        if errors := list(walk(file)):
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return file
+
 
 def _path(loc: tuple[int | str, ...]) -> tuple[str, str | None]:
     """(record, field) from a validation error location: the record is the innermost
@@ -118,4 +137,4 @@ def parse_import(document: Any) -> ImportFile:
         first = err.errors()[0]
         record, field = _path(tuple(first["loc"]))
         raise ImportRejected(f"{field or 'record'}: {first['msg']}", record=record,
-                             rule="import-file-shape", field=field) from None
+                             rule=FILE_SHAPE, field=field) from None

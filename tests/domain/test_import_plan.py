@@ -69,6 +69,25 @@ def test_a_file_of_another_format_is_refused_naming_the_field() -> None:
     assert (found.record, found.field, found.rule) == ("file", "format", "import-file-shape")
 
 
+@pytest.mark.parametrize(("where", "value", "field", "said"), [
+    ("source", "branch reg\x00ister", "source", "must not contain a NUL character"),
+    ("case_id", "c" * 300, "case_id", "at most 200 characters"),
+])
+def test_the_files_own_fields_keep_the_limits_every_command_keeps(
+        where: str, value: str, field: str, said: str) -> None:
+    # Given a file whose source (written into every imported event) or case id (a stream
+    # name) breaks a text limit
+    document = sample_document()
+    if where == "source":
+        document["source"] = value
+    else:
+        document["cases"][0]["case_id"] = value
+    # When it is planned; then it is refused as a file not in the format, naming the field
+    found = refusal(document)
+    assert found.field == field and found.rule == "import-file-shape", found
+    assert said in found.message, found
+
+
 def test_a_step_without_its_original_time_is_refused() -> None:
     document = sample_document()
     del steps(document)[3]["command"]["effective_at"]

@@ -56,10 +56,18 @@ async def test_a_bad_file_gets_one_json_line_naming_record_and_field(
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(document))
     code, answer = await cli("import", str(bad))
-    assert code == 1 and answer["rejected"] and answer["type"] == "ImportRejected"
+    # a file not in the format is bad input: exit 2, no business rejection
+    assert code == 2 and "rejected" not in answer and answer["type"] == "ImportRejected"
+    assert answer["rule"] == "import-file-shape"
     assert answer["record"] == "cases[0].steps[4]"
     assert answer["field"] == "command.effective_at"
     assert "nothing was imported" in answer["error"]
+    # a history that cannot be taken as it is, refused: exit 1
+    document = sample_document()
+    steps(document).pop(0)
+    bad.write_text(yaml.safe_dump(document))
+    code, answer = await cli("import", str(bad))
+    assert code == 1 and answer["rejected"] and answer["rule"] == "import-case-starts-with-report"
     assert await streams(pool) == 0
 
 
@@ -113,3 +121,21 @@ async def test_a_flawed_past_hearing_is_imported_and_the_audit_fails_it_there(
                if t["stream_version"] == finding["stream_version"])
     assert row["imported"]["import_id"] == "imp-flawed"
     assert row["imported"]["importer"]["role"] == "operator"
+
+
+async def test_a_policy_refused_at_publication_is_one_line_like_every_refusal(
+        cli: Any, tmp_path: Path) -> None:
+    # Given a rulebook whose next version gives a respondent one day to respond
+    document = legacy_policy().model_dump(mode="json")
+    last = document["versions"][-1]
+    version = {**last, "version": "2026.9", "effective_from": "2026-09-01",
+               "effective_to": None}
+    version["deadlines"] = {**version["deadlines"], "respond": "P1D"}
+    last["effective_to"] = "2026-08-31"
+    document["versions"] = [*document["versions"], version]
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(document))
+    # When it is published; then it is refused on the one error path: exit 1, rule named
+    code, answer = await cli("policy", "publish", str(path), "--authority", "board 2026")
+    assert code == 1 and answer["rejected"] and answer["exit_status"] == 1, answer
+    assert answer["rule"] and answer["type"], answer

@@ -124,6 +124,21 @@ async def test_a_bad_step_is_refused_naming_record_and_field_and_nothing_is_reco
     assert await stream_count(pool) == 0  # not even the member, listed first
 
 
+async def test_a_file_naming_an_erased_person_is_refused_saying_so(
+        service: ImportService, store: EventStore, pool: asyncpg.Pool) -> None:
+    # Given the respondent of the file's case was erased here
+    document = sample_document()
+    respondent = steps(document)[0]["command"]["respondent"]["person_id"]
+    async with store.erasure(respondent) as erasure:
+        await erasure.destroy()
+    # When the file is imported
+    with pytest.raises(ImportRejected) as refused:
+        await service.run(document, IMPORTER, NOW)
+    # Then it is refused naming the erased person, not as a stream someone else wrote
+    assert refused.value.rule == "erased-subject" and respondent in refused.value.message
+    assert await stream_count(pool) == 0
+
+
 async def test_a_past_step_breaking_a_rule_is_imported_and_the_audit_fails_it_there(
         service: ImportService, store: EventStore) -> None:
     # given the 2016 case with its hearing set on a day's notice (under the minimum)
