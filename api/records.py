@@ -9,14 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
-from ..domain.audit import audit_case
 from ..domain.audit.model import CaseAudit
 from ..domain.base import Actor
 from ..domain.case import roles
 from ..domain.envelope import NewEvent
 from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
 from ..domain.membership.standing import Knowledge, Standing
-from ..domain.streams import case_stream, notification_stream
+from ..services.case_audit import audit_stored_case
 from ..services.client import NotFound, ServiceUnavailable
 from ..services.identity import AUDITOR, DPO
 from ..services.members import MemberService, case_streams_for
@@ -43,11 +42,10 @@ MEMBER_BODY = {"requestBody": {"required": True, "content": {"application/json":
             summary="every due-process check over the case's record")
 async def audit_one_case(case_id: CaseId, who: CallerDep, svc: ServicesDep) -> CaseAudit:
     require_role(who, AUDIT_ROLES, "auditing a case")
-    events = await svc.store.read_stream(case_stream(case_id))
-    if not events:
+    audit = await audit_stored_case(svc.store, svc.pool, case_id, datetime.now(UTC))
+    if audit is None:
         raise NotFound(case_id)
-    notes = await svc.store.read_stream(notification_stream(case_id))
-    return audit_case(events, notes, now=datetime.now(UTC))
+    return audit
 
 
 @router.get("/audit/cases/{case_id}/access", response_model=list[AccessEntry], tags=["audit"],

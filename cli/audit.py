@@ -9,19 +9,17 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from ..domain.audit import audit_case
 from ..domain.audit.model import CaseAudit
 from ..domain.base import Actor
 from ..domain.membership.member import MEMBER_COMMAND_ADAPTER
 from ..domain.membership.standing import Standing
-from ..domain.streams import notification_stream
+from ..services.case_audit import audit_stored_case
 from ..services.members import MemberService, case_streams_for
 from ..services.notifications import FileSink
 from ..services.policyfile import load_policy_file
 from ..services.records import AccessEntry, RecordsClient
 from ..settings import Settings
-from ..store.errors import UnreadableEvent, stored_data
-from ..workflows.case import case_stream
+from ..store.errors import stored_data
 from .common import EXTENSIONS, InputError, command, emit, read_json, require_id
 from .connect import connect_pool, store_for
 
@@ -61,18 +59,10 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
     async with connect_pool(settings) as pool:
         store = store_for(pool, settings)
         if args.subject == "case":
-            try:
-                events = await store.read_stream(case_stream(args.id))
-                notes = await store.read_stream(notification_stream(args.id))
-            except UnreadableEvent as err:  # odd stored data is a finding here too
-                return _unauditable(args, args.id, err)
-            if not events:
+            audit = await audit_stored_case(store, pool, args.id, datetime.now(UTC))
+            if audit is None:
                 raise InputError(f"case {args.id!r}: no such case in this store", field="id",
                                  rule="case-exists")
-            try:
-                audit = audit_case(events, notes, now=datetime.now(UTC))
-            except Exception as err:  # odd stored data is a finding, never a traceback
-                return _unauditable(args, args.id, err)
             emit(args, audit.model_dump(mode="json"), audit_text(args.id, audit))
             return 0 if audit.ok else 1
         if args.subject == "access":
@@ -103,15 +93,6 @@ def access_text(log: list[AccessEntry]) -> str:
         f"purpose={e.purpose!r} "
         f"evidence={','.join(e.evidence_ids) or '-'} [{e.authority}]" for e in log) \
         or "no recorded access"
-
-
-def _unauditable(args: argparse.Namespace, case_id: str, err: Exception) -> int:
-    finding = {"ok": False, "case_id": case_id, "checks": [{
-        "check_id": "stored-record-readable", "status": "fail",
-        "explanation": f"the stored record cannot be audited: {type(err).__name__}: {err}"}]}
-    emit(args, finding, f"case {case_id}: 1 check(s) FAIL\n  FAIL  stored-record-readable"
-         f"{'':24} the stored record cannot be audited: {type(err).__name__}: {err}")
-    return 1
 
 
 async def _audit_member(

@@ -22,10 +22,11 @@ from markupsafe import Markup
 from ..api.cases import CaseId
 from ..api.deps import require_actor_role
 from ..api.records import ACCESS_LOG_ROLES, AUDIT_ROLES, require_standing_reader
-from ..domain.audit import CaseAudit, CheckResult, CheckStatus, audit_case
+from ..domain.audit import CheckStatus
 from ..domain.membership.standing import standing
-from ..domain.streams import case_stream, member_stream, notification_stream
+from ..domain.streams import member_stream
 from ..domain.text import ID, text_problem
+from ..services.case_audit import audit_stored_case
 from ..services.client import NotFound
 from ..services.members import case_streams_for
 from ..services.records import RecordsClient
@@ -66,14 +67,9 @@ async def audit_case_lookup(
 async def audit_one_case(request: Request, case_id: CaseId, who: ViewerDep) -> HTMLResponse:
     require_actor_role(who.actor, AUDIT_ROLES, "auditing a case")
     svc = services(request)
-    events = await svc.store.read_stream(case_stream(case_id))
-    if not events:
+    audit = await audit_stored_case(svc.store, svc.pool, case_id, datetime.now(UTC))
+    if audit is None:
         raise NotFound(case_id)
-    notes = await svc.store.read_stream(notification_stream(case_id))
-    try:
-        audit = audit_case(events, notes, now=datetime.now(UTC))
-    except Exception as err:  # odd stored data is a finding, as `dueprocess audit case` says
-        audit = _unauditable(case_id, err)
     access = None
     if who.actor.role in ACCESS_LOG_ROLES:
         access = await RecordsClient(svc.store, svc.pool).access_log(case_id)
@@ -83,11 +79,6 @@ async def audit_one_case(request: Request, case_id: CaseId, who: ViewerDep) -> H
                   access_roles=sorted(ACCESS_LOG_ROLES))
 
 
-def _unauditable(case_id: str, err: Exception) -> CaseAudit:
-    return CaseAudit(case_id=case_id, as_of=None, timeline=[], ok=False, checks=[CheckResult(
-        check_id="stored-record-readable", title="The stored record can be audited",
-        status=CheckStatus.FAIL,
-        explanation=f"the stored record cannot be audited: {type(err).__name__}: {err}")])
 
 
 @dataclass(frozen=True)

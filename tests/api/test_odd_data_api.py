@@ -1,5 +1,5 @@
 """Odd stored data over HTTP (issue 11): a record the server cannot read is one problem
-naming the rule, never a traceback, and not blamed on the client."""
+naming the rule, never a traceback, and not blamed on the client; to an audit, a finding."""
 
 from __future__ import annotations
 
@@ -23,10 +23,13 @@ async def test_an_unreadable_record_is_one_problem_over_http(api: Api, db_dsn: s
         await conn.close()
     # when an auditor asks for the case's audit
     response = await api.http.get(f"/audit/cases/{CASE}", headers=api.auth("aud-1", "auditor"))
-    # then one problem names the rule and the stored event, with no internals
-    assert response.status_code == 500
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem = response.json()
-    assert problem["rule"] == "stored-record-readable"
-    assert STREAM in problem["detail"]
+    # then it is a finding, as `dueprocess audit case` and the console report it: the audit
+    # fails, naming the stored event it cannot read and the record's broken chain
+    assert response.status_code == 200, response.text
+    audit = response.json()
+    checks = {c["check_id"]: c for c in audit["checks"]}
+    assert audit["ok"] is False
+    assert checks["stored-record-readable"]["status"] == "fail"
+    assert STREAM in checks["stored-record-readable"]["explanation"]
+    assert checks["stored-record-intact"]["status"] == "fail"
     assert "Traceback" not in response.text

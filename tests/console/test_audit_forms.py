@@ -11,12 +11,12 @@ from dueprocess.console.auditing import (
     STATUS_TEXT,
     StandingForm,
     _standing_errors,
-    _unauditable,
 )
 from dueprocess.console.render import ENV
 from dueprocess.console.stats_page import period
 from dueprocess.domain.audit import CaseAudit, CheckResult, CheckStatus, EventRef, TimelineEntry
 from dueprocess.domain.base import ActorKind
+from dueprocess.services.case_audit import unauditable
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -101,7 +101,7 @@ def test_a_failing_check_links_each_offending_event_to_its_timeline_row() -> Non
 def test_a_record_that_cannot_be_audited_is_a_failing_check() -> None:
     # given stored data the audit cannot read
     # when the page builds its audit
-    audit = _unauditable("c1", KeyError("payload"))
+    audit = unauditable("c1", KeyError("payload"))
     # then it is one failing check naming the error, as `dueprocess audit case` reports it
     (check,) = audit.checks
     assert (audit.ok, check.check_id, check.status) == (

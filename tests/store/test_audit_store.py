@@ -52,6 +52,7 @@ from dueprocess.domain.policy import (
     SanctionKind,
     SourceKind,
 )
+from dueprocess.services.case_audit import audit_stored_case
 from dueprocess.store.eventstore import EventStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -184,3 +185,38 @@ async def test_the_cli_fails_the_audit_and_the_verify_naming_the_events(
     assert (problem["stream_id"], problem["stream_version"], problem["kind"]) == (
         "case-X", 1, "altered")
     assert problem["event_id"] == str(written[0].event_id)
+    # and the audit of the case is not green about its record either: it names the event
+    checks = {c["check_id"]: c for c in json.loads(audit.stdout)["checks"]}
+    assert checks["stored-record-intact"]["status"] == "pass"  # before the change
+    tampered = await asyncio.to_thread(_cli, db_dsn, "audit", "case", "X")
+    assert tampered.returncode == 1, tampered.stderr
+    record = {c["check_id"]: c for c in json.loads(tampered.stdout)["checks"]}[
+        "stored-record-intact"]
+    assert record["status"] == "fail" and "case-X v1: altered" in record["explanation"]
+
+
+async def test_the_audit_of_a_case_changed_in_the_database_is_not_green(
+    store: EventStore, pool: asyncpg.Pool
+) -> None:
+    # Given a case recorded through the store
+    written = [as_new(e) for e in broken_history()]
+    await store.append("case-Y", 0, written)
+    before = await audit_stored_case(store, pool, "Y", T0 + 30 * D)
+    assert before is not None
+    intact = {c.check_id: c for c in before.checks}["stored-record-intact"]
+    assert intact.status is CheckStatus.PASS
+    # When whoever runs the database rewrites an event so that it still reads (its
+    # authority), triggers off, as an insider can
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER USER")
+        await conn.execute("""UPDATE events SET data = convert_to(replace(
+            convert_from(data, 'UTF8'), 'policy:2026.1#procedure', 'policy:2026.1#procedurX'),
+            'UTF8') WHERE stream_id = 'case-Y' AND stream_version = 2""")
+        await conn.execute("ALTER TABLE events ENABLE TRIGGER USER")
+    # Then the audit still reads the case, and fails it naming the changed event
+    after = await audit_stored_case(store, pool, "Y", T0 + 30 * D)
+    assert after is not None and not after.ok
+    check = {c.check_id: c for c in after.checks}["stored-record-intact"]
+    assert check.status is CheckStatus.FAIL and "case-Y v2: altered" in check.explanation
+    assert [(o.stream_version, o.event_id) for o in check.offending] == [
+        (2, written[1].event_id)]
