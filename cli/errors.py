@@ -18,7 +18,7 @@ import asyncpg
 from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ..domain.base import DomainError
+from ..domain.base import DomainError, InvalidInput
 from ..domain.policy import PolicyError
 from ..services.api_client import Unauthenticated
 from ..services.client import ClientError, CommandRejected, NotFound, ServiceUnavailable
@@ -62,9 +62,9 @@ def _rejection(err: ClientError | DomainError) -> Failure:
     # An unknown case is exit 2 however it was found out (the API answers 404 for both);
     # so is input the API found invalid, as it is when the CLI finds it.
     code = USAGE if isinstance(err, NotFound) or err.rule == "case-exists" \
-        or err.error_type == "InvalidInput" else REJECTED
+        or err.error_type == InvalidInput.error_type else REJECTED
     said = "rejected" if code == REJECTED else (
-        "invalid input" if err.error_type == "InvalidInput" else "not found")
+        "invalid input" if err.error_type == InvalidInput.error_type else "not found")
     return Failure(code, f"{said}: {err.error_type} ({err.rule})"
                    + (f" field {err.field}" if err.field else "") + f": {err.message}",
                    err.error_type, err.rule, err.field,

@@ -124,8 +124,11 @@ async def _serve_api(args: argparse.Namespace, settings: Settings, runtime: Runt
 @command("worker")
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
     # On the data dir of a running `dev`: one more worker for that stack (as `demo` and
-    # `api` join it), never a second PostgreSQL and Temporal server on its files.
-    settings = with_running_stack(settings)
+    # `api` join it), never a second PostgreSQL and Temporal server on its files; given
+    # only one of the two addresses, refused (half its stack and half another).
+    if not (settings.database_url or settings.temporal_address):
+        settings = with_running_stack(settings)
+    _refuse_second_stack(settings)
     stop = stop_event()
     async with open_runtime(settings) as runtime:
         info = {"temporal_address": runtime.temporal_address, "database_url": runtime.dsn,

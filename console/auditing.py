@@ -79,8 +79,6 @@ async def audit_one_case(request: Request, case_id: CaseId, who: ViewerDep) -> H
                   access_roles=sorted(ACCESS_LOG_ROLES))
 
 
-
-
 @dataclass(frozen=True)
 class StandingForm:
     member_id: str

@@ -5,7 +5,8 @@ The checks judge what the stored events say; a row altered in the database (by w
 runs it) still reads, so on its own the audit would pass a tampered case. So the case's
 own streams' hash chains are re-checked (store/verify.verify_streams, what `dueprocess
 verify` does for the whole log) and the result is one more check, ``stored-record-intact``,
-failing with what was found: the audit is never green on a record that was changed.
+failing with what was found. A stream re-chained consistently after an edit holds its
+chain: only `dueprocess verify` against the signed heads (store/witness.py) shows that.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from ..domain.audit import audit_case
 from ..domain.audit.model import CaseAudit, CheckResult, CheckStatus, EventRef
 from ..domain.streams import case_stream, notification_stream
 from ..store.db import Database
+from ..store.errors import UnreadableEvent, stored_data
 from ..store.eventstore import EventStore
 from ..store.verify import verify_streams
 
 RECORD_CHECK = "stored-record-intact"
-RECORD_TITLE = "The stored record is as it was written (hash chains)"
+RECORD_TITLE = "The case's stored events chain as written (hash chains)"
 
 
 async def audit_stored_case(store: EventStore, db: Database, case_id: str,
@@ -33,9 +35,10 @@ async def audit_stored_case(store: EventStore, db: Database, case_id: str,
         events = await store.read_stream(case_stream(case_id))
         if not events:
             return None
-        audit = audit_case(events, await store.read_stream(notification_stream(case_id)),
-                           now=now)
-    except Exception as err:  # odd stored data (UnreadableEvent, a model none reads)
+        notes = await store.read_stream(notification_stream(case_id))
+        with stored_data(f"case {case_id}'s audit"):  # odd data, typed; bugs stay bugs
+            audit = audit_case(events, notes, now=now)
+    except UnreadableEvent as err:  # never an outage or a missing key: those propagate
         audit = unauditable(case_id, err)
     return await with_record_check(db, audit, case_id)
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 from dueprocess.domain.audit import CheckStatus, audit_case
 from dueprocess.domain.base import Actor, personal
 from dueprocess.domain.case.events import (
@@ -53,6 +54,7 @@ from dueprocess.domain.policy import (
     SourceKind,
 )
 from dueprocess.services.case_audit import audit_stored_case
+from dueprocess.store.db import create_pool
 from dueprocess.store.eventstore import EventStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -220,3 +222,13 @@ async def test_the_audit_of_a_case_changed_in_the_database_is_not_green(
     assert check.status is CheckStatus.FAIL and "case-Y v2: altered" in check.explanation
     assert [(o.stream_version, o.event_id) for o in check.offending] == [
         (2, written[1].event_id)]
+
+
+async def test_a_database_gone_is_no_audit_finding(db_dsn: str) -> None:
+    # Given a store whose database connections are gone (its pool closed)
+    gone = await create_pool(db_dsn)
+    await gone.close()
+    # When a case is audited; then the outage is raised (exit 3 / 503 upstream), never
+    # reported as a finding about the record
+    with pytest.raises(asyncpg.InterfaceError):
+        await audit_stored_case(EventStore(gone), gone, "Y", T0)
