@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 
 from ..domain.base import CaseClosed, DomainError, InvalidInput, NotPermitted
 from ..services.client import ClientError, NotFound, ServiceUnavailable
+from ..services.client_errors import is_bad_input
 from ..services.identity import IssuerUnavailable, Unauthenticated
 from ..store.errors import UnreadableEvent
 from ..store.eventstore import ConcurrencyConflict
@@ -60,7 +61,8 @@ class ApiProblem(Exception):
     """Raised by handlers for a problem of their own (not a domain or client error)."""
 
     def __init__(self, status: int, title: str, detail: str, *, rule: str | None = None,
-                 field: str | None = None, headers: dict[str, str] | None = None) -> None:
+                 field: str | None = None, headers: dict[str, str] | None = None,
+                 error_type: str | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.title = title
@@ -68,15 +70,14 @@ class ApiProblem(Exception):
         self.rule = rule
         self.field = field
         self.headers = headers or {}
-        self.error_type: str | None = None
+        self.error_type = error_type
 
 
 def invalid_input(detail: str, *, rule: str, field: str | None = None) -> ApiProblem:
     """Bad input found by a handler: typed as every other invalid input is (422,
     urn:...:InvalidInput, error_type InvalidInput)."""
-    problem = ApiProblem(422, "Invalid input", detail, rule=rule, field=field)
-    problem.error_type = InvalidInput.error_type
-    return problem
+    return ApiProblem(422, "Invalid input", detail, rule=rule, field=field,
+                      error_type=InvalidInput.error_type)
 
 
 def problem_response(request: Request | None, status: int, title: str, detail: str, *,
@@ -111,7 +112,7 @@ def _status_for(error_type: str, rule: str | None) -> int:
 def _rejection(request: Request, err: ClientError | DomainError) -> JSONResponse:
     status = _status_for(err.error_type, err.rule)
     title = {404: "Not found", 403: "Not permitted", 409: "Conflict"}.get(
-        status, "Invalid input" if err.error_type == InvalidInput.error_type else "Rejected")
+        status, "Invalid input" if is_bad_input(err) else "Rejected")
     return problem_response(request, status, title, err.message, rule=err.rule,
                             field=err.field, error_type=err.error_type,
                             record=getattr(err, "record", None))

@@ -18,10 +18,11 @@ import asyncpg
 from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ..domain.base import DomainError, InvalidInput
+from ..domain.base import DomainError
 from ..domain.policy import PolicyError
 from ..services.api_client import Unauthenticated
 from ..services.client import ClientError, CommandRejected, NotFound, ServiceUnavailable
+from ..services.client_errors import is_bad_input
 from ..settings import ConfigError, Settings
 from ..store.crypto import KeyUnavailable
 from ..store.errors import UnreadableEvent
@@ -60,11 +61,11 @@ def _validation(err: ValidationError) -> Failure:
 
 def _rejection(err: ClientError | DomainError) -> Failure:
     # An unknown case is exit 2 however it was found out (the API answers 404 for both);
-    # so is input the API found invalid, as it is when the CLI finds it.
-    code = USAGE if isinstance(err, NotFound) or err.rule == "case-exists" \
-        or err.error_type == InvalidInput.error_type else REJECTED
-    said = "rejected" if code == REJECTED else (
-        "invalid input" if err.error_type == InvalidInput.error_type else "not found")
+    # so is input found invalid here or by the API (it answers InvalidInput).
+    invalid = is_bad_input(err)
+    code = USAGE if invalid or isinstance(err, NotFound) or err.rule == "case-exists" \
+        else REJECTED
+    said = "rejected" if code == REJECTED else "invalid input" if invalid else "not found"
     return Failure(code, f"{said}: {err.error_type} ({err.rule})"
                    + (f" field {err.field}" if err.field else "") + f": {err.message}",
                    err.error_type, err.rule, err.field,

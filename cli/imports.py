@@ -18,9 +18,10 @@ from uuid import uuid4
 
 import yaml
 
-from ..domain.imports.model import FILE_SHAPE, ImportRejected
+from ..domain.imports.model import ImportRejected
 from ..domain.retention import case_retention_end
 from ..services.client import DueProcessClient
+from ..services.client_errors import is_bad_input
 from ..services.importer import (
     ImportReport,
     ImportService,
@@ -103,7 +104,7 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
     except ImportRejected as err:
         # A file not in the format is bad input (exit 2, as the README's table says); a
         # file whose history cannot be taken as it is was refused (exit 1).
-        shape = err.rule == FILE_SHAPE
+        shape = is_bad_input(err)
         return report(Failure(USAGE if shape else REJECTED,
                               f"import refused, nothing was imported: {err.message} "
                               f"(rule {err.rule})", err.error_type, err.rule, err.field,

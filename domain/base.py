@@ -81,6 +81,12 @@ class DomainError(Exception):
 
     error_type: ClassVar[str] = "DomainError"
 
+    @property
+    def bad_input(self) -> bool:
+        """Input no step could take, not a refused step: exit 2 and "Invalid input",
+        wherever it is reported (cli/errors.py, api/problems.py)."""
+        return False
+
     def __init__(self, message: str, *, rule: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -107,6 +113,10 @@ class InvalidInput(DomainError):
     as a validation error is, not a refused step (exit 2, HTTP 422 InvalidInput)."""
 
     error_type = "InvalidInput"
+
+    @property
+    def bad_input(self) -> bool:
+        return True
 
 
 class DueProcessViolation(DomainError):

@@ -16,7 +16,7 @@ from temporalio.client import (
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ..domain.base import DomainError
+from ..domain.base import DomainError, InvalidInput
 
 _UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
                           RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN,
@@ -46,6 +46,14 @@ class NotFound(CommandRejected):
     def __init__(self, case_id: str) -> None:
         super().__init__("NotFound", f"no case {case_id!r}",
                          {"rule": "case-exists", "field": "case_id", "case_id": case_id})
+
+
+def is_bad_input(err: ClientError | DomainError) -> bool:
+    """Bad input, not a refused step (exit 2, "Invalid input"): the domain says so, or
+    the API did (it answers InvalidInput)."""
+    if isinstance(err, DomainError):
+        return err.bad_input
+    return err.error_type == InvalidInput.error_type
 
 
 class ServiceUnavailable(ClientError):

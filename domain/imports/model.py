@@ -57,6 +57,10 @@ class ImportRejected(DomainError):
     def details(self) -> dict[str, Any]:
         return {**super().details(), "record": self.record}
 
+    @property
+    def bad_input(self) -> bool:
+        return self.rule == FILE_SHAPE  # a file not in the format; else a refused history
+
 
 class MemberFact(Model):
     known_at: AwareDatetime | None = None
